@@ -1,0 +1,148 @@
+"""Job events (DESIGN §4.1): the one JSON-serializable stream every front end renders.
+
+A job yields these in order; the CLI prints them live, the language server forwards them as
+``perforch/jobEvent`` notifications and the study logs store them. ``kind`` is the tag.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from .models import Action, Metric, Stage, TestOutcome, Verdict
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    job_id: str
+    elapsed_s: float = 0.0
+
+
+class RankedModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    model: str
+    score: float
+    why: str
+
+
+class JobStarted(_Event):
+    kind: Literal["job_started"] = "job_started"
+    action: Action
+    task_id: str
+    metric: Metric | None
+    policy: str
+
+
+class StageStarted(_Event):
+    kind: Literal["stage_started"] = "stage_started"
+    stage: Stage
+    ranking: tuple[RankedModel, ...] = ()
+
+
+class ModelChosen(_Event):
+    kind: Literal["model_chosen"] = "model_chosen"
+    stage: Stage
+    model: str
+    score: float | None
+    why: str
+
+
+class LLMReplied(_Event):
+    kind: Literal["llm_reply"] = "llm_reply"
+    stage: Stage
+    model: str
+    ok: bool
+    error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+
+
+class TestsRun(_Event):
+    __test__ = False
+
+    kind: Literal["tests_run"] = "tests_run"
+    stage: Stage | None
+    model: str | None
+    candidate_id: str
+    outcome: TestOutcome
+
+
+class MeasurementSample(_Event):
+    """One per-process ratio or value streamed by the profiler while a comparison runs."""
+
+    kind: Literal["measurement_sample"] = "measurement_sample"
+    metric: Metric
+    process: int
+    baseline: float
+    candidate: float
+    unit: str
+
+
+class Measured(_Event):
+    kind: Literal["measured"] = "measured"
+    stage: Stage
+    model: str
+    candidate_id: str
+    verdict: Verdict
+
+
+class CandidateAccepted(_Event):
+    kind: Literal["candidate_accepted"] = "candidate_accepted"
+    stage: Stage
+    model: str | None
+    candidate_id: str
+    reason: str
+
+
+class RolledBack(_Event):
+    kind: Literal["rolled_back"] = "rolled_back"
+    stage: Stage
+    model: str
+    candidate_id: str | None
+    reason: str
+
+
+class JobFinished(_Event):
+    kind: Literal["job_finished"] = "job_finished"
+    success: bool
+    summary: str
+
+
+class JobFailed(_Event):
+    kind: Literal["job_failed"] = "job_failed"
+    error: str
+    error_type: str
+
+
+class JobCancelled(_Event):
+    kind: Literal["job_cancelled"] = "job_cancelled"
+
+
+JobEvent = Annotated[
+    JobStarted
+    | StageStarted
+    | ModelChosen
+    | LLMReplied
+    | TestsRun
+    | MeasurementSample
+    | Measured
+    | CandidateAccepted
+    | RolledBack
+    | JobFinished
+    | JobFailed
+    | JobCancelled,
+    Field(discriminator="kind"),
+]
+
+JOB_EVENT_ADAPTER: TypeAdapter[JobEvent] = TypeAdapter(JobEvent)
+
+
+def event_to_json(event: _Event) -> str:
+    return event.model_dump_json()
+
+
+def event_from_json(data: str | bytes) -> JobEvent:
+    return JOB_EVENT_ADAPTER.validate_json(data)

@@ -1,0 +1,197 @@
+"""The core's domain model (DESIGN §4.1): languages, stages, metrics, tasks, candidates, outcomes.
+
+All pydantic v2 models, JSON-serializable, shared by the CLI, the language server, the profiler
+client and the study logs.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Language(StrEnum):
+    PYTHON = "python"
+    JAVA = "java"
+    CPP = "cpp"
+    GO = "go"
+    RUST = "rust"
+
+
+class Stage(StrEnum):
+    GENERATE = "generate"
+    FIX = "fix"
+    REFINE = "refine"
+
+
+class Action(StrEnum):
+    """What the user asked for; each action runs a prefix of generate → fix → refine."""
+
+    GENERATE = "generate"
+    FIX = "fix"
+    OPTIMIZE = "optimize"
+
+
+class Metric(StrEnum):
+    EXEC_TIME = "exec_time"
+    AVG_MEMORY = "avg_memory"
+    MAX_MEMORY = "max_memory"
+    CPU_UTILIZATION = "cpu_utilization"
+
+    @property
+    def label(self) -> str:
+        return _METRIC_LABELS[self]
+
+
+_METRIC_LABELS = {
+    Metric.EXEC_TIME: "exec time",
+    Metric.AVG_MEMORY: "mean memory",
+    Metric.MAX_MEMORY: "max memory",
+    Metric.CPU_UTILIZATION: "CPU utilization",
+}
+
+
+class Category(StrEnum):
+    """The paper's ten problem categories (a problem may carry several)."""
+
+    ARRAY = "array"
+    MATH = "math"
+    STRING = "string"
+    COUNTING = "counting"
+    NUMBER_THEORY = "number_theory"
+    SIMULATION = "simulation"
+    SORTING = "sorting"
+    ENUMERATION = "enumeration"
+    GREEDY = "greedy"
+    HASH_TABLE = "hash_table"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+TestKind = Literal["doctest", "functions", "check"]
+
+
+class TestSpec(_Frozen):
+    """How to test a candidate.
+
+    - ``doctest``: ``source`` is doctest text (``>>>`` examples) run against the module.
+    - ``functions``: ``source`` is a test module whose ``test_*`` functions import the function
+      from ``module``.
+    - ``check``: ``source`` defines ``check(candidate)`` (HumanEval style), called with the
+      function.
+    """
+
+    __test__ = False  # not a pytest class
+
+    kind: TestKind
+    source: str
+    origin: str = Field(description="where the tests came from, for the user")
+
+
+class Task(_Frozen):
+    """One function to generate, fix or optimize, with everything needed to test it."""
+
+    id: str = Field(description="stable id: 'path::function' or a benchmark task id")
+    language: Language
+    entry_point: str = Field(description="the function's name")
+    module: str = Field(default="solution", description="module name the tests import from")
+    prefix: str = Field(default="", description="module source before the function")
+    suffix: str = Field(default="", description="module source after the function")
+    signature: str = Field(description="the function's header (and docstring) as written")
+    description: str = ""
+    current_code: str | None = Field(default=None, description="the function as it is now")
+    tests: TestSpec
+    categories: tuple[Category, ...] = ()
+    metric: Metric = Metric.EXEC_TIME
+
+    def program(self, function_code: str) -> str:
+        """The whole module with ``function_code`` in the function's place."""
+        return f"{self.prefix}{function_code.rstrip()}\n{self.suffix}"
+
+
+class Candidate(_Frozen):
+    code: str = Field(description="the function's full source")
+    model: str | None = Field(description="litellm model string, None for the user's code")
+    stage: Stage | None
+    parent: str | None = Field(default=None, description="id of the candidate it came from")
+
+    @property
+    def id(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.code.encode()).hexdigest()[:12]
+
+
+class TestFailure(_Frozen):
+    __test__ = False
+
+    name: str
+    message: str
+
+
+class TestOutcome(_Frozen):
+    __test__ = False
+
+    passed: bool
+    total: int = 0
+    failures: tuple[TestFailure, ...] = ()
+    error: str | None = Field(default=None, description="crash, timeout or build error")
+    timed_out: bool = False
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+    duration_s: float = 0.0
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.total} passed"
+        if self.error:
+            return self.error.splitlines()[0][:200] if self.error else "error"
+        return f"{len(self.failures)} of {self.total} failed"
+
+    def failure_report(self, limit: int = 4000) -> str:
+        """Text given to a fix model: what failed and how."""
+        parts: list[str] = []
+        if self.error:
+            parts.append(self.error)
+        for f in self.failures:
+            parts.append(f"{f.name}: {f.message}")
+        if self.stderr_tail:
+            parts.append(f"stderr:\n{self.stderr_tail}")
+        return "\n".join(parts)[:limit]
+
+
+class Interval(_Frozen):
+    low: float
+    high: float
+    level: float = 0.95
+
+
+class Measurement(_Frozen):
+    """One candidate's values for a metric, one per fresh process (summary = median)."""
+
+    metric: Metric
+    unit: str
+    values: tuple[float, ...]
+    summary: float
+
+
+class Verdict(_Frozen):
+    """Whether a candidate improves on a baseline for a metric, with the evidence."""
+
+    metric: Metric
+    decision: Literal["improved", "not_improved", "inconclusive"]
+    improvement_pct: float = Field(description="(before − after) / before × 100, median estimate")
+    interval_pct: Interval = Field(description="bootstrap interval of the improvement (%)")
+    threshold_pct: float
+    before: Measurement
+    after: Measurement
+    processes: int
+    method: str = Field(description="how it was measured, for the user")
+
+    @property
+    def improved(self) -> bool:
+        return self.decision == "improved"

@@ -1,0 +1,328 @@
+"""Python harness runner: executed by the profiler inside the sandbox, standard library only.
+
+Usage: ``python -I py_runner.py REQUEST.json RESULT.json`` in a scratch directory that holds the
+candidate module(s). Modes:
+
+- ``test``: import the candidate, run its tests (doctest / test functions / HumanEval ``check``)
+  and write the outcome.
+- ``compare``: import baseline (A) and candidate (B) side by side in this one process, turn the
+  tests into a workload, calibrate K calls per batch (doubling until a batch costs ≥ 2 ms CPU),
+  warm up, then run ``pairs`` A/B batch pairs in random order and write one ratio A/B per pair.
+  The metric decides what a batch measures:
+
+  * ``exec_time``: CPU time of the measuring thread (utime + stime) over K workload calls;
+  * ``cpu_utilization``: CPU time / wall time over the batch;
+  * ``max_memory``: tracemalloc peak above the starting level during one workload call;
+  * ``avg_memory``: mean tracemalloc level, sampled every 1 ms by a thread, above the starting
+    level, over repeated workload calls lasting ≥ 50 ms.
+
+  Memory values under 16 KiB are floored at 16 KiB: such differences are noise, not gains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import doctest
+import importlib.util
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import traceback
+import tracemalloc
+import types
+from collections.abc import Callable
+
+MEMORY_FLOOR = 16384.0
+MAX_SAMPLES = 1 << 17
+TARGET_BATCH_NS = 2_000_000
+AVG_MEMORY_MIN_NS = 50_000_000
+
+
+def load_module(name: str, path: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tb(exc: BaseException, limit: int = 3000) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = [f"  line {f.lineno} in {f.name}: {f.line}" for f in tb if f.filename != __file__]
+    return ("\n".join([*where[-4:], text]))[:limit]
+
+
+class Suite:
+    """The tests of one candidate module, runnable for checking and as a workload."""
+
+    def __init__(self, tests: dict[str, str], module: types.ModuleType, module_name: str,
+                 entry_point: str, tag: str) -> None:
+        self.kind = tests["kind"]
+        self.source = tests["source"]
+        self.module = module
+        self.module_name = module_name
+        self.entry_point = entry_point
+        self.tag = tag
+
+    # -- checking -------------------------------------------------------------------------
+    def run(self) -> tuple[int, list[dict[str, str]]]:
+        if self.kind == "doctest":
+            return self._run_doctest()
+        if self.kind == "functions":
+            return self._run_functions()
+        if self.kind == "check":
+            return self._run_check()
+        raise ValueError(f"unknown test kind {self.kind}")
+
+    def _run_doctest(self) -> tuple[int, list[dict[str, str]]]:
+        failures: list[dict[str, str]] = []
+
+        class Runner(doctest.DocTestRunner):
+            def report_failure(self, out, test, example, got):  # type: ignore[no-untyped-def]
+                failures.append({"name": example.source.strip(),
+                                 "message": f"expected {example.want.strip()!r}, got {got.strip()!r}"})
+
+            def report_unexpected_exception(self, out, test, example, exc_info):  # type: ignore[no-untyped-def]
+                failures.append({"name": example.source.strip(), "message": _tb(exc_info[1])})
+
+        globs = dict(vars(self.module))
+        test = doctest.DocTestParser().get_doctest(self.source, globs, "examples", None, 0)
+        runner = Runner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+        runner.run(test, out=lambda _s: None)
+        return len(test.examples), failures
+
+    def _test_module(self) -> types.ModuleType:
+        sys.modules[self.module_name] = self.module
+        path = os.path.abspath(f"_tests_{self.tag}.py")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.source)
+        return load_module(f"_tests_{self.tag}", path)
+
+    def _test_functions(self) -> list[tuple[str, Callable[[], object]]]:
+        mod = self._test_module()
+        return [(n, f) for n, f in vars(mod).items() if n.startswith("test") and callable(f)]
+
+    def _run_functions(self) -> tuple[int, list[dict[str, str]]]:
+        failures = []
+        tests = self._test_functions()
+        for name, fn in tests:
+            try:
+                fn()
+            except Exception as exc:
+                failures.append({"name": name, "message": _tb(exc)})
+        return len(tests), failures
+
+    def _check_fn(self) -> Callable[[], object]:
+        globs = dict(vars(self.module))
+        exec(compile(self.source, "<tests>", "exec"), globs)
+        check = globs["check"]
+        fn = getattr(self.module, self.entry_point)
+        return lambda: check(fn)
+
+    def _run_check(self) -> tuple[int, list[dict[str, str]]]:
+        try:
+            self._check_fn()()
+        except Exception as exc:
+            return 1, [{"name": "check", "message": _tb(exc)}]
+        return 1, []
+
+    # -- workload -------------------------------------------------------------------------
+    def workload(self) -> Callable[[], None]:
+        """One call runs every test once, with no checking overhead beyond the tests' own."""
+        if self.kind == "doctest":
+            examples = doctest.DocTestParser().get_examples(self.source)
+            codes = [compile(ex.source, "<example>", "exec") for ex in examples]
+            base = dict(vars(self.module))
+
+            def run_examples() -> None:
+                globs = dict(base)
+                for code in codes:
+                    exec(code, globs)
+
+            return run_examples
+        if self.kind == "functions":
+            fns = [f for _, f in self._test_functions()]
+
+            def run_functions() -> None:
+                for f in fns:
+                    f()
+
+            return run_functions
+        check = self._check_fn()
+
+        def run_check() -> None:
+            check()
+
+        return run_check
+
+
+# -- mode: test ---------------------------------------------------------------------------
+def mode_test(req: dict) -> dict:  # type: ignore[type-arg]
+    started = time.perf_counter()
+    try:
+        module = load_module(req["module"], req["paths"][0])
+    except BaseException as exc:  # noqa: BLE001 - a candidate may raise anything at import
+        return {"passed": False, "total": 0, "failures": [],
+                "error": f"the code failed to load:\n{_tb(exc)}",
+                "duration_s": time.perf_counter() - started}
+    suite = Suite(req["tests"], module, req["module"], req["entry_point"], "t")
+    try:
+        total, failures = suite.run()
+    except BaseException as exc:  # noqa: BLE001
+        return {"passed": False, "total": 0, "failures": [],
+                "error": f"the tests could not run:\n{_tb(exc)}",
+                "duration_s": time.perf_counter() - started}
+    return {"passed": total > 0 and not failures, "total": total, "failures": failures,
+            "error": None if total else "no test was executed",
+            "duration_s": time.perf_counter() - started}
+
+
+# -- mode: compare ------------------------------------------------------------------------
+def _cpu_ns() -> int:
+    # Thread CPU time, not process CPU time: under RLIMIT_CPU (which the sandbox sets) this
+    # kernel serves CLOCK_PROCESS_CPUTIME_ID at 4 ms tick resolution; the thread clock keeps
+    # nanoseconds. The workload runs on this thread, so it is the same quantity.
+    return time.thread_time_ns()
+
+
+def measure_exec_time(work: Callable[[], None], k: int) -> float:
+    t0 = _cpu_ns()
+    for _ in range(k):
+        work()
+    return float(_cpu_ns() - t0)
+
+
+def measure_cpu_utilization(work: Callable[[], None], k: int) -> float:
+    w0, c0 = time.perf_counter_ns(), _cpu_ns()
+    for _ in range(k):
+        work()
+    wall = time.perf_counter_ns() - w0
+    return (_cpu_ns() - c0) / wall if wall > 0 else 1.0
+
+
+def measure_max_memory(work: Callable[[], None], k: int) -> float:
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    work()
+    return max(MEMORY_FLOOR, float(tracemalloc.get_traced_memory()[1] - base))
+
+
+def measure_avg_memory(work: Callable[[], None], k: int) -> float:
+    # Preallocated before the starting level is read, so the samples do not measure themselves.
+    samples = [0] * MAX_SAMPLES
+    count = 0
+    stop = threading.Event()
+    base = tracemalloc.get_traced_memory()[0]
+
+    def sampler() -> None:
+        nonlocal count
+        deadline = time.perf_counter_ns()
+        while not stop.is_set() and count < MAX_SAMPLES:
+            samples[count] = tracemalloc.get_traced_memory()[0] - base
+            count += 1
+            deadline += 1_000_000
+            delay = (deadline - time.perf_counter_ns()) / 1e9
+            if delay > 0:
+                time.sleep(delay)
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    thread.start()
+    try:
+        t0 = time.perf_counter_ns()
+        while True:
+            for _ in range(k):
+                work()
+            if time.perf_counter_ns() - t0 >= AVG_MEMORY_MIN_NS:
+                break
+    finally:
+        stop.set()
+        thread.join()
+    return max(MEMORY_FLOOR, statistics.fmean(samples[:count]) if count else 0.0)
+
+
+MEASURES = {
+    "exec_time": (measure_exec_time, "ns"),
+    "cpu_utilization": (measure_cpu_utilization, "ratio"),
+    "max_memory": (measure_max_memory, "B"),
+    "avg_memory": (measure_avg_memory, "B"),
+}
+
+
+def calibrate(work: Callable[[], None], max_k: int = 1 << 20) -> int:
+    k = 1
+    while k < max_k:
+        if measure_exec_time(work, k) >= TARGET_BATCH_NS:
+            break
+        k *= 2
+    return k
+
+
+def mode_compare(req: dict) -> dict:  # type: ignore[type-arg]
+    metric = req["metric"]
+    measure, unit = MEASURES[metric]
+    rng = random.Random(req.get("seed", 0))
+    works = []
+    for tag, path in zip("AB", req["paths"], strict=True):
+        module = load_module(f"{req['module']}_{tag}", path)
+        suite = Suite(req["tests"], module, req["module"], req["entry_point"], tag)
+        works.append(suite.workload())
+    work_a, work_b = works
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        k = calibrate(work_a)
+        for _ in range(req.get("warmup_batches", 2)):
+            measure_exec_time(work_a, k)
+            measure_exec_time(work_b, k)
+        if metric in ("max_memory", "avg_memory"):
+            tracemalloc.start()
+        values_a: list[float] = []
+        values_b: list[float] = []
+        ratios: list[float] = []
+        for _ in range(req.get("pairs", 10)):
+            order = [0, 1]
+            rng.shuffle(order)
+            got = [0.0, 0.0]
+            for idx in order:
+                got[idx] = measure((work_a, work_b)[idx], k)
+                sink.seek(0)
+                sink.truncate()
+            values_a.append(got[0])
+            values_b.append(got[1])
+            ratios.append(got[0] / got[1] if got[1] > 0 else float("inf"))
+    per_call = 1.0 if metric in ("max_memory", "cpu_utilization") else float(k)
+    return {
+        "k": k,
+        "unit": unit,
+        "ratio": statistics.median(ratios),
+        "baseline": statistics.median(values_a) / (per_call if metric != "avg_memory" else 1),
+        "candidate": statistics.median(values_b) / (per_call if metric != "avg_memory" else 1),
+        "ratios": ratios,
+    }
+
+
+def main() -> None:
+    req_path, result_path = sys.argv[1], sys.argv[2]
+    with open(req_path, encoding="utf-8") as fh:
+        req = json.load(fh)
+    sys.path.insert(0, os.getcwd())
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    try:
+        result = mode_test(req) if req["mode"] == "test" else mode_compare(req)
+    except BaseException as exc:  # noqa: BLE001 - report, never hang
+        result = {"harness_error": _tb(exc)}
+    with open(result_path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+    os.replace(result_path + ".tmp", result_path)
+    sys.stdout.flush()
+    os._exit(0)  # candidates may leave non-daemon threads behind
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The Python harness: runs ``py_runner.py`` in a sandboxed interpreter per test run or process.
+
+The candidate module is written as ``<module>.py`` (tests import it by that name) into a fresh
+work dir together with a copy of the runner; nothing of the user's tree is visible. The
+interpreter is exec'd directly (never a pyenv shim: +200 ms per start) with ``-I``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from perforch_core.errors import HarnessError
+from perforch_core.models import Language, Metric, TestFailure, TestOutcome
+
+from ..protocol import CompareParams, Program, RunTestsParams
+from ..sandbox import Limits, RunResult, run_sandboxed, workdir
+from .base import ProcessResult
+
+RUNNER = "py_runner.py"
+
+_METHODS = {
+    Metric.EXEC_TIME: "CPU time (thread utime+stime) per test-suite call; baseline and candidate "
+    "interleaved in one Python process, batches ≥ 2 ms, 10 pairs per process",
+    Metric.CPU_UTILIZATION: "CPU time / wall time per batch; baseline and candidate interleaved "
+    "in one process",
+    Metric.MAX_MEMORY: "tracemalloc peak above the starting level during one test-suite call; "
+    "interleaved in one process",
+    Metric.AVG_MEMORY: "mean tracemalloc level sampled every 1 ms over ≥ 50 ms of test-suite "
+    "calls; interleaved in one process",
+}
+
+
+def _interpreter(program: Program) -> str:
+    exe = program.interpreter or sys.executable
+    resolved = shutil.which(exe) or exe
+    real = Path(resolved).resolve()
+    if "shims" in real.parts:  # pyenv shim: ask it for the real binary once
+        import subprocess
+
+        out = subprocess.run([str(real), "-c", "import sys;print(sys.executable)"],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    return resolved
+
+
+class PythonHarness:
+    language = Language.PYTHON
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits(address_space_mb=4096)
+        self._runner_source = resources.files(__package__).joinpath(RUNNER).read_text()
+
+    def method(self, metric: Metric) -> str:
+        return _METHODS[metric]
+
+    async def _run(self, program: Program, sources: list[str], request: dict[str, Any],
+                   wall_s: float) -> tuple[dict[str, Any] | None, RunResult]:
+        with workdir("perforch-py-") as wd:
+            (wd / RUNNER).write_text(self._runner_source)
+            paths = []
+            for i, src in enumerate(sources):
+                name = program.module if i == 0 and len(sources) == 1 else f"{program.module}_{'AB'[i]}"
+                path = wd / f"{name}.py"
+                path.write_text(src)
+                paths.append(str(path))
+            req = {
+                **request,
+                "module": program.module,
+                "entry_point": program.entry_point,
+                "tests": {"kind": program.tests.kind, "source": program.tests.source},
+                "paths": paths,
+            }
+            (wd / "request.json").write_text(json.dumps(req))
+            limits = Limits(wall_s=wall_s, cpu_s=max(1, int(wall_s) + 1),
+                            address_space_mb=self.limits.address_space_mb,
+                            file_size_mb=self.limits.file_size_mb)
+            argv = [_interpreter(program), "-I", RUNNER, "request.json", "result.json"]
+            run = await run_sandboxed(argv, cwd=wd, limits=limits)
+            result_file = wd / "result.json"
+            data = json.loads(result_file.read_text()) if result_file.exists() else None
+            return data, run
+
+    async def run_tests(self, params: RunTestsParams) -> TestOutcome:
+        data, run = await self._run(params.program, [params.source], {"mode": "test"},
+                                    params.timeout_s)
+        if data is None or "harness_error" in (data or {}):
+            reason = run.crashed_reason or (
+                f"exited with code {run.returncode} before reporting"
+                if data is None else f"harness error: {data['harness_error']}"
+            )
+            return TestOutcome(passed=False, error=f"the candidate {reason}",
+                               timed_out=run.timed_out, stdout_tail=run.stdout_tail[-2000:],
+                               stderr_tail=run.stderr_tail[-2000:], duration_s=run.wall_s)
+        return TestOutcome(
+            passed=bool(data["passed"]),
+            total=int(data["total"]),
+            failures=tuple(TestFailure(**f) for f in data["failures"]),
+            error=data.get("error"),
+            stdout_tail=run.stdout_tail[-2000:],
+            stderr_tail=run.stderr_tail[-2000:],
+            duration_s=float(data.get("duration_s", run.wall_s)),
+        )
+
+    async def compare_once(self, params: CompareParams, baseline: str, candidate: str,
+                           seed: int) -> ProcessResult:
+        data, run = await self._run(
+            params.program, [baseline, candidate],
+            {"mode": "compare", "metric": params.metric.value, "pairs": params.pairs,
+             "seed": seed},
+            params.timeout_s,
+        )
+        if data is None or "harness_error" in data:
+            detail = run.crashed_reason or (data or {}).get("harness_error") or run.stderr_tail
+            raise HarnessError(f"measurement process failed: {detail}")
+        return ProcessResult(ratio=float(data["ratio"]), baseline=float(data["baseline"]),
+                             candidate=float(data["candidate"]), unit=data["unit"],
+                             batch_calls=int(data["k"]))

@@ -1,0 +1,116 @@
+"""The profiler daemon's wire protocol: JSON-RPC 2.0 with LSP-style Content-Length framing.
+
+Requests (client → daemon): ``run_tests``, ``measure``, ``compare``, ``shutdown``.
+Notifications (daemon → client, carrying the request's id): ``progress`` and ``sample``.
+Notification (client → daemon): ``$/cancelRequest`` ``{"id": …}`` kills that request's processes.
+
+The payload types reuse the core's domain models (``perforch_core.models`` is a leaf module that
+imports only pydantic), so what the daemon returns is exactly what the core consumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from perforch_core.models import Language, Metric, TestSpec
+
+JSONRPC = "2.0"
+
+# JSON-RPC error codes
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+REQUEST_CANCELLED = -32800
+HARNESS_ERROR = -32001
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Program(_Params):
+    """What a harness needs to build and test one candidate."""
+
+    language: Language
+    module: str = "solution"
+    entry_point: str
+    tests: TestSpec
+    interpreter: str | None = Field(default=None, description="Python executable to run with")
+
+
+class RunTestsParams(_Params):
+    program: Program
+    source: str
+    timeout_s: float = 20.0
+
+
+class CompareParams(_Params):
+    program: Program
+    baseline: str
+    candidate: str
+    metric: Metric = Metric.EXEC_TIME
+    threshold_pct: float = 5.0
+    min_processes: int = 3
+    max_processes: int = 8
+    pairs: int = 10
+    timeout_s: float = 120.0
+
+
+class MeasureParams(_Params):
+    program: Program
+    source: str
+    metric: Metric = Metric.EXEC_TIME
+    processes: int = 3
+    timeout_s: float = 120.0
+
+
+class SampleParams(BaseModel):
+    """One fresh process's result, streamed while a comparison runs."""
+
+    id: int | str
+    metric: Metric
+    process: int
+    ratio: float
+    baseline: float
+    candidate: float
+    unit: str
+
+
+class ProgressParams(BaseModel):
+    id: int | str
+    message: str
+    percentage: int | None = None
+
+
+# -- framing ------------------------------------------------------------------------------
+def encode(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    return f"Content-Length: {len(body)}\r\n\r\n".encode("ascii") + body
+
+
+async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
+    """Read one framed message; None at end of stream. Raises ValueError on bad framing."""
+    length = None
+    while True:
+        line = await reader.readline()
+        if not line:
+            return None
+        line = line.strip()
+        if not line:
+            break
+        name, _, value = line.decode("ascii", "replace").partition(":")
+        if name.lower() == "content-length":
+            length = int(value.strip())
+    if length is None:
+        raise ValueError("message without Content-Length")
+    body = await reader.readexactly(length)
+    message = json.loads(body)
+    if not isinstance(message, dict):
+        raise ValueError("message is not a JSON object")
+    return message

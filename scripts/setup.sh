@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up everything PerfOrch needs on a fresh machine, idempotently:
+#   - a virtualenv in .venv with the project (editable) and its dev tools;
+#   - llama-cpp-python, compiled once and cached under $HOME/.cache/perforch (keyed by version);
+#   - the local GGUF models named in $PERFORCH_SETUP_MODELS (default: the Qwen pool + SmolLM2),
+#     downloaded once into the cache with size and sha256 checks.
+# A second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PERFORCH_CACHE="${PERFORCH_CACHE:-$HOME/.cache/perforch}"
+MODELS="${PERFORCH_SETUP_MODELS:-qwen2.5-coder-1.5b qwen2.5-coder-0.5b smollm2-135m}"
+
+# The pyenv shim adds 200+ ms per start: build the venv on the real interpreter.
+PY_BASE=$(python3.11 -c 'import sys; print(sys.executable)')
+if [ ! -x .venv/bin/python ]; then
+  echo "perforch setup: creating .venv (Python $("$PY_BASE" -V 2>&1 | cut -d' ' -f2))"
+  "$PY_BASE" -m venv .venv
+fi
+stamp=.venv/.perforch-installed
+want=$(cat pyproject.toml scripts/setup.sh | md5sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  WHEELDIR=$(scripts/build-llama-wheel.sh "$PY_BASE")
+  echo "perforch setup: installing Python packages into .venv"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --find-links "$WHEELDIR" \
+    -e ".[local]" --group dev
+  echo "$want" > "$stamp"
+fi
+# Models: `perforch models install` downloads and verifies; a no-op for installed ones.
+# shellcheck disable=SC2086
+.venv/bin/perforch models install $MODELS
