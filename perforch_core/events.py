@@ -32,6 +32,7 @@ class JobStarted(_Event):
     task_id: str
     metric: Metric | None
     policy: str
+    categories: tuple[str, ...] = ()
 
 
 class StageStarted(_Event):

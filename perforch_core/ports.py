@@ -13,7 +13,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from .events import RankedModel
-from .models import Category, Language, Metric, Stage, Task, TestOutcome, Verdict
+from .models import Category, Language, Measurement, Metric, Stage, Task, TestOutcome, Verdict
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class ProfilerPort(Protocol):
         threshold_pct: float,
         on_sample: OnSample | None = None,
     ) -> Verdict: ...
+
+    async def measure(
+        self, task: Task, code: str, metric: Metric, on_sample: OnSample | None = None
+    ) -> Measurement: ...
 
 
 class Observation(BaseModel):

@@ -202,9 +202,17 @@ class ProfilerClient:
 
     async def compare(self, task: Task, baseline: str, candidate: str, metric: Metric,
                       threshold_pct: float, on_sample: OnSample | None = None) -> Verdict:
+        """Compare two versions of the task's function (each spliced into the module)."""
+        return await self.compare_programs(task, task.program(baseline),
+                                           task.program(candidate), metric, threshold_pct,
+                                           on_sample)
+
+    async def compare_programs(self, task: Task, baseline: str, candidate: str, metric: Metric,
+                               threshold_pct: float, on_sample: OnSample | None = None,
+                               ) -> Verdict:
+        """Compare two whole modules under the task's tests."""
         params = p.CompareParams(program=program_for(task, self.interpreter),
-                                 baseline=task.program(baseline),
-                                 candidate=task.program(candidate), metric=metric,
+                                 baseline=baseline, candidate=candidate, metric=metric,
                                  threshold_pct=threshold_pct)
         result = await self._request("compare", params.model_dump(mode="json"),
                                      self._sample_listener(on_sample))

@@ -26,6 +26,7 @@ import doctest
 import importlib.util
 import io
 import json
+import linecache
 import os
 import random
 import statistics
@@ -121,7 +122,10 @@ class Suite:
 
     def _check_fn(self) -> Callable[[], object]:
         globs = dict(vars(self.module))
-        exec(compile(self.source, "<tests>", "exec"), globs)
+        name = f"<tests {self.tag}>"
+        # Registered so that tracebacks quote the failing assert's line.
+        linecache.cache[name] = (len(self.source), None, self.source.splitlines(True), name)
+        exec(compile(self.source, name, "exec"), globs)
         check = globs["check"]
         fn = getattr(self.module, self.entry_point)
         return lambda: check(fn)

@@ -1,0 +1,108 @@
+"""Prompt templates, one per stage (and one for category tagging). Text only: no parsing here.
+
+The rules follow the paper's: answer with one code block, no test code in it, keep the
+signature, keep all logic in the one function. The refine prompt carries the profiler's report.
+"""
+
+from __future__ import annotations
+
+from ..models import Category, Metric, Task
+from ..ports import ChatMessage
+
+SYSTEM = (
+    "You are an expert {language} programmer. Answer with exactly one fenced code block "
+    "containing the complete function `{entry_point}` and nothing else: no tests, no example "
+    "usage, no explanation. Keep the function's name and signature unchanged. Keep all logic "
+    "inside that one function. Use only the standard library."
+)
+
+GENERATE = """Write the body of this {language} function.
+
+{signature}
+
+{examples}Return the complete function in one ```{fence}``` block."""
+
+FIX = """This {language} function fails its tests.
+
+```{fence}
+{code}
+```
+
+Test failure:
+```
+{failure}
+```
+
+{examples}Fix the function so that it passes. Return the complete corrected function in one \
+```{fence}``` block."""
+
+REFINE = """This {language} function is correct; make it use less {metric_label} while staying \
+correct.
+
+```{fence}
+{code}
+```
+
+{examples}Profiler report for the current version: {report}
+
+Goal: reduce {metric_goal}. Prefer a better algorithm or data structure over micro-tweaks; keep \
+the behaviour identical for every input. Return the complete improved function in one \
+```{fence}``` block."""
+
+METRIC_GOALS = {
+    Metric.EXEC_TIME: "execution time (CPU time per call)",
+    Metric.AVG_MEMORY: "the average memory held while the function runs",
+    Metric.MAX_MEMORY: "the peak memory the function allocates",
+    Metric.CPU_UTILIZATION: "CPU utilization (CPU time relative to wall time)",
+}
+
+TAG = """Which of these categories describe the programming problem below? Categories: \
+{categories}.
+
+Problem:
+{description}
+
+Answer with a comma-separated list of category names from the list, nothing else."""
+
+FENCES = {"python": "python", "java": "java", "cpp": "cpp", "go": "go", "rust": "rust"}
+
+
+def _examples(task: Task) -> str:
+    if task.tests.kind == "doctest":
+        return f"Examples (doctest):\n{task.tests.source.strip()}\n\n"
+    tests = task.tests.source.strip()
+    if len(tests) > 1500:
+        tests = tests[:1500] + "\n…"
+    return f"Tests it must pass:\n```\n{tests}\n```\n\n"
+
+
+def _system(task: Task) -> ChatMessage:
+    return ChatMessage("system", SYSTEM.format(language=task.language.value,
+                                               entry_point=task.entry_point))
+
+
+def generate(task: Task) -> list[ChatMessage]:
+    fence = FENCES[task.language.value]
+    body = GENERATE.format(language=task.language.value, signature=task.signature.rstrip(),
+                           examples=_examples(task), fence=fence)
+    return [_system(task), ChatMessage("user", body)]
+
+
+def fix(task: Task, code: str, failure: str) -> list[ChatMessage]:
+    fence = FENCES[task.language.value]
+    body = FIX.format(language=task.language.value, code=code.rstrip(),
+                      failure=failure.strip()[:3000], examples=_examples(task), fence=fence)
+    return [_system(task), ChatMessage("user", body)]
+
+
+def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessage]:
+    fence = FENCES[task.language.value]
+    body = REFINE.format(language=task.language.value, code=code.rstrip(), fence=fence,
+                         metric_label=metric.label, metric_goal=METRIC_GOALS[metric],
+                         examples=_examples(task), report=report)
+    return [_system(task), ChatMessage("user", body)]
+
+
+def tag(description: str) -> list[ChatMessage]:
+    names = ", ".join(c.value for c in Category)
+    return [ChatMessage("user", TAG.format(categories=names, description=description.strip()))]

@@ -1,0 +1,248 @@
+"""Memory: the SQLite file of what each model is measured to be good at (DESIGN §4.2).
+
+One object owns one connection: lazy connect, WAL, numbered migrations (``migrations/NNNN_*.sql``,
+each applied once, in a transaction), typed async queries, ``aclose()`` / ``async with``. A file
+that is not a SQLite database is reported as a ``StorageError`` and left untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..errors import StorageError
+from ..events import RankedModel
+from ..models import Category, Language, Metric, Stage
+from ..ports import Observation
+from . import ranking, seed
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def default_path() -> Path:
+    import os
+
+    base = os.environ.get("PERFORCH_DATA") or Path.home() / ".local" / "share" / "perforch"
+    return Path(base) / "memory.sqlite"
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files(__package__).joinpath("migrations")
+    out = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            out.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
+    return sorted(out)
+
+
+class Memory:
+    """The Memory store. Implements the core's ``MemoryPort``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    # -- connection ------------------------------------------------------------------------
+    async def _conn(self) -> aiosqlite.Connection:
+        if self._db is not None:
+            return self._db
+        async with self._lock:
+            if self._db is None:
+                self._db = await self._open()
+        return self._db
+
+    async def _open(self) -> aiosqlite.Connection:
+        if self.path.exists() and self.path.is_file():
+            with self.path.open("rb") as fh:
+                head = fh.read(16)
+            if head and head != b"SQLite format 3\x00":
+                raise StorageError(
+                    f"{self.path} is not a PerfOrch Memory database (not SQLite)",
+                    hint="it was left untouched; move it away or point --memory elsewhere",
+                )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(self.path)
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            db.row_factory = aiosqlite.Row
+            await self._migrate(db)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open Memory at {self.path}: {exc}") from exc
+        return db
+
+    async def _migrate(self, db: aiosqlite.Connection) -> None:
+        version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
+        for number, name, sql in _migrations():
+            if number <= version:
+                continue
+            try:
+                await db.execute("BEGIN")
+                for statement in sql.split(";\n"):
+                    if statement.strip():
+                        await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {number}")
+                await db.commit()
+            except sqlite3.Error as exc:
+                await db.rollback()
+                raise StorageError(f"Memory migration {name} failed: {exc}") from exc
+
+    async def aclose(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> Memory:
+        await self._conn()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _execute(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        db = await self._conn()
+        try:
+            cursor = await db.execute(sql, tuple(params))
+            rows = await cursor.fetchall()
+            await db.commit()
+            return list(rows)
+        except sqlite3.Error as exc:
+            raise StorageError(f"Memory query failed: {exc}") from exc
+
+    # -- models and seeding ----------------------------------------------------------------
+    async def upsert_model(self, name: str, display_name: str, provider: str,
+                           paper_name: str | None = None, enabled: bool = True) -> None:
+        await self._execute(
+            "INSERT INTO models (name, display_name, provider, paper_name, added_at, enabled) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+            "display_name=excluded.display_name, provider=excluded.provider, "
+            "paper_name=excluded.paper_name",
+            (name, display_name, provider, paper_name, _now(), int(enabled)),
+        )
+
+    async def seed(self) -> int:
+        """Load the paper's tables and the shipped local-model notes once per seed version."""
+        rows = await self._execute("SELECT value FROM meta WHERE key = 'seed_version'")
+        if rows and rows[0]["value"] == seed.SEED_VERSION:
+            return 0
+        db = await self._conn()
+        priors = seed.paper_priors()
+        notes = seed.notes_observations()
+        try:
+            await db.execute("DELETE FROM priors WHERE source = 'paper'")
+            await db.executemany(
+                "INSERT OR REPLACE INTO priors (model, stage, language, category, metric, "
+                "trials, successes, median_improvement, source) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(p.model, p.stage, p.language, p.category, p.metric, p.trials, p.successes,
+                  p.median_improvement, "paper") for p in priors],
+            )
+            await db.execute("DELETE FROM observations WHERE source = 'notes'")
+            await self._insert_observations(db, notes)
+            await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                             "('seed_version', ?)", (seed.SEED_VERSION,))
+            await db.commit()
+        except sqlite3.Error as exc:
+            await db.rollback()
+            raise StorageError(f"seeding Memory failed: {exc}") from exc
+        return len(priors) + len(notes)
+
+    async def _insert_observations(self, db: aiosqlite.Connection,
+                                   observations: Sequence[Observation]) -> None:
+        await db.executemany(
+            "INSERT INTO observations (model, stage, language, categories, metric, problem_id, "
+            "success, improvement, source, timestamp) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(o.model, o.stage.value, o.language.value, ",".join(c.value for c in o.categories),
+              o.metric.value if o.metric else None, o.problem_id, int(o.success),
+              o.improvement_pct, o.source, _now()) for o in observations],
+        )
+
+    # -- MemoryPort ------------------------------------------------------------------------
+    async def record(self, observations: Sequence[Observation]) -> None:
+        if not observations:
+            return
+        db = await self._conn()
+        try:
+            await self._insert_observations(db, observations)
+            await db.commit()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot record outcomes in Memory: {exc}") from exc
+
+    async def _paper_names(self, models: Sequence[str]) -> dict[str, str]:
+        if not models:
+            return {}
+        marks = ",".join("?" * len(models))
+        rows = await self._execute(
+            f"SELECT name, paper_name FROM models WHERE name IN ({marks}) "
+            "AND paper_name IS NOT NULL", models)
+        return {r["name"]: r["paper_name"] for r in rows}
+
+    async def evidence(self, stage: Stage, language: Language, metric: Metric | None,
+                       models: Sequence[str]) -> dict[str, ranking.ModelEvidence]:
+        refine = stage is Stage.REFINE
+        metric_key = metric.value if (refine and metric) else ""
+        out = {m: ranking.ModelEvidence() for m in models}
+        paper = await self._paper_names(models)
+        by_paper = {v: k for k, v in paper.items()}
+        if by_paper:
+            marks = ",".join("?" * len(by_paper))
+            rows = await self._execute(
+                f"SELECT * FROM priors WHERE stage=? AND language=? AND metric=? "
+                f"AND model IN ({marks})",
+                (stage.value, language.value, metric_key, *by_paper))
+            for r in rows:
+                ev = out[by_paper[r["model"]]]
+                mean_gain = min(r["median_improvement"] or 0.0, 100.0) / 100.0
+                value = r["successes"] * (mean_gain if refine else 1.0)
+                target = ev.category(r["category"]) if r["category"] else ev.language
+                target.add_prior(r["trials"], value)
+        marks = ",".join("?" * len(models))
+        sql = (f"SELECT model, categories, success, improvement FROM observations "
+               f"WHERE stage=? AND language=? AND model IN ({marks})")
+        params: list[Any] = [stage.value, language.value, *models]
+        if refine and metric:
+            sql += " AND metric=?"
+            params.append(metric.value)
+        for r in await self._execute(sql, params):
+            value = float(bool(r["success"]))
+            if refine:
+                value = min(max(r["improvement"] or 0.0, 0.0), 100.0) / 100.0 if r["success"] \
+                    else 0.0
+            ev = out[r["model"]]
+            ev.language.add_observation(value)
+            for c in filter(None, (r["categories"] or "").split(",")):
+                ev.category(c).add_observation(value)
+        return out
+
+    async def rank(self, stage: Stage, language: Language, categories: Sequence[Category],
+                   metric: Metric | None, candidates: Sequence[str]) -> list[RankedModel]:
+        evidence = await self.evidence(stage, language, metric, candidates)
+        note = ""
+        if stage is not Stage.GENERATE and not any(e.language.trials for e in evidence.values()):
+            # No model has data for this stage yet: generation skill is the best proxy we have.
+            evidence = await self.evidence(Stage.GENERATE, language, None, candidates)
+            note = f"no {stage.value} data yet, ranked by generation: "
+            stage_for_rank = Stage.GENERATE
+        else:
+            stage_for_rank = stage
+        scores = ranking.rank(evidence, [c.value for c in categories],
+                              refine=stage_for_rank is Stage.REFINE)
+        return [RankedModel(model=s.model, score=round(s.score, 4), why=note + s.why)
+                for s in scores]
+
+    async def observation_count(self, source: str | None = None) -> int:
+        if source:
+            rows = await self._execute("SELECT COUNT(*) AS n FROM observations WHERE source=?",
+                                       (source,))
+        else:
+            rows = await self._execute("SELECT COUNT(*) AS n FROM observations")
+        return int(rows[0]["n"])

@@ -1,0 +1,208 @@
+"""Python source: find a function, cut a module around it, normalise a model's code, find tests.
+
+Everything works on text plus ``ast`` line numbers, so the user's file outside the function's
+lines is carried over byte for byte.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import NoTestsError, SourceError
+from ..models import Language, Metric, Task, TestSpec
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(frozen=True)
+class FunctionSpan:
+    name: str
+    start: int  # 0-based first line (decorators included)
+    end: int  # 0-based line after the last
+    code: str
+    docstring: str | None
+    header: str  # "def f(...):" up to and including the docstring
+
+
+def parse(source: str, filename: str = "<source>") -> ast.Module:
+    try:
+        return ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        raise SourceError(f"{filename}:{exc.lineno}: the file does not parse: {exc.msg}") from exc
+
+
+def _top_level_functions(tree: ast.Module) -> dict[str, FunctionNode]:
+    return {n.name: n for n in tree.body if isinstance(n, FunctionNode)}
+
+
+def find_function(source: str, name: str, filename: str = "<source>") -> FunctionSpan:
+    tree = parse(source, filename)
+    funcs = _top_level_functions(tree)
+    node = funcs.get(name)
+    if node is None:
+        known = ", ".join(sorted(funcs)) or "none"
+        raise SourceError(f"{filename} has no top-level function {name!r}",
+                          hint=f"functions in the file: {known}")
+    lines = source.splitlines(keepends=True)
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+    end = node.end_lineno or node.lineno
+    code = "".join(lines[start:end])
+    doc = ast.get_docstring(node, clean=False)
+    first_body = node.body[0]
+    header_end = (first_body.end_lineno if doc is not None else first_body.lineno - 1) or end
+    header = "".join(lines[start:header_end])
+    return FunctionSpan(name, start, end, code, doc, header)
+
+
+def split_module(source: str, span: FunctionSpan) -> tuple[str, str]:
+    lines = source.splitlines(keepends=True)
+    prefix = "".join(lines[: span.start])
+    suffix = "".join(lines[span.end :])
+    return prefix, suffix
+
+
+def replace_function(source: str, name: str, new_code: str) -> str:
+    span = find_function(source, name)
+    prefix, suffix = split_module(source, span)
+    return f"{prefix}{new_code.rstrip()}\n{suffix}"
+
+
+# -- normalising a model's code -----------------------------------------------------------
+def normalize_candidate(code: str, entry_point: str, *, module_prefix: str = "",
+                        original_docstring: str | None = None) -> str:
+    """Turn a code block into one self-contained function named ``entry_point``.
+
+    Imports the block adds at module level move into the function body; helper functions and
+    classes become nested definitions; other top-level statements (tests, prints) are dropped.
+    The original docstring is kept when the model dropped it. Raises ``SourceError``.
+    """
+    tree = parse(code, "<reply>")
+    funcs = _top_level_functions(tree)
+    target = funcs.get(entry_point)
+    if target is None:
+        raise SourceError(f"the code does not define {entry_point}()")
+    lines = code.splitlines(keepends=True)
+
+    def segment(node: ast.stmt) -> str:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        return "".join(lines[start - 1 : node.end_lineno])
+
+    existing = module_prefix
+    extra: list[str] = []
+    for node in tree.body:
+        if node is target:
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            text = segment(node).strip()
+            if text not in existing:
+                extra.append(text)
+        elif isinstance(node, FunctionNode | ast.ClassDef):
+            extra.append(textwrap.dedent(segment(node)).rstrip())
+    func_text = textwrap.dedent(segment(target))
+    if not extra and (original_docstring is None or ast.get_docstring(target) is not None):
+        return func_text.rstrip() + "\n"
+    # Rebuild: header, docstring, the extras nested, then the body.
+    func_lines = func_text.splitlines(keepends=True)
+    body0 = target.body[0]
+    has_doc = ast.get_docstring(target, clean=False) is not None
+    offset = min([target.lineno, *(d.lineno for d in target.decorator_list)])
+    body_start = (body0.end_lineno if has_doc else body0.lineno - 1) - offset + 1
+    if not has_doc and body0.lineno == target.lineno:
+        raise SourceError("one-line function bodies are not supported; put the body on its own line")
+    head = "".join(func_lines[:body_start])
+    rest = "".join(func_lines[body_start:])
+    indent = re.match(r"[ \t]*", rest.lstrip("\n")).group(0) or "    "  # type: ignore[union-attr]
+    doc = ""
+    if not has_doc and original_docstring is not None:
+        doc = textwrap.indent(f'"""{original_docstring}"""', indent) + "\n"
+    nested = "".join(textwrap.indent(e, indent) + "\n" for e in extra)
+    out = head + doc + nested + rest
+    parse(out, "<candidate>")
+    return out.rstrip() + "\n"
+
+
+# -- tests --------------------------------------------------------------------------------
+def _doctest_examples(docstring: str | None) -> str | None:
+    if not docstring or ">>>" not in docstring:
+        return None
+    return textwrap.dedent("\n".join(
+        line for line in docstring.splitlines()
+    ))
+
+
+def _test_files_calling(path: Path, name: str, module: str) -> list[Path]:
+    root = path.parent
+    found = []
+    candidates = [*root.glob("test_*.py"), *root.glob("*_test.py"),
+                  *root.glob("tests/test_*.py"), *root.glob("tests/*_test.py")]
+    for test_file in sorted(set(candidates)):
+        if test_file == path:
+            continue
+        try:
+            text = test_file.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if re.search(rf"\b{re.escape(name)}\s*\(", text) and re.search(
+            rf"\b(from\s+{re.escape(module)}\s+import|import\s+{re.escape(module)}\b)", text
+        ):
+            found.append(test_file)
+    return found
+
+
+def discover_tests(path: Path, source: str, span: FunctionSpan,
+                   tests_file: Path | None = None) -> TestSpec:
+    """Tests for a function: ``tests_file``, else docstring examples, else test files."""
+    module = path.stem
+    if tests_file is not None:
+        try:
+            text = tests_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SourceError(f"cannot read the tests file {tests_file}: {exc}") from exc
+        parse(text, str(tests_file))
+        if ">>>" in text and "def test" not in text and "def check" not in text:
+            return TestSpec(kind="doctest", source=text, origin=str(tests_file))
+        kind = "check" if re.search(r"^def check\(", text, re.M) else "functions"
+        return TestSpec(kind=kind, source=text, origin=str(tests_file))
+    examples = _doctest_examples(span.docstring)
+    if examples:
+        return TestSpec(kind="doctest", source=examples, origin=f"docstring of {span.name}")
+    files = _test_files_calling(path, span.name, module)
+    if files:
+        text = "\n\n".join(f.read_text(encoding="utf-8") for f in files)
+        return TestSpec(kind="functions", source=text,
+                        origin=", ".join(str(f) for f in files))
+    raise NoTestsError(
+        f"no tests found for {span.name}()",
+        hint="add >>> examples to its docstring, a test_*.py beside it that imports it, "
+        "or pass --tests FILE",
+    )
+
+
+def task_from_file(path: Path, function: str, *, tests_file: Path | None = None,
+                   metric: Metric = Metric.EXEC_TIME, require_tests: bool = True) -> Task:
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SourceError(f"no such file: {path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read {path}: {exc}") from exc
+    span = find_function(source, function, str(path))
+    prefix, suffix = split_module(source, span)
+    tests = discover_tests(path, source, span, tests_file)
+    return Task(
+        id=f"{path}::{function}",
+        language=Language.PYTHON,
+        entry_point=function,
+        module=path.stem,
+        prefix=prefix,
+        suffix=suffix,
+        signature=span.header,
+        description=span.docstring or "",
+        current_code=span.code,
+        tests=tests,
+        metric=metric,
+    )

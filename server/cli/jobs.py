@@ -1,0 +1,116 @@
+"""``perforch generate|fix|optimize FILE::FUNCTION``: run one job with live output."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from perforch_core.errors import ConfigError, SourceError
+from perforch_core.models import Action, Metric, Stage
+from perforch_core.policy import Budget, Policy
+from perforch_core.result import JobResult
+from perforch_core.source import python as py_source
+
+from ..app import App, AppConfig
+from . import render
+
+
+def parse_target(target: str) -> tuple[Path, str]:
+    path, sep, function = target.rpartition("::")
+    if not sep or not path or not function:
+        raise ConfigError(f"target {target!r} must look like path/to/file.py::function")
+    if not path.endswith(".py"):
+        raise ConfigError(f"{path}: only Python files are supported by the CLI so far")
+    return Path(path), function
+
+
+def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
+    p.add_argument("target", help="path/to/file.py::function")
+    if action is Action.OPTIMIZE:
+        p.add_argument("--metric", choices=[m.value for m in Metric], default="exec_time")
+        p.add_argument("--threshold", type=float, default=5.0,
+                       help="minimum improvement (%%) to accept, default 5")
+    p.add_argument("--models", help="comma-separated model names to use (default: the pool)")
+    p.add_argument("--policy", choices=["sequential", "top1", "best_of_n", "pinned"],
+                   default=None, help="default: sequential, or pinned when --models is given")
+    p.add_argument("--n", type=int, default=5, help="models per stage for sequential/best_of_n")
+    p.add_argument("--tests", type=Path, help="a file with the tests (doctest text, test_* "
+                   "functions importing the function, or a HumanEval check())")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--apply", action="store_true", help="write the result into the file")
+    p.add_argument("--python", help="Python interpreter that runs the code (default: this one)")
+    p.add_argument("--max-calls", type=int, default=30, help="LLM call budget")
+    p.add_argument("--max-seconds", type=float, default=1800.0, help="wall-time budget")
+    p.add_argument("--max-cost", type=float, default=2.0, help="cost budget in USD")
+
+
+def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
+    kind = args.policy or ("pinned" if models else "sequential")
+    threshold = getattr(args, "threshold", 5.0)
+    if kind == "pinned":
+        if not models:
+            raise ConfigError("--policy pinned needs --models")
+        return Policy.pin(models, threshold_pct=threshold)
+    return Policy(kind=kind, n=args.n, threshold_pct=threshold)
+
+
+def apply_result(path: Path, function: str, result: JobResult) -> None:
+    """Write the final function into the file if it still holds the original one."""
+    source = path.read_text(encoding="utf-8")
+    span = py_source.find_function(source, function, str(path))
+    if span.code != result.original_code:
+        raise SourceError(f"{path} changed while the job ran; the result was not applied",
+                          hint="run again, or apply the diff by hand")
+    new = py_source.replace_function(source, function, result.final_code)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(new)
+    os.chmod(tmp, path.stat().st_mode & 0o7777)
+    os.replace(tmp, path)
+
+
+async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -> int:
+    out = Console(stderr=args.json)
+    path, function = parse_target(args.target)
+    metric = Metric(getattr(args, "metric", "exec_time"))
+    task = py_source.task_from_file(path, function, tests_file=args.tests, metric=metric)
+    if action is Action.GENERATE:
+        task = task.model_copy(update={"current_code": None})
+    models = [m.strip() for m in (args.models or "").split(",") if m.strip()]
+    policy = _policy(args, models)
+    budget = Budget(max_llm_calls=args.max_calls, max_wall_s=args.max_seconds,
+                    max_cost_usd=args.max_cost)
+    config = AppConfig(memory_path=memory_path, models=models, interpreter=args.python)
+    async with App(config) as app:
+        app.validate_models()
+        await app.prepare_memory()
+        out.print(f"tests: {task.tests.origin} ({task.tests.kind}); models: "
+                  f"{', '.join(app.pool)}")
+        job = app.executor().start(task, action, policy, budget)
+        try:
+            with render.LiveView(out) as view:
+                async for event in job:
+                    view.show(event)
+        except asyncio.CancelledError:
+            job.cancel()
+            raise
+        result = await job.result()
+    render.summary(out, result, str(path))
+    if args.apply and result.status == "succeeded" and result.changed:
+        apply_result(path, function, result)
+        out.print(f"applied to {path}")
+    elif result.changed:
+        out.print("not applied (pass --apply to write it into the file)")
+    if args.json:
+        sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
+    return 0 if result.status == "succeeded" else 1
+
+
+STAGES = [s.value for s in Stage]
