@@ -383,13 +383,15 @@ def _describe_measurement(metric: Metric, value: float, unit: str) -> str:
 
 
 def _verdict_text(v: Any) -> str:
-    ci = f"95% CI {v.interval_pct.low:+.1f}…{v.interval_pct.high:+.1f} %"
+    """A verdict as a change of the metric: negative = less time / memory (better)."""
+    change, low, high = -v.improvement_pct, -v.interval_pct.high, -v.interval_pct.low
+    ci = f"95% CI {low:+.1f}…{high:+.1f} %"
     if v.decision == "improved":
-        return f"{v.metric.label} −{v.improvement_pct:.1f} % ({ci}, {v.processes} processes)"
+        return f"{v.metric.label} {change:+.1f} % ({ci}, {v.processes} processes)"
     if v.decision == "not_improved":
-        return (f"no significant {v.metric.label} gain ({v.improvement_pct:+.1f} %, {ci}; "
-                f"needs ≥ {v.threshold_pct:g} %)")
-    return (f"inconclusive {v.metric.label} change ({v.improvement_pct:+.1f} %, {ci}, "
+        return (f"no significant {v.metric.label} gain ({change:+.1f} %, {ci}; "
+                f"needs ≤ −{v.threshold_pct:g} %)")
+    return (f"inconclusive {v.metric.label} change ({change:+.1f} %, {ci}, "
             f"{v.processes} processes)")
 
 

@@ -22,6 +22,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   WHEELDIR=$(scripts/build-llama-wheel.sh "$PY_BASE")
   echo "perforch setup: installing Python packages into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
+  # The exact llama.cpp build for this CPU (replaces any other build of the same version).
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --force-reinstall \
+    "$WHEELDIR"/llama_cpp_python-*.whl
   .venv/bin/python -m pip install -q --disable-pip-version-check --find-links "$WHEELDIR" \
     -e ".[local]" --group dev
   echo "$want" > "$stamp"

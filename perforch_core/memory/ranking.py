@@ -14,22 +14,30 @@ problem set the order is the same).
 elsewhere, on other code); observations count one trial each. So the user's own runs take
 precedence as they accumulate.
 
-**Smoothing.** ``score = (Σ values + K · m0) / (n + K)`` with ``K = SMOOTHING`` pseudo-trials at
-the pool's mean ``m0``. A model with 3 lucky runs (3/3) scores (3 + 10·m0)/13, below a model with
-160 measured problems at 90 %: three runs do not outrank a track record.
+**Score: a lower credible bound.** The evidence's mean gets a weak Beta prior at the pool's
+mean ``m0`` (``PRIOR_STRENGTH`` = 2 pseudo-trials): ``α = Σ values + 2·m0``,
+``β = n − Σ values + 2·(1 − m0)``; the score is the lower one-sided 95 % bound of that mean,
+``α/(α+β) − 1.645 · sd``. Thin evidence is penalised by its width: a model with 3 lucky runs
+(3/3) scores 0.83 against 0.86 for one with 160 measured problems at 90 %, so three runs do not
+outrank a track record; a model with no data at all sits at the bottom until measured.
 
-**Categories.** For a problem with categories C, each category's score is smoothed toward the
-model's language-level score: ``(Σ values_c + K · lang) / (n_c + K)``; the final score is the
-mean over C. Without categories it is the language-level score.
+**Categories.** For a problem with categories C, each category's evidence gets the model's
+language-level mean as its prior, worth ``min(n_language, CATEGORY_PRIOR) + 2`` trials; the
+final score is the mean over C of the categories' lower bounds. Without categories it is the
+language-level bound.
 """
 
 from __future__ import annotations
+
+import math
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 PRIOR_WEIGHT = 40.0
-SMOOTHING = 10.0
+PRIOR_STRENGTH = 2.0
+CATEGORY_PRIOR = 20.0
+Z_95 = 1.645
 DEFAULT_MEAN = 0.5
 
 
@@ -78,8 +86,14 @@ class Score:
     why: str
 
 
-def smoothed(ev: Evidence, prior_mean: float) -> float:
-    return (ev.value + SMOOTHING * prior_mean) / (ev.trials + SMOOTHING)
+def posterior(ev: Evidence, prior_mean: float, strength: float) -> tuple[float, float]:
+    """(mean, lower 95 % bound) of the Beta posterior with the given prior."""
+    a = ev.value + strength * prior_mean
+    b = max(ev.trials - ev.value, 0.0) + strength * (1.0 - prior_mean)
+    total = a + b
+    mean = a / total
+    sd = math.sqrt(a * b / (total * total * (total + 1.0)))
+    return mean, mean - Z_95 * sd
 
 
 def pool_mean(evidence: Iterable[ModelEvidence]) -> float:
@@ -108,13 +122,14 @@ def rank(evidence: dict[str, ModelEvidence], categories: Sequence[str],
     m0 = pool_mean(evidence.values())
     scores = []
     for model, ev in evidence.items():
-        lang = smoothed(ev.language, m0)
+        lang_mean, lang = posterior(ev.language, m0, PRIOR_STRENGTH)
         why = _describe(ev.language, refine)
         if categories:
             per_cat = []
+            weight = min(ev.language.trials, CATEGORY_PRIOR) + PRIOR_STRENGTH
             for c in categories:
                 cev = ev.categories.get(c, Evidence())
-                per_cat.append((c, smoothed(cev, lang), cev.trials))
+                per_cat.append((c, posterior(cev, lang_mean, weight)[1], cev.trials))
             score = sum(s for _, s, _ in per_cat) / len(per_cat)
             detail = ", ".join(f"{c} {s:.2f}" + ("" if n else " (no data)")
                                for c, s, n in per_cat)

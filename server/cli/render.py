@@ -95,11 +95,12 @@ class LiveView:
 def verdict_line(v: Verdict) -> str:
     before = fmt_value(v.metric, v.before.summary, v.before.unit)
     after = fmt_value(v.metric, v.after.summary, v.after.unit)
-    ci = f"95% CI {v.interval_pct.low:+.1f}…{v.interval_pct.high:+.1f} %"
+    low, high = -v.interval_pct.high, -v.interval_pct.low
     word = {"improved": "improved", "not_improved": "not improved",
             "inconclusive": "inconclusive"}[v.decision]
-    return (f"{v.metric.label} {before} → {after}: {v.improvement_pct:+.1f} % ({ci}), {word} "
-            f"(threshold {v.threshold_pct:g} %, {v.processes} processes)")
+    return (f"{v.metric.label} {before} → {after}: {-v.improvement_pct:+.1f} % "
+            f"(95% CI {low:+.1f}…{high:+.1f} %), {word} "
+            f"(needs ≤ −{v.threshold_pct:g} %, {v.processes} processes)")
 
 
 def attempts_table(result: JobResult) -> Table:
@@ -125,8 +126,8 @@ def measurement_table(v: Verdict) -> Table:
     table.add_row("processes", " ".join(fmt_value(v.metric, x, v.before.unit)
                                         for x in v.before.values),
                   " ".join(fmt_value(v.metric, x, v.after.unit) for x in v.after.values))
-    table.add_row("improvement", f"{v.improvement_pct:+.1f} %",
-                  f"95% CI {v.interval_pct.low:+.1f} … {v.interval_pct.high:+.1f} %")
+    table.add_row("change", f"{-v.improvement_pct:+.1f} %",
+                  f"95% CI {-v.interval_pct.high:+.1f} … {-v.interval_pct.low:+.1f} %")
     table.caption = v.method
     return table
 
@@ -144,7 +145,7 @@ def summary(console: Console, result: JobResult, path: str) -> None:
     console.print(Text(f"{result.status}: {result.message}", style=style))
     if result.changed:
         console.print(Group(Text("diff:", style="bold"),
-                            Syntax(result.diff(path), "diff", theme="ansi_dark")))
+                            Syntax(result.diff(path.lstrip("/")), "diff", theme="ansi_dark")))
     elif result.status == "failed":
         best = next((a for a in reversed(result.attempts) if a.code and a.tests), None)
         if best is not None:

@@ -1,0 +1,116 @@
+"""Fakes at the core's ports, for unit tests (no network, no subprocess)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from perforch_core.errors import LLMUnavailableError
+from perforch_core.events import RankedModel
+from perforch_core.models import (
+    Category,
+    Interval,
+    Language,
+    Measurement,
+    Metric,
+    Stage,
+    Task,
+    TestFailure,
+    TestOutcome,
+    TestSpec,
+    Verdict,
+)
+from perforch_core.ports import ChatMessage, LLMReply, Observation, OnSample, Sample
+
+
+def make_task(code: str | None = "def f(x):\n    return x  # BUG\n", **kw: object) -> Task:
+    fields: dict[str, object] = dict(
+        id="t.py::f", language=Language.PYTHON, entry_point="f", module="t",
+        signature='def f(x):\n    """Return x + 1."""\n', description="Return x + 1.",
+        current_code=code,
+        tests=TestSpec(kind="doctest", source=">>> f(1)\n2\n", origin="docstring"),
+        categories=(Category.MATH,),
+    )
+    fields.update(kw)
+    return Task(**fields)  # type: ignore[arg-type]
+
+
+def block(body: str) -> str:
+    return f"```python\ndef f(x):\n{body}\n```"
+
+
+class FakeLLM:
+    """Replies from a script per model; a reply that is an exception is raised."""
+
+    def __init__(self, replies: dict[str, list[str | Exception]], delay: float = 0.0) -> None:
+        self.replies = {k: list(v) for k, v in replies.items()}
+        self.calls: list[tuple[str, list[ChatMessage]]] = []
+        self.delay = delay
+
+    async def complete(self, model: str, messages: Sequence[ChatMessage]) -> LLMReply:
+        self.calls.append((model, list(messages)))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        script = self.replies.get(model)
+        if not script:
+            raise LLMUnavailableError(f"{model}: no scripted reply", model=model)
+        reply = script.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return LLMReply(model=model, text=reply, prompt_tokens=10, completion_tokens=5,
+                        cost_usd=0.001, latency_s=0.01)
+
+
+class FakeProfiler:
+    """Judges code by markers: 'BUG' fails the tests, 'SLEEP' hangs, 'FAST<n>' improves n %."""
+
+    def __init__(self) -> None:
+        self.tested: list[str] = []
+        self.compared: list[tuple[str, str]] = []
+
+    async def run_tests(self, task: Task, code: str) -> TestOutcome:
+        self.tested.append(code)
+        if "SLEEP" in code:
+            await asyncio.sleep(3600)
+        if "BUG" in code:
+            return TestOutcome(passed=False, total=1,
+                               failures=(TestFailure(name="f(1)", message="expected 2, got 1"),))
+        return TestOutcome(passed=True, total=1)
+
+    async def measure(self, task: Task, code: str, metric: Metric,
+                      on_sample: OnSample | None = None) -> Measurement:
+        return Measurement(metric=metric, unit="ns", values=(1000.0,), summary=1000.0)
+
+    async def compare(self, task: Task, baseline: str, candidate: str, metric: Metric,
+                      threshold_pct: float, on_sample: OnSample | None = None) -> Verdict:
+        self.compared.append((baseline, candidate))
+        gain = 0.0
+        if "FAST" in candidate:
+            gain = float(candidate.split("FAST", 1)[1].split()[0])
+        after = 1000.0 * (1 - gain / 100)
+        if on_sample:
+            await on_sample(Sample(metric=metric, process=1, baseline=1000.0, candidate=after,
+                                   unit="ns"))
+        decision = "improved" if gain >= threshold_pct else "not_improved"
+        return Verdict(
+            metric=metric, decision=decision, improvement_pct=gain,  # type: ignore[arg-type]
+            interval_pct=Interval(low=gain - 1, high=gain + 1), threshold_pct=threshold_pct,
+            before=Measurement(metric=metric, unit="ns", values=(1000.0,), summary=1000.0),
+            after=Measurement(metric=metric, unit="ns", values=(after,), summary=after),
+            processes=3, method="fake",
+        )
+
+
+class FakeMemory:
+    def __init__(self, order: Sequence[str]) -> None:
+        self.order = list(order)
+        self.recorded: list[Observation] = []
+
+    async def rank(self, stage: Stage, language: Language, categories: Sequence[Category],
+                   metric: Metric | None, candidates: Sequence[str]) -> list[RankedModel]:
+        n = len(self.order)
+        return [RankedModel(model=m, score=(n - i) / n, why="fake")
+                for i, m in enumerate(self.order) if m in candidates]
+
+    async def record(self, observations: Sequence[Observation]) -> None:
+        self.recorded.extend(observations)

@@ -1,0 +1,173 @@
+"""The Executor over fake ports: stages, policies, rollback, budgets, cancellation, events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from perforch_core import events as ev
+from perforch_core.errors import LLMAuthError
+from perforch_core.executor import Executor
+from perforch_core.models import Action, Stage
+from perforch_core.policy import Budget, Policy
+from tests.fakes import FakeLLM, FakeMemory, FakeProfiler, block, make_task
+
+A, B, C = "m/a", "m/b", "m/c"
+
+
+def executor(replies, order=(A, B, C), delay=0.0):
+    llm = FakeLLM(replies, delay=delay)
+    prof = FakeProfiler()
+    mem = FakeMemory(order)
+    return Executor(llm, prof, mem, list(order)), llm, prof, mem
+
+
+async def run(x, task, action, policy=None, budget=None):
+    job = x.start(task, action, policy, budget)
+    events = [e async for e in job]
+    return await job.result(), events
+
+
+async def test_fix_accepts_first_passing_candidate_in_rank_order():
+    x, llm, _, mem = executor({A: [block("    return x  # BUG still")],
+                               B: [block("    return x + 1")], C: [block("    return 2")]})
+    result, events = await run(x, make_task(), Action.FIX)
+    assert result.status == "succeeded"
+    assert result.accepted_model == B and result.accepted_stage is Stage.FIX
+    assert "return x + 1" in result.final_code
+    assert [m for m, _ in llm.calls] == [A, B]  # C never asked: sequential stops
+    assert [o.success for o in mem.recorded] == [False, True]
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "job_started" and kinds[-1] == "job_finished"
+    assert "rolled_back" in kinds and "candidate_accepted" in kinds
+
+
+async def test_fix_reports_failure_with_every_model_tried():
+    x, _, _, _ = executor({A: ["no code here"], B: [block("    return x  # BUG")],
+                           C: [LLMAuthError("m/c: key missing", model=C)]})
+    result, _ = await run(x, make_task(), Action.FIX)
+    assert result.status == "failed"
+    assert not result.changed
+    assert [a.outcome for a in result.attempts] == ["no_code", "failed_tests", "llm_error"]
+    assert "key missing" in result.attempts[2].detail
+
+
+async def test_fix_when_tests_already_pass_changes_nothing():
+    x, llm, _, _ = executor({})
+    result, _ = await run(x, make_task("def f(x):\n    return x + 1\n"), Action.FIX)
+    assert result.status == "succeeded" and not result.changed
+    assert "already pass" in result.message
+    assert llm.calls == []
+
+
+async def test_refine_rolls_back_until_a_measured_improvement():
+    good = "def f(x):\n    return x + 1\n"
+    x, _, prof, mem = executor({A: [block("    return x + 1  # FAST2 ")],
+                                B: [block("    return x  # BUG FAST50 ")],
+                                C: [block("    return 1 + x  # FAST30 ")]})
+    result, events = await run(x, make_task(good), Action.OPTIMIZE)
+    assert result.status == "succeeded"
+    assert result.accepted_model == C and result.verdict is not None
+    assert result.verdict.improvement_pct == 30.0
+    assert [a.outcome for a in result.attempts] == ["not_improved", "failed_tests", "improved"]
+    # The buggy-but-"fast" candidate was never measured: tests come first.
+    assert all("BUG" not in cand for _, cand in prof.compared)
+    refine_obs = [o for o in mem.recorded if o.stage is Stage.REFINE]
+    assert [o.improvement_pct for o in refine_obs] == [None, None, 30.0]
+    assert any(isinstance(e, ev.MeasurementSample) for e in events)
+
+
+async def test_refine_without_improvement_keeps_the_original():
+    good = "def f(x):\n    return x + 1\n"
+    x, _, _, _ = executor({A: [block("    return x + 1  # FAST1 ")], B: [block("    return x+1")],
+                           C: [block("    return x+1")]})
+    result, _ = await run(x, make_task(good), Action.OPTIMIZE)
+    assert result.status == "succeeded" and not result.changed
+    assert "no significant improvement" in result.message
+    assert result.attempts[-1].outcome == "unchanged"  # C repeated B's code: not re-measured
+
+
+async def test_best_of_n_asks_all_and_keeps_the_largest_gain():
+    good = "def f(x):\n    return x + 1\n"
+    x, llm, _, _ = executor({A: [block("    return x + 1  # FAST10 ")],
+                             B: [block("    return 1 + x  # FAST40 ")],
+                             C: [block("    return (x + 1)  # FAST20 ")]})
+    result, _ = await run(x, make_task(good), Action.OPTIMIZE, Policy(kind="best_of_n", n=3))
+    assert len(llm.calls) == 3
+    assert result.accepted_model == B
+
+
+async def test_top1_asks_only_the_top_model():
+    x, llm, _, _ = executor({A: [block("    return x  # BUG")], B: [block("    return x + 1")]})
+    result, _ = await run(x, make_task(), Action.FIX, Policy(kind="top1"))
+    assert [m for m, _ in llm.calls] == [A]
+    assert result.status == "failed"
+
+
+async def test_pinned_policy_uses_the_named_models_in_order():
+    x, llm, _, _ = executor({C: [block("    return x + 1")]})
+    result, events = await run(x, make_task(), Action.FIX, Policy.pin([C]))
+    assert [m for m, _ in llm.calls] == [C]
+    assert result.accepted_model == C
+    chosen = [e for e in events if isinstance(e, ev.ModelChosen)]
+    assert chosen[0].model == C
+
+
+async def test_generate_then_fix_when_the_generated_code_fails():
+    x, llm, _, _ = executor({A: [block("    return x  # BUG"), block("    return x + 1")],
+                             B: [block("    return x + 1")]})
+    result, _ = await run(x, make_task(None), Action.GENERATE)
+    assert result.status == "succeeded" and result.accepted_stage is Stage.FIX
+    assert [m for m, _ in llm.calls] == [A, A]  # generate: top-1; fix: top-5 from the top
+
+
+async def test_call_budget_stops_the_job_with_a_clear_reason():
+    x, llm, _, _ = executor({A: [block("    return x  # BUG")], B: [block("    return x + 1")]})
+    result, _ = await run(x, make_task(), Action.FIX, budget=Budget(max_llm_calls=1))
+    assert len(llm.calls) == 1
+    assert result.status == "failed"
+    assert result.stopped_by_budget and "1 LLM calls" in result.stopped_by_budget
+
+
+async def test_cancel_ends_the_job_cleanly_mid_llm_call():
+    x, _, _, mem = executor({A: [block("    return x + 1")]}, delay=30)
+    job = x.start(make_task(), Action.FIX)
+    seen = []
+
+    async def consume():
+        async for e in job:
+            seen.append(e)
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.sleep(0.1)
+    job.cancel()
+    result = await asyncio.wait_for(job.result(), 5)
+    await asyncio.wait_for(consumer, 5)
+    assert result.status == "cancelled" and not result.changed
+    assert seen[-1].kind == "job_cancelled"
+
+
+async def test_every_event_round_trips_through_json():
+    good = "def f(x):\n    return x + 1\n"
+    x, _, _, _ = executor({A: [block("    return 1 + x  # FAST30 ")]})
+    _, events = await run(x, make_task(good), Action.OPTIMIZE)
+    for e in events:
+        back = ev.event_from_json(e.model_dump_json())
+        assert back == e
+        json.loads(e.model_dump_json())
+
+
+@pytest.mark.parametrize("action", [Action.FIX, Action.OPTIMIZE])
+async def test_a_crashing_port_becomes_a_job_failed_event(action):
+    class Broken(FakeProfiler):
+        async def run_tests(self, task, code):
+            raise RuntimeError("boom")
+
+    x = Executor(FakeLLM({}), Broken(), FakeMemory([A]), [A])
+    job = x.start(make_task(), action)
+    events = [e async for e in job]
+    result = await job.result()
+    assert result.status == "error" and "boom" in result.message
+    assert events[-1].kind == "job_failed"

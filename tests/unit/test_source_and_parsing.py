@@ -1,0 +1,125 @@
+"""Finding functions and tests in Python files; reading code out of model replies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perforch_core.errors import LLMReplyError, NoTestsError, SourceError
+from perforch_core.llm import parsing
+from perforch_core.source import python as py
+from tests.fakes import make_task
+
+MODULE = '''import os
+
+CONST = 3
+
+
+def target(x):
+    """Double x.
+
+    >>> target(2)
+    4
+    """
+    return x * 2
+
+
+def other():
+    return 1
+'''
+
+
+def test_find_function_and_replace_keeps_everything_else_byte_for_byte():
+    span = py.find_function(MODULE, "target")
+    assert span.code.startswith("def target(x):") and span.code.endswith("return x * 2\n")
+    assert span.docstring and ">>> target(2)" in span.docstring
+    new = py.replace_function(MODULE, "target", "def target(x):\n    return x + x\n")
+    assert new.replace("def target(x):\n    return x + x\n", span.code) == MODULE
+
+
+def test_missing_function_names_the_ones_that_exist():
+    with pytest.raises(SourceError) as err:
+        py.find_function(MODULE, "nope", "m.py")
+    assert "no top-level function 'nope'" in str(err.value)
+    assert "other, target" in str(err.value)
+
+
+def test_file_that_does_not_parse_is_a_source_error():
+    with pytest.raises(SourceError, match="does not parse"):
+        py.find_function("def broken(:\n", "broken", "b.py")
+
+
+def test_tests_come_from_tests_file_then_docstring_then_test_files(tmp_path: Path):
+    mod = tmp_path / "mod.py"
+    mod.write_text(MODULE)
+    span = py.find_function(MODULE, "target")
+    spec = py.discover_tests(mod, MODULE, span)
+    assert spec.kind == "doctest" and ">>> target(2)" in spec.source
+
+    # Without examples, a test file that imports and calls the function is found.
+    plain = MODULE.replace('    >>> target(2)\n    4\n', "")
+    mod.write_text(plain)
+    (tmp_path / "test_mod.py").write_text("from mod import target\n\n"
+                                          "def test_it():\n    assert target(3) == 6\n")
+    spec = py.discover_tests(mod, plain, py.find_function(plain, "target"))
+    assert spec.kind == "functions" and "test_it" in spec.source
+
+    explicit = tmp_path / "checks.py"
+    explicit.write_text("def check(candidate):\n    assert candidate(1) == 2\n")
+    spec = py.discover_tests(mod, plain, py.find_function(plain, "target"), explicit)
+    assert spec.kind == "check"
+
+
+def test_no_tests_is_a_clear_error(tmp_path: Path):
+    plain = "def lonely(x):\n    return x\n"
+    (tmp_path / "m.py").write_text(plain)
+    with pytest.raises(NoTestsError, match="no tests found for lonely"):
+        py.discover_tests(tmp_path / "m.py", plain, py.find_function(plain, "lonely"))
+
+
+def test_normalize_moves_imports_in_nests_helpers_drops_test_code_keeps_docstring():
+    reply_code = (
+        "import math\nfrom os import path\n\n"
+        "def helper(v):\n    return v * 2\n\n"
+        "def target(x):\n    return helper(math.floor(x))\n\n"
+        "print(target(2))\nassert target(2) == 4\n"
+    )
+    out = py.normalize_candidate(reply_code, "target", module_prefix="from os import path\n",
+                                 original_docstring="Double x.")
+    assert out.startswith("def target(x):\n")
+    assert '"""Double x."""' in out
+    assert "    import math" in out and "from os import path" not in out
+    assert "    def helper(v):" in out
+    assert "print(" not in out and "assert" not in out
+    ns: dict[str, object] = {}
+    exec(out, ns)
+    assert ns["target"](2.7) == 4  # type: ignore[operator]
+
+
+def test_extract_function_from_a_fenced_reply():
+    task = make_task()
+    reply = "Sure!\n```python\ndef f(x):\n    return x + 1\n```\nThis adds one."
+    code = parsing.extract_function(reply, task, "m")
+    assert "return x + 1" in code
+
+
+@pytest.mark.parametrize("reply, message", [
+    ("", "empty reply"),
+    ("I cannot help with that.", "no code block"),
+    ("```python\ndef g(x):\n    return x\n```", "no code block defining f()"),
+    ("```python\ndef f(x:\n    return x\n```", "not usable"),
+])
+def test_replies_without_usable_code_are_rejected(reply: str, message: str):
+    with pytest.raises(LLMReplyError, match=message):
+        parsing.extract_function(reply, make_task(), "m")
+
+
+def test_unterminated_fence_still_yields_the_code():
+    code = parsing.extract_function("```python\ndef f(x):\n    return x + 1\n", make_task(), "m")
+    assert "return x + 1" in code
+
+
+def test_category_reply_parsing():
+    cats = parsing.parse_categories("Array, hash table and Number theory")
+    assert [c.value for c in cats] == ["array", "number_theory", "hash_table"]
