@@ -11,14 +11,26 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Action": "models", "Category": "models", "Candidate": "models", "Language": "models",
-    "Measurement": "models", "Metric": "models", "Stage": "models", "Task": "models",
-    "TestOutcome": "models", "TestSpec": "models", "Verdict": "models",
-    "JobEvent": "events", "event_from_json": "events",
+    "Action": "models",
+    "Category": "models",
+    "Candidate": "models",
+    "Language": "models",
+    "Measurement": "models",
+    "Metric": "models",
+    "Stage": "models",
+    "Task": "models",
+    "TestOutcome": "models",
+    "TestSpec": "models",
+    "Verdict": "models",
+    "JobEvent": "events",
+    "event_from_json": "events",
     "PerfOrchError": "errors",
-    "Executor": "executor", "Job": "executor",
-    "Budget": "policy", "Policy": "policy",
-    "JobResult": "result", "Attempt": "result",
+    "Executor": "executor",
+    "Job": "executor",
+    "Budget": "policy",
+    "Policy": "policy",
+    "JobResult": "result",
+    "Attempt": "result",
 }
 
 __all__ = sorted(_EXPORTS)

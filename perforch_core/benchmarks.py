@@ -25,8 +25,13 @@ EXCLUDED: dict[str, str] = {
     "Rust/50": "unseeded random tests",
 }
 
-_DIRS = {Language.PYTHON: "python", Language.CPP: "cpp", Language.JAVA: "java",
-         Language.GO: "go", Language.RUST: "rust"}
+_DIRS = {
+    Language.PYTHON: "python",
+    Language.CPP: "cpp",
+    Language.JAVA: "java",
+    Language.GO: "go",
+    Language.RUST: "rust",
+}
 
 
 def benchmarks_dir() -> Path:
@@ -56,26 +61,36 @@ class Record:
 def records(language: Language, *, include_excluded: bool = False) -> Iterator[Record]:
     path = benchmarks_dir() / "humanevalpack" / _DIRS[language] / "humanevalpack.jsonl.gz"
     if not path.is_file():
-        raise ConfigError(f"HumanEvalPack data not found at {path}",
-                          hint="set PERFORCH_BENCHMARKS to the folder holding humanevalpack/")
+        raise ConfigError(
+            f"HumanEvalPack data not found at {path}",
+            hint="set PERFORCH_BENCHMARKS to the folder holding humanevalpack/",
+        )
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             raw = json.loads(line)
             if raw["task_id"] in EXCLUDED and not include_excluded:
                 continue
             yield Record(
-                task_id=raw["task_id"], entry_point=raw["entry_point"], prompt=raw["prompt"],
+                task_id=raw["task_id"],
+                entry_point=raw["entry_point"],
+                prompt=raw["prompt"],
                 declaration=raw.get("declaration", ""),
                 canonical_solution=raw["canonical_solution"],
-                buggy_solution=raw["buggy_solution"], test=raw["test"],
+                buggy_solution=raw["buggy_solution"],
+                test=raw["test"],
                 example_test=raw.get("example_test", ""),
                 description=raw.get("docstring") or raw.get("instruction", ""),
             )
 
 
 def record(task_id: str) -> Record:
-    language = {"Python": Language.PYTHON, "CPP": Language.CPP, "Java": Language.JAVA,
-                "Go": Language.GO, "Rust": Language.RUST}.get(task_id.split("/")[0])
+    language = {
+        "Python": Language.PYTHON,
+        "CPP": Language.CPP,
+        "Java": Language.JAVA,
+        "Go": Language.GO,
+        "Rust": Language.RUST,
+    }.get(task_id.split("/")[0])
     if language is None:
         raise ConfigError(f"unknown HumanEvalPack task id {task_id!r} (e.g. Python/3)")
     for r in records(language, include_excluded=True):
@@ -96,7 +111,13 @@ def python_task(r: Record, *, buggy: bool = False) -> Task:
     prefix, code = python_module(r, r.buggy_solution if buggy else r.canonical_solution)
     span = py_source.find_function(r.prompt + r.canonical_solution, r.entry_point)
     return Task(
-        id=r.task_id, language=Language.PYTHON, entry_point=r.entry_point, module="solution",
-        prefix=prefix, signature=span.header, description=span.docstring or r.description,
-        current_code=code, tests=TestSpec(kind="check", source=r.test, origin=r.task_id),
+        id=r.task_id,
+        language=Language.PYTHON,
+        entry_point=r.entry_point,
+        module="solution",
+        prefix=prefix,
+        signature=span.header,
+        description=span.docstring or r.description,
+        current_code=code,
+        tests=TestSpec(kind="check", source=r.test, origin=r.task_id),
     )

@@ -49,9 +49,13 @@ class Policy(BaseModel):
         if self.kind == "pinned":
             names = self.pinned.get(stage, ())
             scores = {r.model: r for r in ranking}
-            return [scores.get(m, RankedModel(model=m, score=float("nan"),
-                                              why="chosen by you (no Memory data)"))
-                    for m in names]
+            return [
+                scores.get(
+                    m,
+                    RankedModel(model=m, score=float("nan"), why="chosen by you (no Memory data)"),
+                )
+                for m in names
+            ]
         if self.kind == "top1" or (self.kind == "sequential" and stage is Stage.GENERATE):
             return list(ranking[:1])
         return list(ranking[: self.n])

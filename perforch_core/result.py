@@ -10,8 +10,15 @@ from pydantic import BaseModel, ConfigDict
 from .models import Action, Metric, Stage, TestOutcome, Verdict
 
 AttemptOutcome = Literal[
-    "passed", "failed_tests", "no_code", "llm_error", "unchanged", "improved", "not_improved",
-    "inconclusive", "measure_error",
+    "passed",
+    "failed_tests",
+    "no_code",
+    "llm_error",
+    "unchanged",
+    "improved",
+    "not_improved",
+    "inconclusive",
+    "measure_error",
 ]
 
 
@@ -63,8 +70,11 @@ class JobResult(BaseModel):
         return self.final_code.strip() != self.original_code.strip()
 
     def diff(self, path: str = "function") -> str:
-        return "".join(difflib.unified_diff(
-            self.original_code.splitlines(keepends=True),
-            self.final_code.splitlines(keepends=True),
-            fromfile=f"a/{path}", tofile=f"b/{path}",
-        ))
+        return "".join(
+            difflib.unified_diff(
+                self.original_code.splitlines(keepends=True),
+                self.final_code.splitlines(keepends=True),
+                fromfile=f"a/{path}",
+                tofile=f"b/{path}",
+            )
+        )

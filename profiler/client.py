@@ -38,13 +38,23 @@ class ClientState(StrEnum):
 
 
 def program_for(task: Task, interpreter: str | None = None) -> p.Program:
-    return p.Program(language=task.language, module=task.module, entry_point=task.entry_point,
-                     tests=task.tests, interpreter=interpreter)
+    return p.Program(
+        language=task.language,
+        module=task.module,
+        entry_point=task.entry_point,
+        tests=task.tests,
+        interpreter=interpreter,
+    )
 
 
 class ProfilerClient:
-    def __init__(self, *, interpreter: str | None = None, command: list[str] | None = None,
-                 test_timeout_s: float = 20.0) -> None:
+    def __init__(
+        self,
+        *,
+        interpreter: str | None = None,
+        command: list[str] | None = None,
+        test_timeout_s: float = 20.0,
+    ) -> None:
         self.command = command or [sys.executable, "-m", "profiler.daemon"]
         self.interpreter = interpreter
         self.test_timeout_s = test_timeout_s
@@ -65,8 +75,10 @@ class ProfilerClient:
             self.state = ClientState.STARTING
             try:
                 self._proc = await asyncio.create_subprocess_exec(
-                    *self.command, stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                    *self.command,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
                     start_new_session=True,
                 )
             except OSError as exc:
@@ -129,7 +141,8 @@ class ProfilerClient:
     async def _dispatch(self, message: dict[str, Any]) -> None:
         if "method" in message:
             params = message.get("params") or {}
-            listener = self._listeners.get(params.get("id"))
+            rid = params.get("id")
+            listener = self._listeners.get(rid) if isinstance(rid, int) else None
             if listener:
                 try:
                     await listener(message["method"], params)
@@ -159,8 +172,9 @@ class ProfilerClient:
         except (ConnectionError, BrokenPipeError) as exc:
             raise ProfilerUnavailableError("the profiler daemon is not running") from exc
 
-    async def _request(self, method: str, params: dict[str, Any],
-                       listener: Notify | None = None) -> Any:
+    async def _request(
+        self, method: str, params: dict[str, Any], listener: Notify | None = None
+    ) -> Any:
         if self.state in (ClientState.NEW, ClientState.EXITED, ClientState.ERRORED):
             await self.start()
         rid = next(self._ids)
@@ -169,13 +183,13 @@ class ProfilerClient:
         if listener:
             self._listeners[rid] = listener
         try:
-            await self._send({"jsonrpc": p.JSONRPC, "id": rid, "method": method,
-                              "params": params})
+            await self._send({"jsonrpc": p.JSONRPC, "id": rid, "method": method, "params": params})
             return await fut
         except asyncio.CancelledError:
             with contextlib.suppress(ProfilerError):
-                await self._send({"jsonrpc": p.JSONRPC, "method": "$/cancelRequest",
-                                  "params": {"id": rid}})
+                await self._send(
+                    {"jsonrpc": p.JSONRPC, "method": "$/cancelRequest", "params": {"id": rid}}
+                )
             raise
         finally:
             self._pending.pop(rid, None)
@@ -183,8 +197,11 @@ class ProfilerClient:
 
     # -- typed requests --------------------------------------------------------------------
     async def run_tests(self, task: Task, code: str) -> TestOutcome:
-        params = p.RunTestsParams(program=program_for(task, self.interpreter),
-                                  source=task.program(code), timeout_s=self.test_timeout_s)
+        params = p.RunTestsParams(
+            program=program_for(task, self.interpreter),
+            source=task.program(code),
+            timeout_s=self.test_timeout_s,
+        )
         result = await self._request("run_tests", params.model_dump(mode="json"))
         return TestOutcome.model_validate(result)
 
@@ -195,33 +212,61 @@ class ProfilerClient:
         async def listener(method: str, params: dict[str, Any]) -> None:
             if method == "sample":
                 s = p.SampleParams.model_validate(params)
-                await on_sample(Sample(metric=s.metric, process=s.process, baseline=s.baseline,
-                                       candidate=s.candidate, unit=s.unit))
+                await on_sample(
+                    Sample(
+                        metric=s.metric,
+                        process=s.process,
+                        baseline=s.baseline,
+                        candidate=s.candidate,
+                        unit=s.unit,
+                    )
+                )
 
         return listener
 
-    async def compare(self, task: Task, baseline: str, candidate: str, metric: Metric,
-                      threshold_pct: float, on_sample: OnSample | None = None) -> Verdict:
+    async def compare(
+        self,
+        task: Task,
+        baseline: str,
+        candidate: str,
+        metric: Metric,
+        threshold_pct: float,
+        on_sample: OnSample | None = None,
+    ) -> Verdict:
         """Compare two versions of the task's function (each spliced into the module)."""
-        return await self.compare_programs(task, task.program(baseline),
-                                           task.program(candidate), metric, threshold_pct,
-                                           on_sample)
+        return await self.compare_programs(
+            task, task.program(baseline), task.program(candidate), metric, threshold_pct, on_sample
+        )
 
-    async def compare_programs(self, task: Task, baseline: str, candidate: str, metric: Metric,
-                               threshold_pct: float, on_sample: OnSample | None = None,
-                               ) -> Verdict:
+    async def compare_programs(
+        self,
+        task: Task,
+        baseline: str,
+        candidate: str,
+        metric: Metric,
+        threshold_pct: float,
+        on_sample: OnSample | None = None,
+    ) -> Verdict:
         """Compare two whole modules under the task's tests."""
-        params = p.CompareParams(program=program_for(task, self.interpreter),
-                                 baseline=baseline, candidate=candidate, metric=metric,
-                                 threshold_pct=threshold_pct)
-        result = await self._request("compare", params.model_dump(mode="json"),
-                                     self._sample_listener(on_sample))
+        params = p.CompareParams(
+            program=program_for(task, self.interpreter),
+            baseline=baseline,
+            candidate=candidate,
+            metric=metric,
+            threshold_pct=threshold_pct,
+        )
+        result = await self._request(
+            "compare", params.model_dump(mode="json"), self._sample_listener(on_sample)
+        )
         return Verdict.model_validate(result)
 
-    async def measure(self, task: Task, code: str, metric: Metric,
-                      on_sample: OnSample | None = None) -> Measurement:
-        params = p.MeasureParams(program=program_for(task, self.interpreter),
-                                 source=task.program(code), metric=metric)
-        result = await self._request("measure", params.model_dump(mode="json"),
-                                     self._sample_listener(on_sample))
+    async def measure(
+        self, task: Task, code: str, metric: Metric, on_sample: OnSample | None = None
+    ) -> Measurement:
+        params = p.MeasureParams(
+            program=program_for(task, self.interpreter), source=task.program(code), metric=metric
+        )
+        result = await self._request(
+            "measure", params.model_dump(mode="json"), self._sample_listener(on_sample)
+        )
         return Measurement.model_validate(result)

@@ -65,8 +65,12 @@ class Daemon:
             await self._progress(send, rid, "running tests")
             return await self.harness(params.program.language).run_tests(params)
 
-    def _sampler(self, send: Send, rid: Any, params: p.CompareParams | p.MeasureParams,
-                 ) -> Callable[[int, ProcessResult], Awaitable[None]]:
+    def _sampler(
+        self,
+        send: Send,
+        rid: Any,
+        params: p.CompareParams | p.MeasureParams,
+    ) -> Callable[[int, ProcessResult], Awaitable[None]]:
         last = 0.0
 
         async def on_sample(index: int, r: ProcessResult) -> None:
@@ -75,28 +79,43 @@ class Daemon:
             if now - last < SAMPLE_MIN_INTERVAL_S:
                 await asyncio.sleep(SAMPLE_MIN_INTERVAL_S - (now - last))
             last = time.monotonic()
-            sample = p.SampleParams(id=rid, metric=params.metric, process=index, ratio=r.ratio,
-                                    baseline=r.baseline, candidate=r.candidate, unit=r.unit)
-            await send({"jsonrpc": p.JSONRPC, "method": "sample",
-                        "params": sample.model_dump(mode="json")})
+            sample = p.SampleParams(
+                id=rid,
+                metric=params.metric,
+                process=index,
+                ratio=r.ratio,
+                baseline=r.baseline,
+                candidate=r.candidate,
+                unit=r.unit,
+            )
+            await send(
+                {"jsonrpc": p.JSONRPC, "method": "sample", "params": sample.model_dump(mode="json")}
+            )
 
         return on_sample
 
     async def compare(self, params: p.CompareParams, rid: Any, send: Send) -> BaseModel:
         async with self.measure_slot:
             await self._progress(send, rid, f"measuring {params.metric.value}")
-            return await base.compare(self.harness(params.program.language), params,
-                                      self._sampler(send, rid, params))
+            return await base.compare(
+                self.harness(params.program.language), params, self._sampler(send, rid, params)
+            )
 
     async def measure(self, params: p.MeasureParams, rid: Any, send: Send) -> BaseModel:
         async with self.measure_slot:
             await self._progress(send, rid, f"measuring {params.metric.value}")
-            return await base.measure(self.harness(params.program.language), params,
-                                      self._sampler(send, rid, params))
+            return await base.measure(
+                self.harness(params.program.language), params, self._sampler(send, rid, params)
+            )
 
     async def _progress(self, send: Send, rid: Any, message: str) -> None:
-        await send({"jsonrpc": p.JSONRPC, "method": "progress",
-                    "params": p.ProgressParams(id=rid, message=message).model_dump()})
+        await send(
+            {
+                "jsonrpc": p.JSONRPC,
+                "method": "progress",
+                "params": p.ProgressParams(id=rid, message=message).model_dump(),
+            }
+        )
 
     METHODS: dict[str, tuple[type[BaseModel], str]] = {
         "run_tests": (p.RunTestsParams, "run_tests"),
@@ -148,8 +167,12 @@ class Daemon:
         with contextlib.suppress(ConnectionError):
             await send(reply)
 
-    async def serve(self, reader: asyncio.StreamReader, write: Callable[[bytes], None],
-                    drain: Callable[[], Awaitable[None]]) -> None:
+    async def serve(
+        self,
+        reader: asyncio.StreamReader,
+        write: Callable[[bytes], None],
+        drain: Callable[[], Awaitable[None]],
+    ) -> None:
         lock = asyncio.Lock()
 
         async def send(message: dict[str, Any]) -> None:
@@ -168,8 +191,13 @@ class Daemon:
             try:
                 message = read.result()
             except (ValueError, asyncio.IncompleteReadError) as exc:
-                await send({"jsonrpc": p.JSONRPC, "id": None,
-                            "error": {"code": p.PARSE_ERROR, "message": str(exc)}})
+                await send(
+                    {
+                        "jsonrpc": p.JSONRPC,
+                        "id": None,
+                        "error": {"code": p.PARSE_ERROR, "message": str(exc)},
+                    }
+                )
                 if isinstance(exc, asyncio.IncompleteReadError):
                     break
                 continue
@@ -211,8 +239,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--socket", type=Path, help="serve on this Unix socket instead of stdio")
     parser.add_argument("--test-concurrency", type=int, default=2)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="profiler %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="profiler %(levelname)s %(message)s"
+    )
     daemon = Daemon(test_concurrency=args.test_concurrency)
     coro = _serve_socket(daemon, args.socket) if args.socket else _serve_stdio(daemon)
     with contextlib.suppress(KeyboardInterrupt):

@@ -37,12 +37,14 @@ class App:
         self.config = config
         self.settings = model_settings.load()
         self.memory = Memory(config.memory_path)
-        local_aliases = [s.local_alias for s in self.settings.values()
-                         if s.local_alias and s.name in self.pool]
+        local_aliases = [
+            s.local_alias for s in self.settings.values() if s.local_alias and s.name in self.pool
+        ]
         self.local_server = LocalServer([a for a in local_aliases if a])
         self.gateway = Gateway(self.settings, local_server=self.local_server)
-        self.profiler = ProfilerClient(interpreter=config.interpreter,
-                                       test_timeout_s=config.test_timeout_s)
+        self.profiler = ProfilerClient(
+            interpreter=config.interpreter, test_timeout_s=config.test_timeout_s
+        )
 
     @property
     def pool(self) -> list[str]:
@@ -61,9 +63,11 @@ class App:
             if not ok:
                 raise ConfigError(f"model {name} cannot be used: {why}")
         if not self.pool:
-            raise ConfigError("no model is available",
-                              hint="run scripts/setup.sh to install the local models, or set "
-                              "an API key and pass --models")
+            raise ConfigError(
+                "no model is available",
+                hint="run scripts/setup.sh to install the local models, or set "
+                "an API key and pass --models",
+            )
 
     async def prepare_memory(self) -> None:
         for s in self.settings.values():

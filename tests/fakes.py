@@ -25,8 +25,12 @@ from perforch_core.ports import ChatMessage, LLMReply, Observation, OnSample, Sa
 
 def make_task(code: str | None = "def f(x):\n    return x  # BUG\n", **kw: object) -> Task:
     fields: dict[str, object] = dict(
-        id="t.py::f", language=Language.PYTHON, entry_point="f", module="t",
-        signature='def f(x):\n    """Return x + 1."""\n', description="Return x + 1.",
+        id="t.py::f",
+        language=Language.PYTHON,
+        entry_point="f",
+        module="t",
+        signature='def f(x):\n    """Return x + 1."""\n',
+        description="Return x + 1.",
         current_code=code,
         tests=TestSpec(kind="doctest", source=">>> f(1)\n2\n", origin="docstring"),
         categories=(Category.MATH,),
@@ -57,8 +61,14 @@ class FakeLLM:
         reply = script.pop(0)
         if isinstance(reply, Exception):
             raise reply
-        return LLMReply(model=model, text=reply, prompt_tokens=10, completion_tokens=5,
-                        cost_usd=0.001, latency_s=0.01)
+        return LLMReply(
+            model=model,
+            text=reply,
+            prompt_tokens=10,
+            completion_tokens=5,
+            cost_usd=0.001,
+            latency_s=0.01,
+        )
 
 
 class FakeProfiler:
@@ -73,31 +83,47 @@ class FakeProfiler:
         if "SLEEP" in code:
             await asyncio.sleep(3600)
         if "BUG" in code:
-            return TestOutcome(passed=False, total=1,
-                               failures=(TestFailure(name="f(1)", message="expected 2, got 1"),))
+            return TestOutcome(
+                passed=False,
+                total=1,
+                failures=(TestFailure(name="f(1)", message="expected 2, got 1"),),
+            )
         return TestOutcome(passed=True, total=1)
 
-    async def measure(self, task: Task, code: str, metric: Metric,
-                      on_sample: OnSample | None = None) -> Measurement:
+    async def measure(
+        self, task: Task, code: str, metric: Metric, on_sample: OnSample | None = None
+    ) -> Measurement:
         return Measurement(metric=metric, unit="ns", values=(1000.0,), summary=1000.0)
 
-    async def compare(self, task: Task, baseline: str, candidate: str, metric: Metric,
-                      threshold_pct: float, on_sample: OnSample | None = None) -> Verdict:
+    async def compare(
+        self,
+        task: Task,
+        baseline: str,
+        candidate: str,
+        metric: Metric,
+        threshold_pct: float,
+        on_sample: OnSample | None = None,
+    ) -> Verdict:
         self.compared.append((baseline, candidate))
         gain = 0.0
         if "FAST" in candidate:
             gain = float(candidate.split("FAST", 1)[1].split()[0])
         after = 1000.0 * (1 - gain / 100)
         if on_sample:
-            await on_sample(Sample(metric=metric, process=1, baseline=1000.0, candidate=after,
-                                   unit="ns"))
+            await on_sample(
+                Sample(metric=metric, process=1, baseline=1000.0, candidate=after, unit="ns")
+            )
         decision = "improved" if gain >= threshold_pct else "not_improved"
         return Verdict(
-            metric=metric, decision=decision, improvement_pct=gain,  # type: ignore[arg-type]
-            interval_pct=Interval(low=gain - 1, high=gain + 1), threshold_pct=threshold_pct,
+            metric=metric,
+            decision=decision,
+            improvement_pct=gain,  # type: ignore[arg-type]
+            interval_pct=Interval(low=gain - 1, high=gain + 1),
+            threshold_pct=threshold_pct,
             before=Measurement(metric=metric, unit="ns", values=(1000.0,), summary=1000.0),
             after=Measurement(metric=metric, unit="ns", values=(after,), summary=after),
-            processes=3, method="fake",
+            processes=3,
+            method="fake",
         )
 
 
@@ -106,11 +132,20 @@ class FakeMemory:
         self.order = list(order)
         self.recorded: list[Observation] = []
 
-    async def rank(self, stage: Stage, language: Language, categories: Sequence[Category],
-                   metric: Metric | None, candidates: Sequence[str]) -> list[RankedModel]:
+    async def rank(
+        self,
+        stage: Stage,
+        language: Language,
+        categories: Sequence[Category],
+        metric: Metric | None,
+        candidates: Sequence[str],
+    ) -> list[RankedModel]:
         n = len(self.order)
-        return [RankedModel(model=m, score=(n - i) / n, why="fake")
-                for i, m in enumerate(self.order) if m in candidates]
+        return [
+            RankedModel(model=m, score=(n - i) / n, why="fake")
+            for i, m in enumerate(self.order)
+            if m in candidates
+        ]
 
     async def record(self, observations: Sequence[Observation]) -> None:
         self.recorded.extend(observations)

@@ -112,8 +112,13 @@ def mapped_errors(model: str) -> Iterator[None]:
 class Gateway:
     """LLMPort over litellm."""
 
-    def __init__(self, models: Mapping[str, ModelSettings], *,
-                 local_server: LocalServer | None = None, backoff_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        models: Mapping[str, ModelSettings],
+        *,
+        local_server: LocalServer | None = None,
+        backoff_s: float = 1.0,
+    ) -> None:
         self.models = models
         self.local_server = local_server or LocalServer([])
         self.backoff_s = backoff_s
@@ -134,9 +139,9 @@ class Gateway:
             litellm.get_llm_provider(model)
         except Exception as exc:
             raise LLMUnknownModelError(
-                f"litellm does not know the model {model!r}", model=model,
-                hint="use a litellm model string such as openai/gpt-4o, or add it to "
-                "models.toml",
+                f"litellm does not know the model {model!r}",
+                model=model,
+                hint="use a litellm model string such as openai/gpt-4o, or add it to models.toml",
             ) from exc
 
     async def _call_kwargs(self, settings: ModelSettings) -> dict[str, Any]:
@@ -150,17 +155,22 @@ class Gateway:
         }
         if settings.local_alias:
             api_base = await self.local_server.ensure(settings.local_alias)
-            kwargs.update(model=f"openai/{settings.local_alias}", api_base=api_base,
-                          api_key="local-no-key")
+            kwargs.update(
+                model=f"openai/{settings.local_alias}", api_base=api_base, api_key="local-no-key"
+            )
         else:
             self.check_known(settings.name)
             kwargs["model"] = settings.name
             if settings.api_base:
                 kwargs["api_base"] = settings.api_base
-            if settings.key_env and not os.environ.get(settings.key_env) and \
-                    settings.provider != "ollama":
-                raise LLMAuthError(f"{settings.name}: {settings.key_env} is not set",
-                                   model=settings.name)
+            if (
+                settings.key_env
+                and not os.environ.get(settings.key_env)
+                and settings.provider != "ollama"
+            ):
+                raise LLMAuthError(
+                    f"{settings.name}: {settings.key_env} is not set", model=settings.name
+                )
         return kwargs
 
     async def complete(self, model: str, messages: Sequence[ChatMessage]) -> LLMReply:

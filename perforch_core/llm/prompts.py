@@ -77,29 +77,45 @@ def _examples(task: Task) -> str:
 
 
 def _system(task: Task) -> ChatMessage:
-    return ChatMessage("system", SYSTEM.format(language=task.language.value,
-                                               entry_point=task.entry_point))
+    return ChatMessage(
+        "system", SYSTEM.format(language=task.language.value, entry_point=task.entry_point)
+    )
 
 
 def generate(task: Task) -> list[ChatMessage]:
     fence = FENCES[task.language.value]
-    body = GENERATE.format(language=task.language.value, signature=task.signature.rstrip(),
-                           examples=_examples(task), fence=fence)
+    body = GENERATE.format(
+        language=task.language.value,
+        signature=task.signature.rstrip(),
+        examples=_examples(task),
+        fence=fence,
+    )
     return [_system(task), ChatMessage("user", body)]
 
 
 def fix(task: Task, code: str, failure: str) -> list[ChatMessage]:
     fence = FENCES[task.language.value]
-    body = FIX.format(language=task.language.value, code=code.rstrip(),
-                      failure=failure.strip()[:3000], examples=_examples(task), fence=fence)
+    body = FIX.format(
+        language=task.language.value,
+        code=code.rstrip(),
+        failure=failure.strip()[:3000],
+        examples=_examples(task),
+        fence=fence,
+    )
     return [_system(task), ChatMessage("user", body)]
 
 
 def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessage]:
     fence = FENCES[task.language.value]
-    body = REFINE.format(language=task.language.value, code=code.rstrip(), fence=fence,
-                         metric_label=metric.label, metric_goal=METRIC_GOALS[metric],
-                         examples=_examples(task), report=report)
+    body = REFINE.format(
+        language=task.language.value,
+        code=code.rstrip(),
+        fence=fence,
+        metric_label=metric.label,
+        metric_goal=METRIC_GOALS[metric],
+        examples=_examples(task),
+        report=report,
+    )
     return [_system(task), ChatMessage("user", body)]
 
 

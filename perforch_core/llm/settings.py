@@ -85,8 +85,9 @@ def load(user_file: Path | None = None) -> dict[str, ModelSettings]:
         try:
             out[name] = ModelSettings(name=name, **data)
         except ValidationError as exc:
-            raise ConfigError(f"bad settings for model {name!r}: {exc.errors()[0]['msg']}",
-                              hint=str(user_path)) from exc
+            raise ConfigError(
+                f"bad settings for model {name!r}: {exc.errors()[0]['msg']}", hint=str(user_path)
+            ) from exc
     return out
 
 

@@ -30,7 +30,6 @@ language-level bound.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -108,16 +107,20 @@ def _describe(ev: Evidence, refine: bool) -> str:
     parts = []
     unit = "mean gain" if refine else "rate"
     if ev.prior_trials:
-        parts.append(f"paper {unit} {ev.prior_value / ev.prior_trials:.0%} "
-                     f"(weighted as {ev.prior_trials:.0f} runs)")
+        parts.append(
+            f"paper {unit} {ev.prior_value / ev.prior_trials:.0%} "
+            f"(weighted as {ev.prior_trials:.0f} runs)"
+        )
     if ev.obs_trials:
-        parts.append(f"measured {unit} {ev.obs_value / ev.obs_trials:.0%} over "
-                     f"{ev.obs_trials:.0f} problems")
+        parts.append(
+            f"measured {unit} {ev.obs_value / ev.obs_trials:.0%} over {ev.obs_trials:.0f} problems"
+        )
     return " + ".join(parts) if parts else "no measurements yet (scored at the pool mean)"
 
 
-def rank(evidence: dict[str, ModelEvidence], categories: Sequence[str],
-         refine: bool = False) -> list[Score]:
+def rank(
+    evidence: dict[str, ModelEvidence], categories: Sequence[str], refine: bool = False
+) -> list[Score]:
     """Scores for every model in ``evidence``, best first (ties by name)."""
     m0 = pool_mean(evidence.values())
     scores = []
@@ -131,8 +134,7 @@ def rank(evidence: dict[str, ModelEvidence], categories: Sequence[str],
                 cev = ev.categories.get(c, Evidence())
                 per_cat.append((c, posterior(cev, lang_mean, weight)[1], cev.trials))
             score = sum(s for _, s, _ in per_cat) / len(per_cat)
-            detail = ", ".join(f"{c} {s:.2f}" + ("" if n else " (no data)")
-                               for c, s, n in per_cat)
+            detail = ", ".join(f"{c} {s:.2f}" + ("" if n else " (no data)") for c, s, n in per_cat)
             why = f"{why}; language {lang:.2f}; by category: {detail}"
         else:
             score = lang

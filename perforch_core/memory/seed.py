@@ -47,26 +47,48 @@ def paper_priors() -> list[Prior]:
     for r in _csv("table3_generation_pass_at_1_top5_by_category.csv"):
         size = sizes[r["category"]]
         p = float(r["pass_at_1_pct"]) / 100
-        out.append(Prior(r["model"], "generate", r["language"], r["category"], "", size,
-                         p * size, None))
+        out.append(
+            Prior(r["model"], "generate", r["language"], r["category"], "", size, p * size, None)
+        )
     for r in _csv("table4_fix_at_1_by_language.csv"):
         p = float(r["fix_at_1_pct"]) / 100
         out.append(Prior(r["model"], "fix", r["language"], "", "", n, p * n, None))
     for r in _csv("table5_fix_at_1_top5_by_category.csv"):
         size = sizes[r["category"]]
         p = float(r["fix_at_1_pct"]) / 100
-        out.append(Prior(r["model"], "fix", r["language"], r["category"], "", size, p * size,
-                         None))
-    medians = {(r["model"], r["metric"], r["language"]): float(r["median_improvement_pct"])
-               for r in _csv("table7_refine_median_improvement.csv")}
+        out.append(Prior(r["model"], "fix", r["language"], r["category"], "", size, p * size, None))
+    medians = {
+        (r["model"], r["metric"], r["language"]): float(r["median_improvement_pct"])
+        for r in _csv("table7_refine_median_improvement.csv")
+    }
     for r in _csv("table6_refine_success_count.csv"):
         key = (r["model"], r["metric"], r["language"])
-        out.append(Prior(r["model"], "refine", r["language"], "", r["metric"], n,
-                         float(r["successful_refinements"]), medians.get(key)))
+        out.append(
+            Prior(
+                r["model"],
+                "refine",
+                r["language"],
+                "",
+                r["metric"],
+                n,
+                float(r["successful_refinements"]),
+                medians.get(key),
+            )
+        )
     for r in _csv("tables10_14_exec_time_refine_count_by_category.csv"):
         median = medians.get((r["model"], "exec_time", r["language"]))
-        out.append(Prior(r["model"], "refine", r["language"], r["category"], "exec_time",
-                         sizes[r["category"]], float(r["successful_refinements"]), median))
+        out.append(
+            Prior(
+                r["model"],
+                "refine",
+                r["language"],
+                r["category"],
+                "exec_time",
+                sizes[r["category"]],
+                float(r["successful_refinements"]),
+                median,
+            )
+        )
     return out
 
 
@@ -82,8 +104,14 @@ def notes_observations() -> list[Observation]:
     for r in csv.DictReader(lines):
         failed = {int(x) for x in r["failed"].split()}
         for i in _expand(r["problems"]):
-            out.append(Observation(model=r["model"], stage=Stage(r["stage"]),
-                                   language=Language(r["language"]),
-                                   problem_id=f"HumanEval/{i}", success=i not in failed,
-                                   source="notes"))
+            out.append(
+                Observation(
+                    model=r["model"],
+                    stage=Stage(r["stage"]),
+                    language=Language(r["language"]),
+                    problem_id=f"HumanEval/{i}",
+                    success=i not in failed,
+                    source="notes",
+                )
+            )
     return out

@@ -120,8 +120,14 @@ class Memory:
             raise StorageError(f"Memory query failed: {exc}") from exc
 
     # -- models and seeding ----------------------------------------------------------------
-    async def upsert_model(self, name: str, display_name: str, provider: str,
-                           paper_name: str | None = None, enabled: bool = True) -> None:
+    async def upsert_model(
+        self,
+        name: str,
+        display_name: str,
+        provider: str,
+        paper_name: str | None = None,
+        enabled: bool = True,
+    ) -> None:
         await self._execute(
             "INSERT INTO models (name, display_name, provider, paper_name, added_at, enabled) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
@@ -143,27 +149,54 @@ class Memory:
             await db.executemany(
                 "INSERT OR REPLACE INTO priors (model, stage, language, category, metric, "
                 "trials, successes, median_improvement, source) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(p.model, p.stage, p.language, p.category, p.metric, p.trials, p.successes,
-                  p.median_improvement, "paper") for p in priors],
+                [
+                    (
+                        p.model,
+                        p.stage,
+                        p.language,
+                        p.category,
+                        p.metric,
+                        p.trials,
+                        p.successes,
+                        p.median_improvement,
+                        "paper",
+                    )
+                    for p in priors
+                ],
             )
             await db.execute("DELETE FROM observations WHERE source = 'notes'")
             await self._insert_observations(db, notes)
-            await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
-                             "('seed_version', ?)", (seed.SEED_VERSION,))
+            await db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('seed_version', ?)",
+                (seed.SEED_VERSION,),
+            )
             await db.commit()
         except sqlite3.Error as exc:
             await db.rollback()
             raise StorageError(f"seeding Memory failed: {exc}") from exc
         return len(priors) + len(notes)
 
-    async def _insert_observations(self, db: aiosqlite.Connection,
-                                   observations: Sequence[Observation]) -> None:
+    async def _insert_observations(
+        self, db: aiosqlite.Connection, observations: Sequence[Observation]
+    ) -> None:
         await db.executemany(
             "INSERT INTO observations (model, stage, language, categories, metric, problem_id, "
             "success, improvement, source, timestamp) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [(o.model, o.stage.value, o.language.value, ",".join(c.value for c in o.categories),
-              o.metric.value if o.metric else None, o.problem_id, int(o.success),
-              o.improvement_pct, o.source, _now()) for o in observations],
+            [
+                (
+                    o.model,
+                    o.stage.value,
+                    o.language.value,
+                    ",".join(c.value for c in o.categories),
+                    o.metric.value if o.metric else None,
+                    o.problem_id,
+                    int(o.success),
+                    o.improvement_pct,
+                    o.source,
+                    _now(),
+                )
+                for o in observations
+            ],
         )
 
     # -- MemoryPort ------------------------------------------------------------------------
@@ -183,11 +216,14 @@ class Memory:
         marks = ",".join("?" * len(models))
         rows = await self._execute(
             f"SELECT name, paper_name FROM models WHERE name IN ({marks}) "
-            "AND paper_name IS NOT NULL", models)
+            "AND paper_name IS NOT NULL",
+            models,
+        )
         return {r["name"]: r["paper_name"] for r in rows}
 
-    async def evidence(self, stage: Stage, language: Language, metric: Metric | None,
-                       models: Sequence[str]) -> dict[str, ranking.ModelEvidence]:
+    async def evidence(
+        self, stage: Stage, language: Language, metric: Metric | None, models: Sequence[str]
+    ) -> dict[str, ranking.ModelEvidence]:
         refine = stage is Stage.REFINE
         metric_key = metric.value if (refine and metric) else ""
         out = {m: ranking.ModelEvidence() for m in models}
@@ -198,7 +234,8 @@ class Memory:
             rows = await self._execute(
                 f"SELECT * FROM priors WHERE stage=? AND language=? AND metric=? "
                 f"AND model IN ({marks})",
-                (stage.value, language.value, metric_key, *by_paper))
+                (stage.value, language.value, metric_key, *by_paper),
+            )
             for r in rows:
                 ev = out[by_paper[r["model"]]]
                 mean_gain = min(r["median_improvement"] or 0.0, 100.0) / 100.0
@@ -206,8 +243,10 @@ class Memory:
                 target = ev.category(r["category"]) if r["category"] else ev.language
                 target.add_prior(r["trials"], value)
         marks = ",".join("?" * len(models))
-        sql = (f"SELECT model, categories, success, improvement FROM observations "
-               f"WHERE stage=? AND language=? AND model IN ({marks})")
+        sql = (
+            f"SELECT model, categories, success, improvement FROM observations "
+            f"WHERE stage=? AND language=? AND model IN ({marks})"
+        )
         params: list[Any] = [stage.value, language.value, *models]
         if refine and metric:
             sql += " AND metric=?"
@@ -215,16 +254,23 @@ class Memory:
         for r in await self._execute(sql, params):
             value = float(bool(r["success"]))
             if refine:
-                value = min(max(r["improvement"] or 0.0, 0.0), 100.0) / 100.0 if r["success"] \
-                    else 0.0
+                value = (
+                    min(max(r["improvement"] or 0.0, 0.0), 100.0) / 100.0 if r["success"] else 0.0
+                )
             ev = out[r["model"]]
             ev.language.add_observation(value)
             for c in filter(None, (r["categories"] or "").split(",")):
                 ev.category(c).add_observation(value)
         return out
 
-    async def rank(self, stage: Stage, language: Language, categories: Sequence[Category],
-                   metric: Metric | None, candidates: Sequence[str]) -> list[RankedModel]:
+    async def rank(
+        self,
+        stage: Stage,
+        language: Language,
+        categories: Sequence[Category],
+        metric: Metric | None,
+        candidates: Sequence[str],
+    ) -> list[RankedModel]:
         evidence = await self.evidence(stage, language, metric, candidates)
         note = ""
         if stage is not Stage.GENERATE and not any(e.language.trials for e in evidence.values()):
@@ -234,15 +280,18 @@ class Memory:
             stage_for_rank = Stage.GENERATE
         else:
             stage_for_rank = stage
-        scores = ranking.rank(evidence, [c.value for c in categories],
-                              refine=stage_for_rank is Stage.REFINE)
-        return [RankedModel(model=s.model, score=round(s.score, 4), why=note + s.why)
-                for s in scores]
+        scores = ranking.rank(
+            evidence, [c.value for c in categories], refine=stage_for_rank is Stage.REFINE
+        )
+        return [
+            RankedModel(model=s.model, score=round(s.score, 4), why=note + s.why) for s in scores
+        ]
 
     async def observation_count(self, source: str | None = None) -> int:
         if source:
-            rows = await self._execute("SELECT COUNT(*) AS n FROM observations WHERE source=?",
-                                       (source,))
+            rows = await self._execute(
+                "SELECT COUNT(*) AS n FROM observations WHERE source=?", (source,)
+            )
         else:
             rows = await self._execute("SELECT COUNT(*) AS n FROM observations")
         return int(rows[0]["n"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NoTestsError, SourceError
-from ..models import Language, Metric, Task, TestSpec
+from ..models import Language, Metric, Task, TestKind, TestSpec
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -45,8 +45,9 @@ def find_function(source: str, name: str, filename: str = "<source>") -> Functio
     node = funcs.get(name)
     if node is None:
         known = ", ".join(sorted(funcs)) or "none"
-        raise SourceError(f"{filename} has no top-level function {name!r}",
-                          hint=f"functions in the file: {known}")
+        raise SourceError(
+            f"{filename} has no top-level function {name!r}", hint=f"functions in the file: {known}"
+        )
     lines = source.splitlines(keepends=True)
     start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
     end = node.end_lineno or node.lineno
@@ -72,8 +73,9 @@ def replace_function(source: str, name: str, new_code: str) -> str:
 
 
 # -- normalising a model's code -----------------------------------------------------------
-def normalize_candidate(code: str, entry_point: str, *, module_prefix: str = "",
-                        original_docstring: str | None = None) -> str:
+def normalize_candidate(
+    code: str, entry_point: str, *, module_prefix: str = "", original_docstring: str | None = None
+) -> str:
     """Turn a code block into one self-contained function named ``entry_point``.
 
     Imports the block adds at module level move into the function body; helper functions and
@@ -110,9 +112,11 @@ def normalize_candidate(code: str, entry_point: str, *, module_prefix: str = "",
     body0 = target.body[0]
     has_doc = ast.get_docstring(target, clean=False) is not None
     offset = min([target.lineno, *(d.lineno for d in target.decorator_list)])
-    body_start = (body0.end_lineno if has_doc else body0.lineno - 1) - offset + 1
+    body_start = ((body0.end_lineno or body0.lineno) if has_doc else body0.lineno - 1) - offset + 1
     if not has_doc and body0.lineno == target.lineno:
-        raise SourceError("one-line function bodies are not supported; put the body on its own line")
+        raise SourceError(
+            "one-line function bodies are not supported; put the body on its own line"
+        )
     head = "".join(func_lines[:body_start])
     rest = "".join(func_lines[body_start:])
     indent = re.match(r"[ \t]*", rest.lstrip("\n")).group(0) or "    "  # type: ignore[union-attr]
@@ -129,16 +133,18 @@ def normalize_candidate(code: str, entry_point: str, *, module_prefix: str = "",
 def _doctest_examples(docstring: str | None) -> str | None:
     if not docstring or ">>>" not in docstring:
         return None
-    return textwrap.dedent("\n".join(
-        line for line in docstring.splitlines()
-    ))
+    return textwrap.dedent("\n".join(line for line in docstring.splitlines()))
 
 
 def _test_files_calling(path: Path, name: str, module: str) -> list[Path]:
     root = path.parent
     found = []
-    candidates = [*root.glob("test_*.py"), *root.glob("*_test.py"),
-                  *root.glob("tests/test_*.py"), *root.glob("tests/*_test.py")]
+    candidates = [
+        *root.glob("test_*.py"),
+        *root.glob("*_test.py"),
+        *root.glob("tests/test_*.py"),
+        *root.glob("tests/*_test.py"),
+    ]
     for test_file in sorted(set(candidates)):
         if test_file == path:
             continue
@@ -153,8 +159,9 @@ def _test_files_calling(path: Path, name: str, module: str) -> list[Path]:
     return found
 
 
-def discover_tests(path: Path, source: str, span: FunctionSpan,
-                   tests_file: Path | None = None) -> TestSpec:
+def discover_tests(
+    path: Path, source: str, span: FunctionSpan, tests_file: Path | None = None
+) -> TestSpec:
     """Tests for a function: ``tests_file``, else docstring examples, else test files."""
     module = path.stem
     if tests_file is not None:
@@ -162,10 +169,10 @@ def discover_tests(path: Path, source: str, span: FunctionSpan,
             text = tests_file.read_text(encoding="utf-8")
         except OSError as exc:
             raise SourceError(f"cannot read the tests file {tests_file}: {exc}") from exc
-        parse(text, str(tests_file))
         if ">>>" in text and "def test" not in text and "def check" not in text:
             return TestSpec(kind="doctest", source=text, origin=str(tests_file))
-        kind = "check" if re.search(r"^def check\(", text, re.M) else "functions"
+        parse(text, str(tests_file))
+        kind: TestKind = "check" if re.search(r"^def check\(", text, re.M) else "functions"
         return TestSpec(kind=kind, source=text, origin=str(tests_file))
     examples = _doctest_examples(span.docstring)
     if examples:
@@ -173,8 +180,7 @@ def discover_tests(path: Path, source: str, span: FunctionSpan,
     files = _test_files_calling(path, span.name, module)
     if files:
         text = "\n\n".join(f.read_text(encoding="utf-8") for f in files)
-        return TestSpec(kind="functions", source=text,
-                        origin=", ".join(str(f) for f in files))
+        return TestSpec(kind="functions", source=text, origin=", ".join(str(f) for f in files))
     raise NoTestsError(
         f"no tests found for {span.name}()",
         hint="add >>> examples to its docstring, a test_*.py beside it that imports it, "
@@ -182,8 +188,14 @@ def discover_tests(path: Path, source: str, span: FunctionSpan,
     )
 
 
-def task_from_file(path: Path, function: str, *, tests_file: Path | None = None,
-                   metric: Metric = Metric.EXEC_TIME, require_tests: bool = True) -> Task:
+def task_from_file(
+    path: Path,
+    function: str,
+    *,
+    tests_file: Path | None = None,
+    metric: Metric = Metric.EXEC_TIME,
+    require_tests: bool = True,
+) -> Task:
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -72,10 +72,12 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
         improvement_pct=decision.improvement_pct,
         interval_pct=Interval(low=decision.low_pct, high=decision.high_pct),
         threshold_pct=params.threshold_pct,
-        before=Measurement(metric=params.metric, unit=unit, values=tuple(before),
-                           summary=statistics.median(before)),
-        after=Measurement(metric=params.metric, unit=unit, values=tuple(after),
-                          summary=statistics.median(after)),
+        before=Measurement(
+            metric=params.metric, unit=unit, values=tuple(before), summary=statistics.median(before)
+        ),
+        after=Measurement(
+            metric=params.metric, unit=unit, values=tuple(after), summary=statistics.median(after)
+        ),
         processes=len(results),
         method=harness.method(params.metric),
     )
@@ -83,9 +85,15 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
 
 async def measure(harness: Harness, params: MeasureParams, on_sample: OnSample) -> Measurement:
     """Absolute values of one program: the program compared with itself (an A/A run)."""
-    cp = CompareParams(program=params.program, baseline=params.source, candidate=params.source,
-                       metric=params.metric, min_processes=params.processes,
-                       max_processes=params.processes, timeout_s=params.timeout_s)
+    cp = CompareParams(
+        program=params.program,
+        baseline=params.source,
+        candidate=params.source,
+        metric=params.metric,
+        min_processes=params.processes,
+        max_processes=params.processes,
+        timeout_s=params.timeout_s,
+    )
     values: list[float] = []
     unit = ""
     for i in range(params.processes):
@@ -93,5 +101,6 @@ async def measure(harness: Harness, params: MeasureParams, on_sample: OnSample) 
         values.extend([r.baseline, r.candidate])
         unit = r.unit
         await on_sample(i + 1, r)
-    return Measurement(metric=params.metric, unit=unit, values=tuple(values),
-                       summary=statistics.median(values))
+    return Measurement(
+        metric=params.metric, unit=unit, values=tuple(values), summary=statistics.median(values)
+    )

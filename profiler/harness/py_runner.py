@@ -63,8 +63,14 @@ def _tb(exc: BaseException, limit: int = 3000) -> str:
 class Suite:
     """The tests of one candidate module, runnable for checking and as a workload."""
 
-    def __init__(self, tests: dict[str, str], module: types.ModuleType, module_name: str,
-                 entry_point: str, tag: str) -> None:
+    def __init__(
+        self,
+        tests: dict[str, str],
+        module: types.ModuleType,
+        module_name: str,
+        entry_point: str,
+        tag: str,
+    ) -> None:
         self.kind = tests["kind"]
         self.source = tests["source"]
         self.module = module
@@ -87,8 +93,12 @@ class Suite:
 
         class Runner(doctest.DocTestRunner):
             def report_failure(self, out, test, example, got):  # type: ignore[no-untyped-def]
-                failures.append({"name": example.source.strip(),
-                                 "message": f"expected {example.want.strip()!r}, got {got.strip()!r}"})
+                failures.append(
+                    {
+                        "name": example.source.strip(),
+                        "message": f"expected {example.want.strip()!r}, got {got.strip()!r}",
+                    }
+                )
 
             def report_unexpected_exception(self, out, test, example, exc_info):  # type: ignore[no-untyped-def]
                 failures.append({"name": example.source.strip(), "message": _tb(exc_info[1])})
@@ -172,20 +182,32 @@ def mode_test(req: dict) -> dict:  # type: ignore[type-arg]
     started = time.perf_counter()
     try:
         module = load_module(req["module"], req["paths"][0])
-    except BaseException as exc:  # noqa: BLE001 - a candidate may raise anything at import
-        return {"passed": False, "total": 0, "failures": [],
-                "error": f"the code failed to load:\n{_tb(exc)}",
-                "duration_s": time.perf_counter() - started}
+    except BaseException as exc:
+        return {
+            "passed": False,
+            "total": 0,
+            "failures": [],
+            "error": f"the code failed to load:\n{_tb(exc)}",
+            "duration_s": time.perf_counter() - started,
+        }
     suite = Suite(req["tests"], module, req["module"], req["entry_point"], "t")
     try:
         total, failures = suite.run()
-    except BaseException as exc:  # noqa: BLE001
-        return {"passed": False, "total": 0, "failures": [],
-                "error": f"the tests could not run:\n{_tb(exc)}",
-                "duration_s": time.perf_counter() - started}
-    return {"passed": total > 0 and not failures, "total": total, "failures": failures,
-            "error": None if total else "no test was executed",
-            "duration_s": time.perf_counter() - started}
+    except BaseException as exc:
+        return {
+            "passed": False,
+            "total": 0,
+            "failures": [],
+            "error": f"the tests could not run:\n{_tb(exc)}",
+            "duration_s": time.perf_counter() - started,
+        }
+    return {
+        "passed": total > 0 and not failures,
+        "total": total,
+        "failures": failures,
+        "error": None if total else "no test was executed",
+        "duration_s": time.perf_counter() - started,
+    }
 
 
 # -- mode: compare ------------------------------------------------------------------------
@@ -319,7 +341,7 @@ def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     try:
         result = mode_test(req) if req["mode"] == "test" else mode_compare(req)
-    except BaseException as exc:  # noqa: BLE001 - report, never hang
+    except BaseException as exc:
         result = {"harness_error": _tb(exc)}
     with open(result_path + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(result, fh)

@@ -42,8 +42,12 @@ def _interpreter(program: Program) -> str:
     if "shims" in real.parts:  # pyenv shim: ask it for the real binary once
         import subprocess
 
-        out = subprocess.run([str(real), "-c", "import sys;print(sys.executable)"],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [str(real), "-c", "import sys;print(sys.executable)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return out.stdout.strip()
     return resolved
 
@@ -58,13 +62,18 @@ class PythonHarness:
     def method(self, metric: Metric) -> str:
         return _METHODS[metric]
 
-    async def _run(self, program: Program, sources: list[str], request: dict[str, Any],
-                   wall_s: float) -> tuple[dict[str, Any] | None, RunResult]:
+    async def _run(
+        self, program: Program, sources: list[str], request: dict[str, Any], wall_s: float
+    ) -> tuple[dict[str, Any] | None, RunResult]:
         with workdir("perforch-py-") as wd:
             (wd / RUNNER).write_text(self._runner_source)
             paths = []
             for i, src in enumerate(sources):
-                name = program.module if i == 0 and len(sources) == 1 else f"{program.module}_{'AB'[i]}"
+                name = (
+                    program.module
+                    if i == 0 and len(sources) == 1
+                    else f"{program.module}_{'AB'[i]}"
+                )
                 path = wd / f"{name}.py"
                 path.write_text(src)
                 paths.append(str(path))
@@ -76,9 +85,12 @@ class PythonHarness:
                 "paths": paths,
             }
             (wd / "request.json").write_text(json.dumps(req))
-            limits = Limits(wall_s=wall_s, cpu_s=max(1, int(wall_s) + 1),
-                            address_space_mb=self.limits.address_space_mb,
-                            file_size_mb=self.limits.file_size_mb)
+            limits = Limits(
+                wall_s=wall_s,
+                cpu_s=max(1, int(wall_s) + 1),
+                address_space_mb=self.limits.address_space_mb,
+                file_size_mb=self.limits.file_size_mb,
+            )
             argv = [_interpreter(program), "-I", RUNNER, "request.json", "result.json"]
             run = await run_sandboxed(argv, cwd=wd, limits=limits)
             result_file = wd / "result.json"
@@ -86,16 +98,23 @@ class PythonHarness:
             return data, run
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
-        data, run = await self._run(params.program, [params.source], {"mode": "test"},
-                                    params.timeout_s)
+        data, run = await self._run(
+            params.program, [params.source], {"mode": "test"}, params.timeout_s
+        )
         if data is None or "harness_error" in (data or {}):
             reason = run.crashed_reason or (
                 f"exited with code {run.returncode} before reporting"
-                if data is None else f"harness error: {data['harness_error']}"
+                if data is None
+                else f"harness error: {data['harness_error']}"
             )
-            return TestOutcome(passed=False, error=f"the candidate {reason}",
-                               timed_out=run.timed_out, stdout_tail=run.stdout_tail[-2000:],
-                               stderr_tail=run.stderr_tail[-2000:], duration_s=run.wall_s)
+            return TestOutcome(
+                passed=False,
+                error=f"the candidate {reason}",
+                timed_out=run.timed_out,
+                stdout_tail=run.stdout_tail[-2000:],
+                stderr_tail=run.stderr_tail[-2000:],
+                duration_s=run.wall_s,
+            )
         return TestOutcome(
             passed=bool(data["passed"]),
             total=int(data["total"]),
@@ -106,17 +125,22 @@ class PythonHarness:
             duration_s=float(data.get("duration_s", run.wall_s)),
         )
 
-    async def compare_once(self, params: CompareParams, baseline: str, candidate: str,
-                           seed: int) -> ProcessResult:
+    async def compare_once(
+        self, params: CompareParams, baseline: str, candidate: str, seed: int
+    ) -> ProcessResult:
         data, run = await self._run(
-            params.program, [baseline, candidate],
-            {"mode": "compare", "metric": params.metric.value, "pairs": params.pairs,
-             "seed": seed},
+            params.program,
+            [baseline, candidate],
+            {"mode": "compare", "metric": params.metric.value, "pairs": params.pairs, "seed": seed},
             params.timeout_s,
         )
         if data is None or "harness_error" in data:
             detail = run.crashed_reason or (data or {}).get("harness_error") or run.stderr_tail
             raise HarnessError(f"measurement process failed: {detail}")
-        return ProcessResult(ratio=float(data["ratio"]), baseline=float(data["baseline"]),
-                             candidate=float(data["candidate"]), unit=data["unit"],
-                             batch_calls=int(data["k"]))
+        return ProcessResult(
+            ratio=float(data["ratio"]),
+            baseline=float(data["baseline"]),
+            candidate=float(data["candidate"]),
+            unit=data["unit"],
+            batch_calls=int(data["k"]),
+        )

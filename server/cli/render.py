@@ -55,19 +55,27 @@ class LiveView:
         if isinstance(event, ev.JobStarted):
             cats = ", ".join(event.categories) or "none"
             metric = f", metric {event.metric.value}" if event.metric else ""
-            self._say(f"{event.action.value} {event.task_id} (policy {event.policy}{metric}; "
-                      f"categories: {cats})", "bold")
+            self._say(
+                f"{event.action.value} {event.task_id} (policy {event.policy}{metric}; "
+                f"categories: {cats})",
+                "bold",
+            )
         elif isinstance(event, ev.StageStarted):
             top = ", ".join(f"{r.model} {r.score:.2f}" for r in event.ranking[:5])
             self._say(f"▶ {event.stage.value}: Memory ranks {top}", "cyan")
         elif isinstance(event, ev.ModelChosen):
-            score = "" if event.score is None or math.isnan(event.score) else \
-                f" (score {event.score:.2f})"
+            score = (
+                ""
+                if event.score is None or math.isnan(event.score)
+                else f" (score {event.score:.2f})"
+            )
             self._doing(f"{event.stage.value}: asking {event.model}{score}")
         elif isinstance(event, ev.LLMReplied):
             if event.ok:
-                self._say(f"  {event.model} replied in {event.latency_s:.1f}s "
-                          f"({event.completion_tokens} tokens)")
+                self._say(
+                    f"  {event.model} replied in {event.latency_s:.1f}s "
+                    f"({event.completion_tokens} tokens)"
+                )
                 self._doing("running the tests")
             else:
                 self._say(f"  ✗ {event.model}: {event.error}", "red")
@@ -77,17 +85,20 @@ class LiveView:
             self._say(f"  {mark} tests on {who}: {event.outcome.summary()}", style)
         elif isinstance(event, ev.MeasurementSample):
             self.samples.append(event)
-            self._doing(f"measuring {event.metric.value}: process {event.process}, "
-                        f"{fmt_value(event.metric, event.baseline, event.unit)} → "
-                        f"{fmt_value(event.metric, event.candidate, event.unit)}")
+            self._doing(
+                f"measuring {event.metric.value}: process {event.process}, "
+                f"{fmt_value(event.metric, event.baseline, event.unit)} → "
+                f"{fmt_value(event.metric, event.candidate, event.unit)}"
+            )
         elif isinstance(event, ev.Measured):
             style = "green" if event.verdict.improved else "yellow"
             self._say(f"  measured {event.model}: {verdict_line(event.verdict)}", style)
         elif isinstance(event, ev.RolledBack):
             self._say(f"  ↩ rolled back {event.model}: {event.reason}", "yellow")
         elif isinstance(event, ev.CandidateAccepted):
-            self._say(f"  ✔ accepted {event.model} ({event.stage.value}): {event.reason}",
-                      "bold green")
+            self._say(
+                f"  ✔ accepted {event.model} ({event.stage.value}): {event.reason}", "bold green"
+            )
         elif kind in ("job_finished", "job_failed", "job_cancelled"):
             self._doing("done")
 
@@ -96,11 +107,14 @@ def verdict_line(v: Verdict) -> str:
     before = fmt_value(v.metric, v.before.summary, v.before.unit)
     after = fmt_value(v.metric, v.after.summary, v.after.unit)
     low, high = -v.interval_pct.high, -v.interval_pct.low
-    word = {"improved": "improved", "not_improved": "not improved",
-            "inconclusive": "inconclusive"}[v.decision]
-    return (f"{v.metric.label} {before} → {after}: {-v.improvement_pct:+.1f} % "
-            f"(95% CI {low:+.1f}…{high:+.1f} %), {word} "
-            f"(needs ≤ −{v.threshold_pct:g} %, {v.processes} processes)")
+    word = {"improved": "improved", "not_improved": "not improved", "inconclusive": "inconclusive"}[
+        v.decision
+    ]
+    return (
+        f"{v.metric.label} {before} → {after}: {-v.improvement_pct:+.1f} % "
+        f"(95% CI {low:+.1f}…{high:+.1f} %), {word} "
+        f"(needs ≤ −{v.threshold_pct:g} %, {v.processes} processes)"
+    )
 
 
 def attempts_table(result: JobResult) -> Table:
@@ -110,9 +124,16 @@ def attempts_table(result: JobResult) -> Table:
     for a in result.attempts:
         score = "—" if a.score is None or math.isnan(a.score) else f"{a.score:.2f}"
         style = {"passed": "green", "improved": "green"}.get(a.outcome, "")
-        table.add_row(a.stage.value, a.model, score, a.outcome.replace("_", " "),
-                      a.detail[:160], str(a.prompt_tokens + a.completion_tokens),
-                      f"{a.latency_s:.1f}s", style=style)
+        table.add_row(
+            a.stage.value,
+            a.model,
+            score,
+            a.outcome.replace("_", " "),
+            a.detail[:160],
+            str(a.prompt_tokens + a.completion_tokens),
+            f"{a.latency_s:.1f}s",
+            style=style,
+        )
     return table
 
 
@@ -121,13 +142,21 @@ def measurement_table(v: Verdict) -> Table:
     table.add_column("")
     table.add_column("before")
     table.add_column("after")
-    table.add_row("median", fmt_value(v.metric, v.before.summary, v.before.unit),
-                  fmt_value(v.metric, v.after.summary, v.after.unit))
-    table.add_row("processes", " ".join(fmt_value(v.metric, x, v.before.unit)
-                                        for x in v.before.values),
-                  " ".join(fmt_value(v.metric, x, v.after.unit) for x in v.after.values))
-    table.add_row("change", f"{-v.improvement_pct:+.1f} %",
-                  f"95% CI {-v.interval_pct.high:+.1f} … {-v.interval_pct.low:+.1f} %")
+    table.add_row(
+        "median",
+        fmt_value(v.metric, v.before.summary, v.before.unit),
+        fmt_value(v.metric, v.after.summary, v.after.unit),
+    )
+    table.add_row(
+        "processes",
+        " ".join(fmt_value(v.metric, x, v.before.unit) for x in v.before.values),
+        " ".join(fmt_value(v.metric, x, v.after.unit) for x in v.after.values),
+    )
+    table.add_row(
+        "change",
+        f"{-v.improvement_pct:+.1f} %",
+        f"95% CI {-v.interval_pct.high:+.1f} … {-v.interval_pct.low:+.1f} %",
+    )
     table.caption = v.method
     return table
 
@@ -138,14 +167,24 @@ def summary(console: Console, result: JobResult, path: str) -> None:
     if result.verdict is not None:
         console.print(measurement_table(result.verdict))
     cost = f", ${result.cost_usd:.4f}" if result.cost_usd else ""
-    console.print(f"{result.llm_calls} LLM calls, {result.prompt_tokens} + "
-                  f"{result.completion_tokens} tokens{cost}, {result.elapsed_s:.1f} s")
-    style = {"succeeded": "bold green", "failed": "bold red", "error": "bold red",
-             "cancelled": "yellow"}[result.status]
+    console.print(
+        f"{result.llm_calls} LLM calls, {result.prompt_tokens} + "
+        f"{result.completion_tokens} tokens{cost}, {result.elapsed_s:.1f} s"
+    )
+    style = {
+        "succeeded": "bold green",
+        "failed": "bold red",
+        "error": "bold red",
+        "cancelled": "yellow",
+    }[result.status]
     console.print(Text(f"{result.status}: {result.message}", style=style))
     if result.changed:
-        console.print(Group(Text("diff:", style="bold"),
-                            Syntax(result.diff(path.lstrip("/")), "diff", theme="ansi_dark")))
+        console.print(
+            Group(
+                Text("diff:", style="bold"),
+                Syntax(result.diff(path.lstrip("/")), "diff", theme="ansi_dark"),
+            )
+        )
     elif result.status == "failed":
         best = next((a for a in reversed(result.attempts) if a.code and a.tests), None)
         if best is not None:

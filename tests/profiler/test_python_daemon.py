@@ -20,8 +20,14 @@ FAST = "def total(n):\n    return n * (n - 1) // 2\n"
 
 
 def task(tests: str = ">>> total(3000)\n4498500\n", kind: str = "doctest") -> Task:
-    return Task(id="t::total", language=Language.PYTHON, entry_point="total", module="mod",
-                signature="def total(n):", tests=TestSpec(kind=kind, source=tests, origin="t"))
+    return Task(
+        id="t::total",
+        language=Language.PYTHON,
+        entry_point="total",
+        module="mod",
+        signature="def total(n):",
+        tests=TestSpec(kind=kind, source=tests, origin="t"),
+    )
 
 
 @pytest.fixture
@@ -41,8 +47,10 @@ async def test_passing_and_failing_code(client: ProfilerClient):
 
 
 async def test_test_functions_and_check_styles(client: ProfilerClient):
-    functions = "from mod import total\n\ndef test_small():\n    assert total(4) == 6\n\n" \
-                "def test_zero():\n    assert total(0) == 1\n"
+    functions = (
+        "from mod import total\n\ndef test_small():\n    assert total(4) == 6\n\n"
+        "def test_zero():\n    assert total(0) == 1\n"
+    )
     out = await client.run_tests(task(functions, "functions"), FAST)
     assert out.total == 2 and [f.name for f in out.failures] == ["test_zero"]
     assert "assert total(0) == 1" in out.failures[0].message
@@ -55,18 +63,25 @@ async def test_code_that_does_not_load_is_reported(client: ProfilerClient):
     assert not out.passed and "failed to load" in (out.error or "")
 
 
-@pytest.mark.parametrize("body, expect", [
-    ("    while True:\n        pass\n", "timed out"),
-    ("    x = bytearray(100 * 1024 ** 3)\n    return 0\n", "MemoryError"),
-    ("    import sys\n    while True:\n        sys.stdout.write('x' * 65536)\n",
-     "File too large"),
-    ("    return total(n)\n", "RecursionError"),
-])
+@pytest.mark.parametrize(
+    "body, expect",
+    [
+        ("    while True:\n        pass\n", "timed out"),
+        ("    x = bytearray(100 * 1024 ** 3)\n    return 0\n", "MemoryError"),
+        (
+            "    import sys\n    while True:\n        sys.stdout.write('x' * 65536)\n",
+            "File too large",
+        ),
+        ("    return total(n)\n", "RecursionError"),
+    ],
+)
 async def test_hostile_candidates_are_contained_and_the_daemon_keeps_serving(
-        client: ProfilerClient, body: str, expect: str):
+    client: ProfilerClient, body: str, expect: str
+):
     # check() style: the candidate's stdout goes to the sandbox's capped file, not to doctest.
-    out = await client.run_tests(task("def check(f):\n    assert f(3) == 3\n", "check"),
-                                 f"def total(n):\n{body}")
+    out = await client.run_tests(
+        task("def check(f):\n    assert f(3) == 3\n", "check"), f"def total(n):\n{body}"
+    )
     assert not out.passed
     text = out.failure_report() + (out.error or "")
     assert expect in text, text
@@ -113,7 +128,8 @@ def _processes_running(marker: str) -> list[str]:
 
 
 async def test_cancel_kills_the_running_request_and_leaves_no_process(
-        client: ProfilerClient, tmp_path):
+    client: ProfilerClient, tmp_path
+):
     marker = f"perforch-cancel-{os.getpid()}"
     hang = f"def total(n):\n    # {marker}\n    while True:\n        pass\n"
     # The runner's argv does not carry the code; find the sandboxed child via its workdir.
@@ -137,14 +153,22 @@ async def test_cancel_kills_the_running_request_and_leaves_no_process(
 
 async def test_malformed_and_unknown_requests_get_errors_not_a_crash():
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "profiler.daemon", stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "profiler.daemon",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     assert proc.stdin and proc.stdout
     body = b"{not json"
     proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     proc.stdin.write(protocol.encode({"jsonrpc": "2.0", "id": 1, "method": "frobnicate"}))
-    proc.stdin.write(protocol.encode({"jsonrpc": "2.0", "id": 2, "method": "run_tests",
-                                      "params": {"program": {}}}))
+    proc.stdin.write(
+        protocol.encode(
+            {"jsonrpc": "2.0", "id": 2, "method": "run_tests", "params": {"program": {}}}
+        )
+    )
     proc.stdin.write(protocol.encode({"jsonrpc": "2.0", "id": 3, "method": "shutdown"}))
     await proc.stdin.drain()
     replies = [await asyncio.wait_for(protocol.read_message(proc.stdout), 10) for _ in range(4)]
@@ -159,8 +183,9 @@ async def test_malformed_and_unknown_requests_get_errors_not_a_crash():
 async def test_daemon_exit_fails_pending_requests_and_sets_the_state():
     c = ProfilerClient(test_timeout_s=30)
     await c.start()
-    hang = asyncio.create_task(c.run_tests(task(), "def total(n):\n    while True:\n"
-                                                   "        pass\n"))
+    hang = asyncio.create_task(
+        c.run_tests(task(), "def total(n):\n    while True:\n        pass\n")
+    )
     await asyncio.sleep(0.5)
     assert c._proc is not None
     c._proc.kill()

@@ -30,9 +30,12 @@ def test_core_imports_no_editor_protocol_and_no_server():
 
 
 def test_only_the_gateway_imports_litellm():
-    importers = [p.relative_to(ROOT).as_posix()
-                 for pkg in ("perforch_core", "profiler", "server")
-                 for p, names in _imports(pkg).items() if "litellm" in names]
+    importers = [
+        p.relative_to(ROOT).as_posix()
+        for pkg in ("perforch_core", "profiler", "server")
+        for p, names in _imports(pkg).items()
+        if "litellm" in names
+    ]
     assert importers == ["perforch_core/llm/gateway.py"]
 
 

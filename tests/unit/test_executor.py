@@ -31,8 +31,13 @@ async def run(x, task, action, policy=None, budget=None):
 
 
 async def test_fix_accepts_first_passing_candidate_in_rank_order():
-    x, llm, _, mem = executor({A: [block("    return x  # BUG still")],
-                               B: [block("    return x + 1")], C: [block("    return 2")]})
+    x, llm, _, mem = executor(
+        {
+            A: [block("    return x  # BUG still")],
+            B: [block("    return x + 1")],
+            C: [block("    return 2")],
+        }
+    )
     result, events = await run(x, make_task(), Action.FIX)
     assert result.status == "succeeded"
     assert result.accepted_model == B and result.accepted_stage is Stage.FIX
@@ -45,8 +50,13 @@ async def test_fix_accepts_first_passing_candidate_in_rank_order():
 
 
 async def test_fix_reports_failure_with_every_model_tried():
-    x, _, _, _ = executor({A: ["no code here"], B: [block("    return x  # BUG")],
-                           C: [LLMAuthError("m/c: key missing", model=C)]})
+    x, _, _, _ = executor(
+        {
+            A: ["no code here"],
+            B: [block("    return x  # BUG")],
+            C: [LLMAuthError("m/c: key missing", model=C)],
+        }
+    )
     result, _ = await run(x, make_task(), Action.FIX)
     assert result.status == "failed"
     assert not result.changed
@@ -64,9 +74,13 @@ async def test_fix_when_tests_already_pass_changes_nothing():
 
 async def test_refine_rolls_back_until_a_measured_improvement():
     good = "def f(x):\n    return x + 1\n"
-    x, _, prof, mem = executor({A: [block("    return x + 1  # FAST2 ")],
-                                B: [block("    return x  # BUG FAST50 ")],
-                                C: [block("    return 1 + x  # FAST30 ")]})
+    x, _, prof, mem = executor(
+        {
+            A: [block("    return x + 1  # FAST2 ")],
+            B: [block("    return x  # BUG FAST50 ")],
+            C: [block("    return 1 + x  # FAST30 ")],
+        }
+    )
     result, events = await run(x, make_task(good), Action.OPTIMIZE)
     assert result.status == "succeeded"
     assert result.accepted_model == C and result.verdict is not None
@@ -81,8 +95,13 @@ async def test_refine_rolls_back_until_a_measured_improvement():
 
 async def test_refine_without_improvement_keeps_the_original():
     good = "def f(x):\n    return x + 1\n"
-    x, _, _, _ = executor({A: [block("    return x + 1  # FAST1 ")], B: [block("    return x+1")],
-                           C: [block("    return x+1")]})
+    x, _, _, _ = executor(
+        {
+            A: [block("    return x + 1  # FAST1 ")],
+            B: [block("    return x+1")],
+            C: [block("    return x+1")],
+        }
+    )
     result, _ = await run(x, make_task(good), Action.OPTIMIZE)
     assert result.status == "succeeded" and not result.changed
     assert "no significant improvement" in result.message
@@ -91,9 +110,13 @@ async def test_refine_without_improvement_keeps_the_original():
 
 async def test_best_of_n_asks_all_and_keeps_the_largest_gain():
     good = "def f(x):\n    return x + 1\n"
-    x, llm, _, _ = executor({A: [block("    return x + 1  # FAST10 ")],
-                             B: [block("    return 1 + x  # FAST40 ")],
-                             C: [block("    return (x + 1)  # FAST20 ")]})
+    x, llm, _, _ = executor(
+        {
+            A: [block("    return x + 1  # FAST10 ")],
+            B: [block("    return 1 + x  # FAST40 ")],
+            C: [block("    return (x + 1)  # FAST20 ")],
+        }
+    )
     result, _ = await run(x, make_task(good), Action.OPTIMIZE, Policy(kind="best_of_n", n=3))
     assert len(llm.calls) == 3
     assert result.accepted_model == B
@@ -116,8 +139,12 @@ async def test_pinned_policy_uses_the_named_models_in_order():
 
 
 async def test_generate_then_fix_when_the_generated_code_fails():
-    x, llm, _, _ = executor({A: [block("    return x  # BUG"), block("    return x + 1")],
-                             B: [block("    return x + 1")]})
+    x, llm, _, _ = executor(
+        {
+            A: [block("    return x  # BUG"), block("    return x + 1")],
+            B: [block("    return x + 1")],
+        }
+    )
     result, _ = await run(x, make_task(None), Action.GENERATE)
     assert result.status == "succeeded" and result.accepted_stage is Stage.FIX
     assert [m for m, _ in llm.calls] == [A, A]  # generate: top-1; fix: top-5 from the top
@@ -132,7 +159,7 @@ async def test_call_budget_stops_the_job_with_a_clear_reason():
 
 
 async def test_cancel_ends_the_job_cleanly_mid_llm_call():
-    x, _, _, mem = executor({A: [block("    return x + 1")]}, delay=30)
+    x, _, _, _ = executor({A: [block("    return x + 1")]}, delay=30)
     job = x.start(make_task(), Action.FIX)
     seen = []
 
@@ -171,3 +198,19 @@ async def test_a_crashing_port_becomes_a_job_failed_event(action):
     result = await job.result()
     assert result.status == "error" and "boom" in result.message
     assert events[-1].kind == "job_failed"
+
+
+async def test_optimize_with_no_model_answering_fails_instead_of_claiming_no_gain():
+    from perforch_core.errors import LLMUnavailableError
+
+    good = "def f(x):\n    return x + 1\n"
+    x, _, _, _ = executor(
+        {
+            A: [LLMUnavailableError("server down", model=A)],
+            B: [LLMUnavailableError("server down", model=B)],
+            C: [LLMUnavailableError("server down", model=C)],
+        }
+    )
+    result, _ = await run(x, make_task(good), Action.OPTIMIZE)
+    assert result.status == "failed"
+    assert "every model call failed" in result.message and "server down" in result.message

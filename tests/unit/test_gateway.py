@@ -29,9 +29,13 @@ def hosted(name: str = "openai/gpt-4o", **kw: Any) -> dict[str, ModelSettings]:
 
 
 def test_every_litellm_exception_class_is_mapped(litellm: Any):
-    classes = {n for n, c in vars(litellm.exceptions).items()
-               if inspect.isclass(c) and issubclass(c, BaseException)
-               and c.__module__.startswith("litellm")}
+    classes = {
+        n
+        for n, c in vars(litellm.exceptions).items()
+        if inspect.isclass(c)
+        and issubclass(c, BaseException)
+        and c.__module__.startswith("litellm")
+    }
     assert classes - set(gw.ERROR_MAP) == set(), "map the new litellm exceptions in ERROR_MAP"
 
 
@@ -68,8 +72,7 @@ async def test_rate_limits_are_retried_with_backoff_then_succeed(litellm: Any, m
 
 async def test_retries_give_up_with_the_mapped_error(litellm: Any, monkeypatch):
     async def down(**kwargs: Any) -> Any:
-        raise litellm.APIConnectionError(message="refused", llm_provider="openai",
-                                         model="gpt-4o")
+        raise litellm.APIConnectionError(message="refused", llm_provider="openai", model="gpt-4o")
 
     monkeypatch.setattr(litellm, "acompletion", down)
     g = gw.Gateway(hosted(retries=2), backoff_s=0.01)
@@ -77,14 +80,16 @@ async def test_retries_give_up_with_the_mapped_error(litellm: Any, monkeypatch):
         await g.complete("openai/gpt-4o", MESSAGES)
 
 
-@pytest.mark.parametrize("exc_name, ours, retried", [
-    ("AuthenticationError", errors.LLMAuthError, False),
-    ("NotFoundError", errors.LLMUnknownModelError, False),
-    ("ContextWindowExceededError", errors.LLMContextTooLongError, False),
-    ("Timeout", errors.LLMTimeoutError, True),
-])
-async def test_litellm_errors_map_onto_our_tree(litellm: Any, monkeypatch, exc_name, ours,
-                                                retried):
+@pytest.mark.parametrize(
+    "exc_name, ours, retried",
+    [
+        ("AuthenticationError", errors.LLMAuthError, False),
+        ("NotFoundError", errors.LLMUnknownModelError, False),
+        ("ContextWindowExceededError", errors.LLMContextTooLongError, False),
+        ("Timeout", errors.LLMTimeoutError, True),
+    ],
+)
+async def test_litellm_errors_map_onto_our_tree(litellm: Any, monkeypatch, exc_name, ours, retried):
     calls = []
     cls = getattr(litellm.exceptions, exc_name)
 
@@ -136,5 +141,5 @@ def test_shipped_settings_parse_and_user_overrides_apply(tmp_path, monkeypatch):
 def test_corrupted_settings_file_is_a_config_error_naming_it(tmp_path, monkeypatch):
     (tmp_path / "models.toml").write_text("[models.\nthis is not toml")
     monkeypatch.setenv("PERFORCH_CONFIG", str(tmp_path))
-    with pytest.raises(errors.ConfigError, match="models.toml is not valid TOML"):
+    with pytest.raises(errors.ConfigError, match=r"models\.toml is not valid TOML"):
         load()

@@ -60,8 +60,13 @@ async def _memory(path: Path) -> Memory:
 async def test_seeded_priors_rank_paper_models_and_reseeding_is_a_no_op(tmp_path: Path):
     mem = await _memory(tmp_path / "m.sqlite")
     try:
-        ranked = await mem.rank(Stage.FIX, Language.PYTHON, [Category.ARRAY], None,
-                                ["openai/gpt-4o", "anthropic/claude"])
+        ranked = await mem.rank(
+            Stage.FIX,
+            Language.PYTHON,
+            [Category.ARRAY],
+            None,
+            ["openai/gpt-4o", "anthropic/claude"],
+        )
         assert ranked[0].model == "anthropic/claude"  # fix@1 98.78 vs 87.8 in the paper
         assert "paper rate" in ranked[0].why
         assert await mem.seed() == 0
@@ -72,20 +77,36 @@ async def test_seeded_priors_rank_paper_models_and_reseeding_is_a_no_op(tmp_path
 async def test_recorded_outcomes_change_the_ranking_and_survive_reopening(tmp_path: Path):
     path = tmp_path / "m.sqlite"
     mem = await _memory(path)
-    obs = [Observation(model="local/x", stage=Stage.REFINE, language=Language.PYTHON,
-                       metric=Metric.EXEC_TIME, problem_id=f"p{i}", success=True,
-                       improvement_pct=60.0, categories=(Category.MATH,)) for i in range(50)]
+    obs = [
+        Observation(
+            model="local/x",
+            stage=Stage.REFINE,
+            language=Language.PYTHON,
+            metric=Metric.EXEC_TIME,
+            problem_id=f"p{i}",
+            success=True,
+            improvement_pct=60.0,
+            categories=(Category.MATH,),
+        )
+        for i in range(50)
+    ]
     await mem.record(obs)
     await mem.aclose()
     mem = Memory(path)
     try:
-        ranked = await mem.rank(Stage.REFINE, Language.PYTHON, [Category.MATH],
-                                Metric.EXEC_TIME, ["openai/gpt-4o", "local/x"])
+        ranked = await mem.rank(
+            Stage.REFINE,
+            Language.PYTHON,
+            [Category.MATH],
+            Metric.EXEC_TIME,
+            ["openai/gpt-4o", "local/x"],
+        )
         assert ranked[0].model == "local/x"
         assert "measured mean gain 60% over 50 problems" in ranked[0].why
         # Another metric has no such data.
-        other = await mem.rank(Stage.REFINE, Language.PYTHON, [], Metric.MAX_MEMORY,
-                               ["openai/gpt-4o", "local/x"])
+        other = await mem.rank(
+            Stage.REFINE, Language.PYTHON, [], Metric.MAX_MEMORY, ["openai/gpt-4o", "local/x"]
+        )
         assert other[0].model == "openai/gpt-4o"
     finally:
         await mem.aclose()

@@ -58,10 +58,11 @@ def test_tests_come_from_tests_file_then_docstring_then_test_files(tmp_path: Pat
     assert spec.kind == "doctest" and ">>> target(2)" in spec.source
 
     # Without examples, a test file that imports and calls the function is found.
-    plain = MODULE.replace('    >>> target(2)\n    4\n', "")
+    plain = MODULE.replace("    >>> target(2)\n    4\n", "")
     mod.write_text(plain)
-    (tmp_path / "test_mod.py").write_text("from mod import target\n\n"
-                                          "def test_it():\n    assert target(3) == 6\n")
+    (tmp_path / "test_mod.py").write_text(
+        "from mod import target\n\ndef test_it():\n    assert target(3) == 6\n"
+    )
     spec = py.discover_tests(mod, plain, py.find_function(plain, "target"))
     assert spec.kind == "functions" and "test_it" in spec.source
 
@@ -85,8 +86,9 @@ def test_normalize_moves_imports_in_nests_helpers_drops_test_code_keeps_docstrin
         "def target(x):\n    return helper(math.floor(x))\n\n"
         "print(target(2))\nassert target(2) == 4\n"
     )
-    out = py.normalize_candidate(reply_code, "target", module_prefix="from os import path\n",
-                                 original_docstring="Double x.")
+    out = py.normalize_candidate(
+        reply_code, "target", module_prefix="from os import path\n", original_docstring="Double x."
+    )
     assert out.startswith("def target(x):\n")
     assert '"""Double x."""' in out
     assert "    import math" in out and "from os import path" not in out
@@ -104,12 +106,15 @@ def test_extract_function_from_a_fenced_reply():
     assert "return x + 1" in code
 
 
-@pytest.mark.parametrize("reply, message", [
-    ("", "empty reply"),
-    ("I cannot help with that.", "no code block"),
-    ("```python\ndef g(x):\n    return x\n```", "no code block defining f()"),
-    ("```python\ndef f(x:\n    return x\n```", "not usable"),
-])
+@pytest.mark.parametrize(
+    "reply, message",
+    [
+        ("", "empty reply"),
+        ("I cannot help with that.", "no code block"),
+        ("```python\ndef g(x):\n    return x\n```", "no code block defining f()"),
+        ("```python\ndef f(x:\n    return x\n```", "not usable"),
+    ],
+)
 def test_replies_without_usable_code_are_rejected(reply: str, message: str):
     with pytest.raises(LLMReplyError, match=message):
         parsing.extract_function(reply, make_task(), "m")

@@ -1,0 +1,51 @@
+"""The Executor with the real profiler daemon and real Memory, a scripted LLM in front."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perforch_core.executor import Executor
+from perforch_core.memory.store import Memory
+from perforch_core.models import Action, Language, Stage, Task, TestSpec
+from profiler.client import ProfilerClient
+from tests.fakes import FakeLLM
+
+SLOW = "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n"
+
+
+def fence(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+async def test_a_looping_candidate_is_rolled_back_and_the_next_model_wins(tmp_path: Path):
+    task = Task(
+        id="t::total",
+        language=Language.PYTHON,
+        entry_point="total",
+        module="mod",
+        signature="def total(n):",
+        current_code=SLOW,
+        tests=TestSpec(kind="doctest", source=">>> total(3000)\n4498500\n", origin="t"),
+    )
+    llm = FakeLLM(
+        {
+            "m/loops": [fence("def total(n):\n    while True:\n        pass\n")],
+            "m/good": [fence("def total(n):\n    return n * (n - 1) // 2\n")],
+        }
+    )
+    async with ProfilerClient(test_timeout_s=3) as profiler, Memory(tmp_path / "m.db") as mem:
+        x = Executor(llm, profiler, mem, ["m/loops", "m/good"])
+        from perforch_core.policy import Policy
+
+        job = x.start(task, Action.OPTIMIZE, Policy.pin(["m/loops", "m/good"]))
+        events = [e async for e in job]
+        result = await job.result()
+        assert result.status == "succeeded" and result.accepted_model == "m/good"
+        loops = result.attempts[0]
+        assert loops.outcome == "failed_tests" and loops.tests and loops.tests.timed_out
+        assert result.verdict and result.verdict.improved
+        assert any(e.kind == "measurement_sample" for e in events)
+        ranked = await mem.rank(
+            Stage.REFINE, Language.PYTHON, [], task.metric, ["m/loops", "m/good"]
+        )
+        assert ranked[0].model == "m/good"  # the job's outcomes were recorded
