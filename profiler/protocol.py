@@ -58,7 +58,7 @@ class CompareParams(_Params):
     threshold_pct: float = 5.0
     min_processes: int = 3
     max_processes: int = 8
-    pairs: int = 10
+    pairs: int = 20
     timeout_s: float = 120.0
 
 

