@@ -14,54 +14,34 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from . import events as ev
 from .errors import BudgetExceededError, LLMError, PerfOrchError, ProfilerError
+from .job import DONE, Job
 from .llm import parsing, prompts
-from .models import Action, Candidate, Metric, Stage, Task, TestOutcome
+from .models import Action, Candidate, Stage, Task, TestOutcome, Verdict
 from .policy import Budget, BudgetTracker, Policy
 from .ports import ChatMessage, LLMPort, MemoryPort, Observation, ProfilerPort, Sample
-from .result import Attempt, JobResult
+from .result import Attempt, AttemptOutcome, JobResult, describe_measurement, verdict_text
 from .tagging import Tagger
 
 log = logging.getLogger("perforch.executor")
 
-_DONE = object()
+
+class _StopStage(Exception):
+    """The budget ran out: stop asking models in this stage."""
 
 
-class Job:
-    """A running job: an async iterator of events plus a final result."""
-
-    def __init__(self, job_id: str) -> None:
-        self.id = job_id
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._task: asyncio.Task[JobResult] | None = None
-
-    def __aiter__(self) -> AsyncIterator[BaseModel]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[BaseModel]:
-        while True:
-            item = await self._queue.get()
-            if item is _DONE:
-                return
-            yield item
-
-    async def result(self) -> JobResult:
-        assert self._task is not None
-        return await self._task
-
-    def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
-    @property
-    def done(self) -> bool:
-        return self._task is not None and self._task.done()
+@dataclass(frozen=True)
+class _Proposal:
+    code: str
+    candidate_id: str
+    usage: dict[str, Any]
 
 
 class _Run:
@@ -85,7 +65,6 @@ class _Run:
         self.attempts: list[Attempt] = []
         self.observations: list[Observation] = []
         self.stopped_by_budget: str | None = None
-        self._last_usage: dict[str, Any] = {}
 
     # -- events ----------------------------------------------------------------------------
     def emit(self, cls: type[BaseModel], **fields: Any) -> None:
@@ -93,50 +72,73 @@ class _Run:
         self.job._queue.put_nowait(event)
 
     # -- building blocks -------------------------------------------------------------------
-    async def ask(
-        self, stage: Stage, model: str, messages: Sequence[ChatMessage]
-    ) -> tuple[str | None, Attempt | None]:
-        """Ask ``model``; return the candidate code, or None and the failed attempt."""
-        self.budget.check()
+    async def propose(
+        self, stage: Stage, ranked: ev.RankedModel, messages: Sequence[ChatMessage]
+    ) -> _Proposal | None:
+        """Ask ``ranked.model`` for a candidate. None when it gave no usable code (recorded and
+        rolled back); raises ``_StopStage`` when the budget is used up."""
+        self.emit(
+            ev.ModelChosen, stage=stage, model=ranked.model, score=ranked.score, why=ranked.why
+        )
         try:
-            reply = await self.x.llm.complete(model, messages)
+            self.budget.check()
+        except BudgetExceededError as exc:
+            self.stopped_by_budget = str(exc)
+            raise _StopStage from exc
+        try:
+            reply = await self.x.llm.complete(ranked.model, messages)
         except LLMError as exc:
-            self.emit(ev.LLMReplied, stage=stage, model=model, ok=False, error=str(exc))
-            return None, Attempt(
-                stage=stage, model=model, score=None, outcome="llm_error", detail=str(exc)
-            )
+            self.emit(ev.LLMReplied, stage=stage, model=ranked.model, ok=False, error=str(exc))
+            self.reject(stage, ranked, "llm_error", str(exc), reason=str(exc), usage={})
+            return None
         self.budget.charge(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
         usage: dict[str, Any] = {
             "prompt_tokens": reply.prompt_tokens,
             "completion_tokens": reply.completion_tokens,
             "cost_usd": reply.cost_usd,
+            "latency_s": reply.latency_s,
         }
         try:
-            code = parsing.extract_function(reply.text, self.task, model)
+            code = parsing.extract_function(reply.text, self.task, ranked.model)
         except LLMError as exc:
             self.emit(
-                ev.LLMReplied,
-                stage=stage,
-                model=model,
-                ok=False,
-                error=str(exc),
-                latency_s=reply.latency_s,
-                **usage,
+                ev.LLMReplied, stage=stage, model=ranked.model, ok=False, error=str(exc), **usage
             )
-            return None, Attempt(
+            self.reject(stage, ranked, "no_code", str(exc), reason=str(exc), usage=usage)
+            return None
+        self.emit(ev.LLMReplied, stage=stage, model=ranked.model, ok=True, **usage)
+        cid = Candidate(code=code, model=ranked.model, stage=stage).id
+        return _Proposal(code=code, candidate_id=cid, usage=usage)
+
+    def reject(
+        self,
+        stage: Stage,
+        ranked: ev.RankedModel,
+        outcome: AttemptOutcome,
+        detail: str,
+        *,
+        reason: str,
+        usage: dict[str, Any],
+        proposal: _Proposal | None = None,
+        **fields: Any,
+    ) -> None:
+        """Record a failed attempt and announce its rollback."""
+        cid = proposal.candidate_id if proposal else None
+        self.record(
+            Attempt(
                 stage=stage,
-                model=model,
-                score=None,
-                outcome="no_code",
-                detail=str(exc),
-                latency_s=reply.latency_s,
+                model=ranked.model,
+                score=ranked.score,
+                outcome=outcome,
+                detail=detail,
+                candidate_id=cid,
+                code=proposal.code if proposal else None,
                 **usage,
-            )
-        self.emit(
-            ev.LLMReplied, stage=stage, model=model, ok=True, latency_s=reply.latency_s, **usage
+                **fields,
+            ),
+            False,
         )
-        self._last_usage = dict(usage, latency_s=reply.latency_s)
-        return code, None
+        self.emit(ev.RolledBack, stage=stage, model=ranked.model, candidate_id=cid, reason=reason)
 
     async def test(self, code: str, stage: Stage | None, model: str | None) -> TestOutcome:
         outcome = await self.x.profiler.run_tests(self.task, code)
@@ -150,8 +152,7 @@ class _Run:
             stage, self.task.language, self.task.categories, metric, self.x.pool
         )
         self.emit(ev.StageStarted, stage=stage, ranking=tuple(ranked))
-        chosen = self.policy.choose(stage, ranked)
-        return chosen
+        return self.policy.choose(stage, ranked)
 
     def record(self, attempt: Attempt, success: bool, improvement: float | None = None) -> None:
         self.attempts.append(attempt)
@@ -169,124 +170,97 @@ class _Run:
             )
         )
 
+    def accept(self, stage: Stage, model: str, code: str, reason: str) -> None:
+        cid = Candidate(code=code, model=model, stage=stage).id
+        self.emit(ev.CandidateAccepted, stage=stage, model=model, candidate_id=cid, reason=reason)
+
     # -- stages ----------------------------------------------------------------------------
     async def generate(self) -> tuple[str | None, TestOutcome | None, str | None]:
-        """Returns (code, its test outcome, model) of the generated function, or Nones."""
-        best: tuple[str | None, TestOutcome | None, str | None] = (None, None, None)
-        for ranked in await self.ranking(Stage.GENERATE):
-            self.emit(
-                ev.ModelChosen,
-                stage=Stage.GENERATE,
-                model=ranked.model,
-                score=ranked.score,
-                why=ranked.why,
-            )
+        """(code, its test outcome, model) of the generated function: the first that passes,
+        else the first that produced code, else Nones."""
+        first: tuple[str | None, TestOutcome | None, str | None] = (None, None, None)
+        stage = Stage.GENERATE
+        for ranked in await self.ranking(stage):
             try:
-                code, failed = await self.ask(
-                    Stage.GENERATE, ranked.model, prompts.generate(self.task)
-                )
-            except BudgetExceededError as exc:
-                self.stopped_by_budget = str(exc)
+                proposal = await self.propose(stage, ranked, prompts.generate(self.task))
+            except _StopStage:
                 break
-            if code is None:
-                assert failed is not None
-                self.record(failed.model_copy(update={"score": ranked.score}), False)
+            if proposal is None:
                 continue
-            outcome = await self.test(code, Stage.GENERATE, ranked.model)
-            attempt = Attempt(
-                stage=Stage.GENERATE,
-                model=ranked.model,
-                score=ranked.score,
-                outcome="passed" if outcome.passed else "failed_tests",
-                detail=outcome.summary(),
-                code=code,
-                tests=outcome,
-                candidate_id=Candidate(code=code, model=ranked.model, stage=Stage.GENERATE).id,
-                **self._last_usage,
-            )
-            self.record(attempt, outcome.passed)
-            if outcome.passed:
-                self.emit(
-                    ev.CandidateAccepted,
-                    stage=Stage.GENERATE,
+            outcome = await self.test(proposal.code, stage, ranked.model)
+            self.record(
+                Attempt(
+                    stage=stage,
                     model=ranked.model,
-                    candidate_id=attempt.candidate_id or "",
-                    reason="passes the tests",
-                )
-                return code, outcome, ranked.model
-            if best[0] is None:
-                best = (code, outcome, ranked.model)
-        return best
+                    score=ranked.score,
+                    outcome="passed" if outcome.passed else "failed_tests",
+                    detail=outcome.summary(),
+                    code=proposal.code,
+                    tests=outcome,
+                    candidate_id=proposal.candidate_id,
+                    **proposal.usage,
+                ),
+                outcome.passed,
+            )
+            if outcome.passed:
+                self.accept(stage, ranked.model, proposal.code, "passes the tests")
+                return proposal.code, outcome, ranked.model
+            if first[0] is None:
+                first = (proposal.code, outcome, ranked.model)
+        return first
 
     async def fix(self, code: str, outcome: TestOutcome) -> tuple[str, TestOutcome, str] | None:
+        """The best-ranked passing repair of ``code``, or None."""
+        stage = Stage.FIX
         winners: list[tuple[str, TestOutcome, str]] = []
-        for ranked in await self.ranking(Stage.FIX):
-            self.emit(
-                ev.ModelChosen,
-                stage=Stage.FIX,
-                model=ranked.model,
-                score=ranked.score,
-                why=ranked.why,
-            )
+        messages = prompts.fix(self.task, code, outcome.failure_report())
+        for ranked in await self.ranking(stage):
             try:
-                cand, failed = await self.ask(
-                    Stage.FIX, ranked.model, prompts.fix(self.task, code, outcome.failure_report())
-                )
-            except BudgetExceededError as exc:
-                self.stopped_by_budget = str(exc)
+                proposal = await self.propose(stage, ranked, messages)
+            except _StopStage:
                 break
-            if cand is None:
-                assert failed is not None
-                self.record(failed.model_copy(update={"score": ranked.score}), False)
-                self.emit(
-                    ev.RolledBack,
-                    stage=Stage.FIX,
-                    model=ranked.model,
-                    candidate_id=None,
-                    reason=failed.detail,
-                )
+            if proposal is None:
                 continue
-            result = await self.test(cand, Stage.FIX, ranked.model)
-            cid = Candidate(code=cand, model=ranked.model, stage=Stage.FIX).id
-            attempt = Attempt(
-                stage=Stage.FIX,
-                model=ranked.model,
-                score=ranked.score,
-                outcome="passed" if result.passed else "failed_tests",
-                detail=result.summary(),
-                code=cand,
-                tests=result,
-                candidate_id=cid,
-                **self._last_usage,
-            )
-            self.record(attempt, result.passed)
+            result = await self.test(proposal.code, stage, ranked.model)
             if not result.passed:
-                self.emit(
-                    ev.RolledBack,
-                    stage=Stage.FIX,
-                    model=ranked.model,
-                    candidate_id=cid,
+                self.reject(
+                    stage,
+                    ranked,
+                    "failed_tests",
+                    result.summary(),
                     reason=f"tests failed: {result.summary()}",
+                    usage=proposal.usage,
+                    proposal=proposal,
+                    tests=result,
                 )
                 continue
-            winners.append((cand, result, ranked.model))
+            self.record(
+                Attempt(
+                    stage=stage,
+                    model=ranked.model,
+                    score=ranked.score,
+                    outcome="passed",
+                    detail=result.summary(),
+                    code=proposal.code,
+                    tests=result,
+                    candidate_id=proposal.candidate_id,
+                    **proposal.usage,
+                ),
+                True,
+            )
+            winners.append((proposal.code, result, ranked.model))
             if not self.policy.takes_all:
                 break
         if not winners:
             return None
-        cand, result, model = winners[0]  # best-ranked passing candidate
-        self.emit(
-            ev.CandidateAccepted,
-            stage=Stage.FIX,
-            model=model,
-            candidate_id=Candidate(code=cand, model=model, stage=Stage.FIX).id,
-            reason=f"passes the tests ({result.summary()})",
-        )
-        return winners[0]
+        best = winners[0]
+        self.accept(stage, best[2], best[0], f"passes the tests ({best[1].summary()})")
+        return best
 
-    async def refine(self, code: str) -> tuple[str, Any, str] | None:
-        metric = self.task.metric
-        stage = Stage.REFINE
+    async def refine(self, code: str) -> tuple[str, Verdict, str] | None:
+        """The accepted refinement of ``code`` (largest significant gain under best_of_n, the
+        first one otherwise), or None: then ``code`` stays."""
+        metric, stage = self.task.metric, Stage.REFINE
 
         async def on_sample(s: Sample) -> None:
             self.emit(
@@ -300,143 +274,104 @@ class _Run:
 
         try:
             base = await self.x.profiler.measure(self.task, code, metric)
-            report = _describe_measurement(metric, base.summary, base.unit)
+            report = describe_measurement(metric, base.summary, base.unit)
         except ProfilerError as exc:
             report = f"not available ({exc})"
-        winners: list[tuple[str, Any, str]] = []
+        messages = prompts.refine(self.task, code, metric, report)
+        winners: list[tuple[str, Verdict, str]] = []
         seen = {_norm(code)}
         for ranked in await self.ranking(stage):
-            self.emit(
-                ev.ModelChosen, stage=stage, model=ranked.model, score=ranked.score, why=ranked.why
-            )
             try:
-                cand, failed = await self.ask(
-                    stage, ranked.model, prompts.refine(self.task, code, metric, report)
-                )
-            except BudgetExceededError as exc:
-                self.stopped_by_budget = str(exc)
+                proposal = await self.propose(stage, ranked, messages)
+            except _StopStage:
                 break
-            if cand is None:
-                assert failed is not None
-                self.record(failed.model_copy(update={"score": ranked.score}), False)
-                self.emit(
-                    ev.RolledBack,
-                    stage=stage,
-                    model=ranked.model,
-                    candidate_id=None,
-                    reason=failed.detail,
-                )
+            if proposal is None:
                 continue
-            cid = Candidate(code=cand, model=ranked.model, stage=stage).id
-            usage = self._last_usage
-            if _norm(cand) in seen:
-                attempt = Attempt(
-                    stage=stage,
-                    model=ranked.model,
-                    score=ranked.score,
-                    outcome="unchanged",
-                    detail="returned code already tried",
-                    candidate_id=cid,
-                    code=cand,
-                    **usage,
-                )
-                self.record(attempt, False)
-                self.emit(
-                    ev.RolledBack,
-                    stage=stage,
-                    model=ranked.model,
-                    candidate_id=cid,
+            usage = proposal.usage
+            if _norm(proposal.code) in seen:
+                self.reject(
+                    stage,
+                    ranked,
+                    "unchanged",
+                    "returned code already tried",
                     reason="no change to the code",
+                    usage=usage,
+                    proposal=proposal,
                 )
                 continue
-            seen.add(_norm(cand))
-            result = await self.test(cand, stage, ranked.model)
+            seen.add(_norm(proposal.code))
+            result = await self.test(proposal.code, stage, ranked.model)
             if not result.passed:
-                attempt = Attempt(
-                    stage=stage,
-                    model=ranked.model,
-                    score=ranked.score,
-                    outcome="failed_tests",
-                    detail=result.summary(),
-                    code=cand,
-                    tests=result,
-                    candidate_id=cid,
-                    **usage,
-                )
-                self.record(attempt, False)
-                self.emit(
-                    ev.RolledBack,
-                    stage=stage,
-                    model=ranked.model,
-                    candidate_id=cid,
+                self.reject(
+                    stage,
+                    ranked,
+                    "failed_tests",
+                    result.summary(),
                     reason=f"tests failed: {result.summary()}",
+                    usage=usage,
+                    proposal=proposal,
+                    tests=result,
                 )
                 continue
             try:
                 verdict = await self.x.profiler.compare(
-                    self.task, code, cand, metric, self.policy.threshold_pct, on_sample
+                    self.task, code, proposal.code, metric, self.policy.threshold_pct, on_sample
                 )
             except ProfilerError as exc:
-                attempt = Attempt(
-                    stage=stage,
-                    model=ranked.model,
-                    score=ranked.score,
-                    outcome="measure_error",
-                    detail=str(exc),
-                    code=cand,
-                    tests=result,
-                    candidate_id=cid,
-                    **usage,
-                )
-                self.record(attempt, False)
-                self.emit(
-                    ev.RolledBack,
-                    stage=stage,
-                    model=ranked.model,
-                    candidate_id=cid,
+                self.reject(
+                    stage,
+                    ranked,
+                    "measure_error",
+                    str(exc),
                     reason=f"could not measure: {exc}",
+                    usage=usage,
+                    proposal=proposal,
+                    tests=result,
                 )
                 continue
             self.emit(
-                ev.Measured, stage=stage, model=ranked.model, candidate_id=cid, verdict=verdict
-            )
-            attempt = Attempt(
+                ev.Measured,
                 stage=stage,
                 model=ranked.model,
-                score=ranked.score,
-                outcome=verdict.decision,
-                detail=_verdict_text(verdict),
-                code=cand,
-                tests=result,
+                candidate_id=proposal.candidate_id,
                 verdict=verdict,
-                candidate_id=cid,
-                **usage,
-            )
-            self.record(
-                attempt, verdict.improved, verdict.improvement_pct if verdict.improved else None
             )
             if not verdict.improved:
-                self.emit(
-                    ev.RolledBack,
-                    stage=stage,
-                    model=ranked.model,
-                    candidate_id=cid,
-                    reason=_verdict_text(verdict),
+                self.reject(
+                    stage,
+                    ranked,
+                    verdict.decision,
+                    verdict_text(verdict),
+                    reason=verdict_text(verdict),
+                    usage=usage,
+                    proposal=proposal,
+                    tests=result,
+                    verdict=verdict,
                 )
                 continue
-            winners.append((cand, verdict, ranked.model))
+            self.record(
+                Attempt(
+                    stage=stage,
+                    model=ranked.model,
+                    score=ranked.score,
+                    outcome="improved",
+                    detail=verdict_text(verdict),
+                    code=proposal.code,
+                    tests=result,
+                    verdict=verdict,
+                    candidate_id=proposal.candidate_id,
+                    **usage,
+                ),
+                True,
+                verdict.improvement_pct,
+            )
+            winners.append((proposal.code, verdict, ranked.model))
             if not self.policy.takes_all:
                 break
         if not winners:
             return None
         best = max(winners, key=lambda w: w[1].improvement_pct)
-        self.emit(
-            ev.CandidateAccepted,
-            stage=stage,
-            model=best[2],
-            candidate_id=Candidate(code=best[0], model=best[2], stage=stage).id,
-            reason=_verdict_text(best[1]),
-        )
+        self.accept(stage, best[2], best[0], verdict_text(best[1]))
         return best
 
     # -- the job ---------------------------------------------------------------------------
@@ -535,7 +470,7 @@ class _Run:
         budget = f"; stopped early: {self.stopped_by_budget}" if self.stopped_by_budget else ""
         if action is Action.OPTIMIZE:
             if verdict is not None:
-                return f"{_verdict_text(verdict)} by {model}{budget}"
+                return f"{verdict_text(verdict)} by {model}{budget}"
             prefix = f"fixed by {model}, but " if stage is Stage.FIX else ""
             return (
                 f"{prefix}no significant improvement: the code is unchanged{budget}"
@@ -578,29 +513,6 @@ class _Run:
 
 def _norm(code: str) -> str:
     return "\n".join(line.rstrip() for line in code.strip().splitlines())
-
-
-def _describe_measurement(metric: Metric, value: float, unit: str) -> str:
-    if metric is Metric.EXEC_TIME:
-        return f"{value / 1e6:.3f} ms of CPU time per run of the tests"
-    if metric is Metric.CPU_UTILIZATION:
-        return f"CPU utilization {value:.2f}"
-    label = "mean" if metric is Metric.AVG_MEMORY else "peak"
-    return f"{label} memory {value / 1024:.1f} KiB allocated while running the tests"
-
-
-def _verdict_text(v: Any) -> str:
-    """A verdict as a change of the metric: negative = less time / memory (better)."""
-    change, low, high = -v.improvement_pct, -v.interval_pct.high, -v.interval_pct.low
-    ci = f"95% CI {low:+.1f}…{high:+.1f} %"
-    if v.decision == "improved":
-        return f"{v.metric.label} {change:+.1f} % ({ci}, {v.processes} processes)"
-    if v.decision == "not_improved":
-        return (
-            f"no significant {v.metric.label} gain ({change:+.1f} %, {ci}; "
-            f"needs ≤ −{v.threshold_pct:g} %)"
-        )
-    return f"inconclusive {v.metric.label} change ({change:+.1f} %, {ci}, {v.processes} processes)"
 
 
 class Executor:
@@ -655,4 +567,4 @@ class Executor:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.memory.record(run.observations))
             log.debug("job %s took %.1fs", job.id, time.monotonic() - started)
-            job._queue.put_nowait(_DONE)
+            job._queue.put_nowait(DONE)

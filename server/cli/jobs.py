@@ -58,8 +58,11 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--apply", action="store_true", help="write the result into the file")
-    p.add_argument("--tag-models", help="comma-separated models that tag the problem's "
-                   "categories by majority vote (default: the keyword tagger, no LLM call)")
+    p.add_argument(
+        "--tag-models",
+        help="comma-separated models that tag the problem's "
+        "categories by majority vote (default: the keyword tagger, no LLM call)",
+    )
     p.add_argument("--python", help="Python interpreter that runs the code (default: this one)")
     p.add_argument("--max-calls", type=int, default=30, help="LLM call budget")
     p.add_argument("--max-seconds", type=float, default=1800.0, help="wall-time budget")
@@ -106,8 +109,9 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
         max_llm_calls=args.max_calls, max_wall_s=args.max_seconds, max_cost_usd=args.max_cost
     )
     tag_models = [m.strip() for m in (args.tag_models or "").split(",") if m.strip()]
-    config = AppConfig(memory_path=memory_path, models=models, tag_models=tag_models,
-                       interpreter=args.python)
+    config = AppConfig(
+        memory_path=memory_path, models=models, tag_models=tag_models, interpreter=args.python
+    )
     async with App(config) as app:
         app.validate_models()
         await app.prepare_memory()
