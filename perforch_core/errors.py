@@ -18,6 +18,7 @@ subprocess, OS) are converted where they enter, with ``raise ... from exc``::
     │   └── LLMReplyError          a reply with no usable code block
     ├── ProfilerError          the profiler daemon or a harness
     │   ├── ProfilerUnavailableError  the daemon is not running / died
+    │   ├── SandboxError              candidates cannot be isolated here (no bwrap)
     │   └── HarnessError              the harness itself failed (not the candidate)
     ├── BudgetExceededError    a job ran out of LLM calls, time or money
     └── JobCancelledError      the user cancelled
@@ -108,6 +109,10 @@ class ProfilerUnavailableError(ProfilerError):
     """The profiler daemon is not running or has exited."""
 
     retryable = True
+
+
+class SandboxError(ProfilerError):
+    """Candidates cannot be isolated on this machine."""
 
 
 class HarnessError(ProfilerError):

@@ -1,30 +1,40 @@
-"""Running untrusted code: one scratch directory, resource limits, a wall clock, capped output.
+"""Running untrusted code: namespaces, uid nobody, resource limits, a wall clock, capped output.
 
-Every build and run of a candidate goes through :func:`run_sandboxed`. Layers (issue 2 level):
+Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
 
-- a fresh temporary work dir per run, removed afterwards; the harness copies in what it needs;
-- a cleared environment (only what the runtime needs);
-- rlimits: CPU seconds (SIGXCPU), address space, file size (so an output flood stops), open
-  files, no core dumps;
-- a new session, so a wall-clock timeout or a cancellation kills the whole process group;
-- stdout/stderr go to files in the work dir and only their tails are read back.
+- **bubblewrap**: own PID, network, IPC and UTS namespaces (no network at all: even loopback is
+  a fresh, empty one); a new root holding only read-only binds of the system (``/usr``, the
+  dynamic loader cache, ``/etc/alternatives``) and of the toolchain directories the harness names,
+  a private ``/tmp``, and the per-run work dir — the only writable place, at its own path;
+- **uid 65534 (nobody)**, no capabilities, ``no_new_privs``: when PerfOrch runs as root, bwrap
+  runs privileged and ``setpriv`` drops to nobody inside (so ``RLIMIT_NPROC`` applies — the kernel
+  ignores it for root); otherwise bwrap maps nobody in a user namespace;
+- rlimits: CPU seconds (SIGXCPU first), address space, file size (an output flood stops), open
+  files, processes (a fork bomb stops), no core dumps;
+- a new session and a wall-clock timeout that kills the whole process group; bwrap's
+  ``--die-with-parent`` and the PID namespace take every descendant down with it;
+- a cleared environment; stdout/stderr go to files in the work dir, only their tails come back.
 
-Stronger isolation (bubblewrap namespaces, seccomp, uid nobody) is layered on in the sandbox
-issue; callers do not change.
+``PERFORCH_SANDBOX=none`` turns the namespace layer off (rlimits and timeouts stay) for machines
+without bubblewrap; without it, a missing ``bwrap`` is an error, never a silent downgrade.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import resource
+import shutil
 import signal
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from perforch_core.errors import SandboxError
 
 OUTPUT_TAIL = 8 * 1024
 
@@ -36,6 +46,7 @@ class Limits:
     address_space_mb: int = 4096
     file_size_mb: int = 16
     open_files: int = 256
+    processes: int = 256  # threads count too (a JVM starts ~20)
 
 
 @dataclass
@@ -62,10 +73,95 @@ class RunResult:
         return None
 
 
+NOBODY = 65534
+SYSTEM_BINDS = (
+    "/usr",
+    "/etc/alternatives",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+)
+
+
 @contextlib.contextmanager
 def workdir(prefix: str = "perforch-") -> Iterator[Path]:
+    """A fresh scratch directory the sandboxed uid may write to; removed afterwards."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        yield Path(tmp)
+        path = Path(tmp)
+        if os.geteuid() == 0:
+            os.chown(path, NOBODY, NOBODY)
+        yield path
+
+
+@functools.cache
+def sandbox_mode() -> str:
+    mode = os.environ.get("PERFORCH_SANDBOX", "bwrap")
+    if mode not in ("bwrap", "none"):
+        raise SandboxError(f"PERFORCH_SANDBOX={mode!r}: use 'bwrap' (default) or 'none'")
+    if mode == "bwrap" and shutil.which("bwrap") is None:
+        raise SandboxError(
+            "bubblewrap (bwrap) is not installed: candidates cannot be isolated",
+            hint="run scripts/setup.sh (it installs the Debian package), or set "
+            "PERFORCH_SANDBOX=none to run without namespaces (unsafe)",
+        )
+    return mode
+
+
+def wrap(argv: Sequence[str], cwd: Path, ro_binds: Sequence[str | Path] = ()) -> list[str]:
+    """``argv`` wrapped in bubblewrap (or unchanged when the sandbox is off)."""
+    if sandbox_mode() == "none":
+        return list(argv)
+    cmd = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+    ]
+    root = os.geteuid() == 0
+    if not root:
+        cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
+    for link, target in (
+        ("/bin", "usr/bin"),
+        ("/sbin", "usr/sbin"),
+        ("/lib", "usr/lib"),
+        ("/lib64", "usr/lib64"),
+    ):
+        if os.path.islink(link):
+            cmd += ["--symlink", target, link]
+        elif os.path.isdir(link):
+            cmd += ["--ro-bind", link, link]
+    for path in (*SYSTEM_BINDS, *(str(p) for p in ro_binds)):
+        cmd += ["--ro-bind-try", path, path]
+    cmd += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        "--bind",
+        str(cwd),
+        str(cwd),
+        "--chdir",
+        str(cwd),
+    ]
+    if root:
+        cmd += [
+            "setpriv",
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+            "--",
+        ]
+    return cmd + list(argv)
 
 
 def _limiter(limits: Limits) -> None:
@@ -79,6 +175,10 @@ def _limiter(limits: Limits) -> None:
     set_limit(resource.RLIMIT_AS, limits.address_space_mb << 20)
     set_limit(resource.RLIMIT_FSIZE, limits.file_size_mb << 20)
     set_limit(resource.RLIMIT_NOFILE, limits.open_files)
+    if os.geteuid() == 0 and sandbox_mode() == "bwrap":
+        # Counts processes per real uid: the candidate runs as nobody. (For an unprivileged
+        # user it would count the user's own processes too, so the PID namespace must do.)
+        set_limit(resource.RLIMIT_NPROC, limits.processes)
     set_limit(resource.RLIMIT_CORE, 0)
 
 
@@ -118,15 +218,22 @@ async def run_sandboxed(
     cwd: Path,
     limits: Limits,
     env: Mapping[str, str] | None = None,
+    ro_binds: Sequence[str | Path] = (),
 ) -> RunResult:
-    """Run ``argv`` in ``cwd`` under ``limits``; cancellation kills the process group."""
+    """Run ``argv`` sandboxed in ``cwd`` under ``limits``; cancellation kills everything it
+    started. ``ro_binds``: toolchain paths the command needs, visible read-only."""
     out_path, err_path = cwd / ".stdout", cwd / ".stderr"
     started = time.perf_counter()
+    full_env = base_env(env)
+    command = wrap(argv, cwd, ro_binds)
+    if command[0] == "bwrap":  # --clearenv: pass the environment explicitly
+        sets = [x for k, v in full_env.items() for x in ("--setenv", k, v)]
+        command = [command[0], *sets, *command[1:]]
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = await asyncio.create_subprocess_exec(
-            *argv,
+            *command,
             cwd=cwd,
-            env=base_env(env),
+            env=full_env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=out,
             stderr=err,

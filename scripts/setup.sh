@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything PerfOrch needs on a fresh machine, idempotently:
+#   - bubblewrap (Debian package), the sandbox for generated code;
 #   - a virtualenv in .venv with the project (editable) and its dev tools;
 #   - llama-cpp-python, compiled once and cached under $HOME/.cache/perforch (keyed by version);
 #   - the local GGUF models named in $PERFORCH_SETUP_MODELS (default: the Qwen pool + SmolLM2),
@@ -9,6 +10,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PERFORCH_CACHE="${PERFORCH_CACHE:-$HOME/.cache/perforch}"
 MODELS="${PERFORCH_SETUP_MODELS:-qwen2.5-coder-1.5b qwen2.5-coder-0.5b smollm2-135m}"
+
+# bubblewrap isolates generated code (namespaces, uid nobody); setpriv (util-linux) drops to
+# nobody inside it when we run as root.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "perforch setup: installing bubblewrap (the sandbox for generated code) with apt-get"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    echo "perforch setup: bubblewrap is required to sandbox generated code: sudo apt-get install bubblewrap" >&2
+    exit 1
+  fi
+fi
+command -v setpriv >/dev/null 2>&1 || { echo "perforch setup: setpriv (util-linux) is missing" >&2; exit 1; }
 
 # The pyenv shim adds 200+ ms per start: build the venv on the real interpreter.
 PY_BASE=$(python3.11 -c 'import sys; print(sys.executable)')

@@ -52,6 +52,16 @@ def _interpreter(program: Program) -> str:
     return resolved
 
 
+def _binds(exe: str) -> list[str]:
+    """What the sandbox must show read-only for ``exe`` to run: its installation prefix and,
+    for a virtualenv's interpreter, the virtualenv (its packages)."""
+    binds = {str(Path(exe).resolve().parent.parent)}
+    env_root = Path(exe).parent.parent
+    if (env_root / "pyvenv.cfg").is_file():
+        binds.add(str(env_root))
+    return sorted(binds)
+
+
 class PythonHarness:
     language = Language.PYTHON
 
@@ -91,8 +101,9 @@ class PythonHarness:
                 address_space_mb=self.limits.address_space_mb,
                 file_size_mb=self.limits.file_size_mb,
             )
-            argv = [_interpreter(program), "-I", RUNNER, "request.json", "result.json"]
-            run = await run_sandboxed(argv, cwd=wd, limits=limits)
+            exe = _interpreter(program)
+            argv = [exe, "-I", RUNNER, "request.json", "result.json"]
+            run = await run_sandboxed(argv, cwd=wd, limits=limits, ro_binds=_binds(exe))
             result_file = wd / "result.json"
             data = json.loads(result_file.read_text()) if result_file.exists() else None
             return data, run

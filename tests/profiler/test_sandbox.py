@@ -1,0 +1,173 @@
+"""Hostile candidates against the real sandbox: each attack is contained and reported, nothing
+outside the work dir changes, and the daemon serves the next request.
+
+The candidate function performs the attack and returns "blocked" when the sandbox stopped it;
+``check`` asserts that, so a passing test run means "contained".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+from perforch_core.models import Language, Task, TestSpec
+from profiler.client import ProfilerClient
+
+CHECK = "def check(f):\n    result = f()\n    assert result == 'blocked', result\n"
+
+
+def task() -> Task:
+    return Task(
+        id="t::attack",
+        language=Language.PYTHON,
+        entry_point="attack",
+        module="mod",
+        signature="def attack():",
+        tests=TestSpec(kind="check", source=CHECK, origin="t"),
+    )
+
+
+def attack(body: str) -> str:
+    return "def attack():\n" + "".join(f"    {line}\n" for line in body.strip().splitlines())
+
+
+@pytest.fixture
+async def client():
+    c = ProfilerClient(test_timeout_s=15)
+    await c.start()
+    yield c
+    await c.aclose()
+
+
+async def assert_contained(client: ProfilerClient, body: str) -> None:
+    outcome = await client.run_tests(task(), attack(body))
+    assert outcome.passed, outcome.failure_report() or outcome.error
+    ok = await client.run_tests(task(), attack("return 'blocked'"))
+    assert ok.passed  # the daemon still serves
+
+
+async def test_candidates_run_as_nobody_without_capabilities(client: ProfilerClient):
+    await assert_contained(
+        client,
+        """
+import os
+if os.getuid() != 65534 or os.geteuid() != 65534:
+    return f'uid {os.getuid()}'
+caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')][0]
+return 'blocked' if caps.split()[1].strip('0') == '' else caps
+""",
+    )
+
+
+async def test_reading_a_canary_file_outside_the_work_dir_fails(client: ProfilerClient):
+    secret = uuid.uuid4().hex
+    canary = Path("/tmp") / f"perforch-canary-{secret[:8]}"
+    canary.write_text(secret)
+    try:
+        outcome = await client.run_tests(
+            task(),
+            attack(f"""
+leaked = []
+paths = [{str(canary)!r}, '/root/.bash_history', '/etc/shadow']
+paths.append({str(Path.cwd() / "README.md")!r})
+for path in paths:
+    try:
+        leaked.append(open(path).read()[:40])
+    except OSError:
+        pass
+return 'blocked' if not leaked else 'LEAKED ' + repr(leaked)
+"""),
+        )
+        assert outcome.passed, outcome.failure_report()
+        assert secret not in outcome.failure_report() + outcome.stdout_tail + outcome.stderr_tail
+    finally:
+        canary.unlink()
+
+
+async def test_writing_outside_the_work_dir_changes_nothing(client: ProfilerClient, tmp_path: Path):
+    target = tmp_path / "victim.txt"
+    target.write_text("original")
+    host_tmp = Path("/tmp") / f"perforch-written-{uuid.uuid4().hex[:8]}"
+    await assert_contained(
+        client,
+        f"""
+wrote = []
+paths = [{str(target)!r}, {str(host_tmp)!r}]
+paths += ['/usr/perforch-x', '/etc/perforch-x', '/perforch-x']
+for path in paths:
+    try:
+        with open(path, 'w') as fh:
+            fh.write('pwned')
+        wrote.append(path)
+    except OSError:
+        pass
+# /tmp inside is private: writing there is allowed but must not reach the host.
+return 'blocked' if wrote in ([], [{str(host_tmp)!r}]) else 'WROTE ' + repr(wrote)
+""",
+    )
+    assert target.read_text() == "original"
+    assert not host_tmp.exists()
+    assert not Path("/perforch-x").exists() and not Path("/usr/perforch-x").exists()
+
+
+async def test_no_network_even_to_a_loopback_listener_the_test_starts(client: ProfilerClient):
+    connections = []
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        writer.close()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await assert_contained(
+            client,
+            f"""
+import socket
+try:
+    socket.create_connection(('127.0.0.1', {port}), timeout=3).close()
+    return 'CONNECTED'
+except OSError:
+    return 'blocked'
+""",
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert connections == []
+
+
+async def test_a_fork_bomb_hits_the_process_limit_and_leaves_nothing_behind(client: ProfilerClient):
+    await assert_contained(
+        client,
+        """
+import os, time
+children = 0
+try:
+    while children < 5000:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        children += 1
+except OSError:
+    return 'blocked'
+return f'forked {children} processes'
+""",
+    )
+    await asyncio.sleep(0.5)
+    pgrep = await asyncio.create_subprocess_exec(
+        "pgrep", "-u", "65534", stdout=asyncio.subprocess.PIPE
+    )
+    left = (await pgrep.communicate())[0].decode()
+    assert left.strip() == "", f"processes left as nobody: {left}"
+
+
+async def test_an_import_time_hang_is_killed_by_the_wall_clock():
+    c = ProfilerClient(test_timeout_s=2)
+    async with c:
+        outcome = await c.run_tests(task(), "while True:\n    pass\n" + attack("return 1"))
+        assert not outcome.passed and outcome.timed_out
+        assert "timed out" in (outcome.error or "")
