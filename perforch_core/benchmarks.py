@@ -44,6 +44,7 @@ def benchmarks_dir() -> Path:
 @dataclass(frozen=True)
 class Record:
     task_id: str
+    language: Language
     entry_point: str
     prompt: str
     declaration: str
@@ -52,6 +53,7 @@ class Record:
     test: str
     example_test: str
     description: str
+    test_setup: str = ""
 
     @property
     def number(self) -> int:
@@ -72,6 +74,8 @@ def records(language: Language, *, include_excluded: bool = False) -> Iterator[R
                 continue
             yield Record(
                 task_id=raw["task_id"],
+                language=language,
+                test_setup=raw.get("test_setup", ""),
                 entry_point=raw["entry_point"],
                 prompt=raw["prompt"],
                 declaration=raw.get("declaration", ""),
@@ -120,4 +124,38 @@ def python_task(r: Record, *, buggy: bool = False) -> Task:
         description=span.docstring or r.description,
         current_code=code,
         tests=TestSpec(kind="check", source=r.test, origin=r.task_id),
+    )
+
+
+def _signature_start(prompt: str) -> int:
+    """Offset of the last line of ``prompt`` that opens the function (its signature)."""
+    lines = prompt.rstrip().splitlines(keepends=True)
+    offset = len(prompt.rstrip()) - len(lines[-1])
+    return max(offset, 0)
+
+
+def task(r: Record, *, buggy: bool = False) -> Task:
+    """A HumanEvalPack record as a Task in any language: the function is the signature line
+    plus the (canonical or buggy) body; the module around it is the prompt's head (and Go's test
+    setup); the tests are appended to make the test program."""
+    if r.language is Language.PYTHON:
+        return python_task(r, buggy=buggy)
+    body = r.buggy_solution if buggy else r.canonical_solution
+    start = _signature_start(r.prompt)
+    prefix = (r.test_setup if r.language is Language.GO else "") + r.prompt[:start]
+    code, suffix = r.prompt[start:] + body, ""
+    if r.language is Language.JAVA:
+        # The body closes the method and then the class: the class brace belongs to the module.
+        head, _, _tail = code.rstrip().rpartition("}")
+        code, suffix = head.rstrip() + "\n", "}\n"
+    return Task(
+        id=r.task_id,
+        language=r.language,
+        entry_point=r.entry_point,
+        prefix=prefix,
+        suffix=suffix,
+        signature=r.prompt[start:].rstrip(),
+        description=r.description,
+        current_code=code,
+        tests=TestSpec(kind="program", source=r.test, origin=r.task_id),
     )

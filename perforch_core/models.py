@@ -72,7 +72,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-TestKind = Literal["doctest", "functions", "check"]
+TestKind = Literal["doctest", "functions", "check", "program"]
 
 
 class TestSpec(_Frozen):
@@ -83,6 +83,8 @@ class TestSpec(_Frozen):
       from ``module``.
     - ``check``: ``source`` defines ``check(candidate)`` (HumanEval style), called with the
       function.
+    - ``program``: ``source`` is appended to the module to make a test program (HumanEval-X's
+      compiled languages: a ``main`` with asserts, ``Test*`` functions, ``#[cfg(test)] mod``).
     """
 
     __test__ = False  # not a pytest class

@@ -28,7 +28,11 @@ from perforch_core.models import Language
 from . import protocol as p
 from .harness import base
 from .harness.base import Harness, ProcessResult
+from .harness.cpp import CppHarness
+from .harness.go import GoHarness
+from .harness.java import JavaHarness
 from .harness.python import PythonHarness
+from .harness.rust import RustHarness
 
 log = logging.getLogger("perforch.profiler")
 
@@ -47,7 +51,13 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 class Daemon:
     def __init__(self, test_concurrency: int = 2) -> None:
-        self.harnesses: dict[Language, Harness] = {Language.PYTHON: PythonHarness()}
+        self.harnesses: dict[Language, Harness] = {
+            Language.PYTHON: PythonHarness(),
+            Language.CPP: CppHarness(),
+            Language.JAVA: JavaHarness(),
+            Language.GO: GoHarness(),
+            Language.RUST: RustHarness(),
+        }
         self.tests_slots = asyncio.Semaphore(test_concurrency)
         self.measure_slot = asyncio.Semaphore(1)
         self.tasks: dict[Any, asyncio.Task[None]] = {}

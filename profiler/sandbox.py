@@ -107,8 +107,25 @@ def sandbox_mode() -> str:
     return mode
 
 
-def wrap(argv: Sequence[str], cwd: Path, ro_binds: Sequence[str | Path] = ()) -> list[str]:
-    """``argv`` wrapped in bubblewrap (or unchanged when the sandbox is off)."""
+def _ancestors(paths: Sequence[str]) -> list[str]:
+    """Every directory above ``paths`` (outermost first; "/" and /usr, itself bound, excluded)."""
+    out: list[str] = []
+    for path in paths:
+        for parent in reversed(Path(path).parents[:-1]):
+            name = str(parent)
+            if name not in out and name != "/usr":
+                out.append(name)
+    return out
+
+
+def wrap(
+    argv: Sequence[str],
+    cwd: Path,
+    ro_binds: Sequence[str | Path] = (),
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """``argv`` wrapped in bubblewrap (or unchanged when the sandbox is off). ``env`` is the
+    whole environment inside: bwrap starts from an empty one (``--clearenv`` comes first)."""
     if sandbox_mode() == "none":
         return list(argv)
     cmd = [
@@ -122,6 +139,8 @@ def wrap(argv: Sequence[str], cwd: Path, ro_binds: Sequence[str | Path] = ()) ->
         "--new-session",
         "--clearenv",
     ]
+    for key, value in (env or {}).items():
+        cmd += ["--setenv", key, value]
     root = os.geteuid() == 0
     if not root:
         cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
@@ -135,6 +154,10 @@ def wrap(argv: Sequence[str], cwd: Path, ro_binds: Sequence[str | Path] = ()) ->
             cmd += ["--symlink", target, link]
         elif os.path.isdir(link):
             cmd += ["--ro-bind", link, link]
+    # bwrap creates a bind's missing parents 0700 (and /root keeps the host's 0700), which
+    # would hide a toolchain under /root from nobody: create them 0755 first.
+    for parent in _ancestors([*SYSTEM_BINDS, *(str(p) for p in ro_binds)]):
+        cmd += ["--perms", "0755", "--dir", parent]
     for path in (*SYSTEM_BINDS, *(str(p) for p in ro_binds)):
         cmd += ["--ro-bind-try", path, path]
     cmd += [
@@ -142,6 +165,8 @@ def wrap(argv: Sequence[str], cwd: Path, ro_binds: Sequence[str | Path] = ()) ->
         "/proc",
         "--dev",
         "/dev",
+        "--perms",
+        "1777",
         "--tmpfs",
         "/tmp",
         "--bind",
@@ -225,10 +250,7 @@ async def run_sandboxed(
     out_path, err_path = cwd / ".stdout", cwd / ".stderr"
     started = time.perf_counter()
     full_env = base_env(env)
-    command = wrap(argv, cwd, ro_binds)
-    if command[0] == "bwrap":  # --clearenv: pass the environment explicitly
-        sets = [x for k, v in full_env.items() for x in ("--setenv", k, v)]
-        command = [command[0], *sets, *command[1:]]
+    command = wrap(argv, cwd, ro_binds, full_env)
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = await asyncio.create_subprocess_exec(
             *command,

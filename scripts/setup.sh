@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything PerfOrch needs on a fresh machine, idempotently:
-#   - bubblewrap (Debian package), the sandbox for generated code;
+#   - bubblewrap (Debian package), the sandbox for generated code; Boost headers;
+#   - the compiled languages' test libraries (Rust crates as rlibs, Go's testify), built once;
 #   - a virtualenv in .venv with the project (editable) and its dev tools;
 #   - llama-cpp-python, compiled once and cached under $HOME/.cache/perforch (keyed by version);
 #   - the local GGUF models named in $PERFORCH_SETUP_MODELS (default: the Qwen pool + SmolLM2),
@@ -23,6 +24,11 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 command -v setpriv >/dev/null 2>&1 || { echo "perforch setup: setpriv (util-linux) is missing" >&2; exit 1; }
+# Boost headers: two HumanEval-X C++ problems (CPP/22, CPP/137) include them.
+if [ ! -d /usr/include/boost ] && [ "$(id -u)" = 0 ]; then
+  echo "perforch setup: installing Boost headers (libboost-dev) for the C++ benchmark tests"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libboost-dev >/dev/null
+fi
 
 # The pyenv shim adds 200+ ms per start: build the venv on the real interpreter.
 PY_BASE=$(python3.11 -c 'import sys; print(sys.executable)')
@@ -43,6 +49,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     -e ".[local]" --group dev
   echo "$want" > "$stamp"
 fi
+# Test libraries for the compiled languages (Rust crates, Go's testify), fetched once.
+.venv/bin/python -m profiler.toolchains
 # Models: `perforch models install` downloads and verifies; a no-op for installed ones.
 # shellcheck disable=SC2086
 .venv/bin/perforch models install $MODELS
