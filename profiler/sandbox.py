@@ -108,12 +108,13 @@ def sandbox_mode() -> str:
 
 
 def _ancestors(paths: Sequence[str]) -> list[str]:
-    """Every directory above ``paths`` (outermost first; "/" and /usr, itself bound, excluded)."""
+    """Every directory above ``paths`` (outermost first), except "/", /usr (bound itself) and
+    /tmp (the private tmpfs, which must stay 1777)."""
     out: list[str] = []
     for path in paths:
         for parent in reversed(Path(path).parents[:-1]):
             name = str(parent)
-            if name not in out and name != "/usr":
+            if name not in out and name not in ("/usr", "/tmp"):
                 out.append(name)
     return out
 
@@ -154,27 +155,16 @@ def wrap(
             cmd += ["--symlink", target, link]
         elif os.path.isdir(link):
             cmd += ["--ro-bind", link, link]
+    # /proc, /dev and the private /tmp first: binds below come on top of them (a toolchain or
+    # virtualenv may itself live under /tmp).
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     # bwrap creates a bind's missing parents 0700 (and /root keeps the host's 0700), which
     # would hide a toolchain under /root from nobody: create them 0755 first.
     for parent in _ancestors([*SYSTEM_BINDS, *(str(p) for p in ro_binds)]):
         cmd += ["--perms", "0755", "--dir", parent]
     for path in (*SYSTEM_BINDS, *(str(p) for p in ro_binds)):
         cmd += ["--ro-bind-try", path, path]
-    cmd += [
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--perms",
-        "1777",
-        "--tmpfs",
-        "/tmp",
-        "--bind",
-        str(cwd),
-        str(cwd),
-        "--chdir",
-        str(cwd),
-    ]
+    cmd += ["--bind", str(cwd), str(cwd), "--chdir", str(cwd)]
     if root:
         cmd += [
             "setpriv",

@@ -73,6 +73,7 @@ DRIVER = r"""
 #include <stdio.h>
 #include <random>
 #include <algorithm>
+#include <stdlib.h>
 static double perforch_cpu_ns() {
     timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
@@ -93,13 +94,13 @@ static double perforch_median(double* v, int n) {
     std::sort(v, v + n);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
-int main() {
+int main(int argc, char** argv) {
     const int pairs = PAIRS;
     const bool util = UTIL;
     long k = 1;
     while (k < (1L << 26) && perforch_batch(0, k, false) < 2e6) k *= 2;
     for (int w = 0; w < 2; w++) { perforch_batch(0, k, false); perforch_batch(1, k, false); }
-    std::mt19937 rng(SEED);
+    std::mt19937 rng(argc > 1 ? atoi(argv[1]) : 1);
     double ratios[pairs], va[pairs], vb[pairs];
     for (int p = 0; p < pairs; p++) {
         int first = rng() & 1;
@@ -122,13 +123,13 @@ class CppHarness(CompiledHarness):
     failure_markers = ("Assertion", "failed", "terminate", "what()")
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
 
-    def _recipe(self, source: str, **kw: object) -> Recipe:
+    def _recipe(self, source: str, run_args: tuple[str, ...] = ()) -> Recipe:
         tc = cpp()
         return Recipe(
             files={"main.cpp": source},
-            compile=[str(tc.gxx), *FLAGS, *kw.pop("extra", ()), "-o", "prog", "main.cpp"],  # type: ignore[misc]
+            compile=[str(tc.gxx), *FLAGS, "-o", "prog", "main.cpp"],
             artifact="prog",
-            run=["./prog"],
+            run=["./prog", *run_args],
             key=f"g++ {tc.version} {' '.join(FLAGS)}",
             compile_limits=Limits(wall_s=120, cpu_s=120, address_space_mb=4096),
         )
@@ -144,13 +145,12 @@ class CppHarness(CompiledHarness):
         inc_a, body_a = as_callable(baseline, "perforch_tests")
         inc_b, body_b = as_callable(candidate, "perforch_tests")
         includes = "\n".join(dict.fromkeys(inc_a + inc_b))
-        driver = (
-            DRIVER.replace("PAIRS", str(params.pairs))
-            .replace("SEED", str(seed))
-            .replace("UTIL", "true" if params.metric is Metric.CPU_UTILIZATION else "false")
+        driver = DRIVER.replace("PAIRS", str(params.pairs)).replace(
+            "UTIL", "true" if params.metric is Metric.CPU_UTILIZATION else "false"
         )
         source = (
             f"{includes}\nnamespace perforch_a {{\n{body_a}\n}}\n"
             f"namespace perforch_b {{\n{body_b}\n}}\n{driver}"
         )
-        return self._recipe(source)
+        # The seed is a run argument: one binary (built once) serves every process.
+        return self._recipe(source, (str(seed),))

@@ -68,6 +68,26 @@ class PythonHarness:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits(address_space_mb=4096)
         self._runner_source = resources.files(__package__).joinpath(RUNNER).read_text()
+        self._usable: set[str] = set()
+
+    async def _probe(self, exe: str) -> None:
+        """Check once per interpreter that it starts in the sandbox, so that a broken set-up
+        is reported as the harness's failure, never as the candidate's."""
+        if exe in self._usable:
+            return
+        with workdir("perforch-probe-") as wd:
+            run = await run_sandboxed(
+                [exe, "-I", "-c", "pass"],
+                cwd=wd,
+                limits=Limits(wall_s=30, cpu_s=30),
+                ro_binds=_binds(exe),
+            )
+        if run.returncode != 0:
+            detail = run.crashed_reason or run.stderr_tail.strip() or f"exit {run.returncode}"
+            raise HarnessError(
+                f"the Python interpreter {exe} does not start in the sandbox: {detail}"
+            )
+        self._usable.add(exe)
 
     def method(self, metric: Metric) -> str:
         return _METHODS[metric]
@@ -102,6 +122,7 @@ class PythonHarness:
                 file_size_mb=self.limits.file_size_mb,
             )
             exe = _interpreter(program)
+            await self._probe(exe)
             argv = [exe, "-I", RUNNER, "request.json", "result.json"]
             run = await run_sandboxed(argv, cwd=wd, limits=limits, ro_binds=_binds(exe))
             result_file = wd / "result.json"

@@ -49,7 +49,37 @@ CHECK = """def check(work):
 """
 
 
-def _task() -> Task:
+CPP_FUNCTION = """#include <assert.h>
+long work(long n) {
+    long s = 0;
+    for (long i = 0; i < n; i++) s = (s * 31 + i) % 1000003;
+    return s;
+}
+volatile long N = ITERATIONS;  // volatile: the compiler may not fold the workload away
+"""
+
+CPP_TEST = """int main() {
+    assert(work(3) == 33);
+    volatile long r = work(N);
+    (void)r;
+}
+"""
+
+# Iterations per call: ~1-4 ms in Python, ~0.1-0.3 ms in C++ (batches are calibrated anyway).
+LANGUAGE_NAMES = {Language.PYTHON: "Python", Language.CPP: "C++"}
+WORK_ITERATIONS = {Language.PYTHON: WORK, Language.CPP: 100_000}
+
+
+def _task(language: Language) -> Task:
+    if language is Language.CPP:
+        tests = TestSpec(kind="program", source=CPP_TEST, origin="fidelity benchmark")
+        return Task(
+            id="bench::work",
+            language=language,
+            entry_point="work",
+            signature="long work(long n)",
+            tests=tests,
+        )
     return Task(
         id="bench::work",
         language=Language.PYTHON,
@@ -60,10 +90,17 @@ def _task() -> Task:
     )
 
 
+def _program(language: Language, iterations: int) -> str:
+    """The same function with a workload of ``iterations`` (the tests call work(N))."""
+    if language is Language.CPP:
+        return CPP_FUNCTION.replace("ITERATIONS", str(iterations))
+    return f"{FUNCTION}\nN = {iterations}\n"
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="bench_cmd", required=True)
     fid = sub.add_parser("fidelity", help="the profiler's A/A and known-change detection rates")
-    fid.add_argument("--language", choices=["python"], default="python")
+    fid.add_argument("--language", choices=["python", "cpp"], default="python")
     fid.add_argument("--runs", type=int, default=50, help="comparisons per scenario")
     fid.add_argument(
         "--threshold",
@@ -110,6 +147,7 @@ def export(args: argparse.Namespace) -> int:
 async def fidelity(args: argparse.Namespace) -> int:
     console = Console()
     thresholds = args.threshold or [5.0, 3.0]
+    language = Language(args.language)
     # The baseline program does WORK iterations per test run; the candidate program does
     # fewer. Both define the same function; only the workload size differs, so the change is
     # known exactly. The workload lives in the tests, so each side gets its own program text.
@@ -133,12 +171,12 @@ async def fidelity(args: argparse.Namespace) -> int:
                 for name, pct in scenarios:
                     bar = progress.add_task(f"{name} @ {threshold:g} %", total=args.runs)
                     for i in range(args.runs):
-                        result = await _one(client, pct, threshold)
+                        result = await _one(client, language, pct, threshold)
                         result.update(scenario=name, known_pct=pct, threshold=threshold, run=i)
                         rows.append(result)
                         progress.advance(bar)
     total_s = time.monotonic() - started
-    report = _report(rows, thresholds, scenarios, args.runs, total_s, load_before)
+    report = _report(language, rows, thresholds, scenarios, args.runs, total_s, load_before)
     args.out.mkdir(parents=True, exist_ok=True)
     md = args.out / f"profiler-fidelity-{args.language}.md"
     md.write_text(report)
@@ -148,13 +186,15 @@ async def fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _one(client: ProfilerClient, known_pct: float, threshold: float) -> dict[str, Any]:
-    """One comparison: baseline WORK iterations vs candidate WORK·(1 − known) iterations."""
-    cand_iters = round(WORK * (1 - known_pct / 100))
-    base_task = _task()
+async def _one(
+    client: ProfilerClient, language: Language, known_pct: float, threshold: float
+) -> dict[str, Any]:
+    """One comparison: baseline W iterations vs candidate W·(1 − known) iterations."""
+    work = WORK_ITERATIONS[language]
+    base_task = _task(language)
     # Same function text; the candidate's program carries its own (smaller) workload.
-    base_program = base_task.program(FUNCTION) + _suite_marker(WORK)
-    cand_program = base_task.program(FUNCTION) + _suite_marker(cand_iters)
+    base_program = _program(language, work)
+    cand_program = _program(language, round(work * (1 - known_pct / 100)))
     t0 = time.monotonic()
     verdict = await client.compare_programs(
         base_task, base_program, cand_program, Metric.EXEC_TIME, threshold
@@ -172,13 +212,8 @@ async def _one(client: ProfilerClient, known_pct: float, threshold: float) -> di
     }
 
 
-def _suite_marker(iterations: int) -> str:
-    # The check() calls work(N) with N from this module constant, so two programs with the
-    # same function can carry different workloads.
-    return f"\nN = {iterations}\n"
-
-
 def _report(
+    language: Language,
     rows: list[dict[str, Any]],
     thresholds: list[float],
     scenarios: list[tuple[str, float]],
@@ -187,12 +222,12 @@ def _report(
     load: tuple[float, float, float],
 ) -> str:
     lines = [
-        "# Profiler fidelity: Python",
+        f"# Profiler fidelity: {LANGUAGE_NAMES[language]}",
         "",
         f"Measured {dt.date.today().isoformat()} on {platform.node()} "
         f"({os.cpu_count()} CPUs, load average at start {load[0]:.2f}); "
         f"{len(rows)} comparisons in {total_s / 60:.1f} min.",
-        "Command: `.venv/bin/perforch bench fidelity --language python --runs "
+        f"Command: `.venv/bin/perforch bench fidelity --language {language.value} --runs "
         f"{runs}` (writes this file and the raw JSON beside it).",
         "",
         "Each comparison goes through the real profiler daemon: baseline and candidate "
@@ -233,8 +268,13 @@ def _report(
             "",
             f"- A/A per-process ratios: {len(spread)} values, standard deviation {sd:.2f} %, "
             f"range {min(spread):.3f} … {max(spread):.3f}.",
-            "- Cost includes starting the processes and calibration; there is no compile step "
-            "for Python.",
+            "- Cost includes starting the processes and calibration"
+            + (
+                "; there is no compile step for Python."
+                if language is Language.PYTHON
+                else "; the first comparison of each pair also compiles the measuring binary "
+                "(cached afterwards): the maximum shows it."
+            ),
         ]
     lines.append("")
     return "\n".join(lines)

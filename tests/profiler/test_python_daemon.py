@@ -195,3 +195,10 @@ async def test_daemon_exit_fails_pending_requests_and_sets_the_state():
     # The next request starts a new daemon.
     assert (await c.run_tests(task(), FAST)).passed
     await c.aclose()
+
+
+async def test_an_interpreter_that_cannot_start_is_the_harness_fault_not_the_candidate():
+    c = ProfilerClient(interpreter="/nonexistent/python3")
+    async with c:
+        with pytest.raises(ProfilerError, match="does not start in the sandbox"):
+            await c.run_tests(task(), FAST)
