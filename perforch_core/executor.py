@@ -140,6 +140,25 @@ class _Run:
         )
         self.emit(ev.RolledBack, stage=stage, model=ranked.model, candidate_id=cid, reason=reason)
 
+    async def passing(
+        self, stage: Stage, ranked: ev.RankedModel, proposal: _Proposal
+    ) -> TestOutcome | None:
+        """Test a proposal; a failing one is recorded and rolled back (None)."""
+        result = await self.test(proposal.code, stage, ranked.model)
+        if result.passed:
+            return result
+        self.reject(
+            stage,
+            ranked,
+            "failed_tests",
+            result.summary(),
+            reason=f"tests failed: {result.summary()}",
+            usage=proposal.usage,
+            proposal=proposal,
+            tests=result,
+        )
+        return None
+
     async def test(self, code: str, stage: Stage | None, model: str | None) -> TestOutcome:
         outcome = await self.x.profiler.run_tests(self.task, code)
         cand = Candidate(code=code, model=model, stage=stage)
@@ -221,18 +240,8 @@ class _Run:
                 break
             if proposal is None:
                 continue
-            result = await self.test(proposal.code, stage, ranked.model)
-            if not result.passed:
-                self.reject(
-                    stage,
-                    ranked,
-                    "failed_tests",
-                    result.summary(),
-                    reason=f"tests failed: {result.summary()}",
-                    usage=proposal.usage,
-                    proposal=proposal,
-                    tests=result,
-                )
+            result = await self.passing(stage, ranked, proposal)
+            if result is None:
                 continue
             self.record(
                 Attempt(
@@ -300,18 +309,8 @@ class _Run:
                 )
                 continue
             seen.add(_norm(proposal.code))
-            result = await self.test(proposal.code, stage, ranked.model)
-            if not result.passed:
-                self.reject(
-                    stage,
-                    ranked,
-                    "failed_tests",
-                    result.summary(),
-                    reason=f"tests failed: {result.summary()}",
-                    usage=usage,
-                    proposal=proposal,
-                    tests=result,
-                )
+            result = await self.passing(stage, ranked, proposal)
+            if result is None:
                 continue
             try:
                 verdict = await self.x.profiler.compare(

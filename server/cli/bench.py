@@ -65,19 +65,45 @@ CPP_TEST = """int main() {
 }
 """
 
+RUST_FUNCTION = """fn work(n: u64) -> u64 {
+    let mut s: u64 = 0;
+    for i in 0..n {
+        s = (s * 31 + i) % 1000003;
+    }
+    s
+}
+static N: u64 = ITERATIONS;
+"""
+
+RUST_TEST = """#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn test_work() {
+        assert_eq!(work(3), 33);
+        std::hint::black_box(work(std::hint::black_box(N)));
+    }
+}
+"""
+
 # Iterations per call: ~1-4 ms in Python, ~0.1-0.3 ms in C++ (batches are calibrated anyway).
-LANGUAGE_NAMES = {Language.PYTHON: "Python", Language.CPP: "C++"}
-WORK_ITERATIONS = {Language.PYTHON: WORK, Language.CPP: 100_000}
+LANGUAGE_NAMES = {Language.PYTHON: "Python", Language.CPP: "C++", Language.RUST: "Rust"}
+WORK_ITERATIONS = {Language.PYTHON: WORK, Language.CPP: 100_000, Language.RUST: 100_000}
+NATIVE = {
+    Language.CPP: (CPP_FUNCTION, CPP_TEST, "long work(long n)"),
+    Language.RUST: (RUST_FUNCTION, RUST_TEST, "fn work(n: u64) -> u64"),
+}
 
 
 def _task(language: Language) -> Task:
-    if language is Language.CPP:
-        tests = TestSpec(kind="program", source=CPP_TEST, origin="fidelity benchmark")
+    if language in NATIVE:
+        _, test, signature = NATIVE[language]
+        tests = TestSpec(kind="program", source=test, origin="fidelity benchmark")
         return Task(
             id="bench::work",
             language=language,
             entry_point="work",
-            signature="long work(long n)",
+            signature=signature,
             tests=tests,
         )
     return Task(
@@ -92,15 +118,15 @@ def _task(language: Language) -> Task:
 
 def _program(language: Language, iterations: int) -> str:
     """The same function with a workload of ``iterations`` (the tests call work(N))."""
-    if language is Language.CPP:
-        return CPP_FUNCTION.replace("ITERATIONS", str(iterations))
+    if language in NATIVE:
+        return NATIVE[language][0].replace("ITERATIONS", str(iterations))
     return f"{FUNCTION}\nN = {iterations}\n"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="bench_cmd", required=True)
     fid = sub.add_parser("fidelity", help="the profiler's A/A and known-change detection rates")
-    fid.add_argument("--language", choices=["python", "cpp"], default="python")
+    fid.add_argument("--language", choices=["python", "cpp", "rust"], default="python")
     fid.add_argument("--runs", type=int, default=50, help="comparisons per scenario")
     fid.add_argument(
         "--threshold",
