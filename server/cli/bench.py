@@ -86,12 +86,72 @@ mod tests {
 }
 """
 
+GO_FUNCTION = """package main
+
+import "testing"
+
+func work(n int64) int64 {
+    var s int64
+    for i := int64(0); i < n; i++ {
+        s = (s*31 + i) % 1000003
+    }
+    return s
+}
+
+var N int64 = ITERATIONS // a variable: the compiler may not fold the workload away
+var Sink int64
+"""
+
+GO_TEST = """func TestWork(t *testing.T) {
+    if work(3) != 33 {
+        t.Fatal("work(3) != 33")
+    }
+    Sink = work(N)
+}
+"""
+
+JAVA_FUNCTION = """class Solution {
+    public long work(long n) {
+        long s = 0;
+        for (long i = 0; i < n; i++) s = (s * 31 + i) % 1000003;
+        return s;
+    }
+}
+class Workload {
+    static volatile long N = ITERATIONS;
+    static volatile long sink;
+}
+"""
+
+JAVA_TEST = """public class Main {
+    public static void main(String[] args) {
+        Solution s = new Solution();
+        if (s.work(3) != 33) throw new AssertionError();
+        Workload.sink = s.work(Workload.N);
+    }
+}
+"""
+
 # Iterations per call: ~1-4 ms in Python, ~0.1-0.3 ms in C++ (batches are calibrated anyway).
-LANGUAGE_NAMES = {Language.PYTHON: "Python", Language.CPP: "C++", Language.RUST: "Rust"}
-WORK_ITERATIONS = {Language.PYTHON: WORK, Language.CPP: 100_000, Language.RUST: 100_000}
+LANGUAGE_NAMES = {
+    Language.PYTHON: "Python",
+    Language.CPP: "C++",
+    Language.RUST: "Rust",
+    Language.GO: "Go",
+    Language.JAVA: "Java",
+}
+WORK_ITERATIONS = {
+    Language.PYTHON: WORK,
+    Language.CPP: 100_000,
+    Language.RUST: 100_000,
+    Language.GO: 100_000,
+    Language.JAVA: 100_000,
+}
 NATIVE = {
     Language.CPP: (CPP_FUNCTION, CPP_TEST, "long work(long n)"),
     Language.RUST: (RUST_FUNCTION, RUST_TEST, "fn work(n: u64) -> u64"),
+    Language.GO: (GO_FUNCTION, GO_TEST, "func work(n int64) int64"),
+    Language.JAVA: (JAVA_FUNCTION, JAVA_TEST, "public long work(long n)"),
 }
 
 
@@ -126,7 +186,7 @@ def _program(language: Language, iterations: int) -> str:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="bench_cmd", required=True)
     fid = sub.add_parser("fidelity", help="the profiler's A/A and known-change detection rates")
-    fid.add_argument("--language", choices=["python", "cpp", "rust"], default="python")
+    fid.add_argument("--language", choices=[lang.value for lang in Language], default="python")
     fid.add_argument("--runs", type=int, default=50, help="comparisons per scenario")
     fid.add_argument(
         "--threshold",

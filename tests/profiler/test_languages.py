@@ -47,9 +47,13 @@ def test_known_broken_problems_are_excluded():
     assert len(ids) == 163
 
 
+# A busy loop each compiler keeps (volatile, black_box, an intrinsic call, a used sum).
 SPIN = {
     Language.CPP: "    for (volatile int spin = 0; spin < 20000; spin++) {}\n",
     Language.RUST: "    for _ in 0..std::hint::black_box(20000u32) { std::hint::black_box(0); }\n",
+    Language.JAVA: "        for (int spin = 0; spin < 20000; spin++) { System.nanoTime(); }\n",
+    Language.GO: "    spin := 0\n    for i := 0; i < 2000000; i++ { spin += i ^ (spin >> 3) }\n"
+    "    if spin == 42 { panic(spin) }\n",
 }
 
 
