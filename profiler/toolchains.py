@@ -5,8 +5,8 @@ preparation of the libraries benchmark tests need (fetched once with network, th
   cargo into rlibs; candidates then compile with plain ``rustc --extern …`` (no cargo, no
   network, ~0.3 s instead of rebuilding the crates).
 - Go: ``github.com/stretchr/testify`` is downloaded once into a module cache; candidates build
-  with ``GOPROXY=off`` against it, on a build cache warmed once (mounted read-only with a
-  throw-away overlay per run).
+  with ``GOPROXY=off`` against it, on a hard-linked copy of a build cache warmed once with the
+  same settings (bwrap 0.8 has no overlay, and Go refuses a read-only cache).
 - C++: Boost headers come from Debian (``libboost-dev``), installed by ``scripts/setup.sh``.
 
 ``python -m profiler.toolchains`` (run by ``scripts/setup.sh``) prepares everything; it is a
