@@ -26,7 +26,7 @@ from perforch_core.errors import PerfOrchError
 from perforch_core.models import Language
 
 from . import protocol as p
-from .harness import base
+from .harness import base, compiled
 from .harness.base import Harness, ProcessResult
 from .harness.cpp import CppHarness
 from .harness.go import GoHarness
@@ -252,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="profiler %(levelname)s %(message)s"
     )
+    removed = compiled.prune_builds()
+    if removed:
+        log.info("pruned %d least recently used builds from the cache", removed)
     daemon = Daemon(test_concurrency=args.test_concurrency)
     coro = _serve_socket(daemon, args.socket) if args.socket else _serve_stdio(daemon)
     with contextlib.suppress(KeyboardInterrupt):

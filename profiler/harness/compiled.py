@@ -62,9 +62,11 @@ class Built:
 
 async def build(language: Language, recipe: Recipe) -> Built:
     """Compile once per distinct (sources, flags, toolchain); later calls reuse the artifact."""
-    target = toolchain_cache() / "builds" / language.value / _digest(recipe)
+    target = builds_dir() / language.value / _digest(recipe)
     artifact = target / Path(recipe.artifact).name
     if artifact.exists():
+        with contextlib.suppress(OSError):
+            os.utime(target)  # recently used: kept by prune_builds()
         return Built(artifact, cached=True)
     with workdir(f"perforch-build-{language.value}-") as wd:
         for name, text in recipe.files.items():
@@ -98,6 +100,34 @@ async def build(language: Language, recipe: Recipe) -> Built:
             tmp.rename(target)
         shutil.rmtree(tmp, ignore_errors=True)
     return Built(artifact)
+
+
+MAX_CACHED_BUILDS = 300  # per language, least recently used first out
+
+
+def builds_dir() -> Path:
+    return toolchain_cache() / "builds"
+
+
+def prune_builds(keep: int = MAX_CACHED_BUILDS) -> int:
+    """Remove all but the ``keep`` most recently used builds of each language; returns how
+    many were removed. Called when the daemon starts."""
+    removed = 0
+    root = builds_dir()
+    if not root.is_dir():
+        return 0
+    for language_dir in root.iterdir():
+        if not language_dir.is_dir():
+            continue
+        entries = sorted(
+            (e for e in language_dir.iterdir() if e.is_dir()),
+            key=lambda e: e.stat().st_mtime,
+            reverse=True,
+        )
+        for stale in entries[keep:]:
+            shutil.rmtree(stale, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 async def _link_tree(source: Path, dest: Path) -> None:

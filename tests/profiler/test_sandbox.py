@@ -171,3 +171,16 @@ async def test_an_import_time_hang_is_killed_by_the_wall_clock():
         outcome = await c.run_tests(task(), "while True:\n    pass\n" + attack("return 1"))
         assert not outcome.passed and outcome.timed_out
         assert "timed out" in (outcome.error or "")
+
+
+async def test_a_compile_time_bomb_is_contained(client: ProfilerClient):
+    """The compiler reads untrusted input too: an endless #include is stopped by the build's
+    limits, reported as a failed build, and the next request is served."""
+    from perforch_core import benchmarks
+
+    record = next(r for r in benchmarks.records(Language.CPP) if r.number == 0)
+    task_ = benchmarks.task(record)
+    outcome = await client.run_tests(task_, '#include "/dev/zero"\n' + (task_.current_code or ""))
+    assert not outcome.passed
+    assert "the build failed" in (outcome.error or "")
+    assert (await client.run_tests(task_, task_.current_code or "")).passed
