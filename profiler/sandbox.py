@@ -9,6 +9,8 @@ Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
 - **uid 65534 (nobody)**, no capabilities, ``no_new_privs``: when PerfOrch runs as root, bwrap
   runs privileged and ``setpriv`` drops to nobody inside (so ``RLIMIT_NPROC`` applies — the kernel
   ignores it for root); otherwise bwrap maps nobody in a user namespace;
+- a **seccomp** deny-list (EPERM): ptrace, process_vm_*, bpf, perf_event_open, keyring and
+  kernel-module calls, mount/pivot_root/unshare/setns, swap, reboot, acct, userfaultfd;
 - rlimits: CPU seconds (SIGXCPU first), address space, file size (an output flood stops), open
   files, processes (a fork bomb stops), no core dumps;
 - a new session and a wall-clock timeout that kills the whole process group; bwrap's
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import os
 import resource
@@ -74,6 +77,31 @@ class RunResult:
 
 
 NOBODY = 65534
+DENIED_SYSCALLS = (
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "unshare",
+    "setns",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "acct",
+    "userfaultfd",
+)
 SYSTEM_BINDS = (
     "/usr",
     "/etc/alternatives",
@@ -107,6 +135,24 @@ def sandbox_mode() -> str:
     return mode
 
 
+@functools.cache
+def seccomp_program() -> bytes:
+    """The deny-list as a BPF program (built once, with libseccomp through pyseccomp)."""
+    try:
+        import pyseccomp
+    except (ImportError, OSError) as exc:  # OSError: libseccomp itself is missing
+        raise SandboxError(
+            "seccomp is unavailable (pyseccomp / libseccomp2)", hint="run scripts/setup.sh"
+        ) from exc
+    rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        rules.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+    with tempfile.TemporaryFile() as fh:
+        rules.export_bpf(fh)
+        fh.seek(0)
+        return fh.read()
+
+
 def _ancestors(paths: Sequence[str]) -> list[str]:
     """Every directory above ``paths`` (outermost first), except "/", /usr (bound itself) and
     /tmp (the private tmpfs, which must stay 1777)."""
@@ -124,6 +170,7 @@ def wrap(
     cwd: Path,
     ro_binds: Sequence[str | Path] = (),
     env: Mapping[str, str] | None = None,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     """``argv`` wrapped in bubblewrap (or unchanged when the sandbox is off). ``env`` is the
     whole environment inside: bwrap starts from an empty one (``--clearenv`` comes first)."""
@@ -142,6 +189,8 @@ def wrap(
     ]
     for key, value in (env or {}).items():
         cmd += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     root = os.geteuid() == 0
     if not root:
         cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
@@ -240,15 +289,22 @@ async def run_sandboxed(
     out_path, err_path = cwd / ".stdout", cwd / ".stderr"
     started = time.perf_counter()
     full_env = base_env(env)
-    command = wrap(argv, cwd, ro_binds, full_env)
-    with out_path.open("wb") as out, err_path.open("wb") as err:
+    with contextlib.ExitStack() as stack:
+        fds: tuple[int, ...] = ()
+        if sandbox_mode() == "bwrap":  # bwrap reads the seccomp program from an inherited fd
+            program = stack.enter_context(tempfile.TemporaryFile())
+            program.write(seccomp_program())
+            program.seek(0)
+            fds = (program.fileno(),)
+        command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None)
         proc = await asyncio.create_subprocess_exec(
             *command,
+            pass_fds=fds,
             cwd=cwd,
             env=full_env,
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
+            stdout=stack.enter_context(out_path.open("wb")),
+            stderr=stack.enter_context(err_path.open("wb")),
             start_new_session=True,
             preexec_fn=lambda: _limiter(limits),
         )

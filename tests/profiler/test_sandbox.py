@@ -184,3 +184,21 @@ async def test_a_compile_time_bomb_is_contained(client: ProfilerClient):
     assert not outcome.passed
     assert "the build failed" in (outcome.error or "")
     assert (await client.run_tests(task_, task_.current_code or "")).passed
+
+
+async def test_seccomp_denies_ptrace_and_namespace_calls(client: ProfilerClient):
+    await assert_contained(
+        client,
+        """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+results = []
+for name, call in [('ptrace', lambda: libc.ptrace(0, 0, 0, 0)),          # PTRACE_TRACEME
+                   ('unshare', lambda: libc.unshare(0x00020000)),          # CLONE_NEWNS
+                   ('userfaultfd', lambda: libc.syscall(323, 0))]:
+    rc = call()
+    results.append((name, rc, ctypes.get_errno()))
+ok = all(rc == -1 and err == 1 for _, rc, err in results)  # EPERM
+return 'blocked' if ok else repr(results)
+""",
+    )

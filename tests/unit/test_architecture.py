@@ -40,7 +40,8 @@ def test_only_the_gateway_imports_litellm():
 
 
 def test_profiler_depends_on_stdlib_pydantic_and_core_models_only():
-    allowed = {"perforch_core", "pydantic", "profiler", "__future__"}
+    # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition.
+    allowed = {"perforch_core", "pydantic", "profiler", "__future__", "pyseccomp"}
     import sys
 
     for path, names in _imports("profiler").items():
