@@ -26,6 +26,7 @@ from perforch_core.errors import PerfOrchError
 from perforch_core.models import Language
 
 from . import protocol as p
+from . import stages
 from .harness import base, compiled
 from .harness.base import Harness, ProcessResult
 from .harness.cpp import CppHarness
@@ -154,6 +155,11 @@ class Daemon:
 
     async def _answer(self, message: dict[str, Any], rid: Any, send: Send) -> None:
         reply: dict[str, Any] = {"jsonrpc": p.JSONRPC, "id": rid}
+
+        async def stage(text: str) -> None:
+            await self._progress(send, rid, text)
+
+        stages.set_reporter(stage)
         try:
             entry = self.METHODS.get(str(message.get("method")))
             if entry is None:

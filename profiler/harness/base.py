@@ -14,7 +14,7 @@ from typing import Protocol
 
 from perforch_core.models import Interval, Language, Measurement, Metric, TestOutcome, Verdict
 
-from .. import stats
+from .. import stages, stats
 from ..protocol import CompareParams, MeasureParams, RunTestsParams
 
 
@@ -57,6 +57,7 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
     for target in targets:
         while len(results) < target:
             seed = len(results) + 1
+            await stages.report(f"measuring {params.metric.value}: process {seed} (of {target})")
             result = await harness.compare_once(params, params.baseline, params.candidate, seed)
             results.append(result)
             await on_sample(len(results), result)

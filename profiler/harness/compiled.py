@@ -20,6 +20,7 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, Metric, TestFailure, TestOutcome
 
+from .. import stages
 from ..protocol import CompareParams, RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed, workdir
 from ..toolchains import cache_root as toolchain_cache
@@ -68,6 +69,7 @@ async def build(language: Language, recipe: Recipe) -> Built:
         with contextlib.suppress(OSError):
             os.utime(target)  # recently used: kept by prune_builds()
         return Built(artifact, cached=True)
+    await stages.report(f"building ({language.value})")
     with workdir(f"perforch-build-{language.value}-") as wd:
         for name, text in recipe.files.items():
             path = wd / name
@@ -142,6 +144,7 @@ async def _link_tree(source: Path, dest: Path) -> None:
 
 
 async def run_artifact(recipe: Recipe, artifact: Path, limits: Limits) -> RunResult:
+    await stages.report("running")
     with workdir("perforch-run-") as wd:
         dest = wd / artifact.name
         if artifact.is_dir():

@@ -77,3 +77,53 @@ async def test_removing_a_busy_loop_is_detected_as_an_improvement(client, langua
     assert slow != code
     verdict = await client.compare(task, slow, code, Metric.EXEC_TIME, 5.0)
     assert verdict.decision == "improved" and verdict.improvement_pct > 20
+
+
+async def test_stage_notifications_arrive_in_order_before_the_result():
+    """Raw protocol: a C++ run_tests request reports building, then running, then answers."""
+    import asyncio
+    import sys
+    import uuid
+
+    from profiler import protocol
+    from profiler.client import program_for
+
+    record = next(r for r in benchmarks.records(Language.CPP) if r.number == 2)
+    task = benchmarks.task(record)
+    unique = f"// {uuid.uuid4()}\n"  # never built before: the build stage must happen
+    params = protocol.RunTestsParams(
+        program=program_for(task), source=unique + task.program(task.current_code or "")
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "profiler.daemon",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(
+        protocol.encode(
+            {
+                "jsonrpc": "2.0",
+                "id": 7,
+                "method": "run_tests",
+                "params": params.model_dump(mode="json"),
+            }
+        )
+    )
+    await proc.stdin.drain()
+    stages = []
+    while True:
+        message = await asyncio.wait_for(protocol.read_message(proc.stdout), 120)
+        assert message is not None
+        if message.get("method") == "progress":
+            stages.append(message["params"]["message"])
+        elif message.get("id") == 7:
+            assert message["result"]["passed"]
+            break
+    proc.stdin.write(protocol.encode({"jsonrpc": "2.0", "id": 8, "method": "shutdown"}))
+    await proc.stdin.drain()
+    await asyncio.wait_for(proc.wait(), 10)
+    assert stages.index("building (cpp)") < stages.index("running"), stages
