@@ -74,6 +74,24 @@ DRIVER = r"""
 #include <random>
 #include <algorithm>
 #include <stdlib.h>
+#include <new>
+#include <malloc.h>
+// Counting allocator: live and peak heap bytes of everything allocated with new.
+static long perforch_live = 0, perforch_peak = 0;
+void* operator new(size_t n) {
+    void* p = malloc(n ? n : 1);
+    if (!p) throw std::bad_alloc();
+    perforch_live += malloc_usable_size(p);
+    if (perforch_live > perforch_peak) perforch_peak = perforch_live;
+    return p;
+}
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept {
+    if (p) { perforch_live -= malloc_usable_size(p); free(p); }
+}
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete(void* p, size_t) noexcept { operator delete(p); }
+void operator delete[](void* p, size_t) noexcept { operator delete(p); }
 static double perforch_cpu_ns() {
     timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
@@ -90,13 +108,21 @@ static double perforch_batch(int which, long k, bool util) {
     double cpu = perforch_cpu_ns() - c0, wall = perforch_wall_ns() - w0;
     return util ? (wall > 0 ? cpu / wall : 1.0) : cpu;
 }
+static double perforch_peak_bytes(int which) {
+    long base = perforch_live;
+    perforch_peak = perforch_live;
+    perforch_sink = which == 0 ? perforch_a::perforch_tests() : perforch_b::perforch_tests();
+    double v = (double)(perforch_peak - base);
+    return v < 16384 ? 16384 : v;  // differences under 16 KiB are noise, not gains
+}
 static double perforch_median(double* v, int n) {
     std::sort(v, v + n);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 int main(int argc, char** argv) {
     const int pairs = PAIRS;
-    const bool util = UTIL;
+    const int mode = MODE;  // 0 exec time, 1 CPU utilization, 2 peak heap bytes
+    const bool util = mode == 1;
     long k = 1;
     while (k < (1L << 26) && perforch_batch(0, k, false) < 2e6) k *= 2;
     for (int w = 0; w < 2; w++) { perforch_batch(0, k, false); perforch_batch(1, k, false); }
@@ -105,17 +131,26 @@ int main(int argc, char** argv) {
     for (int p = 0; p < pairs; p++) {
         int first = rng() & 1;
         double t[2];
-        t[first] = perforch_batch(first, k, util);
-        t[1 - first] = perforch_batch(1 - first, k, util);
-        double per = util ? 1.0 : (double)k;
+        if (mode == 2) {
+            t[first] = perforch_peak_bytes(first);
+            t[1 - first] = perforch_peak_bytes(1 - first);
+        } else {
+            t[first] = perforch_batch(first, k, util);
+            t[1 - first] = perforch_batch(1 - first, k, util);
+        }
+        double per = mode == 0 ? (double)k : 1.0;
         va[p] = t[0] / per; vb[p] = t[1] / per; ratios[p] = t[0] / t[1];
     }
     printf("PERFORCH_RESULT {\"ratio\": %.9g, \"baseline\": %.9g, \"candidate\": %.9g, "
            "\"unit\": \"%s\", \"k\": %ld}\n", perforch_median(ratios, pairs),
-           perforch_median(va, pairs), perforch_median(vb, pairs), util ? "ratio" : "ns", k);
+           perforch_median(va, pairs), perforch_median(vb, pairs),
+           mode == 2 ? "B" : (util ? "ratio" : "ns"), k);
     return 0;
 }
 """
+
+
+MODES = {Metric.EXEC_TIME: 0, Metric.CPU_UTILIZATION: 1, Metric.MAX_MEMORY: 2}
 
 
 class CppHarness(CompiledHarness):
@@ -140,13 +175,13 @@ class CppHarness(CompiledHarness):
     def bench_recipe(
         self, baseline: str, candidate: str, params: CompareParams, seed: int
     ) -> Recipe:
-        if params.metric not in (Metric.EXEC_TIME, Metric.CPU_UTILIZATION):
+        if params.metric not in MODES:
             raise HarnessError(f"{params.metric.value} is not measured for C++ yet")
         inc_a, body_a = as_callable(baseline, "perforch_tests")
         inc_b, body_b = as_callable(candidate, "perforch_tests")
         includes = "\n".join(dict.fromkeys(inc_a + inc_b))
         driver = DRIVER.replace("PAIRS", str(params.pairs)).replace(
-            "UTIL", "true" if params.metric is Metric.CPU_UTILIZATION else "false"
+            "MODE", str(MODES[params.metric])
         )
         source = (
             f"{includes}\nnamespace perforch_a {{\n{body_a}\n}}\n"

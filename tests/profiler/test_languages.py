@@ -127,3 +127,15 @@ async def test_stage_notifications_arrive_in_order_before_the_result():
     await proc.stdin.drain()
     await asyncio.wait_for(proc.wait(), 10)
     assert stages.index("building (cpp)") < stages.index("running"), stages
+
+
+async def test_cpp_max_memory_sees_a_large_allocation_go_away(client):
+    record = next(r for r in benchmarks.records(Language.CPP) if r.number == 12)
+    task = benchmarks.task(record)
+    code = task.current_code or ""
+    hog = code.replace("{\n", "{\n    std::vector<long> perforch_hog(1 << 20, 1);\n", 1)
+    verdict = await client.compare(task, hog, code, Metric.MAX_MEMORY, 5.0)
+    assert verdict.decision == "improved", verdict
+    assert verdict.before.unit == "B" and verdict.before.summary >= 8 * (1 << 20)
+    same = await client.compare(task, code, code, Metric.MAX_MEMORY, 5.0)
+    assert same.decision != "improved"
