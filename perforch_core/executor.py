@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,19 @@ class _Run:
         cid = Candidate(code=code, model=ranked.model, stage=stage).id
         return _Proposal(code=code, candidate_id=cid, usage=usage)
 
+    async def proposals(
+        self, stage: Stage, messages: Sequence[ChatMessage]
+    ) -> AsyncIterator[tuple[ev.RankedModel, _Proposal]]:
+        """The stage's models in policy order, each with its usable candidate; models without
+        one are skipped (recorded by ``propose``); stops when the budget runs out."""
+        for ranked in await self.ranking(stage):
+            try:
+                proposal = await self.propose(stage, ranked, messages)
+            except _StopStage:
+                return
+            if proposal is not None:
+                yield ranked, proposal
+
     def reject(
         self,
         stage: Stage,
@@ -199,13 +212,7 @@ class _Run:
         else the first that produced code, else Nones."""
         first: tuple[str | None, TestOutcome | None, str | None] = (None, None, None)
         stage = Stage.GENERATE
-        for ranked in await self.ranking(stage):
-            try:
-                proposal = await self.propose(stage, ranked, prompts.generate(self.task))
-            except _StopStage:
-                break
-            if proposal is None:
-                continue
+        async for ranked, proposal in self.proposals(stage, prompts.generate(self.task)):
             outcome = await self.test(proposal.code, stage, ranked.model)
             self.record(
                 Attempt(
@@ -233,13 +240,7 @@ class _Run:
         stage = Stage.FIX
         winners: list[tuple[str, TestOutcome, str]] = []
         messages = prompts.fix(self.task, code, outcome.failure_report())
-        for ranked in await self.ranking(stage):
-            try:
-                proposal = await self.propose(stage, ranked, messages)
-            except _StopStage:
-                break
-            if proposal is None:
-                continue
+        async for ranked, proposal in self.proposals(stage, messages):
             result = await self.passing(stage, ranked, proposal)
             if result is None:
                 continue
@@ -289,13 +290,7 @@ class _Run:
         messages = prompts.refine(self.task, code, metric, report)
         winners: list[tuple[str, Verdict, str]] = []
         seen = {_norm(code)}
-        for ranked in await self.ranking(stage):
-            try:
-                proposal = await self.propose(stage, ranked, messages)
-            except _StopStage:
-                break
-            if proposal is None:
-                continue
+        async for ranked, proposal in self.proposals(stage, messages):
             usage = proposal.usage
             if _norm(proposal.code) in seen:
                 self.reject(

@@ -79,10 +79,9 @@ async def test_removing_a_busy_loop_is_detected_as_an_improvement(client, langua
     assert verdict.decision == "improved" and verdict.improvement_pct > 20
 
 
-async def test_stage_notifications_arrive_in_order_before_the_result():
+async def test_stage_notifications_arrive_in_order_before_the_result(raw_daemon):
     """Raw protocol: a C++ run_tests request reports building, then running, then answers."""
     import asyncio
-    import sys
     import uuid
 
     from profiler import protocol
@@ -94,14 +93,7 @@ async def test_stage_notifications_arrive_in_order_before_the_result():
     params = protocol.RunTestsParams(
         program=program_for(task), source=unique + task.program(task.current_code or "")
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "profiler.daemon",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    proc = raw_daemon
     assert proc.stdin and proc.stdout
     proc.stdin.write(
         protocol.encode(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -151,15 +150,8 @@ async def test_cancel_kills_the_running_request_and_leaves_no_process(
     assert (await client.run_tests(task(), FAST)).passed
 
 
-async def test_malformed_and_unknown_requests_get_errors_not_a_crash():
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "profiler.daemon",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+async def test_malformed_and_unknown_requests_get_errors_not_a_crash(raw_daemon):
+    proc = raw_daemon
     assert proc.stdin and proc.stdout
     body = b"{not json"
     proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
