@@ -181,6 +181,39 @@ class Measurement(_Frozen):
     summary: float
 
 
+class Footprint(_Frozen):
+    """Process-level memory of one run of a measuring program under the profiler's launcher,
+    sampled every 1 ms from ``/proc/<pid>/status`` (bytes)."""
+
+    peak_rss: int = Field(description="true peak resident set (the child's own ru_maxrss)")
+    mean_rss_anon: float = Field(description="mean private resident memory (RssAnon)")
+    peak_vm_data_stk: int = Field(description="the paper's metric: peak VmData + VmStk")
+    mean_vm_data_stk: float
+    samples: int
+
+
+class ProcessMemory(_Frozen):
+    """Footprints of the baseline, the candidate and the same harness running no tests (the
+    empty-harness baseline to subtract), from one fresh process each."""
+
+    baseline: Footprint
+    candidate: Footprint
+    empty: Footprint
+
+    def above_empty(self, which: Literal["baseline", "candidate"], field: str) -> float:
+        """``field`` of one side minus the empty harness's (never below 0)."""
+        value = float(getattr(getattr(self, which), field))
+        return max(0.0, value - float(getattr(self.empty, field)))
+
+
+class InstructionCounts(_Frozen):
+    """Deterministic instructions per test run (valgrind), beside the timing verdict."""
+
+    baseline: int
+    candidate: int
+    tool: str = "valgrind --tool=cachegrind --cache-sim=no"
+
+
 class Verdict(_Frozen):
     """Whether a candidate improves on a baseline for a metric, with the evidence."""
 
@@ -193,6 +226,11 @@ class Verdict(_Frozen):
     after: Measurement
     processes: int
     method: str = Field(description="how it was measured, for the user")
+    note: str = Field(default="", description="a caveat the user must see, e.g. a folded workload")
+    process_memory: ProcessMemory | None = Field(
+        default=None, description="process-level memory reported beside a memory verdict"
+    )
+    instructions: InstructionCounts | None = None
 
     @property
     def improved(self) -> bool:

@@ -100,4 +100,6 @@ def verdict_text(v: Verdict) -> str:
             f"no significant {v.metric.label} gain ({change:+.1f} %, {ci}; "
             f"needs ≤ −{v.threshold_pct:g} %)"
         )
+    if v.note:
+        return f"inconclusive {v.metric.label} change: {v.note}"
     return f"inconclusive {v.metric.label} change ({change:+.1f} %, {ci}, {v.processes} processes)"

@@ -232,10 +232,18 @@ class ProfilerClient:
         metric: Metric,
         threshold_pct: float,
         on_sample: OnSample | None = None,
+        *,
+        instructions: bool = False,
     ) -> Verdict:
         """Compare two versions of the task's function (each spliced into the module)."""
         return await self.compare_programs(
-            task, task.program(baseline), task.program(candidate), metric, threshold_pct, on_sample
+            task,
+            task.program(baseline),
+            task.program(candidate),
+            metric,
+            threshold_pct,
+            on_sample,
+            instructions=instructions,
         )
 
     async def compare_programs(
@@ -246,14 +254,18 @@ class ProfilerClient:
         metric: Metric,
         threshold_pct: float,
         on_sample: OnSample | None = None,
+        *,
+        instructions: bool = False,
     ) -> Verdict:
-        """Compare two whole modules under the task's tests."""
+        """Compare two whole modules under the task's tests; ``instructions`` adds valgrind's
+        instruction counts per test run (C++, Rust, Go)."""
         params = p.CompareParams(
             program=program_for(task, self.interpreter),
             baseline=baseline,
             candidate=candidate,
             metric=metric,
             threshold_pct=threshold_pct,
+            instructions=instructions,
         )
         result = await self._request(
             "compare", params.model_dump(mode="json"), self._sample_listener(on_sample)

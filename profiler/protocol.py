@@ -58,7 +58,12 @@ class CompareParams(_Params):
     threshold_pct: float = 5.0
     min_processes: int = 3
     max_processes: int = 8
-    pairs: int = 20
+    pairs: int | None = Field(
+        default=None, description="A/B batch pairs per process; None: the language's default"
+    )
+    instructions: bool = Field(
+        default=False, description="also count instructions per test run with valgrind"
+    )
     timeout_s: float = 120.0
 
 

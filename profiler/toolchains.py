@@ -7,7 +7,9 @@ preparation of the libraries benchmark tests need (fetched once with network, th
 - Go: ``github.com/stretchr/testify`` is downloaded once into a module cache; candidates build
   with ``GOPROXY=off`` against it, on a hard-linked copy of a build cache warmed once with the
   same settings (bwrap 0.8 has no overlay, and Go refuses a read-only cache).
-- C++: Boost headers come from Debian (``libboost-dev``), installed by ``scripts/setup.sh``.
+- C++: Boost headers come from Debian (``libboost-dev``), installed by ``scripts/setup.sh``; a
+  precompiled ``<bits/stdc++.h>`` for the harness's exact flags (1.0 s → 0.35 s per build here).
+- The memory launcher (``profiler/launcher.c``) is compiled once per source and compiler version.
 
 ``python -m profiler.toolchains`` (run by ``scripts/setup.sh``) prepares everything; it is a
 no-op when the cache for these versions exists.
@@ -22,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +103,12 @@ class Java:
 class Cpp:
     gxx: Path
     version: str
+
+    def pch_dir(self, flags: tuple[str, ...]) -> Path:
+        """An include directory holding ``bits/stdc++.h.gch`` built with exactly ``flags``
+        (g++ uses a precompiled header only when the flags match)."""
+        key = hashlib.sha256(f"{self.version} {' '.join(flags)}".encode()).hexdigest()[:10]
+        return cache_root() / "toolchains" / f"cpp-pch-{key}"
 
 
 RUST_DEPS = 'rand = "0.4"\nregex = "1"\nmd5 = "0.7"\n'
@@ -218,9 +227,73 @@ def prepare_go(log: bool = True) -> None:
     (g.template / "ready").write_text(g.version)
 
 
+def prepare_cpp_pch(flags: tuple[str, ...], log: bool = True) -> Path | None:
+    """Precompile ``<bits/stdc++.h>`` once for ``flags``; None when this g++ has no such
+    header (builds then simply parse it)."""
+    c = cpp()
+    out = c.pch_dir(flags)
+    gch = out / "bits" / "stdc++.h.gch"
+    if gch.is_file():
+        return out
+    probe = subprocess.run(
+        [str(c.gxx), *flags, "-x", "c++", "-E", "-H", "-"],
+        input="#include <bits/stdc++.h>\n",
+        capture_output=True,
+        text=True,
+    )
+    header = next(
+        (ln.split()[-1] for ln in probe.stderr.splitlines() if ln.endswith("bits/stdc++.h")), None
+    )
+    if header is None:
+        return None
+    if log:
+        print(f"perforch setup: precompiling <bits/stdc++.h> for g++ {c.version}", flush=True)
+    tmp = out.with_suffix(".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "bits").mkdir(parents=True)
+    subprocess.run(
+        [str(c.gxx), *flags, "-x", "c++-header", header, "-o", str(tmp / "bits" / "stdc++.h.gch")],
+        check=True,
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
+def launcher() -> Path:
+    """The memory launcher binary, compiled from ``profiler/launcher.c`` on first use."""
+    source = Path(__file__).with_name("launcher.c")
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        raise HarnessError("gcc is not installed: the memory launcher cannot be built")
+    text = source.read_bytes()
+    key = hashlib.sha256(text + _out([cc, "-dumpfullversion"]).encode()).hexdigest()[:10]
+    binary = cache_root() / "toolchains" / f"launcher-{key}" / "perforch-launch"
+    if binary.is_file():
+        return binary
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    tmp = binary.with_name(f"perforch-launch.{os.getpid()}.tmp")
+    try:
+        subprocess.run(
+            [cc, "-O2", "-o", str(tmp), str(source)], check=True, capture_output=True, text=True
+        )
+    except subprocess.CalledProcessError as exc:
+        raise HarnessError(f"cannot build the memory launcher: {exc.stderr[-500:]}") from exc
+    tmp.rename(binary)
+    return binary
+
+
 def main() -> None:
+    from .harness.cpp import FLAGS as CPP_FLAGS
+
     failures = []
-    for name, step in (("rust", prepare_rust), ("go", prepare_go)):
+    steps: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("rust", prepare_rust),
+        ("go", prepare_go),
+        ("c++", lambda: prepare_cpp_pch(CPP_FLAGS)),
+        ("launcher", launcher),
+    )
+    for name, step in steps:
         try:
             step()
         except (HarnessError, subprocess.CalledProcessError, OSError) as exc:

@@ -12,18 +12,29 @@ import contextlib
 import hashlib
 import json
 import os
+import random
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language, Metric, TestFailure, TestOutcome
+from perforch_core.models import (
+    Footprint,
+    InstructionCounts,
+    Language,
+    Metric,
+    ProcessMemory,
+    TestFailure,
+    TestOutcome,
+)
 
 from .. import stages
 from ..protocol import CompareParams, RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed, workdir
 from ..toolchains import cache_root as toolchain_cache
+from ..toolchains import launcher
 from .base import ProcessResult
 
 TAIL = 2000
@@ -143,7 +154,14 @@ async def _link_tree(source: Path, dest: Path) -> None:
                 os.chown(os.path.join(root, d), NOBODY, NOBODY)
 
 
-async def run_artifact(recipe: Recipe, artifact: Path, limits: Limits) -> RunResult:
+async def run_artifact(
+    recipe: Recipe,
+    artifact: Path,
+    limits: Limits,
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run ``argv`` (default: the recipe's run command) next to a copy of the artifact."""
     await stages.report("running")
     with workdir("perforch-run-") as wd:
         dest = wd / artifact.name
@@ -152,8 +170,19 @@ async def run_artifact(recipe: Recipe, artifact: Path, limits: Limits) -> RunRes
         else:
             shutil.copy2(artifact, dest)
         return await run_sandboxed(
-            recipe.run, cwd=wd, limits=limits, env=recipe.env, ro_binds=recipe.ro_binds
+            argv or recipe.run,
+            cwd=wd,
+            limits=limits,
+            env={**recipe.env, **(env or {})},
+            ro_binds=[*recipe.ro_binds, *_launcher_bind(argv)],
         )
+
+
+def _launcher_bind(argv: Sequence[str] | None) -> list[Path]:
+    """The memory launcher's directory when ``argv`` starts with it."""
+    if argv and Path(argv[0]).name == "perforch-launch":
+        return [Path(argv[0]).parent]
+    return []
 
 
 def outcome_from_run(run: RunResult, failure_lines: Sequence[str]) -> TestOutcome:
@@ -189,25 +218,59 @@ def outcome_from_run(run: RunResult, failure_lines: Sequence[str]) -> TestOutcom
     )
 
 
+MEASURE_MODES = {Metric.EXEC_TIME: 0, Metric.CPU_UTILIZATION: 1, Metric.MAX_MEMORY: 2}
+EMPTY = 2  # the driver's side number for "no tests": the empty-harness baseline
+# Process-level memory differences below this are run-to-run noise (0.1-0.4 MB measured here).
+FOOTPRINT_FLOOR = 512 * 1024
+COUNT_RUNS = 5  # test-suite runs per valgrind count (a difference of two counts, so exact)
+
+
+def _tagged_json(text: str, tag: str) -> dict[str, object] | None:
+    line = next((ln for ln in reversed(text.splitlines()) if ln.startswith(tag + " ")), None)
+    return None if line is None else json.loads(line.split(" ", 1)[1])
+
+
 class CompiledHarness:
-    """Template: subclasses build recipes; this runs them."""
+    """Template: subclasses build recipes; this runs them.
+
+    A subclass's measuring program (``bench_recipe``) holds both test programs and a driver with
+    three commands: ``measure MODE PAIRS SEED`` (interleaved A/B pairs, one JSON result line),
+    ``hold SIDE`` (one side's tests, or none for side 2, repeated for ≥ 60 ms of CPU time, for
+    the memory launcher) and ``count SIDE N`` (N runs, for valgrind). One build serves them all.
+    """
 
     language: Language
     failure_markers: Sequence[str] = ()
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
+    default_pairs = 10  # native code's per-pair spread is small (A/A sd ~1 % per process)
+    counter_method = ""  # how max_memory is counted inside the process
+    valgrind_env: Mapping[str, str] = {}
+    no_instructions = ""  # why instruction counts are not offered, if they are not
 
     def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
         raise NotImplementedError
 
-    def bench_recipe(
-        self, baseline: str, candidate: str, params: CompareParams, seed: int
-    ) -> Recipe:
+    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
         raise HarnessError(f"measuring {self.language.value} is not supported yet")
 
     def method(self, metric: Metric) -> str:
+        lang = self.language.value
+        if metric is Metric.MAX_MEMORY:
+            return (
+                f"max_memory: {self.counter_method} during one test-suite run; baseline and "
+                f"candidate interleaved in one {lang} process (differences under 16 KiB floored); "
+                "process-level peak RSS and VmData+VmStk above an empty harness reported beside it"
+            )
+        if metric is Metric.AVG_MEMORY:
+            return (
+                "avg_memory: mean private resident memory (RssAnon) sampled every 1 ms by a "
+                "launcher while the tests repeat for ≥ 60 ms, minus the same harness running no "
+                f"tests; baseline, candidate and empty harness in fresh {lang} processes in "
+                "random order (differences under 512 KiB floored)"
+            )
         return (
-            f"{metric.value}: baseline and candidate interleaved in one {self.language.value}"
-            " process (thread CPU time per batch)"
+            f"{metric.value}: baseline and candidate interleaved in one {lang} process "
+            "(thread CPU time per ~1 ms batch)"
         )
 
     @staticmethod
@@ -230,38 +293,124 @@ class CompiledHarness:
         run = await run_artifact(recipe, built.path, limits)
         return outcome_from_run(run, self.failure_markers)
 
-    async def compare_once(
-        self, params: CompareParams, baseline: str, candidate: str, seed: int
-    ) -> ProcessResult:
+    async def _bench(
+        self, params: CompareParams, baseline: str, candidate: str
+    ) -> tuple[Recipe, Path]:
         tests = params.program.tests.source
         recipe = self.bench_recipe(
-            self.with_tests(baseline, tests), self.with_tests(candidate, tests), params, seed
+            self.with_tests(baseline, tests), self.with_tests(candidate, tests)
         )
         built = await build(self.language, recipe)
         if built.path is None:
             raise HarnessError(f"the measuring harness did not build: {built.error}")
-        limits = Limits(
+        return recipe, built.path
+
+    def _limits(self, params: CompareParams, address_space_mb: int | None = None) -> Limits:
+        return Limits(
             wall_s=params.timeout_s,
             cpu_s=int(params.timeout_s) + 1,
-            address_space_mb=self.run_limits.address_space_mb,
+            address_space_mb=address_space_mb or self.run_limits.address_space_mb,
         )
-        run = await run_artifact(recipe, built.path, limits)
-        line = next(
-            (
-                ln
-                for ln in reversed(run.stdout_tail.splitlines())
-                if ln.startswith("PERFORCH_RESULT ")
-            ),
-            None,
-        )
-        if run.returncode != 0 or line is None:
+
+    async def compare_once(
+        self, params: CompareParams, baseline: str, candidate: str, seed: int
+    ) -> ProcessResult:
+        recipe, artifact = await self._bench(params, baseline, candidate)
+        if params.metric is Metric.AVG_MEMORY:
+            return await self._compare_footprints(params, recipe, artifact, seed)
+        if params.metric not in MEASURE_MODES or (
+            params.metric is Metric.MAX_MEMORY and not self.counter_method
+        ):
+            raise HarnessError(f"{params.metric.value} is not measured for {self.language.value}")
+        mode, pairs = MEASURE_MODES[params.metric], params.pairs or self.default_pairs
+        argv = [*recipe.run, "measure", str(mode), str(pairs), str(seed)]
+        run = await run_artifact(recipe, artifact, self._limits(params), argv)
+        data = _tagged_json(run.stdout_tail, "PERFORCH_RESULT")
+        if run.returncode != 0 or data is None:
             detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
             raise HarnessError(f"measurement process failed: {detail}")
-        data = json.loads(line.split(" ", 1)[1])
         return ProcessResult(
-            ratio=float(data["ratio"]),
-            baseline=float(data["baseline"]),
-            candidate=float(data["candidate"]),
-            unit=data["unit"],
-            batch_calls=int(data["k"]),
+            ratio=float(data["ratio"]),  # type: ignore[arg-type]
+            baseline=float(data["baseline"]),  # type: ignore[arg-type]
+            candidate=float(data["candidate"]),  # type: ignore[arg-type]
+            unit=str(data["unit"]),
+            batch_calls=int(data["k"]),  # type: ignore[call-overload]
+        )
+
+    async def footprints(
+        self, params: CompareParams, baseline: str, candidate: str, seed: int
+    ) -> ProcessMemory:
+        """Baseline, candidate and the empty harness, each in a fresh process under the memory
+        launcher, in an order drawn from ``seed``."""
+        recipe, artifact = await self._bench(params, baseline, candidate)
+        return await self._footprints(params, recipe, artifact, seed)
+
+    async def _footprints(
+        self, params: CompareParams, recipe: Recipe, artifact: Path, seed: int
+    ) -> ProcessMemory:
+        launch = str(await asyncio.to_thread(launcher))
+        order = [0, 1, EMPTY]
+        random.Random(seed).shuffle(order)
+        found: dict[int, Footprint] = {}
+        for side in order:
+            argv = [launch, *recipe.run, "hold", str(side)]
+            run = await run_artifact(recipe, artifact, self._limits(params), argv)
+            data = _tagged_json(run.stderr_tail, "PERFORCH_FOOTPRINT")
+            if run.returncode != 0 or data is None or not data.get("samples"):
+                detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
+                raise HarnessError(f"memory measurement process failed: {detail}")
+            kib = 1024
+            found[side] = Footprint(
+                peak_rss=int(data["peak_rss_kb"]) * kib,  # type: ignore[call-overload]
+                mean_rss_anon=float(data["mean_rss_anon_kb"]) * kib,  # type: ignore[arg-type]
+                peak_vm_data_stk=int(data["peak_vm_data_stk_kb"]) * kib,  # type: ignore[call-overload]
+                mean_vm_data_stk=float(data["mean_vm_data_stk_kb"]) * kib,  # type: ignore[arg-type]
+                samples=int(data["samples"]),  # type: ignore[call-overload]
+            )
+        return ProcessMemory(baseline=found[0], candidate=found[1], empty=found[EMPTY])
+
+    async def _compare_footprints(
+        self, params: CompareParams, recipe: Recipe, artifact: Path, seed: int
+    ) -> ProcessResult:
+        memory = await self._footprints(params, recipe, artifact, seed)
+        a = max(FOOTPRINT_FLOOR, memory.above_empty("baseline", "mean_rss_anon"))
+        b = max(FOOTPRINT_FLOOR, memory.above_empty("candidate", "mean_rss_anon"))
+        return ProcessResult(
+            ratio=a / b, baseline=a, candidate=b, unit="B", batch_calls=0, memory=memory
+        )
+
+    async def instructions(
+        self, params: CompareParams, baseline: str, candidate: str
+    ) -> InstructionCounts:
+        """Instructions per test-suite run of each side under valgrind: (count of N runs −
+        count of the empty harness) / N, exact run to run for native code."""
+        if self.no_instructions:
+            raise HarnessError(f"instruction counts are not offered: {self.no_instructions}")
+        recipe, artifact = await self._bench(params, baseline, candidate)
+        valgrind = shutil.which("valgrind")
+        if valgrind is None:
+            raise HarnessError("valgrind is not installed: instruction counts are unavailable")
+        counts: dict[int, int] = {}
+        for side in (0, 1, EMPTY):
+            argv = [
+                valgrind,
+                "--tool=cachegrind",
+                "--cache-sim=no",
+                "--cachegrind-out-file=/dev/null",
+                *recipe.run,
+                "count",
+                str(side),
+                str(COUNT_RUNS),
+            ]
+            run = await run_artifact(
+                recipe, artifact, self._limits(params, 16384), argv, env=self.valgrind_env
+            )
+            m = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr_tail)
+            if run.returncode != 0 or m is None:
+                detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
+                raise HarnessError(f"valgrind failed: {detail}")
+            counts[side] = int(m.group(1).replace(",", ""))
+        return InstructionCounts(
+            baseline=(counts[0] - counts[EMPTY]) // COUNT_RUNS,
+            candidate=(counts[1] - counts[EMPTY]) // COUNT_RUNS,
         )

@@ -9,9 +9,9 @@ import dataclasses
 import re
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language, Metric
+from perforch_core.models import Language
 
-from ..protocol import CompareParams, RunTestsParams
+from ..protocol import RunTestsParams
 from ..sandbox import Limits
 from ..toolchains import go
 from .compiled import CompiledHarness, Recipe
@@ -21,22 +21,18 @@ class GoHarness(CompiledHarness):
     language = Language.GO
     failure_markers = ("--- FAIL", "Error:", "expected", "actual", "panic:")
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
+    counter_method = "bytes allocated (runtime.MemStats.TotalAlloc, Go's B/op)"
+    # callgrind/cachegrind crash on Go's asynchronous preemption signals (shared/notes).
+    valgrind_env = {"GODEBUG": "asyncpreemptoff=1"}
 
     def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
         return self._recipe({"src/main_test.go": source})
 
-    def bench_recipe(
-        self, baseline: str, candidate: str, params: CompareParams, seed: int
-    ) -> Recipe:
-        if params.metric not in (Metric.EXEC_TIME, Metric.CPU_UTILIZATION):
-            raise HarnessError(f"{params.metric.value} is not measured for Go yet")
+    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
         pkg_a, tests_a = as_package(baseline, "perforch_a")
         pkg_b, tests_b = as_package(candidate, "perforch_b")
-        driver = (
-            GO_DRIVER.replace("CALLS_A", "; ".join(f"pa.{n}(t)" for n in tests_a))
-            .replace("CALLS_B", "; ".join(f"pb.{n}(t)" for n in tests_b))
-            .replace("PAIRS", str(params.pairs))
-            .replace("UTIL", "true" if params.metric is Metric.CPU_UTILIZATION else "false")
+        driver = GO_DRIVER.replace("CALLS_A", "; ".join(f"pa.{n}(t)" for n in tests_a)).replace(
+            "CALLS_B", "; ".join(f"pb.{n}(t)" for n in tests_b)
         )
         recipe = self._recipe(
             {
@@ -45,10 +41,9 @@ class GoHarness(CompiledHarness):
                 "src/main_test.go": driver,
             }
         )
-        # The seed is a run argument: one binary (built once) serves every process.
+        # One binary (built once) serves every process and metric: the driver's arguments.
         return dataclasses.replace(
-            recipe,
-            run=["./prog.test", "-test.run=TestPerforchBench", "-test.count=1", str(seed)],
+            recipe, run=["./prog.test", "-test.run=TestPerforchBench", "-test.count=1"]
         )
 
     def _recipe(self, files: dict[str, str]) -> Recipe:
@@ -91,6 +86,7 @@ GO_DRIVER = """package main
 import (
     "flag"
     "fmt"
+    "os"
     "runtime"
     "sort"
     "strconv"
@@ -101,6 +97,8 @@ import (
     pa "perforch/candidate/perforch_a"
     pb "perforch/candidate/perforch_b"
 )
+
+const targetNs = 1e6 // a batch costs ~1 ms of thread CPU time
 
 func perforchClock(id uintptr) float64 {
     var ts syscall.Timespec
@@ -117,17 +115,42 @@ func perforchMedian(v []float64) float64 {
     return (v[n/2-1] + v[n/2]) / 2
 }
 
+func perforchArg(i int) uint64 {
+    n, _ := strconv.ParseUint(flag.Arg(i), 10, 64)
+    return n
+}
+
+// measure MODE PAIRS SEED | hold SIDE | count SIDE N
 func TestPerforchBench(t *testing.T) {
     runtime.LockOSThread() // thread CPU time must follow this goroutine
-    util := UTIL
     run := func(which int) {
         if which == 0 {
             CALLS_A
-        } else {
+        } else if which == 1 {
             CALLS_B
         }
     }
-    batch := func(which int, k int, util bool) float64 {
+    switch flag.Arg(0) {
+    case "hold":
+        side, c0, w0 := int(perforchArg(1)), perforchClock(3), perforchClock(1)
+        for perforchClock(3)-c0 < 60e6 && perforchClock(1)-w0 < 2e9 {
+            run(side)
+        }
+        return
+    case "count":
+        for i := uint64(0); i < perforchArg(2); i++ {
+            run(int(perforchArg(1)))
+        }
+        return
+    case "measure":
+    default:
+        fmt.Fprintln(os.Stderr, "usage: measure MODE PAIRS SEED | hold SIDE | count SIDE N")
+        os.Exit(2)
+    }
+    mode, pairs := perforchArg(1), int(perforchArg(2))
+    util := mode == 1
+    seed := perforchArg(3)*6364136223846793005 + 1442695040888963407
+    batch := func(which int, k int) float64 {
         w0, c0 := perforchClock(1), perforchClock(3)
         for i := 0; i < k; i++ {
             run(which)
@@ -141,41 +164,55 @@ func TestPerforchBench(t *testing.T) {
         }
         return cpu
     }
-    seed := uint64(1)
-    if flag.NArg() > 0 {
-        if s, err := strconv.ParseUint(flag.Arg(0), 10, 64); err == nil {
-            seed = s*6364136223846793005 + 1442695040888963407
+    // Bytes allocated by one test-suite run (Go's B/op: the runtime's own counter).
+    var ms runtime.MemStats
+    allocated := func(which int) float64 {
+        runtime.ReadMemStats(&ms)
+        before := ms.TotalAlloc
+        run(which)
+        runtime.ReadMemStats(&ms)
+        v := float64(ms.TotalAlloc - before)
+        if v < 16384 {
+            return 16384 // differences under 16 KiB are noise, not gains
         }
+        return v
     }
     k := 1
-    for k < (1<<26) && batch(0, k, false) < 2e6 {
+    tm := batch(0, k)
+    for tm < targetNs/4 && k < (1<<26) {
         k *= 2
+        tm = batch(0, k)
+    }
+    if tm > 0 && tm < targetNs {
+        k = int(float64(k)*targetNs/tm) + 1
     }
     for w := 0; w < 2; w++ {
-        batch(0, k, false)
-        batch(1, k, false)
+        batch(0, k)
+        batch(1, k)
     }
     var ratios, va, vb []float64
-    for p := 0; p < PAIRS; p++ {
+    for p := 0; p < pairs; p++ {
         seed ^= seed << 13
         seed ^= seed >> 7
         seed ^= seed << 17
         first := int(seed & 1)
-        var tm [2]float64
-        tm[first] = batch(first, k, util)
-        tm[1-first] = batch(1-first, k, util)
+        var v [2]float64
+        for _, side := range []int{first, 1 - first} {
+            if mode == 2 {
+                v[side] = allocated(side)
+            } else {
+                v[side] = batch(side, k)
+            }
+        }
         per := float64(k)
-        if util {
+        if mode != 0 {
             per = 1
         }
-        va = append(va, tm[0]/per)
-        vb = append(vb, tm[1]/per)
-        ratios = append(ratios, tm[0]/tm[1])
+        va = append(va, v[0]/per)
+        vb = append(vb, v[1]/per)
+        ratios = append(ratios, v[0]/v[1])
     }
-    unit := "ns"
-    if util {
-        unit = "ratio"
-    }
+    unit := map[uint64]string{0: "ns", 1: "ratio", 2: "B"}[mode]
     fmt.Printf("PERFORCH_RESULT {\\"ratio\\": %g, \\"baseline\\": %g, ",
         perforchMedian(ratios), perforchMedian(va))
     fmt.Printf("\\"candidate\\": %g, \\"unit\\": \\"%s\\", \\"k\\": %d}\\n",

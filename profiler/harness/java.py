@@ -8,9 +8,9 @@ import glob
 import re
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language, Metric
+from perforch_core.models import Language
 
-from ..protocol import CompareParams, RunTestsParams
+from ..protocol import RunTestsParams
 from ..sandbox import Limits
 from ..toolchains import java
 from .compiled import CompiledHarness, Recipe
@@ -44,28 +44,25 @@ class JavaHarness(CompiledHarness):
     language = Language.JAVA
     failure_markers = ("Exception", "Error", "at Main", "at Solution")
     run_limits = Limits(wall_s=30, cpu_s=30, address_space_mb=1024)
+    default_pairs = 20  # the cost is JVM start-up and JIT warm-up, not the pairs
+    counter_method = "bytes allocated by the measuring thread (ThreadMXBean)"
+    no_instructions = "the JIT makes Java's instruction counts vary by about 1 %"
 
     def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
         return self._recipe({"Main.java": source}, ["Main"], JVM_FLAGS)
 
-    def bench_recipe(
-        self, baseline: str, candidate: str, params: CompareParams, seed: int
-    ) -> Recipe:
+    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
         """Both test programs in packages ``pa`` / ``pb`` of one JVM, driven by PerforchBench
         (thread CPU time from the ThreadMXBean, ≥ 0.5 s of JIT warm-up)."""
-        if params.metric not in (Metric.EXEC_TIME, Metric.CPU_UTILIZATION):
-            raise HarnessError(f"{params.metric.value} is not measured for Java yet")
         if not re.search(r"public\s+class\s+Main\b", baseline + candidate):
             raise HarnessError("the Java test program has no public class Main")
-        util = "true" if params.metric is Metric.CPU_UTILIZATION else "false"
-        driver = JAVA_DRIVER.replace("PAIRS", str(params.pairs)).replace("UTIL", util)
         files = {
             "pa/Main.java": f"package pa;\n{baseline}",
             "pb/Main.java": f"package pb;\n{candidate}",
-            "PerforchBench.java": driver,
+            "PerforchBench.java": JAVA_DRIVER,
         }
-        # The seed is a run argument: one build serves every process.
-        return self._recipe(files, ["PerforchBench", str(seed)], BENCH_JVM_FLAGS)
+        # One build serves every process and metric: the driver's arguments.
+        return self._recipe(files, ["PerforchBench"], BENCH_JVM_FLAGS)
 
     def _recipe(self, files: dict[str, str], main: list[str], jvm: tuple[str, ...]) -> Recipe:
         tc = java()
@@ -83,20 +80,31 @@ class JavaHarness(CompiledHarness):
 
 
 JAVA_DRIVER = """import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 
+// measure MODE PAIRS SEED | hold SIDE | count SIDE N
 public class PerforchBench {
-    static final ThreadMXBean BEAN = ManagementFactory.getThreadMXBean();
+    static final com.sun.management.ThreadMXBean BEAN =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     static final String[] NO_ARGS = new String[0];
+
+    static void run(int which) throws Exception {
+        if (which == 0) pa.Main.main(NO_ARGS); else if (which == 1) pb.Main.main(NO_ARGS);
+    }
 
     static double batch(int which, long k, boolean util) throws Exception {
         long w0 = System.nanoTime(), c0 = BEAN.getCurrentThreadCpuTime();
-        for (long i = 0; i < k; i++) {
-            if (which == 0) pa.Main.main(NO_ARGS); else pb.Main.main(NO_ARGS);
-        }
+        for (long i = 0; i < k; i++) run(which);
         double cpu = BEAN.getCurrentThreadCpuTime() - c0, wall = System.nanoTime() - w0;
         return util ? (wall > 0 ? cpu / wall : 1.0) : cpu;
+    }
+
+    // Bytes this thread allocated during one test-suite run (the JVM's own counter).
+    static double allocated(int which) throws Exception {
+        long before = BEAN.getCurrentThreadAllocatedBytes();
+        run(which);
+        double v = BEAN.getCurrentThreadAllocatedBytes() - before;
+        return v < 16384 ? 16384 : v;  // differences under 16 KiB are noise, not gains
     }
 
     static double median(double[] v) {
@@ -107,29 +115,45 @@ public class PerforchBench {
     }
 
     public static void main(String[] args) throws Exception {
-        boolean util = UTIL;
-        long seed = args.length > 0 ? Long.parseLong(args[0]) : 1;
-        seed = seed * 6364136223846793005L + 1442695040888963407L;
+        if (args.length > 1 && args[0].equals("hold")) {
+            int side = Integer.parseInt(args[1]);
+            long c0 = BEAN.getCurrentThreadCpuTime(), w0 = System.nanoTime();
+            while (BEAN.getCurrentThreadCpuTime() - c0 < 60_000_000L
+                   && System.nanoTime() - w0 < 2_000_000_000L) run(side);
+            return;
+        }
+        if (args.length > 2 && args[0].equals("count")) {
+            int side = Integer.parseInt(args[1]);
+            for (long i = 0, n = Long.parseLong(args[2]); i < n; i++) run(side);
+            return;
+        }
+        if (args.length < 4 || !args[0].equals("measure")) {
+            System.err.println("usage: measure MODE PAIRS SEED | hold SIDE | count SIDE N");
+            System.exit(2);
+        }
+        int mode = Integer.parseInt(args[1]), pairs = Integer.parseInt(args[2]);
+        boolean util = mode == 1;
+        long seed = Long.parseLong(args[3]) * 6364136223846793005L + 1442695040888963407L;
         long k = 1;
         while (k < (1L << 26) && batch(0, k, false) < 2e6) k *= 2;
         // The JIT needs time: warm both sides up for at least half a second.
         long until = System.nanoTime() + 500_000_000L;
         while (System.nanoTime() < until) { batch(0, k, false); batch(1, k, false); }
-        int pairs = PAIRS;
         double[] ratios = new double[pairs], va = new double[pairs], vb = new double[pairs];
         for (int p = 0; p < pairs; p++) {
             seed ^= seed << 13; seed ^= seed >>> 7; seed ^= seed << 17;
             int first = (int) (seed & 1);
             double[] t = new double[2];
-            t[first] = batch(first, k, util);
-            t[1 - first] = batch(1 - first, k, util);
-            double per = util ? 1.0 : (double) k;
+            for (int side : new int[] {first, 1 - first}) {
+                t[side] = mode == 2 ? allocated(side) : batch(side, k, util);
+            }
+            double per = mode == 0 ? (double) k : 1.0;
             va[p] = t[0] / per; vb[p] = t[1] / per; ratios[p] = t[0] / t[1];
         }
+        String unit = mode == 2 ? "B" : util ? "ratio" : "ns";
         System.out.printf(java.util.Locale.ROOT, "PERFORCH_RESULT {\\"ratio\\": %.9g, "
             + "\\"baseline\\": %.9g, \\"candidate\\": %.9g, \\"unit\\": \\"%s\\", "
-            + "\\"k\\": %d}%n", median(ratios), median(va), median(vb),
-            util ? "ratio" : "ns", k);
+            + "\\"k\\": %d}%n", median(ratios), median(va), median(vb), unit, k);
     }
 }
 """

@@ -22,6 +22,7 @@ from ..sandbox import Limits, RunResult, run_sandboxed, workdir
 from .base import ProcessResult
 
 RUNNER = "py_runner.py"
+PAIRS = 20  # A/B pairs per process (CPython's per-pair spread needs more than native code)
 
 _METHODS = {
     Metric.EXEC_TIME: "CPU time (thread utime+stime) per test-suite call; baseline and candidate "
@@ -163,7 +164,12 @@ class PythonHarness:
         data, run = await self._run(
             params.program,
             [baseline, candidate],
-            {"mode": "compare", "metric": params.metric.value, "pairs": params.pairs, "seed": seed},
+            {
+                "mode": "compare",
+                "metric": params.metric.value,
+                "pairs": params.pairs or PAIRS,
+                "seed": seed,
+            },
             params.timeout_s,
         )
         if data is None or "harness_error" in data:

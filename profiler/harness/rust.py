@@ -8,9 +8,9 @@ import dataclasses
 import re
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language, Metric
+from perforch_core.models import Language
 
-from ..protocol import CompareParams, RunTestsParams
+from ..protocol import RunTestsParams
 from ..sandbox import Limits
 from ..toolchains import rust
 from .compiled import CompiledHarness, Recipe
@@ -38,6 +38,43 @@ def _opaque_call(path: str) -> str:
 
 
 DRIVER = r"""
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+// Counting allocator: live and peak heap bytes of everything the program allocates.
+struct PerforchAlloc;
+static PERFORCH_LIVE: AtomicUsize = AtomicUsize::new(0);
+static PERFORCH_PEAK: AtomicUsize = AtomicUsize::new(0);
+fn perforch_grew(n: usize) {
+    let live = PERFORCH_LIVE.fetch_add(n, Relaxed) + n;
+    PERFORCH_PEAK.fetch_max(live, Relaxed);
+}
+unsafe impl GlobalAlloc for PerforchAlloc {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc(l);
+        if !p.is_null() { perforch_grew(l.size()); }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(l);
+        if !p.is_null() { perforch_grew(l.size()); }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l);
+        PERFORCH_LIVE.fetch_sub(l.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = System.realloc(p, l, new);
+        if !q.is_null() {
+            PERFORCH_LIVE.fetch_sub(l.size(), Relaxed);
+            perforch_grew(new);
+        }
+        q
+    }
+}
+#[global_allocator]
+static PERFORCH_ALLOC: PerforchAlloc = PerforchAlloc;
+
 #[repr(C)]
 struct PerforchTimespec { tv_sec: i64, tv_nsec: i64 }
 extern "C" { fn clock_gettime(clock: i32, tp: *mut PerforchTimespec) -> i32; }
@@ -46,12 +83,20 @@ fn perforch_clock(id: i32) -> f64 {
     unsafe { clock_gettime(id, &mut ts); }
     ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
 }
-fn perforch_run(which: usize) { if which == 0 { CALLS_A } else { CALLS_B } }
+const TARGET_NS: f64 = 1e6; // a batch costs ~1 ms of thread CPU time
+fn perforch_run(which: usize) { if which == 0 { CALLS_A } else if which == 1 { CALLS_B } }
 fn perforch_batch(which: usize, k: u64, util: bool) -> f64 {
     let (w0, c0) = (perforch_clock(1), perforch_clock(3));
     for _ in 0..k { perforch_run(which); }
     let (cpu, wall) = (perforch_clock(3) - c0, perforch_clock(1) - w0);
     if util { if wall > 0.0 { cpu / wall } else { 1.0 } } else { cpu }
+}
+fn perforch_peak_bytes(which: usize) -> f64 {
+    let base = PERFORCH_LIVE.load(Relaxed);
+    PERFORCH_PEAK.store(base, Relaxed);
+    perforch_run(which);
+    let v = PERFORCH_PEAK.load(Relaxed).saturating_sub(base) as f64;
+    if v < 16384.0 { 16384.0 } else { v } // differences under 16 KiB are noise, not gains
 }
 fn perforch_median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -59,26 +104,54 @@ fn perforch_median(mut v: Vec<f64>) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 fn main() {
-    let util = UTIL;
-    let mut seed: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1);
-    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    // measure MODE PAIRS SEED | hold SIDE | count SIDE N
+    let args: Vec<String> = std::env::args().collect();
+    let num = |i: usize| -> u64 { args.get(i).and_then(|s| s.parse().ok()).unwrap_or(0) };
+    match args.get(1).map(|s| s.as_str()) {
+        Some("hold") => {
+            let (side, c0, w0) = (num(2) as usize, perforch_clock(3), perforch_clock(1));
+            while perforch_clock(3) - c0 < 60e6 && perforch_clock(1) - w0 < 2e9 {
+                perforch_run(side);
+            }
+            return;
+        }
+        Some("count") => {
+            for _ in 0..num(3) { perforch_run(num(2) as usize); }
+            return;
+        }
+        Some("measure") => {}
+        _ => {
+            eprintln!("usage: prog measure MODE PAIRS SEED | hold SIDE | count SIDE N");
+            std::process::exit(2);
+        }
+    }
+    let (mode, pairs) = (num(2), num(3));
+    let util = mode == 1;
+    let mut seed: u64 = num(4).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let mut k: u64 = 1;
-    while k < (1 << 26) && perforch_batch(0, k, false) < 2e6 { k *= 2; }
+    let mut t = perforch_batch(0, k, false);
+    while t < TARGET_NS / 4.0 && k < (1 << 26) { k *= 2; t = perforch_batch(0, k, false); }
+    if t > 0.0 && t < TARGET_NS { k = ((k as f64 * TARGET_NS / t) as u64 + 1).min(1 << 26); }
     for _ in 0..2 { perforch_batch(0, k, false); perforch_batch(1, k, false); }
     let (mut ratios, mut va, mut vb) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..PAIRS {
+    for _ in 0..pairs {
         seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
         let first = (seed & 1) as usize;
-        let mut t = [0.0f64; 2];
-        t[first] = perforch_batch(first, k, util);
-        t[1 - first] = perforch_batch(1 - first, k, util);
-        let per = if util { 1.0 } else { k as f64 };
-        va.push(t[0] / per); vb.push(t[1] / per); ratios.push(t[0] / t[1]);
+        let mut v = [0.0f64; 2];
+        for side in [first, 1 - first] {
+            v[side] = if mode == 2 {
+                perforch_peak_bytes(side)
+            } else {
+                perforch_batch(side, k, util)
+            };
+        }
+        let per = if mode == 0 { k as f64 } else { 1.0 };
+        va.push(v[0] / per); vb.push(v[1] / per); ratios.push(v[0] / v[1]);
     }
+    let unit = match mode { 2 => "B", 1 => "ratio", _ => "ns" };
     print!("PERFORCH_RESULT {{\"ratio\": {}, \"baseline\": {}, ", perforch_median(ratios),
            perforch_median(va));
-    println!("\"candidate\": {}, \"unit\": \"{}\", \"k\": {}}}", perforch_median(vb),
-             if util { "ratio" } else { "ns" }, k);
+    println!("\"candidate\": {}, \"unit\": \"{}\", \"k\": {}}}", perforch_median(vb), unit, k);
 }
 """
 
@@ -87,26 +160,19 @@ class RustHarness(CompiledHarness):
     language = Language.RUST
     failure_markers = ("panicked", "assertion", "FAILED", "left:", "right:")
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
+    counter_method = "peak bytes live through a counting #[global_allocator]"
 
     def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
         return self._recipe(source, test=True)
 
-    def bench_recipe(
-        self, baseline: str, candidate: str, params: CompareParams, seed: int
-    ) -> Recipe:
-        if params.metric not in (Metric.EXEC_TIME, Metric.CPU_UTILIZATION):
-            raise HarnessError(f"{params.metric.value} is not measured for Rust yet")
+    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
         mod_a, calls_a = as_module(baseline, "perforch_a")
         mod_b, calls_b = as_module(candidate, "perforch_b")
-        driver = (
-            DRIVER.replace("CALLS_A", "; ".join(_opaque_call(c) for c in calls_a))
-            .replace("CALLS_B", "; ".join(_opaque_call(c) for c in calls_b))
-            .replace("PAIRS", str(params.pairs))
-            .replace("UTIL", "true" if params.metric is Metric.CPU_UTILIZATION else "false")
+        driver = DRIVER.replace("CALLS_A", "; ".join(_opaque_call(c) for c in calls_a)).replace(
+            "CALLS_B", "; ".join(_opaque_call(c) for c in calls_b)
         )
-        recipe = self._recipe(mod_a + mod_b + driver, test=False)
-        # The seed is a run argument: one binary (built once) serves every process.
-        return dataclasses.replace(recipe, run=["./prog", str(seed)])
+        # One binary (built once) serves every process and metric: the driver's arguments.
+        return dataclasses.replace(self._recipe(mod_a + mod_b + driver, test=False), run=["./prog"])
 
     def _recipe(self, source: str, *, test: bool) -> Recipe:
         tc = rust()

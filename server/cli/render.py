@@ -157,7 +157,25 @@ def measurement_table(v: Verdict) -> Table:
         f"{-v.improvement_pct:+.1f} %",
         f"95% CI {-v.interval_pct.high:+.1f} … {-v.interval_pct.low:+.1f} %",
     )
-    table.caption = v.method
+    if v.process_memory is not None:
+        m, mib = v.process_memory, 1 << 20
+        for label, field in (
+            ("peak RSS above empty harness", "peak_rss"),
+            ("mean RssAnon above empty harness", "mean_rss_anon"),
+            ("peak VmData+VmStk above empty (paper)", "peak_vm_data_stk"),
+        ):
+            table.add_row(
+                label,
+                f"{m.above_empty('baseline', field) / mib:.2f} MiB",
+                f"{m.above_empty('candidate', field) / mib:.2f} MiB",
+            )
+    if v.instructions is not None:
+        table.add_row(
+            "instructions per run (valgrind)",
+            f"{v.instructions.baseline:,}",
+            f"{v.instructions.candidate:,}",
+        )
+    table.caption = f"{v.note}\n{v.method}" if v.note else v.method
     return table
 
 
