@@ -64,6 +64,13 @@ class Daemon:
         self.tasks: dict[Any, asyncio.Task[None]] = {}
         self.stopping = asyncio.Event()
 
+    async def aclose(self) -> None:
+        """Stop the harnesses' services (the warm javac)."""
+        for h in self.harnesses.values():
+            close = getattr(h, "aclose", None)
+            if close is not None:
+                await close()
+
     def harness(self, language: Language) -> Harness:
         h = self.harnesses.get(language)
         if h is None:
@@ -262,9 +269,18 @@ def main(argv: list[str] | None = None) -> None:
     if removed:
         log.info("pruned %d least recently used builds from the cache", removed)
     daemon = Daemon(test_concurrency=args.test_concurrency)
-    coro = _serve_socket(daemon, args.socket) if args.socket else _serve_stdio(daemon)
+
+    async def serve() -> None:
+        try:
+            if args.socket:
+                await _serve_socket(daemon, args.socket)
+            else:
+                await _serve_stdio(daemon)
+        finally:
+            await daemon.aclose()
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(coro)
+        asyncio.run(serve())
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from perforch_core.errors import SandboxError
 
@@ -276,6 +277,54 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+async def _spawn(
+    argv: Sequence[str],
+    cwd: Path,
+    limits: Limits,
+    env: Mapping[str, str] | None,
+    ro_binds: Sequence[str | Path],
+    stdin: int | IO[bytes],
+    stdout: int | IO[bytes],
+    stderr: int | IO[bytes],
+) -> asyncio.subprocess.Process:
+    full_env = base_env(env)
+    with contextlib.ExitStack() as stack:
+        fds: tuple[int, ...] = ()
+        if sandbox_mode() == "bwrap":  # bwrap reads the seccomp program from an inherited fd
+            program = stack.enter_context(tempfile.TemporaryFile())
+            program.write(seccomp_program())
+            program.seek(0)
+            fds = (program.fileno(),)
+        command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None)
+        return await asyncio.create_subprocess_exec(
+            *command,
+            pass_fds=fds,
+            cwd=cwd,
+            env=full_env,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+            preexec_fn=lambda: _limiter(limits),
+        )
+
+
+async def start_sandboxed(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    limits: Limits,
+    env: Mapping[str, str] | None = None,
+    ro_binds: Sequence[str | Path] = (),
+) -> asyncio.subprocess.Process:
+    """Start a long-lived sandboxed service speaking over its stdin/stdout pipes (stderr goes to
+    ``cwd/.stderr``); the caller stops it with :func:`kill_group`."""
+    with (cwd / ".stderr").open("wb") as err:
+        return await _spawn(
+            argv, cwd, limits, env, ro_binds, asyncio.subprocess.PIPE, asyncio.subprocess.PIPE, err
+        )
+
+
 async def run_sandboxed(
     argv: Sequence[str],
     *,
@@ -288,26 +337,8 @@ async def run_sandboxed(
     started. ``ro_binds``: toolchain paths the command needs, visible read-only."""
     out_path, err_path = cwd / ".stdout", cwd / ".stderr"
     started = time.perf_counter()
-    full_env = base_env(env)
-    with contextlib.ExitStack() as stack:
-        fds: tuple[int, ...] = ()
-        if sandbox_mode() == "bwrap":  # bwrap reads the seccomp program from an inherited fd
-            program = stack.enter_context(tempfile.TemporaryFile())
-            program.write(seccomp_program())
-            program.seek(0)
-            fds = (program.fileno(),)
-        command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None)
-        proc = await asyncio.create_subprocess_exec(
-            *command,
-            pass_fds=fds,
-            cwd=cwd,
-            env=full_env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=stack.enter_context(out_path.open("wb")),
-            stderr=stack.enter_context(err_path.open("wb")),
-            start_new_session=True,
-            preexec_fn=lambda: _limiter(limits),
-        )
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        proc = await _spawn(argv, cwd, limits, env, ro_binds, asyncio.subprocess.DEVNULL, out, err)
     timed_out = False
     try:
         await asyncio.wait_for(proc.wait(), timeout=limits.wall_s)

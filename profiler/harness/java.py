@@ -14,6 +14,7 @@ from ..protocol import RunTestsParams
 from ..sandbox import Limits
 from ..toolchains import java
 from .compiled import CompiledHarness, Recipe
+from .javac_service import JavacService
 
 JVM_FLAGS = (
     "-Xmx128m",
@@ -34,10 +35,12 @@ JAVAC_FLAGS = (
     "-J-XX:MaxMetaspaceSize=128m",
     "-J-XX:CompressedClassSpaceSize=64m",
     "-J-XX:TieredStopAtLevel=1",
+    "-proc:none",  # no annotation processors: compiling runs no code from the sources
     "-nowarn",
     "-encoding",
     "UTF-8",
 )
+JAVAC_SERVICE_FLAGS = [f for f in JAVAC_FLAGS if not f.startswith("-J") and f != "-proc:none"]
 
 
 class JavaHarness(CompiledHarness):
@@ -64,6 +67,12 @@ class JavaHarness(CompiledHarness):
         # One build serves every process and metric: the driver's arguments.
         return self._recipe(files, ["PerforchBench"], BENCH_JVM_FLAGS)
 
+    def __init__(self) -> None:
+        self.javac = JavacService(JAVAC_SERVICE_FLAGS)
+
+    async def aclose(self) -> None:
+        await self.javac.aclose()
+
     def _recipe(self, files: dict[str, str], main: list[str], jvm: tuple[str, ...]) -> Recipe:
         tc = java()
         bin_dir = tc.home / "bin"
@@ -76,6 +85,7 @@ class JavaHarness(CompiledHarness):
             key=f"{tc.version} {' '.join(JAVAC_FLAGS)}",
             ro_binds=[tc.home, *glob.glob("/etc/java*")],
             compile_limits=Limits(wall_s=120, cpu_s=120, address_space_mb=2048),
+            compiler=self.javac,
         )
 
 
