@@ -21,12 +21,21 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import events as ev
-from .errors import BudgetExceededError, LLMError, PerfOrchError, ProfilerError
+from .errors import BudgetExceededError, LLMError, PerfOrchError, ProfilerError, StorageError
 from .job import DONE, Job
 from .llm import parsing, prompts
 from .models import Action, Candidate, Stage, Task, TestOutcome, Verdict
 from .policy import Budget, BudgetTracker, Policy
-from .ports import ChatMessage, LLMPort, MemoryPort, Observation, ProfilerPort, Sample
+from .ports import (
+    ChatMessage,
+    LLMPort,
+    MemoryPort,
+    ModelChoice,
+    ModelChooser,
+    Observation,
+    ProfilerPort,
+    Sample,
+)
 from .result import Attempt, AttemptOutcome, JobResult, describe_measurement, verdict_text
 from .tagging import Tagger
 
@@ -55,8 +64,10 @@ class _Run:
         action: Action,
         policy: Policy,
         budget: Budget,
+        chooser: ModelChooser | None = None,
     ) -> None:
         self.x = executor
+        self.chooser = chooser
         self.job = job
         self.task = task
         self.action = action
@@ -184,7 +195,27 @@ class _Run:
             stage, self.task.language, self.task.categories, metric, self.x.pool
         )
         self.emit(ev.StageStarted, stage=stage, ranking=tuple(ranked))
-        return self.policy.choose(stage, ranked)
+        pick = await self.chooser(stage, ranked) if self.chooser and ranked else None
+        if not pick:
+            return self.policy.choose(stage, ranked)
+        # A person chose: that model, and only it, does the stage; the choice is kept in Memory.
+        known = {r.model: r for r in ranked}.get(pick)
+        why = f"chosen by you ({known.why})" if known else "chosen by you (no Memory data)"
+        score = known.score if known else float("nan")
+        choice = ModelChoice(
+            stage=stage,
+            language=self.task.language,
+            categories=self.task.categories,
+            metric=metric,
+            offered_first=ranked[0].model,
+            picked=pick,
+            problem_id=self.task.id,
+        )
+        try:
+            await self.x.memory.record_choice(choice)
+        except StorageError as exc:
+            log.warning("%s", exc)
+        return [ev.RankedModel(model=pick, score=score, why=why)]
 
     def record(self, attempt: Attempt, success: bool, improvement: float | None = None) -> None:
         self.attempts.append(attempt)
@@ -530,10 +561,18 @@ class Executor:
         self.source = source
 
     def start(
-        self, task: Task, action: Action, policy: Policy | None = None, budget: Budget | None = None
+        self,
+        task: Task,
+        action: Action,
+        policy: Policy | None = None,
+        budget: Budget | None = None,
+        *,
+        chooser: ModelChooser | None = None,
     ) -> Job:
+        """Start a job; ``chooser`` (a person, through the editor) may pick each stage's model
+        from the Memory's ranking."""
         job = Job(uuid.uuid4().hex[:12])
-        run = _Run(self, job, task, action, policy or Policy(), budget or Budget())
+        run = _Run(self, job, task, action, policy or Policy(), budget or Budget(), chooser)
         job._task = asyncio.create_task(self._drive(run), name=f"job-{job.id}")
         return job
 

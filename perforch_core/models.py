@@ -83,8 +83,12 @@ class TestSpec(_Frozen):
       from ``module``.
     - ``check``: ``source`` defines ``check(candidate)`` (HumanEval style), called with the
       function.
-    - ``program``: ``source`` is appended to the module to make a test program (HumanEval-X's
-      compiled languages: a ``main`` with asserts, ``Test*`` functions, ``#[cfg(test)] mod``).
+    - ``program``: the compiled languages. Without ``file``, ``source`` is appended to the
+      module to make a test program (HumanEval-X: a ``main`` with asserts, ``Test*`` functions,
+      ``#[cfg(test)] mod``; Rust's in-file tests need no source at all). With ``file``, the
+      tests are a file of their own beside the module, as in a user's project: Go's
+      ``x_test.go`` (same package), Java's test class with a ``main``, a C++ test program
+      (its ``#include "…"`` of the module is dropped: the module comes first).
     """
 
     __test__ = False  # not a pytest class
@@ -92,6 +96,9 @@ class TestSpec(_Frozen):
     kind: TestKind
     source: str
     origin: str = Field(description="where the tests came from, for the user")
+    file: str | None = Field(
+        default=None, description="the tests' own file name when they sit beside the module"
+    )
 
 
 class Task(_Frozen):

@@ -96,6 +96,26 @@ class MemoryPort(Protocol):
 
     async def record(self, observations: Sequence[Observation]) -> None: ...
 
+    async def record_choice(self, choice: ModelChoice) -> None: ...
+
+
+class ModelChoice(BaseModel):
+    """A person picked ``picked`` for a stage where the ranking offered ``offered_first``."""
+
+    model_config = ConfigDict(frozen=True)
+    stage: Stage
+    language: Language
+    categories: tuple[Category, ...] = ()
+    metric: Metric | None = None
+    offered_first: str | None
+    picked: str
+    problem_id: str
+
+
+# Asked at the start of a stage with the Memory's ranking; returns the model to use for the
+# stage, or None to let the policy choose.
+ModelChooser = Callable[[Stage, Sequence[RankedModel]], Awaitable[str | None]]
+
 
 class EventSink(Protocol):
     async def __call__(self, event: BaseModel) -> None: ...

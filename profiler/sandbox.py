@@ -172,9 +172,11 @@ def wrap(
     ro_binds: Sequence[str | Path] = (),
     env: Mapping[str, str] | None = None,
     seccomp_fd: int | None = None,
+    mount_at: str | None = None,
 ) -> list[str]:
     """``argv`` wrapped in bubblewrap (or unchanged when the sandbox is off). ``env`` is the
-    whole environment inside: bwrap starts from an empty one (``--clearenv`` comes first)."""
+    whole environment inside: bwrap starts from an empty one (``--clearenv`` comes first).
+    ``mount_at``: where the work dir appears inside (default: its own path)."""
     if sandbox_mode() == "none":
         return list(argv)
     cmd = [
@@ -214,7 +216,8 @@ def wrap(
         cmd += ["--perms", "0755", "--dir", parent]
     for path in (*SYSTEM_BINDS, *(str(p) for p in ro_binds)):
         cmd += ["--ro-bind-try", path, path]
-    cmd += ["--bind", str(cwd), str(cwd), "--chdir", str(cwd)]
+    inside = mount_at or str(cwd)
+    cmd += ["--bind", str(cwd), inside, "--chdir", inside]
     if root:
         cmd += [
             "setpriv",
@@ -286,6 +289,7 @@ async def _spawn(
     stdin: int | IO[bytes],
     stdout: int | IO[bytes],
     stderr: int | IO[bytes],
+    mount_at: str | None = None,
 ) -> asyncio.subprocess.Process:
     full_env = base_env(env)
     with contextlib.ExitStack() as stack:
@@ -295,7 +299,7 @@ async def _spawn(
             program.write(seccomp_program())
             program.seek(0)
             fds = (program.fileno(),)
-        command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None)
+        command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None, mount_at)
         return await asyncio.create_subprocess_exec(
             *command,
             pass_fds=fds,
@@ -332,13 +336,17 @@ async def run_sandboxed(
     limits: Limits,
     env: Mapping[str, str] | None = None,
     ro_binds: Sequence[str | Path] = (),
+    mount_at: str | None = None,
 ) -> RunResult:
     """Run ``argv`` sandboxed in ``cwd`` under ``limits``; cancellation kills everything it
-    started. ``ro_binds``: toolchain paths the command needs, visible read-only."""
+    started. ``ro_binds``: toolchain paths the command needs, visible read-only; ``mount_at``:
+    a fixed path for the work dir inside (for runs that must not depend on its random name)."""
     out_path, err_path = cwd / ".stdout", cwd / ".stderr"
     started = time.perf_counter()
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = await _spawn(argv, cwd, limits, env, ro_binds, asyncio.subprocess.DEVNULL, out, err)
+        proc = await _spawn(
+            argv, cwd, limits, env, ro_binds, asyncio.subprocess.DEVNULL, out, err, mount_at
+        )
     timed_out = False
     try:
         await asyncio.wait_for(proc.wait(), timeout=limits.wall_s)

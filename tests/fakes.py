@@ -20,7 +20,14 @@ from perforch_core.models import (
     TestSpec,
     Verdict,
 )
-from perforch_core.ports import ChatMessage, LLMReply, Observation, OnSample, Sample
+from perforch_core.ports import (
+    ChatMessage,
+    LLMReply,
+    ModelChoice,
+    Observation,
+    OnSample,
+    Sample,
+)
 
 
 def make_task(code: str | None = "def f(x):\n    return x  # BUG\n", **kw: object) -> Task:
@@ -131,6 +138,7 @@ class FakeMemory:
     def __init__(self, order: Sequence[str]) -> None:
         self.order = list(order)
         self.recorded: list[Observation] = []
+        self.choices: list[ModelChoice] = []
 
     async def rank(
         self,
@@ -149,3 +157,6 @@ class FakeMemory:
 
     async def record(self, observations: Sequence[Observation]) -> None:
         self.recorded.extend(observations)
+
+    async def record_choice(self, choice: ModelChoice) -> None:
+        self.choices.append(choice)

@@ -10,6 +10,7 @@ import re
 
 from ..errors import LLMReplyError, SourceError
 from ..models import Category, Language, Task
+from ..source import compiled as compiled_source
 from ..source import python as py_source
 
 FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
@@ -25,7 +26,7 @@ def extract_function(reply: str, task: Task, model: str) -> str:
     if not reply.strip():
         raise LLMReplyError("the model returned an empty reply", model=model)
     if task.language is not Language.PYTHON:
-        raise LLMReplyError(f"{task.language.value} replies are not supported yet", model=model)
+        return _compiled_function(reply, task, model)
     blocks = code_blocks(reply)
     candidates = [code for _, code in blocks if f"def {task.entry_point}" in code]
     if not candidates and not blocks and f"def {task.entry_point}" in reply:
@@ -39,6 +40,27 @@ def extract_function(reply: str, task: Task, model: str) -> str:
         try:
             return py_source.normalize_candidate(
                 code, task.entry_point, module_prefix=task.prefix, original_docstring=doc
+            )
+        except SourceError as exc:
+            errors.append(str(exc))
+    raise LLMReplyError(f"the reply's code is not usable: {errors[0]}", model=model)
+
+
+def _compiled_function(reply: str, task: Task, model: str) -> str:
+    """C++/Java/Go/Rust: the function named like the task's, out of any block that has it."""
+    blocks = [code for _, code in code_blocks(reply)] or [reply]
+    candidates = [
+        code for code in blocks if re.search(rf"\b{re.escape(task.entry_point)}\s*\(", code)
+    ]
+    if not candidates:
+        raise LLMReplyError(f"the reply holds no code defining {task.entry_point}()", model=model)
+    current = task.current_code or task.signature
+    indent = current[: len(current) - len(current.lstrip(" \t"))]
+    errors = []
+    for code in candidates:
+        try:
+            return compiled_source.function_from_reply(
+                task.language, code, task.entry_point, indent
             )
         except SourceError as exc:
             errors.append(str(exc))

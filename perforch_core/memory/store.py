@@ -20,7 +20,7 @@ import aiosqlite
 from ..errors import StorageError
 from ..events import RankedModel
 from ..models import Category, Language, Metric, Stage
-from ..ports import Observation
+from ..ports import ModelChoice, Observation
 from . import ranking, seed
 
 
@@ -209,6 +209,34 @@ class Memory:
             await db.commit()
         except sqlite3.Error as exc:
             raise StorageError(f"cannot record outcomes in Memory: {exc}") from exc
+
+    async def record_choice(self, choice: ModelChoice) -> None:
+        """A model picked by hand for a stage (kept apart from measured outcomes)."""
+        db = await self._conn()
+        try:
+            await db.execute(
+                "INSERT INTO choices (stage, language, categories, metric, offered_first, picked,"
+                " problem_id, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    choice.stage.value,
+                    choice.language.value,
+                    ",".join(c.value for c in choice.categories),
+                    choice.metric.value if choice.metric else None,
+                    choice.offered_first,
+                    choice.picked,
+                    choice.problem_id,
+                    _now(),
+                ),
+            )
+            await db.commit()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot record the model choice in Memory: {exc}") from exc
+
+    async def choices(self, stage: Stage | None = None) -> list[dict[str, Any]]:
+        """Hand-picked models, newest first."""
+        where, params = ("WHERE stage=?", (stage.value,)) if stage else ("", ())
+        rows = await self._execute(f"SELECT * FROM choices {where} ORDER BY id DESC", params)
+        return [dict(r) for r in rows]
 
     async def _paper_names(self, models: Sequence[str]) -> dict[str, str]:
         if not models:

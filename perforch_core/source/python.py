@@ -40,6 +40,12 @@ def _top_level_functions(tree: ast.Module) -> dict[str, FunctionNode]:
     return {n.name: n for n in tree.body if isinstance(n, FunctionNode)}
 
 
+def spans(source: str, filename: str = "<source>") -> list[FunctionSpan]:
+    """Every top-level function, from one parse."""
+    lines = source.splitlines(keepends=True)
+    return [_span(lines, n) for n in _top_level_functions(parse(source, filename)).values()]
+
+
 def find_function(source: str, name: str, filename: str = "<source>") -> FunctionSpan:
     tree = parse(source, filename)
     funcs = _top_level_functions(tree)
@@ -49,7 +55,11 @@ def find_function(source: str, name: str, filename: str = "<source>") -> Functio
         raise SourceError(
             f"{filename} has no top-level function {name!r}", hint=f"functions in the file: {known}"
         )
-    lines = source.splitlines(keepends=True)
+    return _span(source.splitlines(keepends=True), node)
+
+
+def _span(lines: list[str], node: FunctionNode) -> FunctionSpan:
+    name = node.name
     start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
     end = node.end_lineno or node.lineno
     code = "".join(lines[start:end])
@@ -202,6 +212,18 @@ def task_from_file(
         raise SourceError(f"no such file: {path}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read {path}: {exc}") from exc
+    return task_from_text(path, source, function, tests_file=tests_file, metric=metric)
+
+
+def task_from_text(
+    path: Path,
+    source: str,
+    function: str,
+    *,
+    tests_file: Path | None = None,
+    metric: Metric = Metric.EXEC_TIME,
+) -> Task:
+    """A task for ``function`` in ``source`` (an editor's buffer of ``path``, maybe unsaved)."""
     span = find_function(source, function, str(path))
     prefix, suffix = split_module(source, span)
     tests = discover_tests(path, source, span, tests_file)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import random
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from perforch_core.models import (
     ProcessMemory,
     TestFailure,
     TestOutcome,
+    TestSpec,
 )
 
 from .. import stages
@@ -36,6 +36,7 @@ from ..protocol import CompareParams, RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed, workdir
 from ..toolchains import cache_root as toolchain_cache
 from ..toolchains import launcher
+from . import process_memory as pm
 from .base import ProcessResult
 
 TAIL = 2000
@@ -232,15 +233,6 @@ def outcome_from_run(run: RunResult, failure_lines: Sequence[str]) -> TestOutcom
 
 
 MEASURE_MODES = {Metric.EXEC_TIME: 0, Metric.CPU_UTILIZATION: 1, Metric.MAX_MEMORY: 2}
-EMPTY = 2  # the driver's side number for "no tests": the empty-harness baseline
-# Process-level memory differences below this are run-to-run noise (0.1-0.4 MB measured here).
-FOOTPRINT_FLOOR = 512 * 1024
-COUNT_RUNS = 5  # test-suite runs per valgrind count (a difference of two counts, so exact)
-
-
-def _tagged_json(text: str, tag: str) -> dict[str, object] | None:
-    line = next((ln for ln in reversed(text.splitlines()) if ln.startswith(tag + " ")), None)
-    return None if line is None else json.loads(line.split(" ", 1)[1])
 
 
 class CompiledHarness:
@@ -260,10 +252,12 @@ class CompiledHarness:
     valgrind_env: Mapping[str, str] = {}
     no_instructions = ""  # why instruction counts are not offered, if they are not
 
-    def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
+    def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
+        """The test program(s) for ``module`` (the whole source file with the candidate)."""
         raise NotImplementedError
 
-    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
+    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
+        """One measuring program holding both modules with their tests and the driver."""
         raise HarnessError(f"measuring {self.language.value} is not supported yet")
 
     def method(self, metric: Metric) -> str:
@@ -287,14 +281,12 @@ class CompiledHarness:
         )
 
     @staticmethod
-    def with_tests(source: str, tests: str) -> str:
-        """The test program: the module with the tests appended (``program`` test kind)."""
-        return f"{source.rstrip()}\n\n{tests}"
+    def with_tests(module: str, tests: TestSpec) -> str:
+        """One test program: the module with the tests appended."""
+        return f"{module.rstrip()}\n\n{tests.source}"
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
-        recipe = self.test_recipe(
-            self.with_tests(params.source, params.program.tests.source), params
-        )
+        recipe = self.test_recipe(params.source, params.program.tests)
         built = await build(self.language, recipe)
         if built.path is None:
             return TestOutcome(passed=False, error=built.error)
@@ -309,10 +301,7 @@ class CompiledHarness:
     async def _bench(
         self, params: CompareParams, baseline: str, candidate: str
     ) -> tuple[Recipe, Path]:
-        tests = params.program.tests.source
-        recipe = self.bench_recipe(
-            self.with_tests(baseline, tests), self.with_tests(candidate, tests)
-        )
+        recipe = self.bench_recipe(baseline, candidate, params.program.tests)
         built = await build(self.language, recipe)
         if built.path is None:
             raise HarnessError(f"the measuring harness did not build: {built.error}")
@@ -338,7 +327,7 @@ class CompiledHarness:
         mode, pairs = MEASURE_MODES[params.metric], params.pairs or self.default_pairs
         argv = [*recipe.run, "measure", str(mode), str(pairs), str(seed)]
         run = await run_artifact(recipe, artifact, self._limits(params), argv)
-        data = _tagged_json(run.stdout_tail, "PERFORCH_RESULT")
+        data = pm.tagged_json(run.stdout_tail, "PERFORCH_RESULT")
         if run.returncode != 0 or data is None:
             detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
             raise HarnessError(f"measurement process failed: {detail}")
@@ -362,32 +351,25 @@ class CompiledHarness:
         self, params: CompareParams, recipe: Recipe, artifact: Path, seed: int
     ) -> ProcessMemory:
         launch = str(await asyncio.to_thread(launcher))
-        order = [0, 1, EMPTY]
+        order = [0, 1, pm.EMPTY]
         random.Random(seed).shuffle(order)
         found: dict[int, Footprint] = {}
         for side in order:
             argv = [launch, *recipe.run, "hold", str(side)]
             run = await run_artifact(recipe, artifact, self._limits(params), argv)
-            data = _tagged_json(run.stderr_tail, "PERFORCH_FOOTPRINT")
-            if run.returncode != 0 or data is None or not data.get("samples"):
+            fp = pm.footprint(run.stderr_tail)
+            if run.returncode != 0 or fp is None:
                 detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
                 raise HarnessError(f"memory measurement process failed: {detail}")
-            kib = 1024
-            found[side] = Footprint(
-                peak_rss=int(data["peak_rss_kb"]) * kib,  # type: ignore[call-overload]
-                mean_rss_anon=float(data["mean_rss_anon_kb"]) * kib,  # type: ignore[arg-type]
-                peak_vm_data_stk=int(data["peak_vm_data_stk_kb"]) * kib,  # type: ignore[call-overload]
-                mean_vm_data_stk=float(data["mean_vm_data_stk_kb"]) * kib,  # type: ignore[arg-type]
-                samples=int(data["samples"]),  # type: ignore[call-overload]
-            )
-        return ProcessMemory(baseline=found[0], candidate=found[1], empty=found[EMPTY])
+            found[side] = fp
+        return ProcessMemory(baseline=found[0], candidate=found[1], empty=found[pm.EMPTY])
 
     async def _compare_footprints(
         self, params: CompareParams, recipe: Recipe, artifact: Path, seed: int
     ) -> ProcessResult:
         memory = await self._footprints(params, recipe, artifact, seed)
-        a = max(FOOTPRINT_FLOOR, memory.above_empty("baseline", "mean_rss_anon"))
-        b = max(FOOTPRINT_FLOOR, memory.above_empty("candidate", "mean_rss_anon"))
+        a = max(pm.FOOTPRINT_FLOOR, memory.above_empty("baseline", "mean_rss_anon"))
+        b = max(pm.FOOTPRINT_FLOOR, memory.above_empty("candidate", "mean_rss_anon"))
         return ProcessResult(
             ratio=a / b, baseline=a, candidate=b, unit="B", batch_calls=0, memory=memory
         )
@@ -400,30 +382,18 @@ class CompiledHarness:
         if self.no_instructions:
             raise HarnessError(f"instruction counts are not offered: {self.no_instructions}")
         recipe, artifact = await self._bench(params, baseline, candidate)
-        valgrind = shutil.which("valgrind")
-        if valgrind is None:
-            raise HarnessError("valgrind is not installed: instruction counts are unavailable")
         counts: dict[int, int] = {}
-        for side in (0, 1, EMPTY):
-            argv = [
-                valgrind,
-                "--tool=cachegrind",
-                "--cache-sim=no",
-                "--cachegrind-out-file=/dev/null",
-                *recipe.run,
-                "count",
-                str(side),
-                str(COUNT_RUNS),
-            ]
+        for side in (0, 1, pm.EMPTY):
+            argv = [*pm.valgrind_argv(), *recipe.run, "count", str(side), str(pm.COUNT_RUNS)]
             run = await run_artifact(
                 recipe, artifact, self._limits(params, 16384), argv, env=self.valgrind_env
             )
-            m = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr_tail)
-            if run.returncode != 0 or m is None:
+            count = pm.instructions(run.stderr_tail)
+            if run.returncode != 0 or count is None:
                 detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
                 raise HarnessError(f"valgrind failed: {detail}")
-            counts[side] = int(m.group(1).replace(",", ""))
+            counts[side] = count
         return InstructionCounts(
-            baseline=(counts[0] - counts[EMPTY]) // COUNT_RUNS,
-            candidate=(counts[1] - counts[EMPTY]) // COUNT_RUNS,
+            baseline=(counts[0] - counts[pm.EMPTY]) // pm.COUNT_RUNS,
+            candidate=(counts[1] - counts[pm.EMPTY]) // pm.COUNT_RUNS,
         )

@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language
+from perforch_core.models import Language, TestSpec
 
-from ..protocol import RunTestsParams
 from ..sandbox import Limits
 from ..toolchains import cpp
 from .compiled import CompiledHarness, Recipe
@@ -23,6 +22,7 @@ from .compiled import CompiledHarness, Recipe
 FLAGS = ("-std=c++17", "-O2", "-w")
 MAIN = re.compile(r"\bint\s+main\s*\(\s*(void)?\s*\)\s*\{")
 INCLUDE = re.compile(r"^\s*#\s*include\s*[<\"].*$", re.M)
+LOCAL_INCLUDE = re.compile(r"^\s*#\s*include\s*\".*$", re.M)
 
 
 def _closing_brace(src: str, open_at: int) -> int:
@@ -200,12 +200,19 @@ class CppHarness(CompiledHarness):
             compile_limits=Limits(wall_s=120, cpu_s=120, address_space_mb=4096),
         )
 
-    def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
-        return self._recipe(source)
+    @staticmethod
+    def with_tests(module: str, tests: TestSpec) -> str:
+        """The module, then the tests; a test file's ``#include "…"`` lines are dropped (they
+        name the module or its header, whose text is already there)."""
+        source = LOCAL_INCLUDE.sub("", tests.source) if tests.file else tests.source
+        return f"{module.rstrip()}\n\n{source}"
 
-    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
-        inc_a, body_a = as_callable(baseline, "perforch_tests")
-        inc_b, body_b = as_callable(candidate, "perforch_tests")
+    def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
+        return self._recipe(self.with_tests(module, tests))
+
+    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
+        inc_a, body_a = as_callable(self.with_tests(baseline, tests), "perforch_tests")
+        inc_b, body_b = as_callable(self.with_tests(candidate, tests), "perforch_tests")
         includes = "\n".join(dict.fromkeys(inc_a + inc_b))
         return self._recipe(
             f"{includes}\nnamespace perforch_a {{\n{body_a}\n}}\n"

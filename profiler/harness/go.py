@@ -9,9 +9,8 @@ import dataclasses
 import re
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language
+from perforch_core.models import Language, TestSpec
 
-from ..protocol import RunTestsParams
 from ..sandbox import Limits
 from ..toolchains import go
 from .compiled import CompiledHarness, Recipe
@@ -25,22 +24,31 @@ class GoHarness(CompiledHarness):
     # callgrind/cachegrind crash on Go's asynchronous preemption signals (shared/notes).
     valgrind_env = {"GODEBUG": "asyncpreemptoff=1"}
 
-    def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
-        return self._recipe({"src/main_test.go": source})
+    def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
+        if tests.file is None:
+            return self._recipe({"src/main_test.go": self.with_tests(module, tests)})
+        name = tests.file if tests.file.endswith("_test.go") else "perforch_tests_test.go"
+        return self._recipe({"src/perforch_module.go": module, f"src/{name}": tests.source})
 
-    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
-        pkg_a, tests_a = as_package(baseline, "perforch_a")
-        pkg_b, tests_b = as_package(candidate, "perforch_b")
+    def _side(self, module: str, tests: TestSpec, pkg: str) -> tuple[dict[str, str], list[str]]:
+        """One side as package ``pkg``: its files (tests in a regular file, so the driver can
+        import them) and the names of its test functions."""
+        if tests.file is None:
+            text, names = as_package(self.with_tests(module, tests), pkg)
+            return {f"src/{pkg}/main.go": text}, names
+        test_text, names = as_package(tests.source, pkg)
+        return {
+            f"src/{pkg}/module.go": PACKAGE.sub(f"package {pkg}", module, count=1),
+            f"src/{pkg}/tests.go": test_text,
+        }, names
+
+    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
+        files_a, tests_a = self._side(baseline, tests, "perforch_a")
+        files_b, tests_b = self._side(candidate, tests, "perforch_b")
         driver = GO_DRIVER.replace("CALLS_A", "; ".join(f"pa.{n}(t)" for n in tests_a)).replace(
             "CALLS_B", "; ".join(f"pb.{n}(t)" for n in tests_b)
         )
-        recipe = self._recipe(
-            {
-                "src/perforch_a/a.go": pkg_a,
-                "src/perforch_b/b.go": pkg_b,
-                "src/main_test.go": driver,
-            }
-        )
+        recipe = self._recipe({**files_a, **files_b, "src/main_test.go": driver})
         # One binary (built once) serves every process and metric: the driver's arguments.
         return dataclasses.replace(
             recipe, run=["./prog.test", "-test.run=TestPerforchBench", "-test.count=1"]
@@ -221,10 +229,13 @@ func TestPerforchBench(t *testing.T) {
 """
 
 
+PACKAGE = re.compile(r"^package\s+\w+", re.M)
+
+
 def as_package(program: str, name: str) -> tuple[str, list[str]]:
-    """The test program as package ``name`` (a regular file, so the driver can import it) and
+    """A test program as package ``name`` (a regular file, so the driver can import it) and
     the names of its test functions, which the driver calls with its own ``*testing.T``."""
     tests = re.findall(r"^func\s+(Test\w+)\s*\(\s*\w+\s+\*testing\.T\s*\)", program, re.M)
     if not tests:
         raise HarnessError("the Go test program has no Test function")
-    return re.sub(r"^package\s+main\b", f"package {name}", program, count=1, flags=re.M), tests
+    return PACKAGE.sub(f"package {name}", program, count=1), tests

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import glob
 import re
+from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language
+from perforch_core.models import Language, TestSpec
 
-from ..protocol import RunTestsParams
 from ..sandbox import Limits
 from ..toolchains import java
 from .compiled import CompiledHarness, Recipe
@@ -40,6 +40,8 @@ JAVAC_FLAGS = (
     "-encoding",
     "UTF-8",
 )
+PUBLIC_CLASS = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+(\w+)")
+PACKAGE_DECL = re.compile(r"^\s*package\s+[\w.]+\s*;", re.M)
 JAVAC_SERVICE_FLAGS = [f for f in JAVAC_FLAGS if not f.startswith("-J") and f != "-proc:none"]
 
 
@@ -51,21 +53,40 @@ class JavaHarness(CompiledHarness):
     counter_method = "bytes allocated by the measuring thread (ThreadMXBean)"
     no_instructions = "the JIT makes Java's instruction counts vary by about 1 %"
 
-    def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
-        return self._recipe({"Main.java": source}, ["Main"], JVM_FLAGS)
+    def _files(
+        self, module: str, tests: TestSpec, package: str | None
+    ) -> tuple[dict[str, str], str]:
+        """The sources (their ``package`` declarations replaced by ``package``, or dropped) and
+        the class whose ``main`` runs the tests."""
+        decl = f"package {package};\n" if package else ""
+        folder = f"{package}/" if package else ""
+        if tests.file is None:  # HumanEval-X: the tests are `public class Main`, appended
+            program = self.with_tests(module, tests)
+            if not re.search(r"public\s+class\s+Main\b", program):
+                raise HarnessError("the Java test program has no public class Main")
+            return {f"{folder}Main.java": decl + program}, "Main"
+        main = Path(tests.file).stem
+        public = PUBLIC_CLASS.search(module)
+        module_file = f"{public.group(1)}.java" if public else "PerforchModule.java"
+        return {
+            f"{folder}{module_file}": decl + PACKAGE_DECL.sub("", module),
+            f"{folder}{main}.java": decl + PACKAGE_DECL.sub("", tests.source),
+        }, main
 
-    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
+    def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
+        files, main = self._files(module, tests, None)
+        return self._recipe(files, [main], JVM_FLAGS)
+
+    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
         """Both test programs in packages ``pa`` / ``pb`` of one JVM, driven by PerforchBench
         (thread CPU time from the ThreadMXBean, ≥ 0.5 s of JIT warm-up)."""
-        if not re.search(r"public\s+class\s+Main\b", baseline + candidate):
-            raise HarnessError("the Java test program has no public class Main")
-        files = {
-            "pa/Main.java": f"package pa;\n{baseline}",
-            "pb/Main.java": f"package pb;\n{candidate}",
-            "PerforchBench.java": JAVA_DRIVER,
-        }
+        files_a, main = self._files(baseline, tests, "pa")
+        files_b, _ = self._files(candidate, tests, "pb")
+        driver = JAVA_DRIVER.replace("MAIN_CLASS", main)
         # One build serves every process and metric: the driver's arguments.
-        return self._recipe(files, ["PerforchBench"], BENCH_JVM_FLAGS)
+        return self._recipe(
+            {**files_a, **files_b, "PerforchBench.java": driver}, ["PerforchBench"], BENCH_JVM_FLAGS
+        )
 
     def __init__(self) -> None:
         self.javac = JavacService(JAVAC_SERVICE_FLAGS)
@@ -99,7 +120,8 @@ public class PerforchBench {
     static final String[] NO_ARGS = new String[0];
 
     static void run(int which) throws Exception {
-        if (which == 0) pa.Main.main(NO_ARGS); else if (which == 1) pb.Main.main(NO_ARGS);
+        if (which == 0) pa.MAIN_CLASS.main(NO_ARGS);
+        else if (which == 1) pb.MAIN_CLASS.main(NO_ARGS);
     }
 
     static double batch(int which, long k, boolean util) throws Exception {

@@ -7,21 +7,36 @@ interpreter is exec'd directly (never a pyenv shim: +200 ms per start) with ``-I
 
 from __future__ import annotations
 
+import asyncio
 import json
+import platform
+import random
 import shutil
 import sys
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language, Metric, TestFailure, TestOutcome
+from perforch_core.models import (
+    Footprint,
+    InstructionCounts,
+    Language,
+    Metric,
+    ProcessMemory,
+    TestFailure,
+    TestOutcome,
+)
 
 from ..protocol import CompareParams, Program, RunTestsParams
-from ..sandbox import Limits, RunResult, run_sandboxed, workdir
+from ..sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
+from ..toolchains import launcher
+from . import process_memory as pm
 from .base import ProcessResult
 
 RUNNER = "py_runner.py"
+COUNT_DIR = "/perforch"  # the work dir inside the sandbox for instruction counts
 PAIRS = 20  # A/B pairs per process (CPython's per-pair spread needs more than native code)
 
 _METHODS = {
@@ -30,7 +45,8 @@ _METHODS = {
     Metric.CPU_UTILIZATION: "CPU time / wall time per batch; baseline and candidate interleaved "
     "in one process",
     Metric.MAX_MEMORY: "tracemalloc peak above the starting level during one test-suite call; "
-    "interleaved in one process",
+    "interleaved in one process; process-level peak RSS and VmData+VmStk above an empty harness "
+    "reported beside it",
     Metric.AVG_MEMORY: "mean tracemalloc level sampled every 1 ms over ≥ 50 ms of test-suite "
     "calls; interleaved in one process",
 }
@@ -94,8 +110,20 @@ class PythonHarness:
         return _METHODS[metric]
 
     async def _run(
-        self, program: Program, sources: list[str], request: dict[str, Any], wall_s: float
+        self,
+        program: Program,
+        sources: list[str],
+        request: dict[str, Any],
+        wall_s: float,
+        prefix: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        address_space_mb: int | None = None,
+        deterministic: bool = False,
     ) -> tuple[dict[str, Any] | None, RunResult]:
+        """Run the runner on ``sources`` (``prefix``: a launcher or valgrind in front of it).
+        ``deterministic``: the same work-dir path inside every time and ``PYTHONHASHSEED=0``
+        honoured (``-I`` would ignore it), so instruction counts repeat exactly."""
+        fixed_dir = deterministic and sandbox_mode() == "bwrap"  # unsandboxed: no fixed path
         with workdir("perforch-py-") as wd:
             (wd / RUNNER).write_text(self._runner_source)
             paths = []
@@ -107,7 +135,7 @@ class PythonHarness:
                 )
                 path = wd / f"{name}.py"
                 path.write_text(src)
-                paths.append(str(path))
+                paths.append(f"{COUNT_DIR}/{path.name}" if fixed_dir else str(path))
             req = {
                 **request,
                 "module": program.module,
@@ -119,13 +147,22 @@ class PythonHarness:
             limits = Limits(
                 wall_s=wall_s,
                 cpu_s=max(1, int(wall_s) + 1),
-                address_space_mb=self.limits.address_space_mb,
+                address_space_mb=address_space_mb or self.limits.address_space_mb,
                 file_size_mb=self.limits.file_size_mb,
             )
             exe = _interpreter(program)
             await self._probe(exe)
-            argv = [exe, "-I", RUNNER, "request.json", "result.json"]
-            run = await run_sandboxed(argv, cwd=wd, limits=limits, ro_binds=_binds(exe))
+            flags = ["-s"] if deterministic else ["-I"]
+            argv = [*prefix, exe, *flags, RUNNER, "request.json", "result.json"]
+            binds = _binds(exe) + [str(Path(a).parent) for a in prefix[:1] if "launch" in a]
+            run = await run_sandboxed(
+                argv,
+                cwd=wd,
+                limits=limits,
+                env=env,
+                ro_binds=binds,
+                mount_at=COUNT_DIR if fixed_dir else None,
+            )
             result_file = wd / "result.json"
             data = json.loads(result_file.read_text()) if result_file.exists() else None
             return data, run
@@ -181,4 +218,54 @@ class PythonHarness:
             candidate=float(data["candidate"]),
             unit=data["unit"],
             batch_calls=int(data["k"]),
+        )
+
+    async def footprints(
+        self, params: CompareParams, baseline: str, candidate: str, seed: int
+    ) -> ProcessMemory:
+        """Baseline, candidate and the empty harness (same imports, no tests) each in a fresh
+        interpreter under the memory launcher, in an order drawn from ``seed``."""
+        launch = str(await asyncio.to_thread(launcher))
+        order = [0, 1, pm.EMPTY]
+        random.Random(seed).shuffle(order)
+        found: dict[int, Footprint] = {}
+        for side in order:
+            data, run = await self._run(
+                params.program,
+                [baseline, candidate],
+                {"mode": "hold", "side": side},
+                params.timeout_s,
+                prefix=[launch],
+            )
+            fp = pm.footprint(run.stderr_tail)
+            if data is None or "harness_error" in data or fp is None:
+                detail = run.crashed_reason or (data or {}).get("harness_error") or run.stderr_tail
+                raise HarnessError(f"memory measurement process failed: {detail}")
+            found[side] = fp
+        return ProcessMemory(baseline=found[0], candidate=found[1], empty=found[pm.EMPTY])
+
+    async def instructions(
+        self, params: CompareParams, baseline: str, candidate: str
+    ) -> InstructionCounts:
+        """Instructions per test-suite run under valgrind (hash seed fixed, ASLR off): (count of
+        N runs − count of the empty harness) / N."""
+        counts: dict[int, int] = {}
+        for side in (0, 1, pm.EMPTY):
+            data, run = await self._run(
+                params.program,
+                [baseline, candidate],
+                {"mode": "count", "side": side, "n": pm.COUNT_RUNS},
+                max(params.timeout_s, 300),
+                prefix=["setarch", platform.machine(), "-R", *pm.valgrind_argv()],
+                address_space_mb=16384,
+                deterministic=True,
+            )
+            count = pm.instructions(run.stderr_tail)
+            if data is None or "harness_error" in data or count is None:
+                detail = run.crashed_reason or (data or {}).get("harness_error") or run.stderr_tail
+                raise HarnessError(f"valgrind failed: {detail[-500:]}")
+            counts[side] = count
+        return InstructionCounts(
+            baseline=(counts[0] - counts[pm.EMPTY]) // pm.COUNT_RUNS,
+            candidate=(counts[1] - counts[pm.EMPTY]) // pm.COUNT_RUNS,
         )

@@ -8,9 +8,8 @@ import dataclasses
 import re
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language
+from perforch_core.models import Language, TestSpec
 
-from ..protocol import RunTestsParams
 from ..sandbox import Limits
 from ..toolchains import rust
 from .compiled import CompiledHarness, Recipe
@@ -162,12 +161,12 @@ class RustHarness(CompiledHarness):
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
     counter_method = "peak bytes live through a counting #[global_allocator]"
 
-    def test_recipe(self, source: str, params: RunTestsParams) -> Recipe:
-        return self._recipe(source, test=True)
+    def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
+        return self._recipe(self.with_tests(module, tests), test=True)
 
-    def bench_recipe(self, baseline: str, candidate: str) -> Recipe:
-        mod_a, calls_a = as_module(baseline, "perforch_a")
-        mod_b, calls_b = as_module(candidate, "perforch_b")
+    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
+        mod_a, calls_a = as_module(self.with_tests(baseline, tests), "perforch_a")
+        mod_b, calls_b = as_module(self.with_tests(candidate, tests), "perforch_b")
         driver = DRIVER.replace("CALLS_A", "; ".join(_opaque_call(c) for c in calls_a)).replace(
             "CALLS_B", "; ".join(_opaque_call(c) for c in calls_b)
         )

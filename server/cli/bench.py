@@ -147,6 +147,13 @@ WORK_ITERATIONS = {
     Language.GO: 100_000,
     Language.JAVA: 100_000,
 }
+PAIRS_TEXT = {
+    Language.PYTHON: "20 A/B pairs of ≥ 2 ms batches per process, random order",
+    Language.JAVA: "≥ 0.5 s JIT warm-up, then 20 A/B pairs of ≥ 2 ms batches, random order",
+    Language.CPP: "10 A/B pairs of ~1 ms batches per process, random order",
+    Language.RUST: "10 A/B pairs of ~1 ms batches per process, random order",
+    Language.GO: "10 A/B pairs of ~1 ms batches per process, random order",
+}
 NATIVE = {
     Language.CPP: (CPP_FUNCTION, CPP_TEST, "long work(long n)"),
     Language.RUST: (RUST_FUNCTION, RUST_TEST, "fn work(n: u64) -> u64"),
@@ -295,6 +302,7 @@ async def _one(
         "processes": verdict.processes,
         "cost_s": cost,
         "ratios": ratios,
+        "method": verdict.method,
     }
 
 
@@ -316,8 +324,9 @@ def _report(
         f"Command: `.venv/bin/perforch bench fidelity --language {language.value} --runs "
         f"{runs}` (writes this file and the raw JSON beside it).",
         "",
-        "Each comparison goes through the real profiler daemon: baseline and candidate "
-        "interleaved in one sandboxed process (20 pairs of ≥ 2 ms batches, random order), "
+        "Each comparison goes through the real profiler daemon "
+        f"({rows[0]['method'] if rows else 'no rows'}; "
+        f"{PAIRS_TEXT[language]}), "
         "3 fresh processes growing to 5 and 8 while inconclusive, one-sided 95 % bootstrap over "
         "the per-process ratios. *Improved* = lower bound > 0 and estimate ≥ threshold.",
         "The known changes: the candidate runs exactly 10 % / 5 % fewer iterations of the same "

@@ -13,11 +13,11 @@ from typing import cast
 
 from rich.console import Console
 
+from perforch_core import source as source_files
 from perforch_core.errors import ConfigError, SourceError
 from perforch_core.models import Action, Metric
 from perforch_core.policy import Budget, Policy, PolicyKind
 from perforch_core.result import JobResult
-from perforch_core.source import python as py_source
 
 from ..app import App, AppConfig
 from . import render
@@ -82,13 +82,14 @@ def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
 def apply_result(path: Path, function: str, result: JobResult) -> None:
     """Write the final function into the file if it still holds the original one."""
     source = path.read_text(encoding="utf-8")
-    span = py_source.find_function(source, function, str(path))
-    if span.code != result.original_code:
+    language = source_files.language_of(path)
+    assert language is not None  # the task was made from this path
+    if source_files.find_code(language, source, function, str(path)) != result.original_code:
         raise SourceError(
             f"{path} changed while the job ran; the result was not applied",
             hint="run again, or apply the diff by hand",
         )
-    new = py_source.replace_function(source, function, result.final_code)
+    new = source_files.replace_function(language, source, function, result.final_code)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(new)
@@ -100,7 +101,7 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
     out = Console(stderr=args.json)
     path, function = parse_target(args.target)
     metric = Metric(getattr(args, "metric", "exec_time"))
-    task = py_source.task_from_file(path, function, tests_file=args.tests, metric=metric)
+    task = source_files.task_from_file(path, function, tests_file=args.tests, metric=metric)
     if action is Action.GENERATE:
         task = task.model_copy(update={"current_code": None})
     models = [m.strip() for m in (args.models or "").split(",") if m.strip()]

@@ -54,4 +54,3 @@ async def test_a_dead_service_is_restarted_on_next_use(service, tmp_path: Path):
         result = await service.compile(second)
     assert result == (0, "")
     assert service._proc is not None and service._proc.returncode is None
-

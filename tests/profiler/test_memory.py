@@ -149,3 +149,28 @@ def test_the_launcher_reports_the_childs_own_peak_not_its_parents():
     data = json.loads(big.stderr.strip().splitlines()[-1].split(" ", 1)[1])
     assert data["peak_rss_kb"] * 1024 >= 64 * MIB, data
     del ballast
+
+
+PY_HOG = "    perforch_hog = bytearray(16 << 20)\n    perforch_hog[::4096] = b'x' * 4096\n"
+
+
+async def test_python_max_memory_reports_process_footprints_beside_tracemalloc(client):
+    task, code = _problem(Language.PYTHON)
+    body_at = code.index('"""', code.index('"""') + 3) + 4  # after the docstring
+    hog = code[:body_at] + PY_HOG + code[body_at:]
+    verdict = await client.compare(task, hog, code, Metric.MAX_MEMORY, 5.0)
+    assert verdict.decision == "improved", verdict
+    memory = verdict.process_memory
+    assert memory is not None
+    assert memory.above_empty("baseline", "peak_rss") >= 12 * MIB, memory
+    assert memory.above_empty("candidate", "peak_rss") < 2 * MIB, memory
+
+
+async def test_python_instruction_counts_are_exact(client):
+    task, code = _problem(Language.PYTHON)
+    body_at = code.index('"""', code.index('"""') + 3) + 4
+    slow = code[:body_at] + "    for _ in range(2000):\n        pass\n" + code[body_at:]
+    first = await client.compare(task, slow, code, Metric.EXEC_TIME, 5.0, instructions=True)
+    second = await client.compare(task, slow, code, Metric.EXEC_TIME, 5.0, instructions=True)
+    assert first.instructions is not None and first.instructions == second.instructions
+    assert first.instructions.baseline > first.instructions.candidate > 0

@@ -232,3 +232,36 @@ async def test_tagging_falls_back_to_keywords_when_no_model_answers():
     task = make_task(categories=(), description="Count the primes below n in the list.")
     cats = await Tagger(FakeLLM({}), ["t/down"]).tag(task)
     assert Category.NUMBER_THEORY in cats and Category.COUNTING in cats
+
+
+async def test_a_persons_pick_runs_the_stage_alone_and_is_recorded_in_memory():
+    x, llm, _, mem = executor(
+        {A: [block("    return x + 1")], B: [block("    return x  # BUG")], C: [block("    return 2")]}
+    )
+    offered: list[list[str]] = []
+
+    async def choose(stage, ranking):
+        offered.append([r.model for r in ranking])
+        return C
+
+    job = x.start(make_task(), Action.FIX, chooser=choose)
+    events = [e async for e in job]
+    result = await job.result()
+    assert offered == [[A, B, C]]  # the Memory's ranking, best first
+    assert [m for m, _ in llm.calls] == [C]  # only the pick was asked
+    assert result.accepted_model == C
+    chosen = next(e for e in events if e.kind == "model_chosen")
+    assert chosen.model == C and chosen.why.startswith("chosen by you")
+    assert [(c.stage, c.offered_first, c.picked) for c in mem.choices] == [(Stage.FIX, A, C)]
+
+
+async def test_declining_to_pick_leaves_the_policy_in_charge():
+    x, llm, _, mem = executor({A: [block("    return x + 1")]})
+
+    async def decline(stage, ranking):
+        return None
+
+    job = x.start(make_task(), Action.FIX, chooser=decline)
+    _ = [e async for e in job]
+    assert (await job.result()).accepted_model == A
+    assert mem.choices == []
