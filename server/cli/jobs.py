@@ -27,13 +27,15 @@ def parse_target(target: str) -> tuple[Path, str]:
     path, sep, function = target.rpartition("::")
     if not sep or not path or not function:
         raise ConfigError(f"target {target!r} must look like path/to/file.py::function")
-    if not path.endswith(".py"):
-        raise ConfigError(f"{path}: only Python files are supported by the CLI so far")
+    if source_files.language_of(path) is None:
+        raise ConfigError(
+            f"{path}: unknown language", hint="PerfOrch reads .py, .cpp/.cc/.h, .java, .go, .rs"
+        )
     return Path(path), function
 
 
 def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
-    p.add_argument("target", help="path/to/file.py::function")
+    p.add_argument("target", help="path/to/file.{py,cpp,java,go,rs}::function")
     if action is Action.OPTIMIZE:
         p.add_argument("--metric", choices=[m.value for m in Metric], default="exec_time")
         p.add_argument(
