@@ -55,7 +55,8 @@ class ProfilerClient:
         command: list[str] | None = None,
         test_timeout_s: float = 20.0,
     ) -> None:
-        self.command = command or [sys.executable, "-m", "profiler.daemon"]
+        # -P: the user's directory never shadows a module (a numbers.py broke pydantic).
+        self.command = command or [sys.executable, "-P", "-m", "profiler.daemon"]
         self.interpreter = interpreter
         self.test_timeout_s = test_timeout_s
         self.state = ClientState.NEW

@@ -136,6 +136,7 @@ class LocalServer:
             with log_path.open("wb") as out:
                 self._proc = await asyncio.create_subprocess_exec(
                     self.python,
+                    "-P",  # the working directory never shadows a module
                     "-m",
                     "llama_cpp.server",
                     "--config_file",

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     prof = sub.add_parser("profiler", help="run the profiler daemon (JSON-RPC on stdio)")
     prof.add_argument("--socket", help="serve on a Unix socket instead")
     bench.add_arguments(sub.add_parser("bench", help="benchmarks that write reports"))
+    lsp = sub.add_parser("lsp", help="run the language server (stdio)")
+    lsp.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT instead")
     return parser
 
 
@@ -70,6 +72,11 @@ def main(argv: list[str] | None = None) -> None:
     if not args.verbose:
         logging.getLogger("LiteLLM").setLevel(logging.ERROR)
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "lsp":
+        from server.lsp.server import main as lsp_main
+
+        lsp_main(["--tcp", str(args.tcp)] if args.tcp else [])
+        return
     if args.command == "profiler":
         from profiler.daemon import main as daemon_main
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PERFORCH = [sys.executable, "-m", "server.cli"]
+PERFORCH = [sys.executable, "-P", "-m", "server.cli"]
 
 
 @dataclass

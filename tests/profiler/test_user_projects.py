@@ -143,3 +143,24 @@ async def test_a_users_file_with_its_tests_runs_fails_when_broken_and_is_measure
     assert (await client.run_tests(task, slow)).passed
     verdict = await client.compare(task, slow, good, Metric.EXEC_TIME, 5.0)
     assert verdict.decision == "improved", verdict
+
+
+async def test_a_users_module_named_like_the_stdlib_does_not_break_the_daemon(
+    tmp_path, monkeypatch
+):
+    """The daemon starts from the user's directory: a numbers.py there once shadowed the
+    standard library's (pydantic imports it) and the daemon died at start."""
+    (tmp_path / "numbers.py").write_text("def total(v):\n    return sum(v)\n")
+    monkeypatch.chdir(tmp_path)
+    task = Task(
+        id="numbers.py::total",
+        language=Language.PYTHON,
+        entry_point="total",
+        module="numbers",
+        signature="def total(v):",
+        current_code="def total(v):\n    return sum(v)\n",
+        tests=TestSpec(kind="doctest", source=">>> total([1, 2])\n3\n", origin="test"),
+    )
+    async with ProfilerClient() as c:
+        outcome = await c.run_tests(task, task.current_code or "")
+    assert outcome.passed, outcome.failure_report()

@@ -236,7 +236,11 @@ async def test_tagging_falls_back_to_keywords_when_no_model_answers():
 
 async def test_a_persons_pick_runs_the_stage_alone_and_is_recorded_in_memory():
     x, llm, _, mem = executor(
-        {A: [block("    return x + 1")], B: [block("    return x  # BUG")], C: [block("    return 2")]}
+        {
+            A: [block("    return x + 1")],
+            B: [block("    return x  # BUG")],
+            C: [block("    return 2")],
+        }
     )
     offered: list[list[str]] = []
 
@@ -256,7 +260,7 @@ async def test_a_persons_pick_runs_the_stage_alone_and_is_recorded_in_memory():
 
 
 async def test_declining_to_pick_leaves_the_policy_in_charge():
-    x, llm, _, mem = executor({A: [block("    return x + 1")]})
+    x, _, _, mem = executor({A: [block("    return x + 1")]})
 
     async def decline(stage, ranking):
         return None

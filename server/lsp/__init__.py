@@ -1,0 +1,1 @@
+"""The language server (``perforch lsp``): pygls handlers over perforch_core."""

@@ -1,0 +1,121 @@
+"""Conversions between the core's values and LSP types: code actions for a function, the
+reviewed edit with its measured label, test failures as diagnostics, events as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types as lsp
+from pydantic import BaseModel
+
+from perforch_core.models import Action, Metric, TestOutcome
+from perforch_core.result import JobResult
+from perforch_core.source import Function
+
+COMMANDS = {
+    Action.GENERATE: "perforch.generate",
+    Action.FIX: "perforch.fix",
+    Action.OPTIMIZE: "perforch.optimize",
+}
+ACTION_OF = {v: k for k, v in COMMANDS.items()}
+KIND = lsp.CodeActionKind.RefactorRewrite
+ANNOTATION = "perforch.result"
+
+
+def code_actions(uri: str, function: Function) -> list[lsp.CodeAction]:
+    """Generate, Fix, Optimize (one per metric), each also as "… choose model"."""
+    entries: list[tuple[str, Action, Metric | None]] = [
+        (f"PerfOrch: Generate {function.name}", Action.GENERATE, None),
+        (f"PerfOrch: Fix {function.name}", Action.FIX, None),
+        *(
+            (f"PerfOrch: Optimize {function.name} for {metric.label}", Action.OPTIMIZE, metric)
+            for metric in Metric
+        ),
+    ]
+    actions = []
+    for choose in (False, True):
+        for title, action, metric in entries:
+            title = f"{title} (choose model…)" if choose else title
+            args = [uri, function.name, metric.value if metric else None, choose]
+            actions.append(
+                lsp.CodeAction(
+                    title=title,
+                    kind=KIND,
+                    command=lsp.Command(title=title, command=COMMANDS[action], arguments=args),
+                )
+            )
+    return actions
+
+
+def lines_range(start: int, end: int) -> lsp.Range:
+    """Whole lines [start, end) (0-based)."""
+    return lsp.Range(start=lsp.Position(line=start, character=0), end=lsp.Position(end, 0))
+
+
+def edit_label(result: JobResult) -> str:
+    """What was measured, for the change annotation: e.g. "exec time −23.1 % (95 % CI
+    −27.0…−19.2), qwen2.5-coder-1.5b"."""
+    model = result.accepted_model or "unknown model"
+    v = result.verdict
+    if v is not None and v.improved:
+        low, high = -v.interval_pct.high, -v.interval_pct.low
+        change = f"{-v.improvement_pct:+.1f} % (95 % CI {low:+.1f}…{high:+.1f})"
+        return f"{v.metric.label} {change.replace('-', '−')}, {model}"
+    tests = result.final_tests
+    passed = f"passes its tests ({tests.summary()})" if tests else "passes its tests"
+    return f"{passed}, {model}"
+
+
+def workspace_edit(
+    uri: str, version: int | None, function: Function, result: JobResult, confirm: bool
+) -> lsp.WorkspaceEdit:
+    """Replace the function's lines with the result, annotated with what was measured; with
+    ``confirm`` the client must ask before applying."""
+    new_text = result.final_code.rstrip("\n") + "\n"
+    return lsp.WorkspaceEdit(
+        document_changes=[
+            lsp.TextDocumentEdit(
+                text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+                edits=[
+                    lsp.AnnotatedTextEdit(
+                        range=lines_range(function.start, function.end),
+                        new_text=new_text,
+                        annotation_id=ANNOTATION,
+                    )
+                ],
+            )
+        ],
+        change_annotations={
+            ANNOTATION: lsp.ChangeAnnotation(
+                label=edit_label(result),
+                needs_confirmation=confirm,
+                description=result.message,
+            )
+        },
+    )
+
+
+def test_diagnostic(function: Function, outcome: TestOutcome) -> lsp.Diagnostic:
+    """A failing function's first line, with what failed."""
+    details = [f"{f.name}: {f.message}" for f in outcome.failures[:3]]
+    message = "\n".join([f"tests fail: {outcome.summary()}", *details])
+    return lsp.Diagnostic(
+        range=lsp.Range(
+            start=lsp.Position(line=function.start, character=0),
+            end=lsp.Position(line=function.start, character=len(function.code.splitlines()[0])),
+        ),
+        message=message[:2000],
+        severity=lsp.DiagnosticSeverity.Error,
+        source="perforch",
+        code="tests-fail",
+    )
+
+
+def event_params(token: str, uri: str, function: str, event: BaseModel) -> dict[str, Any]:
+    """The ``perforch/jobEvent`` notification's params."""
+    return {
+        "token": token,
+        "uri": uri,
+        "function": function,
+        "event": event.model_dump(mode="json"),
+    }

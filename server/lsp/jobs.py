@@ -1,0 +1,250 @@
+"""One editor job from start to reviewed edit: work-done progress (always ended), every
+``JobEvent`` as a ``perforch/jobEvent`` notification, the model question, test failures as
+diagnostics, and the result as an annotated ``WorkspaceEdit`` that only lands on the function
+the job started from."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+from pydantic import BaseModel
+
+from perforch_core import events as ev
+from perforch_core import source
+from perforch_core.errors import PerfOrchError
+from perforch_core.job import Job
+from perforch_core.models import Action, Metric, Stage, Task
+from perforch_core.result import JobResult, verdict_text
+
+from . import convert
+
+if TYPE_CHECKING:
+    from .server import PerforchServer
+
+log = logging.getLogger("perforch.lsp.jobs")
+JOB_EVENT = "perforch/jobEvent"
+CHOOSE_MODEL = "perforch/chooseModel"
+LET_PERFORCH_CHOOSE = "Let PerfOrch choose"
+QUESTION_MODELS = 5  # models offered in a showMessageRequest (clients show a few buttons)
+
+
+@dataclass
+class EditorJob:
+    token: str
+    action: Action
+    uri: str
+    function: str
+    metric: Metric | None
+    choose: bool
+    original: str  # the function's text when the job started: the edit lands only on it
+    job: Job | None = None
+    cancelled: bool = False
+    original_tests_failed: list[str] = field(default_factory=list)
+
+
+def _progress_message(event: BaseModel) -> str | None:
+    """What the progress bar says for an event (None: leave it)."""
+    if isinstance(event, ev.StageStarted):
+        return f"{event.stage.value}: ranking models"
+    if isinstance(event, ev.ModelChosen):
+        return f"{event.stage.value}: asking {event.model}"
+    if isinstance(event, ev.LLMReplied):
+        return f"{event.stage.value}: {event.model} " + ("replied" if event.ok else "failed")
+    if isinstance(event, ev.TestsRun):
+        who = event.model or "your code"
+        return f"testing {who}: {event.outcome.summary()}"
+    if isinstance(event, ev.MeasurementSample):
+        return f"measuring {event.metric.label}: process {event.process}"
+    if isinstance(event, ev.Measured):
+        return f"{event.model}: {verdict_text(event.verdict)}"
+    if isinstance(event, ev.RolledBack):
+        return f"rolled back {event.model}"
+    return None
+
+
+async def ask_for_model(
+    ls: PerforchServer, job: EditorJob, stage: Stage, ranking: Sequence[ev.RankedModel]
+) -> str | None:
+    """The person's pick for ``stage`` from the Memory's ranking, or None (let the policy)."""
+    if ls.settings.model_picker == "custom":
+        try:
+            reply: Any = await ls.protocol.send_request_async(
+                CHOOSE_MODEL,
+                {
+                    "token": job.token,
+                    "uri": job.uri,
+                    "function": job.function,
+                    "stage": stage.value,
+                    "ranking": [r.model_dump(mode="json") for r in ranking],
+                },
+            )
+        except Exception as exc:  # the client may not implement it: fall back to the question
+            log.info("perforch/chooseModel failed (%s); asking with showMessageRequest", exc)
+        else:
+            model = reply.get("model") if isinstance(reply, dict) else getattr(reply, "model", None)
+            return str(model) if model else None
+    titles: dict[str, str] = {}
+    for r in ranking[:QUESTION_MODELS]:
+        score = "no data" if math.isnan(r.score) else f"score {r.score:.2f}"
+        titles[f"{r.model} ({score})"] = r.model
+    answer = await ls.window_show_message_request_async(
+        lsp.ShowMessageRequestParams(
+            type=lsp.MessageType.Info,
+            message=f"PerfOrch: which model should {stage.value} {job.function}()? "
+            "Ranked by Memory (lower 95 % bound of the measured success rate).",
+            actions=[
+                *(lsp.MessageActionItem(title=t) for t in titles),
+                lsp.MessageActionItem(title=LET_PERFORCH_CHOOSE),
+            ],
+        )
+    )
+    return titles.get(answer.title) if answer is not None else None
+
+
+def _current_function(ls: PerforchServer, uri: str, name: str) -> tuple[str, int | None] | None:
+    """(the document's text, its version) — the buffer if open, else the file on disk."""
+    doc = ls.workspace.text_documents.get(uri)
+    if doc is not None:
+        return doc.source, doc.version
+    try:
+        path = Path(ls.workspace.get_text_document(uri).path)
+        return path.read_text(encoding="utf-8"), None
+    except OSError:
+        return None
+
+
+async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
+    """Run ``job`` to its end; every path ends the progress."""
+    token = job.token
+    progress = ls.work_done_progress
+    try:
+        await progress.create_async(token)
+    except Exception as exc:  # a client without window/workDoneProgress/create support
+        log.info("progress token not created (%s); reporting anyway", exc)
+    progress.begin(
+        token,
+        lsp.WorkDoneProgressBegin(
+            title=f"PerfOrch: {job.action.value} {job.function}",
+            cancellable=True,
+            message="starting (model server and profiler on first use)",
+        ),
+    )
+    outcome = "ended"
+    try:
+        app = await ls.app()
+        if job.cancelled:
+            raise asyncio.CancelledError
+
+        async def chooser(stage: Stage, ranking: Sequence[ev.RankedModel]) -> str | None:
+            return await ask_for_model(ls, job, stage, ranking)
+
+        running = app.executor().start(
+            task,
+            job.action,
+            ls.settings.policy_for(),
+            ls.settings.budget(),
+            chooser=chooser if job.choose else None,
+        )
+        job.job = running
+        if job.cancelled:
+            running.cancel()
+        async for event in running:
+            ls.protocol.notify(JOB_EVENT, convert.event_params(token, job.uri, job.function, event))
+            message = _progress_message(event)
+            if message:
+                progress.report(token, lsp.WorkDoneProgressReport(message=message))
+            if isinstance(event, ev.TestsRun) and event.model is None and event.stage is None:
+                job.original_tests_failed = (
+                    [] if event.outcome.passed else [event.outcome.summary()]
+                )
+                _publish_tests(ls, job.uri, job.function, event)
+        result = await running.result()
+        outcome = result.message
+        await _offer(ls, job, result)
+    except asyncio.CancelledError:
+        outcome = "cancelled"
+        if job.job is not None:
+            job.job.cancel()
+    except PerfOrchError as exc:
+        outcome = f"failed: {exc}"
+        ls.window_show_message(
+            lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"PerfOrch: {exc}")
+        )
+    finally:
+        ls.running.pop(token, None)
+        progress.end(token, lsp.WorkDoneProgressEnd(message=outcome[:200]))
+        progress.tokens.pop(token, None)
+
+
+def _publish_tests(ls: PerforchServer, uri: str, name: str, event: ev.TestsRun) -> None:
+    current = _current_function(ls, uri, name)
+    language = source.language_of(ls.workspace.get_text_document(uri).path)
+    if current is None or language is None:
+        return
+    function = next((f for f in source.functions(language, current[0]) if f.name == name), None)
+    if function is None:
+        return
+    per_function = ls.diagnostics.setdefault(uri, {})
+    if event.outcome.passed:
+        per_function.pop(name, None)
+    else:
+        per_function[name] = convert.test_diagnostic(function, event.outcome)
+    ls.text_document_publish_diagnostics(
+        lsp.PublishDiagnosticsParams(uri=uri, diagnostics=list(per_function.values()))
+    )
+
+
+async def _offer(ls: PerforchServer, job: EditorJob, result: JobResult) -> None:
+    """Send the result for review, only if the function is still what the job started from."""
+    if result.status != "succeeded" or not result.changed:
+        kind = lsp.MessageType.Info if result.status == "succeeded" else lsp.MessageType.Warning
+        ls.window_show_message(
+            lsp.ShowMessageParams(type=kind, message=f"PerfOrch: {result.message}")
+        )
+        return
+    current = _current_function(ls, job.uri, job.function)
+    language = source.language_of(ls.workspace.get_text_document(job.uri).path)
+    function = None
+    if current is not None and language is not None:
+        function = next(
+            (f for f in source.functions(language, current[0]) if f.name == job.function), None
+        )
+    if function is None or function.code != job.original:
+        ls.window_show_message(
+            lsp.ShowMessageParams(
+                type=lsp.MessageType.Warning,
+                message=f"PerfOrch: {job.function}() changed while the job ran, so the result "
+                f"was not applied ({convert.edit_label(result)}). Run it again on the new code.",
+            )
+        )
+        return
+    assert current is not None
+    edit = convert.workspace_edit(
+        job.uri, current[1], function, result, confirm=not ls.settings.auto_apply
+    )
+    applied = await ls.workspace_apply_edit_async(
+        lsp.ApplyWorkspaceEditParams(edit=edit, label=f"PerfOrch: {convert.edit_label(result)}")
+    )
+    if applied is not None and applied.applied:
+        with contextlib.suppress(KeyError):
+            del ls.diagnostics[job.uri][job.function]
+        ls.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(
+                uri=job.uri, diagnostics=list(ls.diagnostics.get(job.uri, {}).values())
+            )
+        )
+    else:
+        reason = getattr(applied, "failure_reason", None) or "not accepted"
+        ls.window_show_message(
+            lsp.ShowMessageParams(
+                type=lsp.MessageType.Info, message=f"PerfOrch: the change was {reason}"
+            )
+        )

@@ -1,0 +1,239 @@
+"""``perforch lsp``: the pygls language server. Handlers are thin adapters: convert the request,
+call the core once (through ``server.app`` and ``lsp.jobs``), convert back.
+
+State kept here: the settings, the running jobs by progress token, the diagnostics per document,
+and the composition root (profiler daemon, local model server, Memory), started by the first
+job that needs it and stopped on shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+
+from perforch_core import source
+from perforch_core.errors import PerfOrchError
+from perforch_core.models import Action, Metric
+
+from ..app import App, AppConfig
+from ..background import Background
+from . import convert, jobs
+from .settings import Settings, parse
+
+log = logging.getLogger("perforch.lsp")
+VERSION = "0.1.0"
+
+
+class PerforchServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("perforch", VERSION)
+        self.settings = Settings()
+        self.background = Background()
+        self.running: dict[str, jobs.EditorJob] = {}
+        self.diagnostics: dict[str, dict[str, lsp.Diagnostic]] = {}
+        self._app: App | None = None
+        self._app_settings: Settings | None = None
+        self._app_lock = asyncio.Lock()
+
+    def use_settings(self, raw: object) -> None:
+        settings, problem = parse(raw)
+        self.settings = settings
+        if problem:
+            self.window_show_message(
+                lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=problem)
+            )
+
+    async def app(self) -> App:
+        """The composition root for the current settings (restarted when they changed and no
+        job is using the old one)."""
+        async with self._app_lock:
+            # The calling job is in self.running: restart only when no other job uses it.
+            stale = self._app is not None and self._app_settings != self.settings
+            if stale and self._app is not None and len(self.running) <= 1:
+                await self._app.aclose()
+                self._app = None
+            if self._app is None:
+                config = AppConfig(
+                    memory_path=self.settings.memory_path,
+                    models=self.settings.models,
+                    interpreter=self.settings.python,
+                )
+                app = App(config)
+                try:
+                    app.validate_models()
+                    await app.prepare_memory()
+                except BaseException:
+                    await app.aclose()
+                    raise
+                self._app, self._app_settings = app, self.settings
+            return self._app
+
+    async def stop(self) -> None:
+        """Cancel the jobs, stop the services."""
+        for job in self.running.values():
+            job.cancelled = True
+            if job.job is not None:
+                job.job.cancel()
+        await self.background.cancel_all()
+        if self._app is not None:
+            await self._app.aclose()
+            self._app = None
+
+
+server = PerforchServer()
+
+
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: PerforchServer, params: lsp.InitializeParams) -> None:
+    ls.use_settings(params.initialization_options)
+
+
+@server.feature(lsp.INITIALIZED)
+async def initialized(ls: PerforchServer, params: lsp.InitializedParams) -> None:
+    await _pull_configuration(ls)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def configuration_changed(
+    ls: PerforchServer, params: lsp.DidChangeConfigurationParams
+) -> None:
+    if params.settings:
+        ls.use_settings(params.settings)
+    else:
+        await _pull_configuration(ls)
+
+
+async def _pull_configuration(ls: PerforchServer) -> None:
+    caps = ls.client_capabilities.workspace
+    if caps is None or not caps.configuration:
+        return
+    try:
+        values = await ls.workspace_configuration_async(
+            lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="perforch")])
+        )
+    except Exception as exc:
+        log.info("workspace/configuration failed: %s", exc)
+        return
+    if values and values[0] is not None:
+        ls.use_settings(values[0])
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(code_action_kinds=[convert.KIND], resolve_provider=False),
+)
+def code_action(ls: PerforchServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    language = source.language_of(doc.path)
+    if language is None:
+        return []
+    try:
+        text = doc.source
+    except OSError:  # never opened and not on disk
+        return []
+    function = source.function_at(language, text, params.range.start.line)
+    return convert.code_actions(doc.uri, function) if function else []
+
+
+def _command(action: Action) -> Any:
+    async def start(
+        ls: PerforchServer,
+        # Any: pygls structures command arguments by these annotations; checked below.
+        uri: Any = None,
+        function: Any = None,
+        metric: Any = None,
+        choose: Any = False,
+    ) -> dict[str, str]:
+        if not isinstance(uri, str) or not isinstance(function, str):
+            raise JsonRpcInvalidParams(
+                f"{convert.COMMANDS[action]} takes (uri, function name, metric or null, "
+                "choose model: bool)"
+            )
+        try:
+            metric_value = Metric(str(metric)) if metric else ls.settings.metric
+        except ValueError:
+            raise JsonRpcInvalidParams(
+                f"unknown metric {metric!r}; one of {', '.join(m.value for m in Metric)}"
+            ) from None
+        doc = ls.workspace.get_text_document(uri)
+        try:
+            task = source.task_from_text(Path(doc.path), doc.source, function, metric=metric_value)
+        except PerfOrchError as exc:
+            message = f"{exc}" + (f" ({exc.hint})" if exc.hint else "")
+            ls.window_show_message(
+                lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"PerfOrch: {message}")
+            )
+            return {"error": message}
+        original = task.current_code or ""
+        if action is Action.GENERATE:
+            task = task.model_copy(update={"current_code": None})
+        token = f"perforch-{uuid.uuid4().hex[:12]}"
+        job = jobs.EditorJob(
+            token=token,
+            action=action,
+            uri=uri,
+            function=function,
+            metric=metric_value if action is Action.OPTIMIZE else None,
+            choose=bool(choose),
+            original=original,
+        )
+        ls.running[token] = job
+        ls.background.spawn(jobs.run(ls, job, task), name=token)
+        return {"token": token}
+
+    return start
+
+
+for _action, _name in convert.COMMANDS.items():
+    server.command(_name)(_command(_action))
+
+
+@server.command("perforch.cancel")
+def cancel_command(ls: PerforchServer, token: Any = None) -> bool:
+    return _cancel(ls, str(token))
+
+
+@server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+def progress_cancelled(ls: PerforchServer, params: lsp.WorkDoneProgressCancelParams) -> None:
+    _cancel(ls, str(params.token))
+
+
+def _cancel(ls: PerforchServer, token: str) -> bool:
+    job = ls.running.get(token)
+    if job is None:
+        return False
+    job.cancelled = True
+    if job.job is not None:
+        job.job.cancel()  # kills the profiler's processes for it, ends the progress
+    return True
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: PerforchServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    # A job on a closed document keeps running; its edit then checks the file on disk.
+    ls.diagnostics.pop(params.text_document.uri, None)
+
+
+@server.feature(lsp.SHUTDOWN)
+async def shutdown(ls: PerforchServer, params: None) -> None:
+    await ls.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="perforch lsp", description=__doc__)
+    parser.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="perforch %(message)s")
+    if args.tcp:
+        server.start_tcp("127.0.0.1", args.tcp)
+    else:
+        server.start_io()

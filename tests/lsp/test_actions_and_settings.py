@@ -1,0 +1,117 @@
+"""Listing actions, settings and bad requests: no model, no profiler involved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
+
+from perforch_core.models import Metric
+
+SAMPLES = {
+    "python": ("m.py", "import os\n\ndef add(a, b):\n    return a + b\n", 3, "add"),
+    "cpp": (
+        "m.cpp",
+        "#include <vector>\n\nint add(int a, int b) {\n    return a + b;\n}\n",
+        3,
+        "add",
+    ),
+    "java": (
+        "M.java",
+        "public class M {\n    static int add(int a, int b) {\n        return a + b;\n    }\n}\n",
+        2,
+        "add",
+    ),
+    "go": ("m.go", "package m\n\nfunc Add(a, b int) int {\n\treturn a + b\n}\n", 3, "Add"),
+    "rust": ("m.rs", "use std::fmt;\n\nfn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n", 3, "add"),
+}
+
+
+def _open(client: LanguageClient, path: Path, language: str, text: str) -> str:
+    path.write_text(text)
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id=language, version=1, text=text
+            )
+        )
+    )
+    return uri
+
+
+async def _actions(client: LanguageClient, uri: str, line: int) -> list[types.CodeAction]:
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=types.Position(line, 2), end=types.Position(line, 2)),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+    return [a for a in result or [] if isinstance(a, types.CodeAction)]
+
+
+@pytest.mark.parametrize("language", list(SAMPLES))
+async def test_actions_for_a_function_in_each_language(
+    client: LanguageClient, tmp_path: Path, language: str
+):
+    name, text, line, function = SAMPLES[language]
+    uri = _open(client, tmp_path / name, language, text)
+    actions = await _actions(client, uri, line)
+    titles = [a.title for a in actions]
+    assert f"PerfOrch: Generate {function}" in titles
+    assert f"PerfOrch: Fix {function}" in titles
+    for metric in Metric:
+        assert f"PerfOrch: Optimize {function} for {metric.label}" in titles
+        assert f"PerfOrch: Optimize {function} for {metric.label} (choose model…)" in titles
+    assert len(actions) == 2 * (2 + len(Metric))
+    optimize = next(a for a in actions if a.title.endswith(f"for {Metric.MAX_MEMORY.label}"))
+    assert optimize.command is not None and optimize.command.command == "perforch.optimize"
+    assert list(optimize.command.arguments or ()) == [uri, function, "max_memory", False]
+    # Outside any function: nothing offered.
+    assert await _actions(client, uri, 0) == []
+
+
+async def test_bad_settings_give_one_clear_message_and_defaults(client: LanguageClient):
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"perforch": {"policy": "bogus", "n": 99, "maxCostUsd": 1.5}}
+        )
+    )
+    await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
+    warnings = [m for m in client.messages if "settings ignored" in m.message]
+    assert len(warnings) == 1, client.messages
+    text = warnings[0].message
+    assert "policy" in text and "n:" in text and "maxCostUsd" not in text
+
+
+async def test_malformed_requests_get_errors_and_the_server_keeps_serving(
+    client: LanguageClient, tmp_path: Path
+):
+    name, text, line, function = SAMPLES["python"]
+    uri = _open(client, tmp_path / name, "python", text)
+    with pytest.raises(JsonRpcException, match="Expected 4 arguments, got 1"):
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="perforch.optimize", arguments=[42])
+        )
+    with pytest.raises(JsonRpcException, match="takes"):
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="perforch.optimize", arguments=[42, 1, None, 0])
+        )
+    with pytest.raises(JsonRpcException, match="unknown metric"):
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="perforch.optimize", arguments=[uri, function, "speed", False]
+            )
+        )
+    # A function that is not there: a clear message, no job.
+    reply = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="perforch.fix", arguments=[uri, "nope", None, False])
+    )
+    assert "no top-level function 'nope'" in reply["error"]
+    # A document the server never saw and that does not exist: no actions, no crash.
+    assert await _actions(client, (tmp_path / "missing.py").as_uri(), 0) == []
+    assert len(await _actions(client, uri, line)) == 12
