@@ -32,6 +32,8 @@ from perforch_core.errors import ConfigError
 from perforch_core.models import Language, Metric, Task, TestSpec
 from profiler.client import ProfilerClient
 
+from . import bench_lsp
+
 WORK = 40_000  # loop iterations of the baseline: ~1-2 ms per call, call overhead < 0.1 %
 
 # Every iteration costs the same (all values stay below 2**30, CPython's one-digit ints), so
@@ -202,6 +204,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="minimum effect(s) to evaluate (%%); default 5 and 3",
     )
     fid.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
+    bench_lsp.add_arguments(
+        sub.add_parser("lsp", help="language server latency: code actions, first job event")
+    )
     exp = sub.add_parser("export", help="write a HumanEvalPack problem as a file + its tests")
     exp.add_argument("task_id", help="e.g. Python/3")
     exp.add_argument("--buggy", action="store_true", help="use the buggy solution")
@@ -209,6 +214,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    if args.bench_cmd == "lsp":
+        return await bench_lsp.run(args)
     if args.bench_cmd == "export":
         return export(args)
     return await fidelity(args)

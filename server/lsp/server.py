@@ -22,7 +22,7 @@ from pygls.lsp.server import LanguageServer
 
 from perforch_core import source
 from perforch_core.errors import PerfOrchError
-from perforch_core.models import Action, Metric
+from perforch_core.models import Action, Language, Metric
 
 from ..app import App, AppConfig
 from ..background import Background
@@ -43,6 +43,25 @@ class PerforchServer(LanguageServer):
         self._app: App | None = None
         self._app_settings: Settings | None = None
         self._app_lock = asyncio.Lock()
+        self._functions: dict[str, tuple[int, list[source.Function]]] = {}
+
+    def function_at(
+        self, uri: str, language: Language, text: str, version: int | None, line: int
+    ) -> source.Function | None:
+        """The function at ``line``; a document's functions are parsed once per version."""
+        cached = self._functions.get(uri)
+        if version is not None and cached is not None and cached[0] == version:
+            functions = cached[1]
+        else:
+            functions = source.functions(language, text)
+            if version is not None:
+                self._functions[uri] = (version, functions)
+        inside = [f for f in functions if f.start <= line < f.end]
+        return min(inside, key=lambda f: f.end - f.start) if inside else None
+
+    def forget(self, uri: str) -> None:
+        self._functions.pop(uri, None)
+        self.diagnostics.pop(uri, None)
 
     def use_settings(self, raw: object) -> None:
         settings, problem = parse(raw)
@@ -140,7 +159,7 @@ def code_action(ls: PerforchServer, params: lsp.CodeActionParams) -> list[lsp.Co
         text = doc.source
     except OSError:  # never opened and not on disk
         return []
-    function = source.function_at(language, text, params.range.start.line)
+    function = ls.function_at(doc.uri, language, text, doc.version, params.range.start.line)
     return convert.code_actions(doc.uri, function) if function else []
 
 
@@ -220,7 +239,7 @@ def _cancel(ls: PerforchServer, token: str) -> bool:
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: PerforchServer, params: lsp.DidCloseTextDocumentParams) -> None:
     # A job on a closed document keeps running; its edit then checks the file on disk.
-    ls.diagnostics.pop(params.text_document.uri, None)
+    ls.forget(params.text_document.uri)
 
 
 @server.feature(lsp.SHUTDOWN)
