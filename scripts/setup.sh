@@ -30,6 +30,12 @@ if [ ! -d /usr/include/boost ] && [ "$(id -u)" = 0 ]; then
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libboost-dev >/dev/null
 fi
 
+# Neovim: the second real LSP client of the test suite (headless, tests/editors).
+if ! command -v nvim >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "perforch setup: installing Neovim (a real LSP client for the editor tests)"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >/dev/null
+fi
+
 # The pyenv shim adds 200+ ms per start: build the venv on the real interpreter.
 PY_BASE=$(python3.11 -c 'import sys; print(sys.executable)')
 if [ ! -x .venv/bin/python ]; then
