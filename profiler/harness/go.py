@@ -82,6 +82,10 @@ class GoHarness(CompiledHarness):
                 "GOTOOLCHAIN": "local",
                 "GOTELEMETRY": "off",
                 "CGO_ENABLED": "0",
+                # Pinned runtime settings: the memory figures (VmData+VmStk above all) depend
+                # on them, and must compare across machines.
+                "GOGC": "100",
+                "GOMAXPROCS": "2",
                 "GOPATH": "/tmp/gopath",
             },
             linked_dirs={"gocache": tc.buildcache},

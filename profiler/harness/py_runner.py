@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import doctest
 import importlib.util
 import io
 import json
@@ -90,6 +89,8 @@ class Suite:
         raise ValueError(f"unknown test kind {self.kind}")
 
     def _run_doctest(self) -> tuple[int, list[dict[str, str]]]:
+        import doctest  # 20 ms of imports (pdb, unittest): only when the tests are doctests
+
         failures: list[dict[str, str]] = []
 
         class Runner(doctest.DocTestRunner):
@@ -165,6 +166,8 @@ class Suite:
     def workload(self) -> Callable[[], None]:
         """One call runs every test once, with no checking overhead beyond the tests' own."""
         if self.kind == "doctest":
+            import doctest
+
             examples = doctest.DocTestParser().get_examples(self.source)
             codes = [compile(ex.source, "<example>", "exec") for ex in examples]
             base = dict(vars(self.module))

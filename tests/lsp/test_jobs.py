@@ -107,6 +107,24 @@ async def _until_ended(client: LanguageClient, token: str) -> list[Any]:
                 await asyncio.wait_for(client.wait_for_notification(types.PROGRESS), 1)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Live descendants of ``pid`` (from /proc), zombies excluded."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 def _open(client: LanguageClient, path: Path, text: str) -> str:
     path.write_text(text)
     client.text_document_did_open(
@@ -176,6 +194,21 @@ async def test_optimize_with_a_chosen_model_ends_in_an_annotated_reviewed_edit(
         rows = db.execute("SELECT stage, picked FROM choices").fetchall()
     assert ("refine", BIG) in rows
     assert time.monotonic() - started < 600
+    # Shutdown stops the services the job started (the llama.cpp server, the profiler daemon).
+    server = client._server
+    assert server is not None
+    services = _descendants(server.pid)
+    assert len(services) >= 2, services
+    await client.shutdown_async(None)
+    client.exit(None)
+    await asyncio.wait_for(server.wait(), 30)
+    client.capabilities = None  # the fixture's own shutdown has nothing left to do
+    for _ in range(150):  # polling /proc: there is nothing to wait on
+        left = [pid for pid in services if Path(f"/proc/{pid}").exists()]
+        if not left:
+            break
+        await asyncio.sleep(0.2)
+    assert not left, f"still running after shutdown: {left}"
 
 
 async def test_cancelling_the_progress_cancels_the_job_and_ends_the_progress(
@@ -209,14 +242,23 @@ async def test_cancelling_the_progress_cancels_the_job_and_ends_the_progress(
 async def test_failing_tests_show_as_diagnostics_and_closing_mid_job_is_survived(
     client: LanguageClient, tmp_path: Path
 ):
+    # A richer client: it answers perforch/chooseModel itself, and wants results applied.
+    settings = {"models": [TINY], "modelPicker": "custom", "autoApply": True}
     client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings={"perforch": {"models": [TINY]}})
+        types.DidChangeConfigurationParams(settings={"perforch": settings})
     )
     rec = Recorder(client, pick=None)
+    asked: list[Any] = []
+
+    @client.feature("perforch/chooseModel")
+    def choose(params: Any) -> dict[str, str]:
+        asked.append(_plain(params))
+        return {"model": TINY}
+
     path = tmp_path / "calc.py"
     uri = _open(client, path, BROKEN)
     reply = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="perforch.fix", arguments=[uri, "add", None, False])
+        types.ExecuteCommandParams(command="perforch.fix", arguments=[uri, "add", None, True])
     )
     token = reply["token"]
     await rec.wait_for("model_chosen")  # after the original's tests ran (and were published)
@@ -230,7 +272,14 @@ async def test_failing_tests_show_as_diagnostics_and_closing_mid_job_is_survived
     reports = await _until_ended(client, token)
     assert _kind(reports[-1]) == "end"
     assert rec.kinds()[-1] in ("job_finished", "job_failed")
+    assert asked and asked[0]["stage"] == "fix" and asked[0]["function"] == "add"
+    assert [r["model"] for r in asked[0]["ranking"]] == [TINY]
+    assert rec.questions == []  # the custom request replaced the message question
+    assert [e["model"] for e in rec.events if e["kind"] == "model_chosen"] == [TINY]
     if rec.edits:  # SmolLM2 fixed it: the edit targets the file on disk, unversioned
-        change = rec.edits[0].edit.document_changes[0]  # type: ignore[index]
+        edit = rec.edits[0].edit
+        change = edit.document_changes[0]  # type: ignore[index]
         assert change.text_document.version is None  # type: ignore[union-attr]
+        annotation = (edit.change_annotations or {})["perforch.result"]
+        assert annotation.needs_confirmation is False  # autoApply
     assert path.read_text() == BROKEN  # the server never writes files itself
