@@ -58,14 +58,14 @@ def replace_function(language: Language, source: str, name: str, new_code: str) 
 def task_from_file(
     path: Path, function: str, *, tests_file: Path | None = None, metric: Metric = Metric.EXEC_TIME
 ) -> Task:
-    language = language_of(path)
-    if language is None:
-        raise SourceError(
-            f"{path}: unknown language", hint="PerfOrch reads .py, .cpp/.cc/.h, .java, .go, .rs"
-        )
-    if language is Language.PYTHON:
-        return python.task_from_file(path, function, tests_file=tests_file, metric=metric)
-    return compiled.task_from_file(path, function, tests_file=tests_file, metric=metric)
+    """A task for ``function`` in the file at ``path``, with its tests."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SourceError(f"no such file: {path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read {path}: {exc}") from exc
+    return task_from_text(path, text, function, tests_file=tests_file, metric=metric)
 
 
 def task_from_text(

@@ -221,25 +221,6 @@ def discover_tests(
     )
 
 
-def task_from_file(
-    path: Path,
-    function: str,
-    *,
-    tests_file: Path | None = None,
-    metric: Metric = Metric.EXEC_TIME,
-) -> Task:
-    language = EXTENSIONS.get(path.suffix)
-    if language is None:
-        raise SourceError(f"{path}: not a C++, Java, Go or Rust file")
-    try:
-        source = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise SourceError(f"no such file: {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read {path}: {exc}") from exc
-    return task_from_text(path, source, function, tests_file=tests_file, metric=metric)
-
-
 def task_from_text(
     path: Path,
     source: str,

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from profiler.client import ProfilerClient
+
 
 @pytest.fixture
 async def raw_daemon() -> AsyncIterator[asyncio.subprocess.Process]:
@@ -25,3 +27,12 @@ async def raw_daemon() -> AsyncIterator[asyncio.subprocess.Process]:
     if proc.returncode is None:
         proc.kill()
         await proc.wait()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[ProfilerClient]:
+    """A started profiler client (its daemon is stopped afterwards)."""
+    c = ProfilerClient(test_timeout_s=30)
+    await c.start()
+    yield c
+    await c.aclose()

@@ -9,17 +9,8 @@ import pytest
 
 from perforch_core import benchmarks
 from perforch_core.models import Language, Metric
-from profiler.client import ProfilerClient
 
 SAMPLE = (0, 2, 12, 29, 53)
-
-
-@pytest.fixture
-async def client():
-    c = ProfilerClient(test_timeout_s=20)
-    await c.start()
-    yield c
-    await c.aclose()
 
 
 def _records(language: Language):

@@ -11,7 +11,6 @@ import pytest
 
 from perforch_core import benchmarks
 from perforch_core.models import Language, Metric, Task
-from profiler.client import ProfilerClient
 from profiler.toolchains import launcher
 
 MIB = 1 << 20
@@ -29,14 +28,6 @@ HOG = {
     "        java.util.Arrays.fill(perforchHog, 1L);\n"
     "        if (perforchHog[7] == 42) throw new IllegalStateException();\n",
 }
-
-
-@pytest.fixture
-async def client():
-    c = ProfilerClient(test_timeout_s=30)
-    await c.start()
-    yield c
-    await c.aclose()
 
 
 def _problem(language: Language, number: int = 12) -> tuple[Task, str]:

@@ -100,14 +100,6 @@ PROJECTS = {
 }
 
 
-@pytest.fixture
-async def client():
-    c = ProfilerClient(test_timeout_s=30)
-    await c.start()
-    yield c
-    await c.aclose()
-
-
 def _task(language: Language, project: Project) -> Task:
     return Task(
         id=f"mathx::{language.value}",
