@@ -123,6 +123,11 @@ class Tagger:
         self.llm = llm
         self.models = list(models)
 
+    @property
+    def key(self) -> str:
+        """What produced the categories, for caching them: the keywords, or the voting models."""
+        return "llm:" + ",".join(self.models) if self.llm and self.models else "keywords"
+
     async def tag(self, task: Task) -> tuple[Category, ...]:
         text = f"{task.description}\n{task.signature}\n{task.current_code or ''}"
         if self.llm is None or not self.models:

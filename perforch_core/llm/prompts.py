@@ -18,13 +18,13 @@ SYSTEM = (
 
 GENERATE = """Write the body of this {language} function.
 
-{signature}
+{purpose}{signature}
 
 {examples}Return the complete function in one ```{fence}``` block."""
 
 FIX = """This {language} function fails its tests.
 
-```{fence}
+{purpose}```{fence}
 {code}
 ```
 
@@ -39,7 +39,7 @@ Test failure:
 REFINE = """This {language} function is correct; make it use less {metric_label} while staying \
 correct.
 
-```{fence}
+{purpose}```{fence}
 {code}
 ```
 
@@ -76,6 +76,16 @@ def _examples(task: Task) -> str:
     return f"Tests it must pass:\n```\n{tests}\n```\n\n"
 
 
+def _purpose(task: Task) -> str:
+    """What the function must do, when the code shown does not already say it (a Python
+    docstring does; C++/Java/Go/Rust descriptions sit in a comment outside the function)."""
+    text = (task.description or "").strip()
+    shown = " ".join(f"{task.signature}\n{task.current_code or ''}".split())
+    if not text or " ".join(text.split()) in shown:
+        return ""
+    return f"What it must do:\n{text}\n\n"
+
+
 def _system(task: Task) -> ChatMessage:
     return ChatMessage(
         "system", SYSTEM.format(language=task.language.value, entry_point=task.entry_point)
@@ -89,6 +99,7 @@ def generate(task: Task) -> list[ChatMessage]:
         signature=task.signature.rstrip(),
         examples=_examples(task),
         fence=fence,
+        purpose=_purpose(task),
     )
     return [_system(task), ChatMessage("user", body)]
 
@@ -101,6 +112,7 @@ def fix(task: Task, code: str, failure: str) -> list[ChatMessage]:
         failure=failure.strip()[:3000],
         examples=_examples(task),
         fence=fence,
+        purpose=_purpose(task),
     )
     return [_system(task), ChatMessage("user", body)]
 
@@ -115,6 +127,7 @@ def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessa
         metric_goal=METRIC_GOALS[metric],
         examples=_examples(task),
         report=report,
+        purpose=_purpose(task),
     )
     return [_system(task), ChatMessage("user", body)]
 

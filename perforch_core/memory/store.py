@@ -232,6 +232,40 @@ class Memory:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot record the model choice in Memory: {exc}") from exc
 
+    async def observed_keys(self, source: str) -> set[tuple[str, str, str, str, str]]:
+        """(model, stage, language, metric or "", problem) of every observation from
+        ``source``: what a study has already done."""
+        rows = await self._execute(
+            "SELECT DISTINCT model, stage, language, COALESCE(metric, '') AS metric, problem_id"
+            " FROM observations WHERE source=?",
+            (source,),
+        )
+        return {(r["model"], r["stage"], r["language"], r["metric"], r["problem_id"]) for r in rows}
+
+    async def cached_categories(self, problem_id: str, tagger: str) -> tuple[Category, ...] | None:
+        rows = await self._execute(
+            "SELECT categories FROM categories_cache WHERE problem_id=? AND tagger=?",
+            (problem_id, tagger),
+        )
+        if not rows:
+            return None
+        names = [c for c in str(rows[0]["categories"]).split(",") if c]
+        return tuple(Category(c) for c in names if c in Category._value2member_map_)
+
+    async def cache_categories(
+        self, problem_id: str, tagger: str, categories: Sequence[Category]
+    ) -> None:
+        db = await self._conn()
+        try:
+            await db.execute(
+                "INSERT OR REPLACE INTO categories_cache (problem_id, tagger, categories)"
+                " VALUES (?, ?, ?)",
+                (problem_id, tagger, ",".join(c.value for c in categories)),
+            )
+            await db.commit()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot cache categories in Memory: {exc}") from exc
+
     async def choices(self, stage: Stage | None = None) -> list[dict[str, Any]]:
         """Hand-picked models, newest first."""
         where, params = ("WHERE stage=?", (stage.value,)) if stage else ("", ())

@@ -22,7 +22,7 @@ EXIT_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import bench, jobs, models_cmd
+    from . import bench, jobs, models_cmd, study_cmd
 
     parser = argparse.ArgumentParser(
         prog="perforch",
@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         jobs.add_arguments(sub.add_parser(action.value, help=text), action)
     models_cmd.add_arguments(sub.add_parser("models", help="Memory ranking, local models"))
+    study_cmd.add_arguments(
+        sub.add_parser("study", help="profile models on a benchmark into Memory (resumable)")
+    )
     prof = sub.add_parser("profiler", help="run the profiler daemon (JSON-RPC on stdio)")
     prof.add_argument("--socket", help="serve on a Unix socket instead")
     bench.add_arguments(sub.add_parser("bench", help="benchmarks that write reports"))
@@ -49,13 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
-    from . import bench, jobs, models_cmd
+    from . import bench, jobs, models_cmd, study_cmd
 
     memory = args.memory or default_path()
     if args.command in ("generate", "fix", "optimize"):
         return await jobs.run_job(args, Action(args.command), memory)
     if args.command == "models":
         return await models_cmd.run(args, memory)
+    if args.command == "study":
+        return await study_cmd.run(args, memory)
     if args.command == "bench":
         return await bench.run(args)
     raise AssertionError(args.command)

@@ -88,3 +88,29 @@ def test_models_ranking_explains_itself(perforch):
     r = perforch("models", "--stage", "fix", "--all")
     assert r.returncode == 0, r.output
     assert "anthropic/claude-3-7-sonnet" in r.stdout and "paper rate" in r.stdout
+
+
+def test_study_records_into_memory_and_resumes(perforch, workdir: Path):
+    args = (
+        "study",
+        "--languages",
+        "python,go",
+        "--problems",
+        "0-1",
+        "--models",
+        "local/smollm2-135m",
+        "--stages",
+        "generate,fix",
+    )
+    first = perforch(*args)
+    assert first.returncode == 0, first.output
+    assert "8 units, 8 to do" in first.output
+    assert "Python/0 generate local/smollm2-135m" in first.output
+    assert "Go/1 fix local/smollm2-135m" in first.output
+    assert "successes per model and stage" in first.output
+    again = perforch(*args)
+    assert again.returncode == 0, again.output
+    assert "8 units, 0 to do (8 already in Memory" in again.output
+    # The observations now rank the model from study evidence.
+    ranking = perforch("models", "--stage", "fix", "--language", "go")
+    assert "local/smollm2-135m" in ranking.output
