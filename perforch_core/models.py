@@ -114,6 +114,11 @@ class Task(_Frozen):
     description: str = ""
     current_code: str | None = Field(default=None, description="the function as it is now")
     tests: TestSpec
+    examples: str | None = Field(
+        default=None,
+        description="tests shown to models instead of the tests themselves (a benchmark's "
+        "example tests: the full tests judge without being shown)",
+    )
     categories: tuple[Category, ...] = ()
     metric: Metric = Metric.EXEC_TIME
 

@@ -188,8 +188,7 @@ class Study:
     async def _generate(self, unit: Unit, task: Task) -> UnitResult:
         """From the prompt and its example tests (the paper's generation study)."""
         # The paper's setting: the prompt and its *example* tests; the full tests judge.
-        examples = task.tests.model_copy(update={"source": unit.record.example_test})
-        blank = task.model_copy(update={"current_code": None, "tests": examples})
+        blank = task.model_copy(update={"current_code": None, "examples": unit.record.example_test})
         code, p, c = await self._ask(unit, blank, prompts.generate(blank))
         outcome = await self.profiler.run_tests(task, code)
         return UnitResult(unit, outcome.passed, outcome.summary(), None, p, c)

@@ -52,7 +52,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --force-reinstall \
     "$WHEELDIR"/llama_cpp_python-*.whl
   .venv/bin/python -m pip install -q --disable-pip-version-check --find-links "$WHEELDIR" \
-    -e ".[local]" --group dev
+    -e ".[local,report]" --group dev
   echo "$want" > "$stamp"
 fi
 # Test libraries for the compiled languages (Rust crates, Go's testify), fetched once.

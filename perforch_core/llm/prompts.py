@@ -68,6 +68,8 @@ FENCES = {"python": "python", "java": "java", "cpp": "cpp", "go": "go", "rust": 
 
 
 def _examples(task: Task) -> str:
+    if task.examples is not None:
+        return f"Example tests:\n```\n{task.examples.strip()}\n```\n\n"
     if task.tests.kind == "doctest":
         return f"Examples (doctest):\n{task.tests.source.strip()}\n\n"
     tests = task.tests.source.strip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,16 @@ from . import ranking, seed
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which evidence a ranking may use: observations from ``sources`` only (None: all),
+    none about ``exclude_problems``, and the paper's priors or not."""
+
+    exclude_problems: frozenset[str] = frozenset()
+    sources: frozenset[str] | None = None
+    priors: bool = True
 
 
 def default_path() -> Path:
@@ -284,12 +295,18 @@ class Memory:
         return {r["name"]: r["paper_name"] for r in rows}
 
     async def evidence(
-        self, stage: Stage, language: Language, metric: Metric | None, models: Sequence[str]
+        self,
+        stage: Stage,
+        language: Language,
+        metric: Metric | None,
+        models: Sequence[str],
+        scope: Scope | None = None,
     ) -> dict[str, ranking.ModelEvidence]:
         refine = stage is Stage.REFINE
         metric_key = metric.value if (refine and metric) else ""
         out = {m: ranking.ModelEvidence() for m in models}
-        paper = await self._paper_names(models)
+        scope = scope or Scope()
+        paper = await self._paper_names(models) if scope.priors else {}
         by_paper = {v: k for k, v in paper.items()}
         if by_paper:
             marks = ",".join("?" * len(by_paper))
@@ -313,6 +330,12 @@ class Memory:
         if refine and metric:
             sql += " AND metric=?"
             params.append(metric.value)
+        if scope.sources is not None:
+            sql += f" AND source IN ({','.join('?' * len(scope.sources))})"
+            params.extend(sorted(scope.sources))
+        if scope.exclude_problems:
+            sql += f" AND problem_id NOT IN ({','.join('?' * len(scope.exclude_problems))})"
+            params.extend(sorted(scope.exclude_problems))
         for r in await self._execute(sql, params):
             value = float(bool(r["success"]))
             if refine:
@@ -332,12 +355,15 @@ class Memory:
         categories: Sequence[Category],
         metric: Metric | None,
         candidates: Sequence[str],
+        scope: Scope | None = None,
     ) -> list[RankedModel]:
-        evidence = await self.evidence(stage, language, metric, candidates)
+        """``candidates`` best first for this context; ``scope`` limits the evidence (an
+        evaluation must not rank with what was measured on the problems it is scored on)."""
+        evidence = await self.evidence(stage, language, metric, candidates, scope)
         note = ""
         if stage is not Stage.GENERATE and not any(e.language.trials for e in evidence.values()):
             # No model has data for this stage yet: generation skill is the best proxy we have.
-            evidence = await self.evidence(Stage.GENERATE, language, None, candidates)
+            evidence = await self.evidence(Stage.GENERATE, language, None, candidates, scope)
             note = f"no {stage.value} data yet, ranked by generation: "
             stage_for_rank = Stage.GENERATE
         else:

@@ -22,7 +22,7 @@ EXIT_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import bench, jobs, models_cmd, study_cmd
+    from . import bench, eval_cmd, jobs, models_cmd, study_cmd
 
     parser = argparse.ArgumentParser(
         prog="perforch",
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     study_cmd.add_arguments(
         sub.add_parser("study", help="profile models on a benchmark into Memory (resumable)")
     )
+    eval_cmd.add_arguments(
+        sub.add_parser("eval", help="the paper's tables for the pool (Markdown, CSV, JSON, PNG)")
+    )
     prof = sub.add_parser("profiler", help="run the profiler daemon (JSON-RPC on stdio)")
     prof.add_argument("--socket", help="serve on a Unix socket instead")
     bench.add_arguments(sub.add_parser("bench", help="benchmarks that write reports"))
@@ -52,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
-    from . import bench, jobs, models_cmd, study_cmd
+    from . import bench, eval_cmd, jobs, models_cmd, study_cmd
 
     memory = args.memory or default_path()
     if args.command in ("generate", "fix", "optimize"):
@@ -61,6 +64,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await models_cmd.run(args, memory)
     if args.command == "study":
         return await study_cmd.run(args, memory)
+    if args.command == "eval":
+        return await eval_cmd.run(args, memory)
     if args.command == "bench":
         return await bench.run(args)
     raise AssertionError(args.command)

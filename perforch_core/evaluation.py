@@ -1,0 +1,211 @@
+"""Evaluation on a benchmark, for a pool of models: the paper's Table 8 (pass@1 of one model
+alone, the same model in the generate → fix workflow, and full orchestration), Table 9
+(refinement of the canonical solutions per metric: problems improved, median and range), and
+Tables 16–18 (gains and LLM calls per policy).
+
+Memory must not know the problems it is scored on: problems are split into k folds by number,
+and a problem is evaluated with a Memory view that holds only *study* observations of the other
+folds (no paper priors, no notes measured on these same problems). What the evaluation itself
+observes is kept in its results, not written to Memory.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from . import benchmarks
+from .errors import ConfigError, LLMError, ProfilerError
+from .events import RankedModel
+from .executor import Executor
+from .llm import parsing, prompts
+from .memory.store import Memory, Scope
+from .models import Action, Category, Language, Metric, Stage, Task
+from .policy import Budget, Policy, PolicyKind
+from .ports import LLMPort, ModelChoice, Observation, ProfilerPort
+
+ConfigKind = Literal["single", "workflow", "perforch"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """``single:MODEL`` (one generation, no fix), ``workflow:MODEL`` (generate → fix with that
+    model only), ``perforch`` (Memory-ranked models per stage under ``policy``)."""
+
+    kind: ConfigKind
+    model: str | None = None
+    policy: PolicyKind = "sequential"
+
+    @classmethod
+    def parse(cls, text: str, policy: PolicyKind = "sequential") -> Config:
+        kind, _, model = text.partition(":")
+        if kind == "perforch" and not model:
+            return cls("perforch", None, policy)
+        if kind in ("single", "workflow") and model:
+            return cls(kind, model)  # type: ignore[arg-type]
+        raise ConfigError(
+            f"--config {text!r}: use single:MODEL, workflow:MODEL or perforch",
+        )
+
+    @property
+    def label(self) -> str:
+        return (
+            f"perforch ({self.policy})" if self.kind == "perforch" else f"{self.kind}:{self.model}"
+        )
+
+
+class FoldMemory:
+    """The Memory port for one problem: study evidence about other folds only; records nothing
+    (the evaluation reports what it saw instead of learning from it)."""
+
+    def __init__(self, memory: Memory, exclude: frozenset[str]) -> None:
+        self.memory = memory
+        self.scope = Scope(exclude_problems=exclude, sources=frozenset({"study"}), priors=False)
+        self.recorded: list[Observation] = []
+
+    async def rank(
+        self,
+        stage: Stage,
+        language: Language,
+        categories: Sequence[Category],
+        metric: Metric | None,
+        candidates: Sequence[str],
+    ) -> list[RankedModel]:
+        return await self.memory.rank(stage, language, categories, metric, candidates, self.scope)
+
+    async def record(self, observations: Sequence[Observation]) -> None:
+        self.recorded.extend(observations)
+
+    async def record_choice(self, choice: ModelChoice) -> None:
+        return None
+
+
+def fold_of(numbers: Sequence[int], k: int, seed: int = 0) -> dict[int, int]:
+    """Problem number → fold (a seeded shuffle dealt round-robin into ``k`` folds)."""
+    order = sorted(set(numbers))
+    random.Random(seed).shuffle(order)
+    return {n: i % k for i, n in enumerate(order)}
+
+
+@dataclass(frozen=True)
+class GenerationOutcome:
+    config: str
+    language: Language
+    problem: str
+    passed: bool
+    llm_calls: int
+    seconds: float
+    model: str | None  # the model whose code passed
+    detail: str
+
+
+@dataclass(frozen=True)
+class RefineOutcome:
+    config: str
+    language: Language
+    problem: str
+    metric: Metric
+    improved: bool
+    improvement_pct: float | None
+    llm_calls: int
+    seconds: float
+    model: str | None
+    detail: str
+
+
+class Evaluation:
+    def __init__(
+        self,
+        llm: LLMPort,
+        profiler: ProfilerPort,
+        memory: Memory,
+        pool: Sequence[str],
+        *,
+        folds: dict[int, int],
+        threshold_pct: float = 5.0,
+        budget: Budget | None = None,
+    ) -> None:
+        self.llm = llm
+        self.profiler = profiler
+        self.memory = memory
+        self.pool = list(pool)
+        self.folds = folds
+        self.threshold_pct = threshold_pct
+        self.budget = budget or Budget(max_llm_calls=12, max_wall_s=900, max_cost_usd=1.0)
+
+    def _fold_memory(self, record: benchmarks.Record) -> FoldMemory:
+        fold = self.folds[record.number]
+        prefix = record.task_id.split("/")[0]
+        exclude = frozenset(f"{prefix}/{n}" for n, f in self.folds.items() if f == fold)
+        return FoldMemory(self.memory, exclude)
+
+    def _executor(self, record: benchmarks.Record, pool: Sequence[str]) -> Executor:
+        return Executor(self.llm, self.profiler, self._fold_memory(record), pool, source="eval")
+
+    def _policy(self, config: Config) -> Policy:
+        if config.kind == "perforch":
+            return Policy(kind=config.policy, threshold_pct=self.threshold_pct)
+        assert config.model is not None
+        return Policy.pin([config.model], threshold_pct=self.threshold_pct)
+
+    async def generation(self, config: Config, record: benchmarks.Record) -> GenerationOutcome:
+        started = time.monotonic()
+        task = benchmarks.task(record)
+        blank = task.model_copy(update={"current_code": None, "examples": record.example_test})
+        label, lang = config.label, record.language
+        if config.kind == "single":
+            assert config.model is not None
+            passed, detail = await self._single_generation(config.model, blank)
+            return GenerationOutcome(
+                label, lang, record.task_id, passed, 1, time.monotonic() - started,
+                config.model if passed else None, detail,
+            )  # fmt: skip
+        pool = self.pool if config.kind == "perforch" else [config.model or ""]
+        job = self._executor(record, pool).start(
+            blank, Action.GENERATE, self._policy(config), self.budget
+        )
+        async for _ in job:
+            pass
+        result = await job.result()
+        return GenerationOutcome(
+            label, lang, record.task_id, result.status == "succeeded", result.llm_calls,
+            time.monotonic() - started, result.accepted_model, result.message,
+        )  # fmt: skip
+
+    async def _single_generation(self, model: str, blank: Task) -> tuple[bool, str]:
+        try:
+            reply = await self.llm.complete(model, prompts.generate(blank))
+            code = parsing.extract_function(reply.text, blank, model)
+        except LLMError as exc:
+            return False, str(exc)
+        try:
+            outcome = await self.profiler.run_tests(blank, code)
+        except ProfilerError as exc:
+            return False, f"not measured: {exc}"
+        return outcome.passed, outcome.summary()
+
+    async def refinement(
+        self, config: Config, record: benchmarks.Record, metric: Metric
+    ) -> RefineOutcome:
+        """Optimize the canonical solution (the paper refines correct code)."""
+        started = time.monotonic()
+        task = benchmarks.task(record).model_copy(
+            update={"metric": metric, "examples": record.example_test}
+        )
+        pool = self.pool if config.kind == "perforch" else [config.model or ""]
+        job = self._executor(record, pool).start(
+            task, Action.OPTIMIZE, self._policy(config), self.budget
+        )
+        async for _ in job:
+            pass
+        result = await job.result()
+        v = result.verdict
+        improved = v is not None and v.improved and result.changed
+        return RefineOutcome(
+            config.label, record.language, record.task_id, metric, improved,
+            v.improvement_pct if (improved and v is not None) else None, result.llm_calls,
+            time.monotonic() - started, result.accepted_model, result.message,
+        )  # fmt: skip

@@ -1,0 +1,114 @@
+"""Evaluation over fake models and profiler with the real Memory: configurations, k-fold
+Memory that never ranks with evidence about the problem being scored, the report files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perforch_core import benchmarks
+from perforch_core.errors import ConfigError
+from perforch_core.evaluation import Config, Evaluation, FoldMemory, fold_of
+from perforch_core.memory.store import Memory
+from perforch_core.models import Language, Metric, Stage
+from perforch_core.ports import Observation
+from server.cli.eval_cmd import write_report
+from tests.fakes import FakeLLM, FakeProfiler
+
+A, B = "m/a", "m/b"
+RECORDS = [r for r in benchmarks.records(Language.PYTHON) if r.number in (0, 2)]
+GOOD = {
+    0: "def has_close_elements(numbers, threshold):\n    return False\n",
+    2: "def truncate_number(number):\n    return number % 1.0\n",
+}
+
+
+def reply(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+def test_configs_parse_and_bad_ones_are_refused():
+    assert Config.parse("single:m/a") == Config("single", A)
+    assert Config.parse("perforch", "top1").label == "perforch (top1)"
+    with pytest.raises(ConfigError):
+        Config.parse("workflow")
+
+
+def test_folds_are_deterministic_and_balanced():
+    folds = fold_of(list(range(20)), 5, seed=3)
+    assert folds == fold_of(list(range(20)), 5, seed=3)
+    assert sorted(folds) == list(range(20))
+    assert sorted(list(folds.values()).count(f) for f in range(5)) == [4] * 5
+
+
+async def test_fold_memory_ranks_without_the_scored_problems_evidence(tmp_path: Path):
+    async with Memory(tmp_path / "m.sqlite") as memory:
+        await memory.seed()
+
+        def seen(model: str, problem: str, success: bool, times: int) -> list[Observation]:
+            one = Observation(model=model, stage=Stage.GENERATE, language=Language.PYTHON,
+                              problem_id=problem, success=success, source="study")  # fmt: skip
+            return [one] * times
+
+        # A: 5 passes on Python/1, 2 failures elsewhere; B: 3 of 5 on Python/2.
+        obs = seen(A, "Python/1", True, 5) + seen(A, "Python/3", False, 2)
+        obs += seen(B, "Python/2", True, 3) + seen(B, "Python/2", False, 2)
+        await memory.record(obs)
+        everything = FoldMemory(memory, frozenset())
+        ranked = await everything.rank(Stage.GENERATE, Language.PYTHON, (), None, [A, B])
+        assert ranked[0].model == A
+        # Scoring Python/1: what A and B did on it is invisible; B's Python/2 success remains.
+        fold = FoldMemory(memory, frozenset({"Python/1"}))
+        ranked = await fold.rank(Stage.GENERATE, Language.PYTHON, (), None, [A, B])
+        assert ranked[0].model == B
+
+
+async def test_single_workflow_and_orchestration_are_scored_with_their_llm_calls(
+    tmp_path: Path,
+):
+    record = RECORDS[1]  # Python/2
+    llm = FakeLLM(
+        {
+            A: [reply(GOOD[2].replace("%", "% 1.0  # BUG\n    return number %"))] * 2
+            + [reply(GOOD[2])] * 4,
+            B: [reply(GOOD[2])] * 4,
+        }
+    )
+    async with Memory(tmp_path / "m.sqlite") as memory:
+        ev = Evaluation(llm, FakeProfiler(), memory, [A, B], folds={0: 0, 2: 1})
+        single = await ev.generation(Config("single", A), record)
+        assert (single.passed, single.llm_calls) == (False, 1)
+        workflow = await ev.generation(Config("workflow", A), record)
+        assert workflow.passed and workflow.llm_calls == 2  # generate (BUG), then fix
+        orchestrated = await ev.generation(Config("perforch"), record)
+        assert orchestrated.passed and orchestrated.model in (A, B)
+        refined = await ev.refinement(Config("perforch"), record, Metric.EXEC_TIME)
+        assert refined.improved is False and refined.llm_calls >= 1
+        # Nothing the evaluation saw went into Memory.
+        assert await memory.observation_count("eval") == 0
+
+
+def test_the_report_has_markdown_csv_json_and_a_plot(tmp_path: Path):
+    from perforch_core.evaluation import GenerationOutcome, RefineOutcome
+
+    gen = [
+        GenerationOutcome("perforch (sequential)", Language.PYTHON, "Python/0", True, 2, 1.0, A, "")
+    ]
+    ref = [
+        RefineOutcome("perforch (sequential)", Language.PYTHON, "Python/0", Metric.EXEC_TIME,
+                      True, 42.0, 1, 1.0, A, ""),
+        RefineOutcome("perforch (sequential)", Language.PYTHON, "Python/2", Metric.EXEC_TIME,
+                      False, None, 2, 1.0, None, ""),
+    ]  # fmt: skip
+    meta = {
+        "date": "d", "machine": "m", "command": "c", "pool": [A], "configs": [],
+        "languages": ["python"], "problems": ["Python/0", "Python/2"], "excluded": {},
+        "folds": "5-fold", "threshold_pct": 5.0, "versions": {"perforch": "0"}, "seconds": 60,
+    }  # fmt: skip
+    paths = write_report(tmp_path, "r", meta, gen, ref)
+    md = paths["md"].read_text()
+    assert "| perforch (sequential) | 100.0 % (1/1) | 2.00 |" in md
+    assert "| perforch (sequential) | python | exec_time | 1/2 (50 %) | 42.0 % |" in md
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    assert paths["csv"].read_text().startswith("config,language,problem,passed")
