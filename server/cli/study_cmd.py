@@ -86,8 +86,9 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
         study = Study(app.gateway, app.profiler, app.memory, tagger, threshold_pct=args.threshold)
         planned = units(records, app.pool, stages, metrics)
         todo = await study.pending(planned)
+        problems = len({r.number for r in records})
         console.print(
-            f"study: {len(records)} problems × {len(app.pool)} models × stages "
+            f"study: {problems} problems in {args.languages} × {len(app.pool)} models × stages "
             f"{', '.join(s.value for s in stages)}: {len(planned)} units, {len(todo)} to do "
             f"({len(planned) - len(todo)} already in Memory {memory_path})"
         )

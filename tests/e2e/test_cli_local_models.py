@@ -90,13 +90,14 @@ def test_models_ranking_explains_itself(perforch):
     assert "anthropic/claude-3-7-sonnet" in r.stdout and "paper rate" in r.stdout
 
 
+@pytest.mark.timeout(900)
 def test_study_records_into_memory_and_resumes(perforch, workdir: Path):
     args = (
         "study",
         "--languages",
         "python,go",
         "--problems",
-        "0-1",
+        "2",
         "--models",
         "local/smollm2-135m",
         "--stages",
@@ -104,13 +105,43 @@ def test_study_records_into_memory_and_resumes(perforch, workdir: Path):
     )
     first = perforch(*args)
     assert first.returncode == 0, first.output
-    assert "8 units, 8 to do" in first.output
-    assert "Python/0 generate local/smollm2-135m" in first.output
-    assert "Go/1 fix local/smollm2-135m" in first.output
+    assert "4 units, 4 to do" in first.output
+    assert "Python/2 generate local/smollm2-135m" in first.output
+    assert "Go/2 fix local/smollm2-135m" in first.output
     assert "successes per model and stage" in first.output
     again = perforch(*args)
     assert again.returncode == 0, again.output
-    assert "8 units, 0 to do (8 already in Memory" in again.output
+    assert "4 units, 0 to do (4 already in Memory" in again.output
     # The observations now rank the model from study evidence.
-    ranking = perforch("models", "--stage", "fix", "--language", "go")
+    ranking = perforch("models", "--stage", "fix", "--language", "go", "--all")
     assert "local/smollm2-135m" in ranking.output
+
+
+@pytest.mark.timeout(900)
+def test_eval_writes_the_tables_with_their_metadata(perforch, workdir: Path):
+    r = perforch(
+        "eval",
+        "--languages",
+        "python",
+        "--problems",
+        "2",
+        "--models",
+        "local/smollm2-135m",
+        "--config",
+        "single:local/smollm2-135m",
+        "--config",
+        "perforch",
+        "--metrics",
+        "",
+        "--folds",
+        "2",
+        "--out",
+        "results",
+    )
+    assert r.returncode == 0, r.output
+    report = (workdir / "results" / "eval.md").read_text()
+    assert "## Table 8: pass@1 per language" in report
+    assert "| single:local/smollm2-135m | " in report and "| perforch (sequential) | " in report
+    assert "2-fold by problem number" in report and "known-broken problems excluded" in report
+    data = (workdir / "results" / "eval.json").read_text()
+    assert '"problem": "Python/2"' in data
