@@ -253,6 +253,30 @@ class Memory:
         )
         return {(r["model"], r["stage"], r["language"], r["metric"], r["problem_id"]) for r in rows}
 
+    async def observations(self, source: str) -> list[Observation]:
+        """Every observation from ``source`` (for export)."""
+        rows = await self._execute(
+            "SELECT * FROM observations WHERE source=? ORDER BY id", (source,)
+        )
+        return [
+            Observation(
+                model=r["model"],
+                stage=Stage(r["stage"]),
+                language=Language(r["language"]),
+                categories=tuple(
+                    Category(c)
+                    for c in (r["categories"] or "").split(",")
+                    if c in Category._value2member_map_
+                ),
+                metric=Metric(r["metric"]) if r["metric"] else None,
+                problem_id=r["problem_id"],
+                success=bool(r["success"]),
+                improvement_pct=r["improvement"],
+                source=r["source"],
+            )
+            for r in rows
+        ]
+
     async def cached_categories(self, problem_id: str, tagger: str) -> tuple[Category, ...] | None:
         rows = await self._execute(
             "SELECT categories FROM categories_cache WHERE problem_id=? AND tagger=?",

@@ -7,6 +7,7 @@ ETA, one line per finished unit, and a table of success rates at the end.
 from __future__ import annotations
 
 import argparse
+import csv
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -24,8 +25,10 @@ from rich.table import Table
 
 from perforch_core import benchmarks
 from perforch_core.errors import ConfigError
+from perforch_core.memory.store import Memory
 from perforch_core.models import Language, Metric, Stage
-from perforch_core.study import Study, UnitResult, units
+from perforch_core.ports import Observation
+from perforch_core.study import SOURCE, Study, UnitResult, units
 from perforch_core.tagging import Tagger
 
 from ..app import App, AppConfig
@@ -47,6 +50,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=1, help="units in flight at once")
     p.add_argument("--threshold", type=float, default=5.0, help="refine: minimum gain (%%)")
     p.add_argument("--tag-models", default="", help="models that vote on problem categories")
+    p.add_argument(
+        "--export", type=Path, metavar="CSV", help="write Memory's study observations and stop"
+    )
+    p.add_argument(
+        "--import",
+        dest="import_",
+        type=Path,
+        metavar="CSV",
+        help="add study observations exported elsewhere (skipping those already held) and stop",
+    )
 
 
 def _numbers(spec: str) -> set[int]:
@@ -72,7 +85,64 @@ def select(args: argparse.Namespace) -> list[benchmarks.Record]:
     return [per_language[lang][n] for n in chosen for lang in languages]
 
 
+FIELDS = ("model", "stage", "language", "categories", "metric", "problem_id", "success",
+          "improvement_pct")  # fmt: skip
+
+
+async def transfer(args: argparse.Namespace, memory_path: Path) -> int:
+    """--export / --import: study observations as CSV, so that a study survives its machine."""
+    async with Memory(memory_path) as memory:
+        if args.export:
+            rows = await memory.observations(SOURCE)
+            with args.export.open("w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=FIELDS)
+                writer.writeheader()
+                for o in rows:
+                    data = o.model_dump(mode="json")
+                    data["categories"] = ",".join(data["categories"])
+                    writer.writerow({k: data[k] for k in FIELDS})
+            print(f"wrote {len(rows)} study observations to {args.export}")
+            return 0
+        try:
+            with args.import_.open(newline="") as fh:
+                incoming = [_observation(row) for row in csv.DictReader(fh)]
+        except (OSError, KeyError, ValueError) as exc:
+            raise ConfigError(f"cannot import {args.import_}: {exc}") from exc
+        held = await memory.observed_keys(SOURCE)
+        new = [
+            o
+            for o in incoming
+            if (
+                o.model,
+                o.stage.value,
+                o.language.value,
+                o.metric.value if o.metric else "",
+                o.problem_id,
+            )
+            not in held
+        ]
+        await memory.record(new)
+        print(f"imported {len(new)} study observations ({len(incoming) - len(new)} already held)")
+        return 0
+
+
+def _observation(row: dict[str, str]) -> Observation:
+    """One exported CSV row back as an observation (pydantic validates and converts)."""
+    return Observation.model_validate(
+        {
+            **row,
+            "categories": [c for c in row["categories"].split(",") if c],
+            "metric": row["metric"] or None,
+            "success": row["success"] == "True",
+            "improvement_pct": row["improvement_pct"] or None,
+            "source": SOURCE,
+        }
+    )
+
+
 async def run(args: argparse.Namespace, memory_path: Path) -> int:
+    if args.export or args.import_:
+        return await transfer(args, memory_path)
     console = Console()
     stages = [Stage(s) for s in _csv(args.stages)]
     metrics = [Metric(m) for m in _csv(args.metrics)]

@@ -70,3 +70,39 @@ async def test_a_study_records_each_unit_and_a_second_run_resumes(tmp_path: Path
         assert await study.pending(planned) == []
         # Categories were tagged once and cached.
         assert await memory.cached_categories("Python/0", "keywords") is not None
+
+
+async def test_study_observations_export_and_import_once(tmp_path: Path):
+    import argparse
+
+    from perforch_core.models import Category
+    from perforch_core.ports import Observation
+    from server.cli.study_cmd import transfer
+
+    source = tmp_path / "a.sqlite"
+    async with Memory(source) as memory:
+        await memory.record(
+            [
+                Observation(model=A, stage=Stage.REFINE, language=Language.GO,
+                            categories=(Category.MATH, Category.ARRAY), metric=Metric.EXEC_TIME,
+                            problem_id="Go/3", success=True, improvement_pct=31.5,
+                            source="study"),
+                Observation(model=B, stage=Stage.FIX, language=Language.GO, problem_id="Go/3",
+                            success=False, source="study"),
+                Observation(model=B, stage=Stage.FIX, language=Language.GO, problem_id="Go/4",
+                            success=True, source="user"),  # not a study's: not exported
+            ]
+        )  # fmt: skip
+    csv_path = tmp_path / "study.csv"
+    out = argparse.Namespace(export=csv_path, import_=None)
+    assert await transfer(out, source) == 0
+    into = tmp_path / "b.sqlite"
+    back = argparse.Namespace(export=None, import_=csv_path)
+    assert await transfer(back, into) == 0
+    assert await transfer(back, into) == 0  # twice: nothing doubles
+    async with Memory(into) as memory:
+        got = await memory.observations("study")
+    assert len(got) == 2
+    refine = next(o for o in got if o.stage is Stage.REFINE)
+    assert refine.improvement_pct == 31.5 and refine.metric is Metric.EXEC_TIME
+    assert set(refine.categories) == {Category.MATH, Category.ARRAY}
