@@ -260,8 +260,10 @@ def prepare_cpp_pch(flags: tuple[str, ...], log: bool = True) -> Path | None:
     return out
 
 
+@functools.cache
 def launcher() -> Path:
-    """The memory launcher binary, compiled from ``profiler/launcher.c`` on first use."""
+    """The memory launcher binary, compiled from ``profiler/launcher.c`` on first use (and
+    looked up once per process: this sits on the measuring path)."""
     source = Path(__file__).with_name("launcher.c")
     cc = shutil.which("gcc") or shutil.which("cc")
     if cc is None:

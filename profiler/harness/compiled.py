@@ -188,15 +188,8 @@ async def run_artifact(
             cwd=wd,
             limits=limits,
             env={**recipe.env, **(env or {})},
-            ro_binds=[*recipe.ro_binds, *_launcher_bind(argv)],
+            ro_binds=[*recipe.ro_binds, *pm.launcher_binds(argv or ())],
         )
-
-
-def _launcher_bind(argv: Sequence[str] | None) -> list[Path]:
-    """The memory launcher's directory when ``argv`` starts with it."""
-    if argv and Path(argv[0]).name == "perforch-launch":
-        return [Path(argv[0]).parent]
-    return []
 
 
 def outcome_from_run(run: RunResult, failure_lines: Sequence[str]) -> TestOutcome:

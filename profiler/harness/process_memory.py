@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Sequence
+from pathlib import Path
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import Footprint
@@ -49,3 +51,11 @@ def valgrind_argv() -> list[str]:
 def instructions(stderr: str) -> int | None:
     m = _IREFS.search(stderr)
     return int(m.group(1).replace(",", "")) if m else None
+
+
+def launcher_binds(argv: Sequence[str]) -> list[str]:
+    """The memory launcher's directory when ``argv`` starts with it (to show it read-only in
+    the sandbox), else nothing."""
+    if argv and Path(argv[0]).name == "perforch-launch":
+        return [str(Path(argv[0]).parent)]
+    return []

@@ -154,7 +154,7 @@ class PythonHarness:
             await self._probe(exe)
             flags = ["-s"] if deterministic else ["-I"]
             argv = [*prefix, exe, *flags, RUNNER, "request.json", "result.json"]
-            binds = _binds(exe) + [str(Path(a).parent) for a in prefix[:1] if "launch" in a]
+            binds = _binds(exe) + pm.launcher_binds(prefix)
             run = await run_sandboxed(
                 argv,
                 cwd=wd,

@@ -67,7 +67,10 @@ async def test_max_memory_counts_a_large_allocation_and_reports_process_peaks(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("language", list(HOG))
+# Not Java: a JVM's resident memory follows its collector's heap growth (a 60 ms window mostly
+# shows start-up and garbage, a 250 ms one a full young generation either way), so the verdict
+# is noise-dominated there (docs/measurement.md).
+@pytest.mark.parametrize("language", [lang for lang in HOG if lang is not Language.JAVA])
 async def test_mean_memory_from_launcher_samples_sees_the_hog_go_away(client, language: Language):
     task, code = _problem(language)
     verdict = await client.compare(task, _with_hog(language, code), code, Metric.AVG_MEMORY, 5.0)
