@@ -145,3 +145,47 @@ def test_eval_writes_the_tables_with_their_metadata(perforch, workdir: Path):
     assert "2-fold by problem number" in report and "known-broken problems excluded" in report
     data = (workdir / "results" / "eval.json").read_text()
     assert '"problem": "Python/2"' in data
+
+
+SERVE_AND_WAIT = """
+import asyncio, os, sys
+from perforch_core.llm.local_server import LocalServer
+
+async def main():
+    server = LocalServer(["smollm2-135m"])
+    await server.start()
+    print(server._proc.pid, flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+def test_a_killed_parent_never_leaves_its_model_server_running(tmp_path: Path):
+    """SIGKILL allows no clean-up: the server must die with its parent (PR_SET_PDEATHSIG)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ}
+    env.pop("PERFORCH_LOCAL_API_BASE", None)
+    parent = subprocess.Popen(
+        [sys.executable, "-P", "-c", SERVE_AND_WAIT], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert Path(f"/proc/{child}").exists()
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        if not Path(f"/proc/{child}").exists():
+            break
+        # Gone from the process table once its new parent (init) reaps it.
+        if Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the model server outlived its killed parent")
