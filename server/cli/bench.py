@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from perforch_core import benchmarks
 from perforch_core.errors import ConfigError
 from perforch_core.models import Language, Metric, Task, TestSpec
 from profiler.client import ProfilerClient
 
-from . import bench_lsp
+from . import bench_lsp, render
 
 WORK = 40_000  # loop iterations of the baseline: ~1-2 ms per call, call overhead < 0.1 %
 
@@ -260,13 +259,7 @@ async def fidelity(args: argparse.Namespace) -> int:
     load_before = os.getloadavg()
     started = time.monotonic()
     async with ProfilerClient() as client:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as progress:
+        with render.progress_bar(console) as progress:
             for threshold in thresholds:
                 for name, pct in scenarios:
                     bar = progress.add_task(f"{name} @ {threshold:g} %", total=args.runs)

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from perforch_core import benchmarks
 from perforch_core.evaluation import Config, Evaluation, GenerationOutcome, RefineOutcome, fold_of
@@ -30,7 +29,7 @@ from perforch_core.models import Metric
 from perforch_core.policy import PolicyKind
 
 from ..app import App, AppConfig
-from . import study_cmd
+from . import render, study_cmd
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,13 +95,7 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
         )
         refine_configs = [c for c in configs if c.kind != "single"]
         total = len(records) * (len(configs) + len(refine_configs) * len(metrics))
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as progress:
+        with render.progress_bar(console) as progress:
             bar = progress.add_task("eval", total=total)
             for record in records:
                 for c in configs:

@@ -8,6 +8,14 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.spinner import Spinner
 from rich.syntax import Syntax
 from rich.table import Table
@@ -209,3 +217,16 @@ def summary(console: Console, result: JobResult, path: str) -> None:
             console.print(Text(f"best attempt ({best.model}) and its failure:", style="bold"))
             console.print(Syntax(best.code or "", "python", theme="ansi_dark"))
             console.print(best.tests.failure_report() if best.tests else "")
+
+
+def progress_bar(console: Console) -> Progress:
+    """The progress bar of the long commands (study, eval, benchmarks): done of total, elapsed
+    and remaining time."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )

@@ -13,14 +13,6 @@ from collections import defaultdict
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from perforch_core import benchmarks
@@ -32,6 +24,7 @@ from perforch_core.study import SOURCE, Study, UnitResult, units
 from perforch_core.tagging import Tagger
 
 from ..app import App, AppConfig
+from . import render
 
 
 def _csv(value: str) -> list[str]:
@@ -163,14 +156,7 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
             f"({len(planned) - len(todo)} already in Memory {memory_path})"
         )
         results: list[UnitResult] = []
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as progress:
+        with render.progress_bar(console) as progress:
             bar = progress.add_task("study", total=len(todo))
 
             async def show(result: UnitResult) -> None:
