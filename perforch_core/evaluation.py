@@ -26,6 +26,7 @@ from .memory.store import Memory, Scope
 from .models import Action, Category, Language, Metric, Stage, Task
 from .policy import Budget, Policy, PolicyKind
 from .ports import LLMPort, ModelChoice, Observation, ProfilerPort
+from .result import JobResult
 
 ConfigKind = Literal["single", "workflow", "perforch"]
 
@@ -142,14 +143,23 @@ class Evaluation:
         exclude = frozenset(f"{prefix}/{n}" for n, f in self.folds.items() if f == fold)
         return FoldMemory(self.memory, exclude)
 
-    def _executor(self, record: benchmarks.Record, pool: Sequence[str]) -> Executor:
-        return Executor(self.llm, self.profiler, self._fold_memory(record), pool, source="eval")
-
-    def _policy(self, config: Config) -> Policy:
+    async def _job(
+        self, config: Config, record: benchmarks.Record, task: Task, action: Action
+    ) -> JobResult:
+        """One Executor job under ``config``: the whole pool ranked by the fold's Memory, or
+        the configuration's one model pinned."""
         if config.kind == "perforch":
-            return Policy(kind=config.policy, threshold_pct=self.threshold_pct)
-        assert config.model is not None
-        return Policy.pin([config.model], threshold_pct=self.threshold_pct)
+            pool = self.pool
+            policy = Policy(kind=config.policy, threshold_pct=self.threshold_pct)
+        else:
+            assert config.model is not None
+            pool = [config.model]
+            policy = Policy.pin(pool, threshold_pct=self.threshold_pct)
+        executor = Executor(self.llm, self.profiler, self._fold_memory(record), pool, source="eval")
+        job = executor.start(task, action, policy, self.budget)
+        async for _ in job:
+            pass
+        return await job.result()
 
     async def generation(self, config: Config, record: benchmarks.Record) -> GenerationOutcome:
         started = time.monotonic()
@@ -163,13 +173,7 @@ class Evaluation:
                 label, lang, record.task_id, passed, 1, time.monotonic() - started,
                 config.model if passed else None, detail,
             )  # fmt: skip
-        pool = self.pool if config.kind == "perforch" else [config.model or ""]
-        job = self._executor(record, pool).start(
-            blank, Action.GENERATE, self._policy(config), self.budget
-        )
-        async for _ in job:
-            pass
-        result = await job.result()
+        result = await self._job(config, record, blank, Action.GENERATE)
         return GenerationOutcome(
             label, lang, record.task_id, result.status == "succeeded", result.llm_calls,
             time.monotonic() - started, result.accepted_model, result.message,
@@ -195,13 +199,7 @@ class Evaluation:
         task = benchmarks.task(record).model_copy(
             update={"metric": metric, "examples": record.example_test}
         )
-        pool = self.pool if config.kind == "perforch" else [config.model or ""]
-        job = self._executor(record, pool).start(
-            task, Action.OPTIMIZE, self._policy(config), self.budget
-        )
-        async for _ in job:
-            pass
-        result = await job.result()
+        result = await self._job(config, record, task, Action.OPTIMIZE)
         v = result.verdict
         improved = v is not None and v.improved and result.changed
         return RefineOutcome(
