@@ -211,12 +211,13 @@ def wrap(
     # virtualenv may itself live under /tmp).
     cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     # bwrap creates a bind's missing parents 0700 (and /root keeps the host's 0700), which
-    # would hide a toolchain under /root from nobody: create them 0755 first.
-    for parent in _ancestors([*SYSTEM_BINDS, *(str(p) for p in ro_binds)]):
+    # would hide a toolchain under /root, or a work dir under a $TMPDIR such as /tmp/user-1,
+    # from nobody: create them 0755 first.
+    inside = mount_at or str(cwd)
+    for parent in _ancestors([*SYSTEM_BINDS, *(str(p) for p in ro_binds), inside]):
         cmd += ["--perms", "0755", "--dir", parent]
     for path in (*SYSTEM_BINDS, *(str(p) for p in ro_binds)):
         cmd += ["--ro-bind-try", path, path]
-    inside = mount_at or str(cwd)
     cmd += ["--bind", str(cwd), inside, "--chdir", inside]
     if root:
         cmd += [

@@ -4,6 +4,7 @@
 #   - the compiled languages' test libraries (Rust crates as rlibs, Go's testify), built once;
 #   - a virtualenv in .venv with the project (editable) and its dev tools;
 #   - llama-cpp-python, compiled once and cached under $HOME/.cache/perforch (keyed by version);
+#   - the VS Code extension's toolchain and .vsix, code-server and Chromium (scripts/setup-editor.sh);
 #   - the local GGUF models named in $PERFORCH_SETUP_MODELS (default: the Qwen pool + SmolLM2),
 #     downloaded once into the cache with size and sha256 checks.
 # A second run takes seconds.
@@ -57,6 +58,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 # Test libraries for the compiled languages (Rust crates, Go's testify), fetched once.
 .venv/bin/python -m profiler.toolchains
+# The VS Code extension (.vsix) and real VS Code for its test: Node 24, code-server, Chromium.
+scripts/setup-editor.sh >/dev/null
 # Models: `perforch models install` downloads and verifies; a no-op for installed ones.
 # shellcheck disable=SC2086
 .venv/bin/perforch models install $MODELS

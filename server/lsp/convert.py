@@ -3,6 +3,7 @@ reviewed edit with its measured label, test failures as diagnostics, events as J
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -111,11 +112,23 @@ def test_diagnostic(function: Function, outcome: TestOutcome) -> lsp.Diagnostic:
     )
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: JSON has no such numbers, and a client's
+    JSON.parse rejects the whole message (a model without data in Memory scores NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def event_params(token: str, uri: str, function: str, event: BaseModel) -> dict[str, Any]:
     """The ``perforch/jobEvent`` notification's params."""
     return {
         "token": token,
         "uri": uri,
         "function": function,
-        "event": event.model_dump(mode="json"),
+        "event": json_safe(event.model_dump(mode="json")),
     }

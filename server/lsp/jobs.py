@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("perforch.lsp.jobs")
 JOB_EVENT = "perforch/jobEvent"
+JOB_ENDED = "perforch/jobEnded"  # {token, uri, function, status, message}: every job's last word
 CHOOSE_MODEL = "perforch/chooseModel"
 LET_PERFORCH_CHOOSE = "Let PerfOrch choose"
 QUESTION_MODELS = 5  # models offered in a showMessageRequest (clients show a few buttons)
@@ -83,7 +84,7 @@ async def ask_for_model(
                     "uri": job.uri,
                     "function": job.function,
                     "stage": stage.value,
-                    "ranking": [r.model_dump(mode="json") for r in ranking],
+                    "ranking": convert.json_safe([r.model_dump(mode="json") for r in ranking]),
                 },
             )
         except Exception as exc:  # the client may not implement it: fall back to the question
@@ -137,7 +138,7 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
             message="starting (model server and profiler on first use)",
         ),
     )
-    outcome = "ended"
+    outcome, status = "ended", "failed"
     try:
         app = await ls.app()
         if job.cancelled:
@@ -167,10 +168,10 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
                 )
                 _publish_tests(ls, job.uri, job.function, event)
         result = await running.result()
-        outcome = result.message
+        outcome, status = result.message, result.status
         await _offer(ls, job, result)
     except asyncio.CancelledError:
-        outcome = "cancelled"
+        outcome, status = "cancelled", "cancelled"
         if job.job is not None:
             job.job.cancel()
     except PerfOrchError as exc:
@@ -182,6 +183,16 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
         ls.running.pop(token, None)
         progress.end(token, lsp.WorkDoneProgressEnd(message=outcome[:200]))
         progress.tokens.pop(token, None)
+        ls.protocol.notify(
+            JOB_ENDED,
+            {
+                "token": token,
+                "uri": job.uri,
+                "function": job.function,
+                "status": status,
+                "message": outcome,
+            },
+        )
 
 
 def _publish_tests(ls: PerforchServer, uri: str, name: str, event: ev.TestsRun) -> None:

@@ -56,6 +56,13 @@ class Recorder:
             self.events.append(_plain(params)["event"])
             self.arrived.set()
 
+        self.ended: list[dict[str, Any]] = []
+
+        @client.feature("perforch/jobEnded")
+        def job_ended(params: Any) -> None:
+            self.ended.append(_plain(params))
+            self.arrived.set()
+
         @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def question(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
             self.questions.append(params)
@@ -78,6 +85,16 @@ class Recorder:
                 self.arrived.clear()
                 if kind in self.kinds():
                     return
+                await self.arrived.wait()
+
+    async def end_of(self, token: str) -> dict[str, Any]:
+        """The job's ``perforch/jobEnded`` notification (its last word, after the progress)."""
+        async with asyncio.timeout(60):
+            while True:
+                self.arrived.clear()
+                for ended in self.ended:
+                    if ended["token"] == token:
+                        return ended
                 await self.arrived.wait()
 
 
@@ -172,6 +189,8 @@ async def test_optimize_with_a_chosen_model_ends_in_an_annotated_reviewed_edit(
     kinds = rec.kinds()
     assert kinds[0] == "job_started" and kinds[-1] in ("job_finished", "job_failed"), kinds
     assert "measurement_sample" in kinds, kinds
+    ended = await rec.end_of(token)
+    assert ended["status"] == "succeeded" and ended["message"].startswith("exec time")
     # The reviewed edit: annotated with what was measured, confirmation required.
     assert len(rec.edits) == 1, (kinds, client.messages)
     edit = rec.edits[0].edit
@@ -227,6 +246,9 @@ async def test_cancelling_the_progress_cancels_the_job_and_ends_the_progress(
     reports = await _until_ended(client, token)
     assert reports[-1].message == "cancelled"
     assert rec.kinds()[-1] == "job_cancelled"
+    ended = await rec.end_of(token)
+    assert ended["status"] == "cancelled"
+    assert (ended["function"], ended["uri"]) == ("has_duplicates", uri)
     assert rec.edits == []
     # Still serving.
     result = await client.text_document_code_action_async(

@@ -165,6 +165,19 @@ return f'forked {children} processes'
     assert left.strip() == "", f"processes left as nobody: {left}"
 
 
+async def test_a_work_dir_under_a_private_tmpdir_is_reachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A $TMPDIR below /tmp (code-server, systemd, HPC schedulers set one) puts the work dir
+    in directories the sandbox must recreate traversable for nobody."""
+    private = tmp_path / "user-tmp"
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("TMPDIR", str(private))
+    async with ProfilerClient(test_timeout_s=15) as c:
+        outcome = await c.run_tests(task(), attack("return 'blocked'"))
+    assert outcome.passed, outcome.error
+
+
 async def test_an_import_time_hang_is_killed_by_the_wall_clock():
     c = ProfilerClient(test_timeout_s=2)
     async with c:

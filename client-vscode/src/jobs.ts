@@ -1,0 +1,270 @@
+/**
+ * What the editor knows of each job, built from its `perforch/jobEvent` stream: the steps to
+ * show (stages, models tried, test results, verdicts), the measurement samples for the chart,
+ * and the final before/after numbers. Pure: no VS Code here, so it is unit-tested directly.
+ */
+
+import { METRIC_LABELS, type JobEvent, type JobEventParams, type Metric, type Verdict } from "./protocol";
+
+export type JobStatus = "starting" | "running" | "succeeded" | "failed" | "cancelled";
+
+export interface Step {
+  /** ok: passed/accepted; bad: failed/rolled back; info: anything else. */
+  tone: "ok" | "bad" | "info";
+  text: string;
+}
+
+export interface Sample {
+  process: number;
+  baseline: number;
+  candidate: number;
+  unit: string;
+}
+
+export interface Job {
+  token: string;
+  uri: string;
+  function: string;
+  title: string;
+  status: JobStatus;
+  /** Short status for the status bar, e.g. "refine: asking local/qwen2.5-coder-1.5b". */
+  activity: string;
+  steps: Step[];
+  metric: Metric | null;
+  /** Samples of the comparison in progress (reset when a new candidate is measured). */
+  samples: Sample[];
+  /** The verdict of the accepted candidate, else of the last one measured. */
+  verdict: Verdict | null;
+  verdictModel: string | null;
+  /** Whether ``verdict`` belongs to the accepted candidate. */
+  verdictAccepted: boolean;
+  /** Every measured candidate's verdict, by candidate id. */
+  measured: Record<string, { model: string; verdict: Verdict }>;
+  summary: string | null;
+}
+
+export function newJob(token: string, uri: string, fn: string, title: string): Job {
+  return {
+    token,
+    uri,
+    function: fn,
+    title,
+    status: "starting",
+    activity: "starting (model server and profiler on first use)",
+    steps: [],
+    metric: null,
+    samples: [],
+    verdict: null,
+    verdictModel: null,
+    verdictAccepted: false,
+    measured: {},
+    summary: null,
+  };
+}
+
+export function isRunning(job: Job): boolean {
+  return job.status === "starting" || job.status === "running";
+}
+
+/** "26.565 ms", "78.7 µs", "1.5 MiB", "0.93". Values are in the profiler's units (ns, B, ""). */
+export function formatValue(value: number, unit: string): string {
+  if (unit === "ns") {
+    const scales: [number, string][] = [
+      [1e9, "s"],
+      [1e6, "ms"],
+      [1e3, "µs"],
+    ];
+    for (const [scale, name] of scales) {
+      if (Math.abs(value) >= scale) return `${precise(value / scale)} ${name}`;
+    }
+    return `${precise(value)} ns`;
+  }
+  if (unit === "B") {
+    const scales: [number, string][] = [
+      [1024 ** 3, "GiB"],
+      [1024 ** 2, "MiB"],
+      [1024, "KiB"],
+    ];
+    for (const [scale, name] of scales) {
+      if (Math.abs(value) >= scale) return `${precise(value / scale)} ${name}`;
+    }
+    return `${Math.round(value)} B`;
+  }
+  return unit ? `${precise(value)} ${unit}` : precise(value);
+}
+
+function precise(x: number): string {
+  const a = Math.abs(x);
+  return a >= 100 ? x.toFixed(1) : a >= 10 ? x.toFixed(2) : x.toFixed(3);
+}
+
+function signed(x: number): string {
+  return `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(1)}`;
+}
+
+/** A verdict as the change of the metric (negative = less time or memory), with its interval. */
+export function verdictText(v: Verdict): string {
+  const label = METRIC_LABELS[v.metric] ?? v.metric;
+  const change = -v.improvement_pct;
+  const ci = `95 % CI ${signed(-v.interval_pct.high)}…${signed(-v.interval_pct.low)} %`;
+  const numbers = `${formatValue(v.before.summary, v.before.unit)} → ${formatValue(v.after.summary, v.after.unit)}`;
+  if (v.decision === "improved") {
+    return `${label} ${numbers}: ${signed(change)} % (${ci}, ${v.processes} processes), improved`;
+  }
+  if (v.decision === "not_improved") {
+    return `${label} ${numbers}: no significant gain (${signed(change)} %, ${ci}; needs ≤ −${v.threshold_pct} %)`;
+  }
+  const why = v.note ? `: ${v.note}` : ` (${signed(change)} %, ${ci})`;
+  return `${label} ${numbers}: inconclusive${why}`;
+}
+
+function score(s: number | null): string {
+  return s === null ? "no data" : s.toFixed(2);
+}
+
+/** The job after one event (a new object; the old one is left as it was). */
+export function applyEvent(job: Job, params: JobEventParams): Job {
+  const e: JobEvent = params.event;
+  const next: Job = { ...job, steps: [...job.steps], status: job.status === "starting" ? "running" : job.status };
+  const step = (tone: Step["tone"], text: string) => next.steps.push({ tone, text });
+  switch (e.kind) {
+    case "job_started": {
+      next.metric = e.metric;
+      const what = e.metric ? ` for ${METRIC_LABELS[e.metric]}` : "";
+      const categories = e.categories.length ? `; categories: ${e.categories.join(", ")}` : "";
+      step("info", `${e.action}${what} (policy ${e.policy}${categories})`);
+      next.activity = "started";
+      break;
+    }
+    case "stage_started": {
+      const ranked = e.ranking.map((r) => `${r.model} ${score(r.score)}`).join(", ");
+      step("info", `${e.stage}: Memory ranks ${ranked || "no models"}`);
+      next.activity = `${e.stage}: ranking models`;
+      break;
+    }
+    case "model_chosen":
+      step("info", `${e.stage}: trying ${e.model} (${e.why})`);
+      next.activity = `${e.stage}: asking ${e.model}`;
+      break;
+    case "llm_reply":
+      if (e.ok) {
+        step("info", `${e.model} replied in ${e.latency_s.toFixed(1)} s (${e.completion_tokens} tokens)`);
+      } else {
+        step("bad", `${e.model} failed: ${e.error ?? "no reply"}`);
+      }
+      next.activity = `${e.stage}: ${e.model} ${e.ok ? "replied" : "failed"}`;
+      break;
+    case "tests_run": {
+      const who = e.model ?? "your code";
+      const o = e.outcome;
+      const summary = o.passed
+        ? `${o.total} passed`
+        : o.error
+          ? o.error.split("\n")[0].slice(0, 200)
+          : `${o.failures.length} of ${o.total} failed`;
+      step(o.passed ? "ok" : "bad", `tests on ${who}: ${summary}`);
+      next.activity = `testing ${who}: ${summary}`;
+      break;
+    }
+    case "measurement_sample":
+      if (e.process === 1 || next.samples.length === 0 || next.metric !== e.metric) {
+        next.samples = [];
+      }
+      next.metric = e.metric;
+      next.samples = [
+        ...next.samples,
+        { process: e.process, baseline: e.baseline, candidate: e.candidate, unit: e.unit },
+      ];
+      next.activity = `measuring ${METRIC_LABELS[e.metric]}: process ${e.process}`;
+      break;
+    case "measured":
+      step(e.verdict.decision === "improved" ? "ok" : "bad", `measured ${e.model}: ${verdictText(e.verdict)}`);
+      next.measured = { ...next.measured, [e.candidate_id]: { model: e.model, verdict: e.verdict } };
+      if (!next.verdictAccepted) {
+        next.verdict = e.verdict;
+        next.verdictModel = e.model;
+      }
+      next.activity = `${e.model}: ${e.verdict.decision.replace("_", " ")}`;
+      break;
+    case "candidate_accepted":
+      step("ok", `accepted ${e.model ?? "your code"} (${e.stage}): ${e.reason}`);
+      if (e.candidate_id in next.measured) {
+        next.verdict = next.measured[e.candidate_id].verdict;
+        next.verdictModel = next.measured[e.candidate_id].model;
+        next.verdictAccepted = true;
+      }
+      break;
+    case "rolled_back":
+      step("bad", `rolled back ${e.model}: ${e.reason}`);
+      next.activity = `rolled back ${e.model}`;
+      break;
+    case "job_finished":
+      next.status = e.success ? "succeeded" : "failed";
+      next.summary = e.summary;
+      next.activity = e.summary;
+      break;
+    case "job_failed":
+      next.status = "failed";
+      next.summary = `${e.error_type}: ${e.error}`;
+      next.activity = next.summary;
+      break;
+    case "job_cancelled":
+      next.status = "cancelled";
+      next.summary = "cancelled";
+      next.activity = "cancelled";
+      break;
+  }
+  return next;
+}
+
+/** Every job known to the editor, newest first, with a bounded history. */
+export class JobBook {
+  private readonly jobs = new Map<string, Job>();
+
+  constructor(private readonly keep = 20) {}
+
+  start(token: string, uri: string, fn: string, title: string): Job {
+    const job = newJob(token, uri, fn, title);
+    this.jobs.set(token, job);
+    this.trim();
+    return job;
+  }
+
+  /** Apply an event; a token never seen (e.g. a job started by another client) is added. */
+  apply(params: JobEventParams): Job {
+    const known = this.jobs.get(params.token) ?? newJob(params.token, params.uri, params.function, `PerfOrch: ${params.function}`);
+    const job = applyEvent(known, params);
+    this.jobs.delete(params.token);
+    this.jobs.set(params.token, job);
+    this.trim();
+    return job;
+  }
+
+  /** Mark a job ended without a final event (the server stopped, or its progress ended). */
+  end(token: string, status: Exclude<JobStatus, "starting" | "running">, summary: string): Job | undefined {
+    const job = this.jobs.get(token);
+    if (job === undefined || !isRunning(job)) return job;
+    const ended: Job = { ...job, status, summary, activity: summary };
+    this.jobs.set(token, ended);
+    return ended;
+  }
+
+  get(token: string): Job | undefined {
+    return this.jobs.get(token);
+  }
+
+  all(): Job[] {
+    return [...this.jobs.values()].reverse();
+  }
+
+  running(): Job[] {
+    return this.all().filter(isRunning);
+  }
+
+  private trim(): void {
+    const ended = [...this.jobs.values()].filter((j) => !isRunning(j));
+    for (let i = 0; this.jobs.size > this.keep && i < ended.length; i++) {
+      this.jobs.delete(ended[i].token);
+    }
+  }
+}

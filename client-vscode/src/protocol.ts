@@ -1,0 +1,153 @@
+/**
+ * The messages the PerfOrch language server sends beyond LSP, as TypeScript types: the job
+ * events of `perforch/jobEvent` (mirroring perforch_core/events.py), the model question of
+ * `perforch/chooseModel`, and the names of the server's commands.
+ */
+
+export const JOB_EVENT = "perforch/jobEvent";
+export const JOB_ENDED = "perforch/jobEnded";
+export const CHOOSE_MODEL = "perforch/chooseModel";
+/** The server's change annotation on every edit it proposes. */
+export const RESULT_ANNOTATION = "perforch.result";
+/** Commands the server executes (workspace/executeCommand). */
+export const SERVER_COMMANDS = ["perforch.generate", "perforch.fix", "perforch.optimize"] as const;
+export const SERVER_CANCEL = "perforch.cancel";
+
+export type Stage = "generate" | "fix" | "refine";
+export type Metric = "exec_time" | "avg_memory" | "max_memory" | "cpu_utilization";
+
+export const METRIC_LABELS: Record<Metric, string> = {
+  exec_time: "exec time",
+  avg_memory: "mean memory",
+  max_memory: "max memory",
+  cpu_utilization: "CPU utilization",
+};
+
+export interface RankedModel {
+  model: string;
+  /** Lower 95 % bound of the measured success rate; null when Memory has no data (NaN). */
+  score: number | null;
+  why: string;
+}
+
+export interface TestOutcome {
+  passed: boolean;
+  total: number;
+  failures: { name: string; message: string }[];
+  error: string | null;
+  timed_out: boolean;
+  duration_s: number;
+}
+
+export interface Measurement {
+  metric: Metric;
+  unit: string;
+  values: number[];
+  summary: number;
+}
+
+export interface Verdict {
+  metric: Metric;
+  decision: "improved" | "not_improved" | "inconclusive";
+  improvement_pct: number;
+  interval_pct: { low: number; high: number; level: number };
+  threshold_pct: number;
+  before: Measurement;
+  after: Measurement;
+  processes: number;
+  method: string;
+  note: string;
+}
+
+interface Base {
+  job_id: string;
+  elapsed_s: number;
+}
+
+export type JobEvent = Base &
+  (
+    | {
+        kind: "job_started";
+        action: "generate" | "fix" | "optimize";
+        task_id: string;
+        metric: Metric | null;
+        policy: string;
+        categories: string[];
+      }
+    | { kind: "stage_started"; stage: Stage; ranking: RankedModel[] }
+    | { kind: "model_chosen"; stage: Stage; model: string; score: number | null; why: string }
+    | {
+        kind: "llm_reply";
+        stage: Stage;
+        model: string;
+        ok: boolean;
+        error: string | null;
+        prompt_tokens: number;
+        completion_tokens: number;
+        cost_usd: number;
+        latency_s: number;
+      }
+    | {
+        kind: "tests_run";
+        stage: Stage | null;
+        model: string | null;
+        candidate_id: string;
+        outcome: TestOutcome;
+      }
+    | {
+        kind: "measurement_sample";
+        metric: Metric;
+        process: number;
+        baseline: number;
+        candidate: number;
+        unit: string;
+      }
+    | { kind: "measured"; stage: Stage; model: string; candidate_id: string; verdict: Verdict }
+    | {
+        kind: "candidate_accepted";
+        stage: Stage;
+        model: string | null;
+        candidate_id: string;
+        reason: string;
+      }
+    | {
+        kind: "rolled_back";
+        stage: Stage;
+        model: string;
+        candidate_id: string | null;
+        reason: string;
+      }
+    | { kind: "job_finished"; success: boolean; summary: string }
+    | { kind: "job_failed"; error: string; error_type: string }
+    | { kind: "job_cancelled" }
+  );
+
+/** Params of `perforch/jobEvent`. */
+export interface JobEventParams {
+  token: string;
+  uri: string;
+  function: string;
+  event: JobEvent;
+}
+
+/** Params of the server's `perforch/chooseModel` request; the reply is `{ model: string | null }`. */
+export interface ChooseModelParams {
+  token: string;
+  uri: string;
+  function: string;
+  stage: Stage;
+  ranking: RankedModel[];
+}
+
+export interface ChooseModelResult {
+  model: string | null;
+}
+
+/** Params of `perforch/jobEnded`: every job's last word, also when it failed before starting. */
+export interface JobEndedParams {
+  token: string;
+  uri: string;
+  function: string;
+  status: "succeeded" | "failed" | "cancelled" | "error";
+  message: string;
+}

@@ -1,0 +1,129 @@
+/**
+ * Review of every change the server proposes: its `workspace/applyEdit` opens a diff editor
+ * (the file ↔ the proposed text) with Accept and Reject (editor title buttons, a notification,
+ * commands). Accept applies the edit (if the document is still the version the job ran on) and
+ * saves the file; Reject, or closing the diff, leaves the file as it was. Reviews are taken one
+ * at a time, in the order they arrive.
+ */
+
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { ApplyWorkspaceEditParams, ApplyWorkspaceEditResult } from "vscode-languageclient";
+
+import { applyTextEdits, confirmed, reviewable, type Proposal } from "./edits";
+
+export const PROPOSED_SCHEME = "perforch-proposed";
+const CONTEXT_KEY = "perforch.reviewing";
+
+type Decision = "accepted" | "rejected";
+type Next = (params: ApplyWorkspaceEditParams) => Promise<ApplyWorkspaceEditResult>;
+
+export class Review implements vscode.Disposable {
+  private readonly texts = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending: { right: vscode.Uri; decide: (d: Decision) => void } | undefined;
+  private counter = 0;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.disposables.push(
+      this.changed,
+      vscode.workspace.registerTextDocumentContentProvider(PROPOSED_SCHEME, {
+        onDidChange: this.changed.event,
+        provideTextDocumentContent: (uri) => this.texts.get(uri.toString()) ?? "",
+      }),
+      vscode.commands.registerCommand("perforch.acceptChange", () => this.decide("accepted")),
+      vscode.commands.registerCommand("perforch.rejectChange", () => this.decide("rejected")),
+      vscode.window.tabGroups.onDidChangeTabs((e) => this.onTabsClosed(e.closed)),
+    );
+  }
+
+  /** The language client's applyEdit middleware: PerfOrch's results go through review. */
+  handleApplyEdit(params: ApplyWorkspaceEditParams, next: Next): Promise<ApplyWorkspaceEditResult> {
+    const proposal = reviewable(params);
+    if (proposal === undefined) return next(params);
+    const turn = this.queue.then(() => this.review(params, proposal, next));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private decide(decision: Decision): boolean {
+    if (this.pending === undefined) {
+      void vscode.window.showInformationMessage("PerfOrch: no proposed change is waiting for review.");
+      return false;
+    }
+    this.pending.decide(decision);
+    return true;
+  }
+
+  private onTabsClosed(closed: readonly vscode.Tab[]): void {
+    const right = this.pending?.right.toString();
+    if (right === undefined) return;
+    for (const tab of closed) {
+      if (tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.toString() === right) {
+        this.pending?.decide("rejected");
+      }
+    }
+  }
+
+  private async review(params: ApplyWorkspaceEditParams, proposal: Proposal, next: Next): Promise<ApplyWorkspaceEditResult> {
+    const target = vscode.Uri.parse(proposal.uri);
+    let document: vscode.TextDocument;
+    try {
+      document = await vscode.workspace.openTextDocument(target);
+    } catch (err) {
+      return { applied: false, failureReason: `cannot open ${target.fsPath}: ${String(err)}` };
+    }
+    if (proposal.version !== null && document.version !== proposal.version) {
+      return { applied: false, failureReason: "not applied: the file changed while the job ran" };
+    }
+    const right = vscode.Uri.from({
+      scheme: PROPOSED_SCHEME,
+      path: target.path,
+      query: `proposal=${++this.counter}`,
+    });
+    this.texts.set(right.toString(), applyTextEdits(document.getText(), proposal.edits));
+    const decision = new Promise<Decision>((resolve) => {
+      this.pending = { right, decide: resolve };
+    });
+    await vscode.commands.executeCommand("setContext", CONTEXT_KEY, true);
+    try {
+      const title = `PerfOrch: ${path.basename(target.fsPath)} ↔ proposed (${proposal.label})`;
+      await vscode.commands.executeCommand("vscode.diff", target, right, title, { preview: false });
+      this.log.info(`review: ${proposal.label} — proposed for ${target.fsPath}`);
+      void vscode.window
+        .showInformationMessage(`PerfOrch proposes: ${proposal.label}`, { detail: proposal.description }, "Accept", "Reject")
+        .then((choice) => {
+          if (this.pending?.right !== right || choice === undefined) return; // decided already
+          this.pending.decide(choice === "Accept" ? "accepted" : "rejected");
+        });
+      const verdict = await decision;
+      this.log.info(`review: ${verdict} (${target.fsPath})`);
+      if (verdict === "rejected") return { applied: false, failureReason: "rejected in review" };
+      const result = await next(confirmed(params));
+      if (result.applied) {
+        const saved = await document.save();
+        this.log.info(`review: applied and ${saved ? "saved" : "NOT saved"} ${target.fsPath}`);
+      }
+      return result;
+    } finally {
+      this.pending = undefined;
+      await vscode.commands.executeCommand("setContext", CONTEXT_KEY, false);
+      await this.closeDiff(right);
+      this.texts.delete(right.toString());
+    }
+  }
+
+  private async closeDiff(right: vscode.Uri): Promise<void> {
+    const tabs = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === right.toString());
+    if (tabs.length) await vscode.window.tabGroups.close(tabs);
+  }
+
+  dispose(): void {
+    this.pending?.decide("rejected");
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,167 @@
+"""The Optimize scenario in real VS Code (code-server in headless Chromium, the packaged .vsix,
+a real local model): Ctrl+. lists PerfOrch's actions, the model is picked in the QuickPick, the
+result is reviewed in a diff; Accept writes the file, Reject leaves it as it was. The diff view
+is saved as a screenshot under test-artifacts/vscode/."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Locator, Page
+
+from tests.e2e.conftest import local_models_installed
+
+from .vscode import (
+    VSIX,
+    CodeServer,
+    browser_page,
+    editor_tools,
+    go_to_line,
+    open_file,
+    run_command,
+    webview_frame,
+)
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(1500)]
+
+REPO = Path(__file__).parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "vscode"
+BIG = "local/qwen2.5-coder-1.5b"
+SOURCE = (REPO / "examples" / "slow_functions.py").read_text()
+LOOP_LINE = SOURCE.splitlines().index("    for i in range(len(items)):") + 1
+ACTION = "PerfOrch: Optimize has_duplicates for exec time (choose model…)"
+
+
+async def _wait_until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+async def _optimize_with_picked_model(page: Page) -> None:
+    """Ctrl+. on the loop, run Optimize (choose model…), pick BIG in the QuickPick."""
+    action = page.locator(".action-widget .monaco-list-row", has_text=ACTION)
+
+    async def listed() -> bool:  # the server may still be starting: ask again
+        await page.keyboard.press("Escape")
+        await go_to_line(page, LOOP_LINE)  # focuses the editor at the loop
+        await page.keyboard.press("Control+.")
+        try:
+            await action.first.wait_for(timeout=3000)
+            return True
+        except Exception:
+            return False
+
+    await _wait_until(listed, 90, f"Ctrl+. to list “{ACTION}”")
+    titles = await page.locator(".action-widget .monaco-list-row").all_inner_texts()
+    assert any("PerfOrch: Fix has_duplicates" in t for t in titles), titles
+    await action.first.click()
+    # The status bar shows the job while it runs.
+    await page.locator(".statusbar", has_text="PerfOrch: optimize has_duplicates").wait_for(
+        timeout=30_000
+    )
+    picker = page.locator(".quick-input-widget", has_text="which model should refine")
+    await picker.wait_for(timeout=300_000)
+    row = picker.locator(".monaco-list-row", has_text=BIG).first
+    text = await row.inner_text()
+    assert "score" in text or "no data in Memory" in text, text
+    assert "Let PerfOrch choose" in await picker.inner_text()
+    await row.click()
+
+
+async def _diff_shown(page: Page) -> None:
+    diff = page.locator(".monaco-diff-editor").first
+    await diff.wait_for(timeout=600_000)
+    await page.locator(".tab", has_text="↔ proposed").first.wait_for(timeout=10_000)
+
+
+async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
+    assert local_models_installed("qwen2.5-coder-1.5b"), "run scripts/setup.sh"
+    tools = editor_tools()
+    assert VSIX.exists()
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    target = workspace / "slow_functions.py"
+    target.write_text(SOURCE)
+    server = CodeServer(
+        tools,
+        tmp_path,
+        workspace,
+        {
+            "perforch.server.interpreter": sys.executable,
+            "perforch.memoryPath": str(tmp_path / "memory.sqlite"),
+        },
+    )
+    assert "perforch" in server.install(VSIX).lower()
+    url = server.start()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        async with browser_page(url, tmp_path / "chromium") as page:
+            try:
+                await open_file(page, "slow_functions.py", LOOP_LINE)
+
+                # 1. Optimize, pick the model, review the diff, Accept: the file changes.
+                await _optimize_with_picked_model(page)
+                await _diff_shown(page)
+                await page.screenshot(path=str(ARTIFACTS / "diff-view.png"))
+                assert target.read_text() == SOURCE, "written before review"
+                await page.locator('.editor-actions [aria-label^="Accept Proposed Change"]').click()
+
+                async def written() -> bool:
+                    return target.read_text() != SOURCE
+
+                await _wait_until(written, 30, "the accepted change on disk")
+                accepted = target.read_text()
+                head = SOURCE.split("def has_duplicates")[0]
+                assert accepted.startswith(head)
+                assert accepted.endswith(SOURCE.split("def count_primes")[1])
+                namespace: dict[str, object] = {}
+                exec(compile(accepted, "slow_functions.py", "exec"), namespace)
+                has_duplicates: Any = namespace["has_duplicates"]
+                assert has_duplicates([3, 1, 4, 1]) is True
+                assert has_duplicates(list(range(50))) is False
+
+                # The PerfOrch view: the steps and the before/after numbers with their interval.
+                await run_command(page, "PerfOrch: Show Jobs")
+                view = await webview_frame(page, "section.job.succeeded")
+                job = await view.locator("section.job.succeeded").first.inner_text()
+                assert f"accepted {BIG}" in job and "before" in job and "95 % CI" in job, job
+                assert await view.locator("svg.samples circle.candidate").count() >= 3
+                await page.screenshot(path=str(ARTIFACTS / "jobs-view.png"))
+
+                # 2. The original back on disk, Optimize again, Reject: the file stays as it is.
+                target.write_text(SOURCE)
+                editor_text = page.locator('.monaco-editor[data-uri$="slow_functions.py"]').first
+                await _wait_until(
+                    lambda: _contains(editor_text, "for j in range"), 30, "the editor to reload"
+                )
+                await _optimize_with_picked_model(page)
+                await _diff_shown(page)
+                await page.locator('.editor-actions [aria-label^="Reject Proposed Change"]').click()
+                await page.locator(".tab", has_text="↔ proposed").first.wait_for(
+                    state="detached", timeout=30_000
+                )
+                await page.locator(".notifications-toasts", has_text="rejected in review").wait_for(
+                    timeout=30_000
+                )
+                assert target.read_text() == SOURCE
+                dirty = page.locator(".tab.dirty", has_text="slow_functions.py")
+                assert await dirty.count() == 0, "the rejected change is in the buffer"
+            except BaseException:
+                await page.screenshot(path=str(ARTIFACTS / "failure.png"))
+                raise
+    finally:
+        server.stop()
+
+
+async def _contains(locator: Locator, text: str) -> bool:
+    return text in (await locator.inner_text())
