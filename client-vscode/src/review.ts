@@ -1,7 +1,6 @@
 /**
  * Review of every change the server proposes: its `workspace/applyEdit` opens a diff editor
- * (the file ↔ the proposed text) with Accept and Reject (editor title buttons, a notification,
- * commands). Accept applies the edit (if the document is still the version the job ran on) and
+ * (the file ↔ the proposed text) with Accept and Reject (editor title buttons and commands). Accept applies the edit (if the document is still the version the job ran on) and
  * saves the file; Reject, or closing the diff, leaves the file as it was. Reviews are taken one
  * at a time, in the order they arrive.
  */
@@ -92,12 +91,8 @@ export class Review implements vscode.Disposable {
       const title = `PerfOrch: ${path.basename(target.fsPath)} ↔ proposed (${proposal.label})`;
       await vscode.commands.executeCommand("vscode.diff", target, right, title, { preview: false });
       this.log.info(`review: ${proposal.label} — proposed for ${target.fsPath}`);
-      void vscode.window
-        .showInformationMessage(`PerfOrch proposes: ${proposal.label}`, { detail: proposal.description }, "Accept", "Reject")
-        .then((choice) => {
-          if (this.pending?.right !== right || choice === undefined) return; // decided already
-          this.pending.decide(choice === "Accept" ? "accepted" : "rejected");
-        });
+      // No notification with buttons: VS Code cannot take one back once the diff is decided.
+      vscode.window.setStatusBarMessage(`PerfOrch: review the proposed change — ✓ Accept or ✕ Reject in the editor title`, decision);
       const verdict = await decision;
       this.log.info(`review: ${verdict} (${target.fsPath})`);
       if (verdict === "rejected") return { applied: false, failureReason: "rejected in review" };

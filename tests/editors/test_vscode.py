@@ -6,6 +6,8 @@ is saved as a screenshot under test-artifacts/vscode/."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -38,18 +40,21 @@ LOOP_LINE = SOURCE.splitlines().index("    for i in range(len(items)):") + 1
 ACTION = "PerfOrch: Optimize has_duplicates for exec time (choose model…)"
 
 
-async def _wait_until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+async def _wait_until(
+    check: Callable[[], bool | Awaitable[bool]], timeout_s: float, what: str
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await check():
+        ok = check()
+        if ok if isinstance(ok, bool) else await ok:
             return
         await asyncio.sleep(0.5)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
-async def _optimize_with_picked_model(page: Page) -> None:
-    """Ctrl+. on the loop, run Optimize (choose model…), pick BIG in the QuickPick."""
-    action = page.locator(".action-widget .monaco-list-row", has_text=ACTION)
+async def _start_action(page: Page, title: str, run: bool = True) -> None:
+    """Ctrl+. on the loop until the server lists ``title`` (it may be starting); click it."""
+    action = page.locator(".action-widget .monaco-list-row", has_text=title)
 
     async def listed() -> bool:  # the server may still be starting: ask again
         await page.keyboard.press("Escape")
@@ -61,10 +66,18 @@ async def _optimize_with_picked_model(page: Page) -> None:
         except Exception:
             return False
 
-    await _wait_until(listed, 90, f"Ctrl+. to list “{ACTION}”")
+    await _wait_until(listed, 90, f"Ctrl+. to list “{title}”")
     titles = await page.locator(".action-widget .monaco-list-row").all_inner_texts()
     assert any("PerfOrch: Fix has_duplicates" in t for t in titles), titles
-    await action.first.click()
+    if run:
+        await action.first.click()
+    else:
+        await page.keyboard.press("Escape")
+
+
+async def _optimize_with_picked_model(page: Page) -> None:
+    """Ctrl+. on the loop, run Optimize (choose model…), pick BIG in the QuickPick."""
+    await _start_action(page, ACTION)
     # The status bar shows the job while it runs.
     await page.locator(".statusbar", has_text="PerfOrch: optimize has_duplicates").wait_for(
         timeout=30_000
@@ -116,10 +129,7 @@ async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
                 assert target.read_text() == SOURCE, "written before review"
                 await page.locator('.editor-actions [aria-label^="Accept Proposed Change"]').click()
 
-                async def written() -> bool:
-                    return target.read_text() != SOURCE
-
-                await _wait_until(written, 30, "the accepted change on disk")
+                await _wait_until(lambda: target.read_text() != SOURCE, 30, "the change on disk")
                 accepted = target.read_text()
                 head = SOURCE.split("def has_duplicates")[0]
                 assert accepted.startswith(head)
@@ -156,6 +166,26 @@ async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
                 assert target.read_text() == SOURCE
                 dirty = page.locator(".tab.dirty", has_text="slow_functions.py")
                 assert await dirty.count() == 0, "the rejected change is in the buffer"
+
+                # 3. A running job is cancelled from the status bar.
+                await _start_action(page, "PerfOrch: Optimize has_duplicates for exec time")
+                item = page.locator(".statusbar-item", has_text="PerfOrch: optimize has_duplicates")
+                await item.first.wait_for(timeout=30_000)
+                await item.first.click()
+                await _wait_until(lambda: "ended (cancelled)" in server.output(), 120, "cancel")
+                await page.locator(".statusbar-item", has_text="PerfOrch: optimize").first.wait_for(
+                    state="detached", timeout=30_000
+                )
+                assert target.read_text() == SOURCE
+
+                # 4. The language server dies: it is restarted and serves again.
+                (pid,) = server.language_servers()
+                os.kill(pid, signal.SIGKILL)
+                await _wait_until(
+                    lambda: server.language_servers() not in ([], [pid]), 60, "a new server"
+                )
+                assert "restarting (1 of 3 in 3 min)" in server.output(), server.output()[-2000:]
+                await _start_action(page, ACTION, run=False)
             except BaseException:
                 await page.screenshot(path=str(ARTIFACTS / "failure.png"))
                 raise
@@ -164,4 +194,4 @@ async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
 
 
 async def _contains(locator: Locator, text: str) -> bool:
-    return text in (await locator.inner_text())
+    return text in (await locator.inner_text()).replace("\xa0", " ")  # Monaco renders nbsp

@@ -147,6 +147,25 @@ class CodeServer:
             time.sleep(0.3)
         raise AssertionError(f"code-server did not listen: {self.log.read_text()[-3000:]}")
 
+    def output(self) -> str:
+        """The PerfOrch output channel (a LogOutputChannel writes a log file)."""
+        logs = sorted(self.user_data.glob("logs/*/exthost*/perforch.perforch/PerfOrch.log"))
+        return logs[-1].read_text() if logs else ""
+
+    def language_servers(self) -> list[int]:
+        """Pids of the ``perforch lsp`` processes the extension started."""
+        assert self.process is not None
+        pids = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+                sid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3])
+            except (OSError, IndexError, ValueError):
+                continue
+            if sid == self.process.pid and cmdline[-3:-1] == [b"server", b"lsp"]:
+                pids.append(int(proc.name))
+        return pids
+
     def stop(self) -> None:
         if self.process is None:
             return
