@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import datetime as dt
 import importlib.metadata as md
 import json
@@ -29,7 +28,7 @@ from perforch_core.models import Metric
 from perforch_core.policy import PolicyKind
 
 from ..app import App, AppConfig
-from . import render, study_cmd
+from . import journal, render, study_cmd
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -80,6 +79,11 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
     started = time.monotonic()
     generation: list[GenerationOutcome] = []
     refinement: list[RefineOutcome] = []
+    # Finished units survive an interruption: the same command resumes from the journal.
+    done = journal.Journal(
+        args.out / f"{args.name}.journal.jsonl", "perforch eval " + " ".join(_argv(args))
+    )
+    resumed = len(done.outcomes)  # units finished by an earlier, interrupted run
     config = AppConfig(memory_path=memory_path, models=study_cmd._csv(args.models))
     async with App(config) as app:
         app.validate_models()
@@ -99,23 +103,32 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
             bar = progress.add_task("eval", total=total)
             for record in records:
                 for c in configs:
-                    g = await ev.generation(c, record)
+                    g = done.get(("generation", c.label, record.task_id))
+                    if not isinstance(g, GenerationOutcome):
+                        g = await ev.generation(c, record)
+                        done.add(g)
+                        progress.console.print(
+                            f"  {'✓' if g.passed else '✗'} {g.problem} {g.config}: {g.detail[:90]}"
+                        )
                     generation.append(g)
-                    progress.console.print(
-                        f"  {'✓' if g.passed else '✗'} {g.problem} {g.config}: {g.detail[:90]}"
-                    )
                     progress.advance(bar)
                 for c in refine_configs:
                     for metric in metrics:
-                        r = await ev.refinement(c, record, metric)
+                        r = done.get(("refinement", c.label, record.task_id, metric.value))
+                        if not isinstance(r, RefineOutcome):
+                            r = await ev.refinement(c, record, metric)
+                            done.add(r)
+                            gain = f"{r.improvement_pct:+.1f} %" if r.improved else "no gain"
+                            progress.console.print(
+                                f"  {'▲' if r.improved else '·'} {r.problem} {r.config} "
+                                f"{metric.value}: {gain}"
+                            )
                         refinement.append(r)
-                        gain = f"{r.improvement_pct:+.1f} %" if r.improved else "no gain"
-                        progress.console.print(
-                            f"  {'▲' if r.improved else '·'} {r.problem} {r.config} "
-                            f"{metric.value}: {gain}"
-                        )
                         progress.advance(bar)
     meta = _metadata(args, configs, records, folds, time.monotonic() - started, app.pool)
+    units = sum(g.seconds for g in generation) + sum(r.seconds for r in refinement)
+    meta["seconds_of_units"] = round(units, 1)
+    meta["resumed_units"] = resumed
     paths = write_report(args.out, args.name, meta, generation, refinement)
     console.print(paths["md"].read_text())
     console.print("wrote " + ", ".join(str(p) for p in paths.values()))
@@ -181,8 +194,8 @@ def write_report(
         "csv": out / f"{name}-generation.csv",
         "refine_csv": out / f"{name}-refinement.csv",
     }
-    rows_g = [_row(g) for g in generation]
-    rows_r = [_row(r) for r in refinement]
+    rows_g = [journal.row(g) for g in generation]
+    rows_r = [journal.row(r) for r in refinement]
     paths["json"].write_text(
         json.dumps({"meta": meta, "generation": rows_g, "refinement": rows_r}, indent=1)
     )
@@ -199,21 +212,22 @@ def write_report(
     return paths
 
 
-def _row(outcome: GenerationOutcome | RefineOutcome) -> dict[str, Any]:
-    row = dataclasses.asdict(outcome)
-    return {k: (v.value if hasattr(v, "value") else v) for k, v in row.items()}
-
-
 def _markdown(
     meta: dict[str, Any],
     generation: list[GenerationOutcome],
     refinement: list[RefineOutcome],
     plot: Path | None,
 ) -> str:
+    took = f"took {meta['seconds'] / 60:.1f} min"
+    if meta.get("resumed_units"):
+        took += (
+            f" (this run; {meta['resumed_units']} units came from the journal of an interrupted "
+            f"earlier run; {meta['seconds_of_units'] / 60:.1f} min of units in all)"
+        )
     lines = [
         "# Evaluation: the paper's tables for our pool",
         "",
-        f"- date: {meta['date']}; machine: {meta['machine']}; took {meta['seconds'] / 60:.1f} min",
+        f"- date: {meta['date']}; machine: {meta['machine']}; {took}",
         f"- command: `{meta['command']}`",
         f"- pool: {', '.join(meta['pool'])}; versions: "
         + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),

@@ -119,7 +119,7 @@ def test_study_records_into_memory_and_resumes(perforch, workdir: Path):
 
 @pytest.mark.timeout(900)
 def test_eval_writes_the_tables_with_their_metadata(perforch, workdir: Path):
-    r = perforch(
+    argv = (
         "eval",
         "--languages",
         "python",
@@ -138,6 +138,7 @@ def test_eval_writes_the_tables_with_their_metadata(perforch, workdir: Path):
         "--out",
         "results",
     )
+    r = perforch(*argv)
     assert r.returncode == 0, r.output
     report = (workdir / "results" / "eval.md").read_text()
     assert "## Table 8: pass@1 per language" in report
@@ -145,6 +146,11 @@ def test_eval_writes_the_tables_with_their_metadata(perforch, workdir: Path):
     assert "2-fold by problem number" in report and "known-broken problems excluded" in report
     data = (workdir / "results" / "eval.json").read_text()
     assert '"problem": "Python/2"' in data
+    # The same command again takes every unit from the journal: nothing is run twice.
+    again = perforch(*argv)
+    assert again.returncode == 0, again.output
+    assert "✓ Python/2" not in again.output and "✗ Python/2" not in again.output
+    assert "2 units came from the journal" in (workdir / "results" / "eval.md").read_text()
 
 
 SERVE_AND_WAIT = """
