@@ -1,6 +1,6 @@
 """``perforch eval``: the paper's tables for our own pool (Table 8 pass@1 per configuration,
-Table 9 refinement per metric, Tables 16–18 gains and LLM calls per policy), written as
-Markdown, CSV, JSON and PNG plots with the run's metadata.
+Table 9 refinement per metric, Tables 16–18 gains and LLM calls per policy): runs the units,
+resumably, and hands the outcomes to ``eval_report``.
 
 Memory: the study observations in ``--memory`` (``perforch study``), k-fold by problem number so
 that no problem is scored with evidence about itself (``perforch_core.evaluation``).
@@ -9,13 +9,10 @@ that no problem is scored with evidence about itself (``perforch_core.evaluation
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import importlib.metadata as md
-import json
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -28,7 +25,7 @@ from perforch_core.models import Metric
 from perforch_core.policy import PolicyKind
 
 from ..app import App, AppConfig
-from . import journal, render, study_cmd
+from . import eval_report, journal, render, study_cmd
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -129,7 +126,7 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
     units = sum(g.seconds for g in generation) + sum(r.seconds for r in refinement)
     meta["seconds_of_units"] = round(units, 1)
     meta["resumed_units"] = resumed
-    paths = write_report(args.out, args.name, meta, generation, refinement)
+    paths = eval_report.write(args.out, args.name, meta, generation, refinement)
     console.print(paths["md"].read_text())
     console.print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
@@ -178,132 +175,3 @@ def _argv(args: argparse.Namespace) -> list[str]:
     if args.sample:
         out.append(f"--sample {args.sample} --seed {args.seed}")
     return out
-
-
-def write_report(
-    out: Path,
-    name: str,
-    meta: dict[str, Any],
-    generation: list[GenerationOutcome],
-    refinement: list[RefineOutcome],
-) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "md": out / f"{name}.md",
-        "json": out / f"{name}.json",
-        "csv": out / f"{name}-generation.csv",
-        "refine_csv": out / f"{name}-refinement.csv",
-    }
-    rows_g = [journal.row(g) for g in generation]
-    rows_r = [journal.row(r) for r in refinement]
-    paths["json"].write_text(
-        json.dumps({"meta": meta, "generation": rows_g, "refinement": rows_r}, indent=1)
-    )
-    for path, rows in ((paths["csv"], rows_g), (paths["refine_csv"], rows_r)):
-        with path.open("w", newline="") as fh:
-            if rows:
-                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
-    plot = _plot(out / f"{name}-exec-time.png", refinement)
-    if plot is not None:
-        paths["png"] = plot
-    paths["md"].write_text(_markdown(meta, generation, refinement, plot))
-    return paths
-
-
-def _markdown(
-    meta: dict[str, Any],
-    generation: list[GenerationOutcome],
-    refinement: list[RefineOutcome],
-    plot: Path | None,
-) -> str:
-    took = f"took {meta['seconds'] / 60:.1f} min"
-    if meta.get("resumed_units"):
-        took += (
-            f" (this run; {meta['resumed_units']} units came from the journal of an interrupted "
-            f"earlier run; {meta['seconds_of_units'] / 60:.1f} min of units in all)"
-        )
-    lines = [
-        "# Evaluation: the paper's tables for our pool",
-        "",
-        f"- date: {meta['date']}; machine: {meta['machine']}; {took}",
-        f"- command: `{meta['command']}`",
-        f"- pool: {', '.join(meta['pool'])}; versions: "
-        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-        f"- problems: {len(meta['problems'])} ({', '.join(meta['languages'])}); known-broken "
-        f"problems excluded: {', '.join(meta['excluded']) or 'none'}",
-        f"- Memory: {meta['folds']}",
-        "",
-        "## Table 8: pass@1 per language",
-        "",
-    ]
-    languages = sorted({g.language.value for g in generation})
-    configs = list(dict.fromkeys(g.config for g in generation))
-    lines.append("| configuration | " + " | ".join(languages) + " | LLM calls (mean) |")
-    lines.append("|---|" + "---|" * (len(languages) + 1))
-    for c in configs:
-        cells = []
-        for lang in languages:
-            sel = [g for g in generation if g.config == c and g.language.value == lang]
-            rate = 100 * sum(g.passed for g in sel) / len(sel) if sel else float("nan")
-            cells.append(f"{rate:.1f} % ({sum(g.passed for g in sel)}/{len(sel)})")
-        calls = statistics.fmean(g.llm_calls for g in generation if g.config == c)
-        lines.append(f"| {c} | " + " | ".join(cells) + f" | {calls:.2f} |")
-    if refinement:
-        lines += [
-            "",
-            "## Table 9 / 16–18: refinement of the canonical solutions",
-            "",
-            "Improved = significant by the profiler's rule (bootstrap lower bound > 0 and "
-            f"estimate ≥ {meta['threshold_pct']:g} %).",
-            "",
-            "| configuration | language | metric | improved | median gain | range | "
-            "LLM calls (mean) |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        keys = list(dict.fromkeys((r.config, r.language.value, r.metric.value) for r in refinement))
-        for c, lang, metric in keys:
-            runs = [
-                r
-                for r in refinement
-                if (r.config, r.language.value, r.metric.value) == (c, lang, metric)
-            ]
-            gains = [
-                r.improvement_pct for r in runs if r.improved and r.improvement_pct is not None
-            ]
-            median = f"{statistics.median(gains):.1f} %" if gains else "—"
-            spread = f"{min(gains):.1f} … {max(gains):.1f} %" if gains else "—"
-            calls = statistics.fmean(r.llm_calls for r in runs)
-            lines.append(
-                f"| {c} | {lang} | {metric} | {len(gains)}/{len(runs)} "
-                f"({100 * len(gains) / len(runs):.0f} %) | {median} | {spread} | {calls:.2f} |"
-            )
-    if plot is not None:
-        lines += ["", f"![exec-time improvements per language]({plot.name})"]
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _plot(path: Path, refinement: list[RefineOutcome]) -> Path | None:
-    gains: dict[str, list[float]] = {}
-    for r in refinement:
-        if r.metric is Metric.EXEC_TIME and r.improved and r.improvement_pct is not None:
-            gains.setdefault(f"{r.language.value}\n{r.config}", []).append(r.improvement_pct)
-    if not gains:
-        return None
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None  # the report says it has no plot; install the 'report' extra for one
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(gains)), 4))
-    ax.boxplot(list(gains.values()), tick_labels=list(gains))
-    ax.set_ylabel("exec time improvement (%)")
-    ax.set_title("Significant exec-time improvements")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

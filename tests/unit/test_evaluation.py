@@ -13,7 +13,7 @@ from perforch_core.evaluation import Config, Evaluation, FoldMemory, fold_of
 from perforch_core.memory.store import Memory
 from perforch_core.models import Language, Metric, Stage
 from perforch_core.ports import Observation
-from server.cli.eval_cmd import write_report
+from server.cli.eval_report import write as write_report
 from tests.fakes import FakeLLM, FakeProfiler
 
 A, B = "m/a", "m/b"
@@ -111,4 +111,38 @@ def test_the_report_has_markdown_csv_json_and_a_plot(tmp_path: Path):
     assert "| perforch (sequential) | 100.0 % (1/1) | 2.00 |" in md
     assert "| perforch (sequential) | python | exec_time | 1/2 (50 %) | 42.0 % |" in md
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    # The goals: met or missed with the gap, never without the measured numbers.
+    assert (
+        "| python: perforch (sequential) improves exec time on ≥ 50 % of the (solved) canonical "
+        "solutions, median gain ≥ 15 % | 1/2 (50 %), median 42.0 % | yes |" in md
+    )
     assert paths["csv"].read_text().startswith("config,language,problem,passed")
+
+
+def test_the_goals_state_the_gap_when_missed():
+    from perforch_core.evaluation import GenerationOutcome, RefineOutcome
+    from server.cli.eval_report import goals
+
+    def gen(config: str, problem: str, passed: bool, calls: int) -> GenerationOutcome:
+        return GenerationOutcome(config, Language.CPP, problem, passed, calls, 1.0, None, "")
+
+    generation = [
+        gen("single:a", "CPP/0", True, 1), gen("single:a", "CPP/1", False, 1),
+        gen("single:b", "CPP/0", False, 1), gen("single:b", "CPP/1", False, 1),
+        gen("perforch (sequential)", "CPP/0", True, 2),
+        gen("perforch (sequential)", "CPP/1", False, 3),
+        gen("perforch (best_of_n)", "CPP/0", True, 4),
+        gen("perforch (best_of_n)", "CPP/1", True, 4),
+    ]  # fmt: skip
+    refinement = [
+        RefineOutcome("perforch (sequential)", Language.CPP, "CPP/0", Metric.EXEC_TIME,
+                      False, None, 1, 1.0, None, ""),
+    ]  # fmt: skip
+    table = "\n".join(goals(generation, refinement))
+    assert (
+        "| cpp: perforch (sequential) pass@1 ≥ best single model (single:a) + 10 points "
+        "| 50.0 % vs 50.0 % (+0.0 points) | no: 10.0 points short |" in table
+    )
+    assert "| 100.0 % vs 50.0 % (+50.0 points) | yes |" in table
+    assert "| 0/1 (0 %), median — | no: 50 points short of 50 %; median 15.0 points short" in table
+    assert "| 6 vs 8 calls (0.75 ×) | yes |" in table
