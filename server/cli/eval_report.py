@@ -180,8 +180,10 @@ def goals(generation: list[GenerationOutcome], refinement: list[RefineOutcome]) 
                 )
             )
     calls: dict[str, list[int]] = {}
-    for o in [*generation, *refinement]:
-        calls.setdefault(o.config, []).append(o.llm_calls)
+    for config, n in [(g.config, g.llm_calls) for g in generation] + [
+        (r.config, r.llm_calls) for r in refinement
+    ]:
+        calls.setdefault(config, []).append(n)
     sequential, best_of_n = calls.get("perforch (sequential)"), calls.get("perforch (best_of_n)")
     if sequential and best_of_n:
         ratio = sum(sequential) / sum(best_of_n) if sum(best_of_n) else float("inf")
