@@ -59,7 +59,7 @@ fi
 # Test libraries for the compiled languages (Rust crates, Go's testify), fetched once.
 .venv/bin/python -m profiler.toolchains
 # The VS Code extension (.vsix) and real VS Code for its test: Node 24, code-server, Chromium.
-scripts/setup-editor.sh >/dev/null
+bash scripts/setup-editor.sh >/dev/null
 # Models: `perforch models install` downloads and verifies; a no-op for installed ones.
 # shellcheck disable=SC2086
 .venv/bin/perforch models install $MODELS
