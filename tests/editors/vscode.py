@@ -74,6 +74,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _session(sid: int) -> list[int]:
+    """Pids of the live processes in session ``sid``."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            pids.append(int(proc.name))
+    return pids
+
+
 class CodeServer:
     """One code-server process group with its own user data, extensions and temp dirs."""
 
@@ -156,14 +169,13 @@ class CodeServer:
         """Pids of the ``perforch lsp`` processes the extension started."""
         assert self.process is not None
         pids = []
-        for proc in Path("/proc").glob("[0-9]*"):
+        for pid in _session(self.process.pid):
             try:
-                cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-                sid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3])
-            except (OSError, IndexError, ValueError):
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
                 continue
-            if sid == self.process.pid and cmdline[-3:-1] == [b"server", b"lsp"]:
-                pids.append(int(proc.name))
+            if cmdline[-3:-1] == [b"server", b"lsp"]:
+                pids.append(pid)
         return pids
 
     def stop(self) -> None:
@@ -177,10 +189,14 @@ class CodeServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
-        # The extension host and the language server it started are in the same group, and the
-        # language server's own services die with it (PR_SET_PDEATHSIG).
+        # The extension host puts the language server in a process group of its own, but not
+        # in a session of its own: everything in code-server's session goes (the server's own
+        # services die with it, PR_SET_PDEATHSIG).
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in _session(self.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.asynccontextmanager
