@@ -19,7 +19,7 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 
-import { JobBook } from "./jobs";
+import { JobBook, isRunning } from "./jobs";
 import { chooseModel } from "./picker";
 import {
   CHOOSE_MODEL,
@@ -191,7 +191,7 @@ class Extension implements vscode.Disposable {
     const before = this.book.get(params.token)?.steps.length ?? 0;
     const job = this.book.apply(params);
     for (const step of job.steps.slice(before)) this.log.info(`job ${params.token}: ${step.text}`);
-    if (job.summary && !(job.status === "starting" || job.status === "running")) {
+    if (job.summary && !isRunning(job)) {
       this.log.info(`job ${params.token}: ${job.status}: ${job.summary}`);
     }
     this.changed();

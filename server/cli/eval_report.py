@@ -82,7 +82,7 @@ def _markdown(
         cells = []
         for lang in languages:
             sel = [g for g in generation if g.config == c and g.language.value == lang]
-            rate = 100 * sum(g.passed for g in sel) / len(sel) if sel else float("nan")
+            rate = _rate(sel) if sel else float("nan")
             cells.append(f"{rate:.1f} % ({sum(g.passed for g in sel)}/{len(sel)})")
         calls = statistics.fmean(g.llm_calls for g in generation if g.config == c)
         lines.append(f"| {c} | " + " | ".join(cells) + f" | {calls:.2f} |")
