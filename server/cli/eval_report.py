@@ -168,7 +168,9 @@ def goals(generation: list[GenerationOutcome], refinement: list[RefineOutcome]) 
             short = []
             if share < 50:
                 short.append(f"{50 - share:.0f} points short of 50 %")
-            if median < 15:
+            if not gains:
+                short.append("no improvement to take a median of")
+            elif median < 15:
                 short.append(f"median {15 - median:.1f} points short of 15 %")
             rows.append(
                 (

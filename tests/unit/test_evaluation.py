@@ -137,6 +137,8 @@ def test_the_goals_state_the_gap_when_missed():
     refinement = [
         RefineOutcome("perforch (sequential)", Language.CPP, "CPP/0", Metric.EXEC_TIME,
                       False, None, 1, 1.0, None, ""),
+        RefineOutcome("perforch (best_of_n)", Language.CPP, "CPP/0", Metric.EXEC_TIME,
+                      True, 10.0, 2, 1.0, "b", ""),
     ]  # fmt: skip
     table = "\n".join(goals(generation, refinement))
     assert (
@@ -144,5 +146,9 @@ def test_the_goals_state_the_gap_when_missed():
         "| 50.0 % vs 50.0 % (+0.0 points) | no: 10.0 points short |" in table
     )
     assert "| 100.0 % vs 50.0 % (+50.0 points) | yes |" in table
-    assert "| 0/1 (0 %), median — | no: 50 points short of 50 %; median 15.0 points short" in table
-    assert "| 6 vs 8 calls (0.75 ×) | yes |" in table
+    assert (
+        "| 0/1 (0 %), median — | no: 50 points short of 50 %; no improvement to take a median of |"
+        in table
+    )
+    assert "| 1/1 (100 %), median 10.0 % | no: median 5.0 points short of 15 % |" in table
+    assert "| 6 vs 10 calls (0.60 ×) | yes |" in table
