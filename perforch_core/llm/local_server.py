@@ -35,10 +35,13 @@ START_TIMEOUT_S = 120.0
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the parent dies (even by SIGKILL, when no
-    clean-up runs), so a killed CLI or editor never leaves a model server holding 1-2 GB."""
+    """In the child, before exec: SIGKILL when the parent dies (even by SIGKILL, when no
+    clean-up runs), so a killed CLI or editor never leaves a model server holding 1-2 GB.
+
+    Not SIGTERM: uvicorn takes that as "shut down gracefully" and waits for open connections,
+    so a server killed mid-generation went on generating for a reader that no longer exists."""
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 PR_SET_PDEATHSIG = 1
@@ -149,7 +152,7 @@ class LocalServer:
                     self.python,
                     "-P",  # the working directory never shadows a module
                     "-m",
-                    "llama_cpp.server",
+                    "perforch_core.llm.llama_server",  # llama_cpp.server, prompts evaluated afresh
                     "--config_file",
                     str(cfg),
                     stdin=asyncio.subprocess.DEVNULL,
