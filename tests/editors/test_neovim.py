@@ -58,7 +58,7 @@ def test_optimize_in_headless_neovim(tmp_path: Path):
     assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
     events = [e["kind"] for e in result["events"]]
     assert events[0] == "job_started" and events[-1] == "job_finished", events
-    assert "measurement_sample" in events
+    assert "measurement_sample" in events, json.dumps(result["events"], indent=0)[-6000:]
     assert result["questions"], "the model question was not asked"
     assert [e["model"] for e in result["events"] if e["kind"] == "model_chosen"] == [BIG]
     assert len(result["edits"]) == 1, result["messages"]
