@@ -21,6 +21,7 @@ from rich.console import Console
 
 from perforch_core import benchmarks
 from perforch_core.evaluation import Config, Evaluation, GenerationOutcome, RefineOutcome, fold_of
+from perforch_core.llm.settings import ModelSettings
 from perforch_core.models import Metric
 from perforch_core.policy import PolicyKind
 
@@ -123,6 +124,7 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
                         refinement.append(r)
                         progress.advance(bar)
     meta = _metadata(args, configs, records, folds, time.monotonic() - started, app.pool)
+    meta["decoding"] = {m: _decoding(app.gateway.settings_for(m)) for m in app.pool}
     units = sum(g.seconds for g in generation) + sum(r.seconds for r in refinement)
     meta["seconds_of_units"] = round(units, 1)
     meta["resumed_units"] = resumed
@@ -162,6 +164,14 @@ def _metadata(
         "versions": versions,
         "seconds": round(seconds, 1),
     }
+
+
+def _decoding(settings: ModelSettings) -> str:
+    """How a model's replies were produced, for the report."""
+    text = f"temperature {settings.temperature:g}, at most {settings.max_tokens} tokens"
+    if settings.is_local:
+        text += ", the project's llama.cpp server (every prompt evaluated afresh)"
+    return text
 
 
 def _argv(args: argparse.Namespace) -> list[str]:

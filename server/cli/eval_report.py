@@ -70,6 +70,7 @@ def _markdown(
         f"- problems: {len(meta['problems'])} ({', '.join(meta['languages'])}); known-broken "
         f"problems excluded: {', '.join(meta['excluded']) or 'none'}",
         f"- Memory: {meta['folds']}",
+        *(f"- decoding, {model}: {how}" for model, how in meta.get("decoding", {}).items()),
         "",
         "## Table 8: pass@1 per language",
         "",

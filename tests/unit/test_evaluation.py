@@ -105,9 +105,11 @@ def test_the_report_has_markdown_csv_json_and_a_plot(tmp_path: Path):
         "date": "d", "machine": "m", "command": "c", "pool": [A], "configs": [],
         "languages": ["python"], "problems": ["Python/0", "Python/2"], "excluded": {},
         "folds": "5-fold", "threshold_pct": 5.0, "versions": {"perforch": "0"}, "seconds": 60,
+        "decoding": {A: "temperature 0"},
     }  # fmt: skip
     paths = write_report(tmp_path, "r", meta, gen, ref)
     md = paths["md"].read_text()
+    assert f"- decoding, {A}: temperature 0\n" in md
     assert "| perforch (sequential) | 100.0 % (1/1) | 2.00 |" in md
     assert "| perforch (sequential) | python | exec_time | 1/2 (50 %) | 42.0 % |" in md
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
