@@ -49,15 +49,17 @@ def _ask(api_base: str, alias: str, prompt: str) -> dict[str, Any]:
     return choice
 
 
-async def test_a_prompt_gets_the_same_reply_whatever_the_server_answered_before():
+async def test_a_prompt_gets_the_same_reply_whatever_the_server_answered_before(
+    monkeypatch: pytest.MonkeyPatch,
+):
     """llama-cpp-python reuses the previous request's context; a repeated prompt then had its
     last token evaluated alone and got (slightly) different logits, so at temperature 0 a
     reply could change with what ran before it. Every prompt is now evaluated afresh: the
     first token's log-probability is bit for bit the same."""
-    alias = "qwen2.5-coder-0.5b"  # the smallest model shows the effect on this prompt
+    alias = "qwen2.5-coder-0.5b"  # shows the effect on this prompt (smollm2-135m does not)
     fib = "Write a Python function that returns the n-th Fibonacci number, with two doctests."
     other = "Write a Python function that reverses a linked list."
-    os.environ.pop("PERFORCH_LOCAL_API_BASE", None)
+    monkeypatch.delenv("PERFORCH_LOCAL_API_BASE", raising=False)
     server = LocalServer([alias])
     await server.start()
     try:
@@ -78,7 +80,7 @@ import asyncio, json, sys, urllib.request
 from perforch_core.llm.local_server import LocalServer
 
 def generate(api_base):
-    # End-of-text tokens banned: it generates all 3000 tokens (~45 s).
+    # End-of-text tokens banned: it generates all 3000 tokens (about a minute).
     body = json.dumps({"model": "smollm2-135m", "max_tokens": 3000, "temperature": 1.0,
                        "logit_bias": {"0": -100, "1": -100, "2": -100},
                        "messages": [{"role": "user", "content": "Count from 1 to 5000."}]})
