@@ -12,6 +12,7 @@ from typing import Any
 
 from perforch_core.evaluation import GenerationOutcome, RefineOutcome
 from perforch_core.models import Metric
+from perforch_core.policy import Policy
 
 from . import journal
 
@@ -118,7 +119,7 @@ def _markdown(
             )
     if plot is not None:
         lines += ["", f"![exec-time improvements per language]({plot.name})"]
-    lines += goals(generation, refinement)
+    lines += goals(generation, refinement, best_of=min(Policy().n, len(meta["pool"])))
     lines.append("")
     return "\n".join(lines)
 
@@ -127,8 +128,14 @@ def _rate(outcomes: list[GenerationOutcome]) -> float:
     return 100 * sum(g.passed for g in outcomes) / len(outcomes)
 
 
-def goals(generation: list[GenerationOutcome], refinement: list[RefineOutcome]) -> list[str]:
-    """The goals the pool is held to, each with what was measured and the gap when missed."""
+def goals(
+    generation: list[GenerationOutcome], refinement: list[RefineOutcome], best_of: int
+) -> list[str]:
+    """The goals the pool is held to, each with what was measured and the gap when missed.
+
+    ``best_of`` is how many models best_of_n asked (the policy's n, at most the pool's size):
+    the paper's goal is stated against best-of-5, and the row says which n was measured.
+    """
     rows: list[tuple[str, str, str]] = []
     languages = sorted({g.language.value for g in generation})
     for lang in languages:
@@ -192,7 +199,13 @@ def goals(generation: list[GenerationOutcome], refinement: list[RefineOutcome]) 
         ratio = sum(sequential) / sum(best_of_n) if sum(best_of_n) else float("inf")
         rows.append(
             (
-                "sequential acceptance uses ≤ 0.8 × the LLM calls of best-of-n (all units)",
+                f"sequential acceptance uses ≤ 0.8 × the LLM calls of best-of-{best_of} "
+                "(all units)"
+                + (
+                    ""
+                    if best_of == Policy().n
+                    else f"; the paper's best-of-{Policy().n}, with {best_of} models in the pool"
+                ),
                 f"{sum(sequential)} vs {sum(best_of_n)} calls ({ratio:.2f} ×)",
                 "yes" if ratio <= 0.8 else f"no: {ratio - 0.8:.2f} × over",
             )
