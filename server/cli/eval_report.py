@@ -56,9 +56,15 @@ def _markdown(
     plot: Path | None,
 ) -> str:
     took = f"took {meta['seconds'] / 60:.1f} min"
-    if meta.get("resumed_units"):
+    resumed = meta.get("resumed_units", 0)
+    if resumed and resumed == len(generation) + len(refinement):
+        took = (
+            f"all {resumed} units came from the journal of earlier, interrupted runs "
+            f"({meta['seconds_of_units'] / 60:.1f} min of units in all); this run wrote the report"
+        )
+    elif resumed:
         took += (
-            f" (this run; {meta['resumed_units']} units came from the journal of an interrupted "
+            f" (this run; {resumed} units came from the journal of an interrupted "
             f"earlier run; {meta['seconds_of_units'] / 60:.1f} min of units in all)"
         )
     lines = [
@@ -223,11 +229,17 @@ def goals(
 
 
 def _plot(path: Path, refinement: list[RefineOutcome]) -> Path | None:
-    gains: dict[str, list[float]] = {}
+    """A box per (language, configuration) of its significant exec-time gains, each gain drawn as
+    a point over its box; a box with no improvement is kept (empty) so a reader sees the 0."""
+    runs: dict[str, list[RefineOutcome]] = {}
     for r in refinement:
-        if r.metric is Metric.EXEC_TIME and r.improved and r.improvement_pct is not None:
-            gains.setdefault(f"{r.language.value}\n{r.config}", []).append(r.improvement_pct)
-    if not gains:
+        if r.metric is Metric.EXEC_TIME:
+            runs.setdefault(f"{r.language.value}\n{r.config}", []).append(r)
+    gains = {
+        key: [r.improvement_pct for r in rs if r.improved and r.improvement_pct is not None]
+        for key, rs in runs.items()
+    }
+    if not any(gains.values()):
         return None
     try:
         import matplotlib
@@ -236,10 +248,17 @@ def _plot(path: Path, refinement: list[RefineOutcome]) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None  # the report says it has no plot; install the 'report' extra for one
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(gains)), 4))
-    ax.boxplot(list(gains.values()), tick_labels=list(gains))
+    labels = [
+        key.replace(":", ":\n").replace("local/", "") + f"\n{len(g)}/{len(runs[key])} improved"
+        for key, g in gains.items()
+    ]
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.7 * len(gains)), 4.6))
+    ax.boxplot(list(gains.values()), tick_labels=labels)
+    for i, g in enumerate(gains.values(), start=1):
+        ax.plot([i] * len(g), g, "o", alpha=0.6, color="tab:blue")
     ax.set_ylabel("exec time improvement (%)")
-    ax.set_title("Significant exec-time improvements")
+    ax.set_title("Significant exec-time improvements per language and configuration")
+    ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -119,6 +119,17 @@ def test_the_report_has_markdown_csv_json_and_a_plot(tmp_path: Path):
         "solutions, median gain ≥ 15 % | 1/2 (50 %), median 42.0 % | yes |" in md
     )
     assert paths["csv"].read_text().startswith("config,language,problem,passed")
+    # How long it took, also when the units came from the journal of interrupted runs.
+    assert "; took 1.0 min\n" in md
+    meta.update(seconds_of_units=600, resumed_units=1)
+    md = write_report(tmp_path, "r", meta, gen, ref)["md"].read_text()
+    assert "took 1.0 min (this run; 1 units came from the journal" in md
+    meta.update(resumed_units=3)
+    md = write_report(tmp_path, "r", meta, gen, ref)["md"].read_text()
+    assert (
+        "all 3 units came from the journal of earlier, interrupted runs (10.0 min of units in "
+        "all); this run wrote the report\n" in md
+    )
 
 
 def test_the_goals_state_the_gap_when_missed():
