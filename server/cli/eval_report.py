@@ -64,8 +64,8 @@ def _markdown(
         )
     elif resumed:
         took += (
-            f" (this run; {resumed} units came from the journal of an interrupted "
-            f"earlier run; {meta['seconds_of_units'] / 60:.1f} min of units in all)"
+            f" (this run; {resumed} unit{'s' if resumed > 1 else ''} came from the journal of "
+            f"an interrupted earlier run; {meta['seconds_of_units'] / 60:.1f} min of units in all)"
         )
     lines = [
         "# Evaluation: the paper's tables for our pool",

@@ -123,7 +123,7 @@ def test_the_report_has_markdown_csv_json_and_a_plot(tmp_path: Path):
     assert "; took 1.0 min\n" in md
     meta.update(seconds_of_units=600, resumed_units=1)
     md = write_report(tmp_path, "r", meta, gen, ref)["md"].read_text()
-    assert "took 1.0 min (this run; 1 units came from the journal" in md
+    assert "took 1.0 min (this run; 1 unit came from the journal of an interrupted" in md
     meta.update(resumed_units=3)
     md = write_report(tmp_path, "r", meta, gen, ref)["md"].read_text()
     assert (
