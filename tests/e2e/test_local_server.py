@@ -102,7 +102,7 @@ asyncio.run(main())
 
 
 @pytest.mark.parametrize("state", ["idle", "generating"])
-def test_a_killed_parent_never_leaves_its_model_server_running(tmp_path: Path, state: str):
+def test_a_killed_parent_never_leaves_its_model_server_running(state: str):
     """SIGKILL allows no clean-up: the server must die with its parent (PR_SET_PDEATHSIG), also
     in the middle of a generation, which a graceful shutdown would wait for."""
     env = {**os.environ}
