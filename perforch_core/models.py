@@ -72,7 +72,35 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-TestKind = Literal["doctest", "functions", "check", "program"]
+TestKind = Literal["doctest", "functions", "check", "program", "project"]
+ProjectKind = Literal["pytest", "go", "cargo", "maven", "gradle", "cmake", "cpp-self-test"]
+
+
+class TestCase(_Frozen):
+    """One test of the user's project that exercises a function."""
+
+    __test__ = False
+
+    id: str = Field(description="the runner's selector: a pytest node id, a Go test name, …")
+    file: str = Field(description="the test's file, relative to the project root")
+    found_by: str = Field(description="how it was found to exercise the function")
+    code: str = Field(default="", description="the test's source, shown to models")
+
+
+class ProjectSpec(_Frozen):
+    """The user's project around a function: where it is, what builds and tests it, and which
+    of its tests judge the function. The profiler runs those tests on a sandboxed copy of the
+    project with the candidate patched into ``file``."""
+
+    kind: ProjectKind
+    root: str = Field(description="absolute path of the directory the copy is made of")
+    file: str = Field(description="the function's file, relative to ``root``")
+    tests: tuple[TestCase, ...]
+    others: int = Field(default=0, description="tests found that do not exercise the function")
+    workdir: str = Field(default=".", description="where the build runs, relative to ``root``")
+    options: dict[str, str] = Field(
+        default_factory=dict, description="per-kind settings (a crate's name, a classpath …)"
+    )
 
 
 class TestSpec(_Frozen):
@@ -89,6 +117,8 @@ class TestSpec(_Frozen):
       tests are a file of their own beside the module, as in a user's project: Go's
       ``x_test.go`` (same package), Java's test class with a ``main``, a C++ test program
       (its ``#include "…"`` of the module is dropped: the module comes first).
+    - ``project``: the user's own project (``project``): its build system and test framework
+      run the tests in ``project.tests`` on a sandboxed copy with the candidate patched in.
     """
 
     __test__ = False  # not a pytest class
@@ -99,6 +129,7 @@ class TestSpec(_Frozen):
     file: str | None = Field(
         default=None, description="the tests' own file name when they sit beside the module"
     )
+    project: ProjectSpec | None = None
 
 
 class Task(_Frozen):
@@ -123,8 +154,11 @@ class Task(_Frozen):
     metric: Metric = Metric.EXEC_TIME
 
     def program(self, function_code: str) -> str:
-        """The whole module with ``function_code`` in the function's place."""
-        return f"{self.prefix}{function_code.rstrip()}\n{self.suffix}"
+        """The whole module with ``function_code`` (a candidate block: new imports, helpers,
+        the function) merged in (``source/extras.py``)."""
+        from .source import extras  # the source package imports this module
+
+        return extras.merge(self.language, self.prefix, function_code, self.suffix)
 
 
 class Candidate(_Frozen):

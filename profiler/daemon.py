@@ -27,7 +27,7 @@ from perforch_core.models import Language
 
 from . import protocol as p
 from . import stages
-from .harness import base, compiled
+from .harness import base, compiled, project
 from .harness.base import Harness, ProcessResult
 from .harness.cpp import CppHarness
 from .harness.go import GoHarness
@@ -81,6 +81,8 @@ class Daemon:
     async def run_tests(self, params: p.RunTestsParams, rid: Any, send: Send) -> BaseModel:
         async with self.tests_slots:
             await self._progress(send, rid, "running tests")
+            if params.program.tests.kind == "project":
+                return await project.run_tests(params)
             return await self.harness(params.program.language).run_tests(params)
 
     def _sampler(

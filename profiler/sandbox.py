@@ -173,10 +173,12 @@ def wrap(
     env: Mapping[str, str] | None = None,
     seccomp_fd: int | None = None,
     mount_at: str | None = None,
+    rw_binds: Sequence[tuple[str | Path, str]] = (),
 ) -> list[str]:
     """``argv`` wrapped in bubblewrap (or unchanged when the sandbox is off). ``env`` is the
     whole environment inside: bwrap starts from an empty one (``--clearenv`` comes first).
-    ``mount_at``: where the work dir appears inside (default: its own path)."""
+    ``mount_at``: where the work dir appears inside (default: its own path); ``rw_binds``:
+    (host directory, path inside) pairs the command may write to (a project's build cache)."""
     if sandbox_mode() == "none":
         return list(argv)
     cmd = [
@@ -214,11 +216,15 @@ def wrap(
     # would hide a toolchain under /root, or a work dir under a $TMPDIR such as /tmp/user-1,
     # from nobody: create them 0755 first.
     inside = mount_at or str(cwd)
-    for parent in _ancestors([*SYSTEM_BINDS, *(str(p) for p in ro_binds), inside]):
+    rw_inside = [dest for _, dest in rw_binds]
+    for parent in _ancestors([*SYSTEM_BINDS, *(str(p) for p in ro_binds), inside, *rw_inside]):
         cmd += ["--perms", "0755", "--dir", parent]
     for path in (*SYSTEM_BINDS, *(str(p) for p in ro_binds)):
         cmd += ["--ro-bind-try", path, path]
-    cmd += ["--bind", str(cwd), inside, "--chdir", inside]
+    cmd += ["--bind", str(cwd), inside]
+    for host, dest in rw_binds:
+        cmd += ["--bind", str(host), dest]
+    cmd += ["--chdir", inside]
     if root:
         cmd += [
             "setpriv",
@@ -291,6 +297,7 @@ async def _spawn(
     stdout: int | IO[bytes],
     stderr: int | IO[bytes],
     mount_at: str | None = None,
+    rw_binds: Sequence[tuple[str | Path, str]] = (),
 ) -> asyncio.subprocess.Process:
     full_env = base_env(env)
     with contextlib.ExitStack() as stack:
@@ -300,7 +307,7 @@ async def _spawn(
             program.write(seccomp_program())
             program.seek(0)
             fds = (program.fileno(),)
-        command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None, mount_at)
+        command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None, mount_at, rw_binds)
         return await asyncio.create_subprocess_exec(
             *command,
             pass_fds=fds,
@@ -338,6 +345,7 @@ async def run_sandboxed(
     env: Mapping[str, str] | None = None,
     ro_binds: Sequence[str | Path] = (),
     mount_at: str | None = None,
+    rw_binds: Sequence[tuple[str | Path, str]] = (),
 ) -> RunResult:
     """Run ``argv`` sandboxed in ``cwd`` under ``limits``; cancellation kills everything it
     started. ``ro_binds``: toolchain paths the command needs, visible read-only; ``mount_at``:
@@ -346,7 +354,16 @@ async def run_sandboxed(
     started = time.perf_counter()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = await _spawn(
-            argv, cwd, limits, env, ro_binds, asyncio.subprocess.DEVNULL, out, err, mount_at
+            argv,
+            cwd,
+            limits,
+            env,
+            ro_binds,
+            asyncio.subprocess.DEVNULL,
+            out,
+            err,
+            mount_at,
+            rw_binds,
         )
     timed_out = False
     try:

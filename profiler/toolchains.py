@@ -285,6 +285,52 @@ def launcher() -> Path:
     return binary
 
 
+JUNIT_CONSOLE = "org.junit.platform:junit-platform-console-standalone:6.0.3"
+
+
+def junit_console() -> Path:
+    """The JUnit Platform console launcher (standalone jar: the launcher, the Jupiter engine
+    and API), which runs a Java project's JUnit 5/6 tests against its compiled classes."""
+    _, artifact, version = JUNIT_CONSOLE.split(":")
+    jar = cache_root() / "toolchains" / f"{artifact}-{version}.jar"
+    if not jar.is_file():
+        raise HarnessError(
+            "the JUnit console launcher is not prepared", hint="run scripts/setup.sh"
+        )
+    return jar
+
+
+def prepare_junit_console(log: bool = True) -> Path:
+    """Fetch the console launcher once from Maven Central (with ``mvn dependency:get``, into
+    the user's ~/.m2) and keep a copy in the cache."""
+    _group, artifact, version = JUNIT_CONSOLE.split(":")
+    jar = cache_root() / "toolchains" / f"{artifact}-{version}.jar"
+    if jar.is_file():
+        return jar
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise HarnessError("Maven (mvn) is not installed: cannot fetch the JUnit launcher")
+    if log:
+        print(f"perforch setup: fetching {JUNIT_CONSOLE} (runs Java projects' JUnit tests)")
+    tmp = jar.parent / f".{artifact}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run(
+        [
+            mvn,
+            "-B",
+            "-q",
+            "dependency:copy",
+            f"-Dartifact={JUNIT_CONSOLE}",
+            f"-DoutputDirectory={tmp}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (tmp / jar.name).rename(jar)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return jar
+
+
 def main() -> None:
     from .harness.cpp import FLAGS as CPP_FLAGS
 
@@ -294,6 +340,7 @@ def main() -> None:
         ("go", prepare_go),
         ("c++", lambda: prepare_cpp_pch(CPP_FLAGS)),
         ("launcher", launcher),
+        ("junit", prepare_junit_console),
     )
     for name, step in steps:
         try:

@@ -39,7 +39,11 @@ def extract_function(reply: str, task: Task, model: str) -> str:
     for code in candidates:
         try:
             return py_source.normalize_candidate(
-                code, task.entry_point, module_prefix=task.prefix, original_docstring=doc
+                code,
+                task.entry_point,
+                module_prefix=task.prefix,
+                module_suffix=task.suffix,
+                original_docstring=doc,
             )
         except SourceError as exc:
             errors.append(str(exc))
@@ -59,8 +63,8 @@ def _compiled_function(reply: str, task: Task, model: str) -> str:
     errors = []
     for code in candidates:
         try:
-            return compiled_source.function_from_reply(
-                task.language, code, task.entry_point, indent
+            return compiled_source.block_from_reply(
+                task.language, code, task.entry_point, indent, module=task.prefix + task.suffix
             )
         except SourceError as exc:
             errors.append(str(exc))

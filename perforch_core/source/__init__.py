@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SourceError
-from ..models import Language, Metric, Task
+from .. import projects
+from ..errors import NoTestsError, SourceError
+from ..models import Language, Metric, ProjectSpec, Task, TestSpec
 from . import compiled, python
 
 
@@ -83,6 +84,53 @@ def task_from_text(
         raise SourceError(
             f"{path}: unknown language", hint="PerfOrch reads .py, .cpp/.cc/.h, .java, .go, .rs"
         )
+    project = None if tests_file is not None else _project(language, path, text, function)
+    tests = projects.test_spec(project) if project is not None and project.tests else None
+    try:
+        if language is Language.PYTHON:
+            return python.task_from_text(
+                path, text, function, tests_file=tests_file, metric=metric, tests=tests
+            )
+        return compiled.task_from_text(
+            path, text, function, tests_file=tests_file, metric=metric, tests=tests
+        )
+    except NoTestsError as exc:
+        if project is None:
+            raise
+        raise NoTestsError(
+            f"no tests found for {function}(): none of the {project.others} tests of the "
+            f"{project.kind} project at {project.root} calls it",
+            hint=exc.hint,
+        ) from exc
+
+
+def _project(language: Language, path: Path, text: str, function: str) -> ProjectSpec | None:
+    """The project around the file, with the tests that exercise ``function`` in it. A
+    Python function whose only tests are its docstring's examples keeps the single-file
+    doctest path (measured in one process)."""
+    has_doctest = False
     if language is Language.PYTHON:
-        return python.task_from_text(path, text, function, tests_file=tests_file, metric=metric)
-    return compiled.task_from_text(path, text, function, tests_file=tests_file, metric=metric)
+        try:
+            span = python.find_function(text, function, str(path))
+        except SourceError:
+            return None
+        has_doctest = bool(span.docstring and ">>>" in span.docstring)
+    elif language is Language.RUST:
+        try:
+            span_c = compiled.find_function(language, text, function, str(path))
+        except SourceError:
+            return None
+        has_doctest = "```" in span_c.doc
+    spec = projects.discover(language, path, text, function, has_doctest)
+    if spec is None:
+        return None
+    if language is Language.PYTHON and all(
+        t.found_by.startswith("its docstring") for t in spec.tests
+    ):
+        return spec.model_copy(update={"tests": ()})
+    return spec
+
+
+def tests_for(path: Path, text: str, function: str, tests_file: Path | None = None) -> TestSpec:
+    """The tests that would judge ``function`` (``perforch tests``)."""
+    return task_from_text(path, text, function, tests_file=tests_file).tests

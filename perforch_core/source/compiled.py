@@ -21,6 +21,7 @@ import tree_sitter_rust
 
 from ..errors import NoTestsError, SourceError
 from ..models import Language, Metric, Task, TestSpec
+from . import extras
 
 _GRAMMARS = {
     Language.CPP: tree_sitter_cpp.language,
@@ -142,27 +143,88 @@ def split_module(source: str, span: FunctionSpan) -> tuple[str, str]:
 
 
 def replace_function(language: Language, source: str, name: str, new_code: str) -> str:
+    """``source`` with the function ``name`` replaced by a candidate block (its new imports
+    merged into the file's import block)."""
     span = find_function(language, source, name)
     prefix, suffix = split_module(source, span)
-    return f"{prefix}{new_code.rstrip()}\n{suffix}"
+    return extras.merge(language, prefix, new_code, suffix)
 
 
 def function_from_reply(language: Language, code: str, name: str, indent: str = "") -> str:
     """The function ``name`` out of a model's code block (which may hold includes, other
     functions or a whole class), re-indented to the original's level."""
+    return block_from_reply(language, code, name, indent, module="")
+
+
+def _parse_reply(language: Language, code: str) -> str:
     if has_errors(language, code):
         # Models often answer a Java method or a C++ function without its surroundings;
         # a Java method parses inside a class.
         if language is Language.JAVA and not has_errors(language, f"class X {{\n{code}\n}}"):
-            code = f"class X {{\n{code}\n}}"
-        else:
-            raise SourceError(f"the code does not parse as {language.value}")
-    found = [f for f in functions(language, code) if f.name == name]
-    if not found:
-        raise SourceError(f"the code defines no function {name!r}")
-    lines = found[0].code.splitlines()
+            return f"class X {{\n{code}\n}}"
+        raise SourceError(f"the code does not parse as {language.value}")
+    return code
+
+
+def _reindent(code: str, indent: str) -> str:
+    lines = code.splitlines()
     current = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
     return "\n".join(indent + ln[current:] if ln.strip() else "" for ln in lines) + "\n"
+
+
+def reply_imports(language: Language, code: str) -> list[str]:
+    """The import lines of a reply, one per line in the form a candidate block carries."""
+    if language is Language.GO:
+        specs: list[str] = []
+        for group in re.finditer(r"^import\s*\((.*?)\)", code, re.S | re.M):
+            specs += [s.strip() for s in group.group(1).splitlines() if '"' in s]
+        specs += [m.group(1) for m in re.finditer(r'^import\s+((?:[\w.]+\s+)?"[^"]+")', code, re.M)]
+        return [f"import {' '.join(s.split())}" for s in specs]
+    pattern = extras.IMPORT_LINE[language]
+    return [ln.strip() for ln in code.splitlines() if pattern.match(ln.strip())]
+
+
+_NOT_HELPERS = {"main"}
+
+
+def block_from_reply(
+    language: Language, code: str, name: str, indent: str = "", module: str = ""
+) -> str:
+    """A candidate block out of a model's code: the import lines ``module`` lacks (and the code
+    uses), the new helper functions the function calls (names ``module`` does not define), and
+    the function ``name``, re-indented to the original's level."""
+    parsed = _parse_reply(language, code)
+    spans = functions(language, parsed)
+    found = [f for f in spans if f.name == name]
+    if not found:
+        raise SourceError(f"the code defines no function {name!r}")
+    target = found[0]
+    defined = {f.name for f in functions(language, module)} if module else set()
+    helpers: list[FunctionSpan] = []
+    wanted = target.code
+    changed = True
+    while changed:  # helpers the function calls, and helpers those call
+        changed = False
+        for f in spans:
+            if (
+                f is target
+                or f in helpers
+                or f.name in defined
+                or f.name in _NOT_HELPERS
+                or f.name.startswith("Test")
+                or f.name.startswith("test")
+                or not _calls(wanted, f.name)
+            ):
+                continue
+            helpers.append(f)
+            wanted += f.code
+            changed = True
+    helpers.sort(key=lambda f: f.start)
+    rest = "\n".join(_reindent(f.code, indent) for f in [*helpers, target])
+    imports = extras.keep_used(language, reply_imports(language, code), rest)
+    if module:
+        imports = extras.missing_imports(language, module, imports)
+    return extras.join(imports, rest)
 
 
 # -- tests --------------------------------------------------------------------------------
@@ -228,8 +290,10 @@ def task_from_text(
     *,
     tests_file: Path | None = None,
     metric: Metric = Metric.EXEC_TIME,
+    tests: TestSpec | None = None,
 ) -> Task:
-    """A task for ``function`` in ``source`` (an editor's buffer of ``path``, maybe unsaved)."""
+    """A task for ``function`` in ``source`` (an editor's buffer of ``path``, maybe unsaved);
+    ``tests``: the project's tests, found already."""
     language = EXTENSIONS.get(path.suffix)
     if language is None:
         raise SourceError(f"{path}: not a C++, Java, Go or Rust file")
@@ -245,6 +309,6 @@ def task_from_text(
         signature=span.header,
         description=span.doc,
         current_code=span.code,
-        tests=discover_tests(language, path, source, span, tests_file),
+        tests=tests or discover_tests(language, path, source, span, tests_file),
         metric=metric,
     )

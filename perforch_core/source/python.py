@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import NoTestsError, SourceError
 from ..models import Language, Metric, Task, TestKind, TestSpec
+from . import extras
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -78,20 +79,29 @@ def split_module(source: str, span: FunctionSpan) -> tuple[str, str]:
 
 
 def replace_function(source: str, name: str, new_code: str) -> str:
+    """``source`` with the function ``name`` replaced by a candidate block (its new imports
+    merged into the file's import block)."""
     span = find_function(source, name)
     prefix, suffix = split_module(source, span)
-    return f"{prefix}{new_code.rstrip()}\n{suffix}"
+    return extras.merge(Language.PYTHON, prefix, new_code, suffix)
 
 
 # -- normalising a model's code -----------------------------------------------------------
 def normalize_candidate(
-    code: str, entry_point: str, *, module_prefix: str = "", original_docstring: str | None = None
+    code: str,
+    entry_point: str,
+    *,
+    module_prefix: str = "",
+    module_suffix: str = "",
+    original_docstring: str | None = None,
 ) -> str:
-    """Turn a code block into one self-contained function named ``entry_point``.
+    """Turn a code block into a candidate block for ``entry_point`` (``source/extras.py``).
 
-    Imports the block adds at module level move into the function body; helper functions and
-    classes become nested definitions; other top-level statements (tests, prints) are dropped.
-    The original docstring is kept when the model dropped it. Raises ``SourceError``.
+    Module-level imports the file lacks come first (they are merged into the file's import
+    block); helper functions and classes with new names come next, beside the function; a helper
+    whose name the module already defines is nested in the function instead (the module's own
+    stays as it is); other top-level statements (tests, prints) are dropped. The original
+    docstring is kept when the model dropped it. Raises ``SourceError``.
     """
     tree = parse(code, "<reply>")
     funcs = _top_level_functions(tree)
@@ -99,26 +109,49 @@ def normalize_candidate(
     if target is None:
         raise SourceError(f"the code does not define {entry_point}()")
     lines = code.splitlines(keepends=True)
+    module = module_prefix + module_suffix
+    try:
+        module_names = {
+            n.name
+            for n in parse(module, "<module>").body
+            if isinstance(n, FunctionNode | ast.ClassDef)
+        }
+    except SourceError:
+        module_names = set()
 
     def segment(node: ast.stmt) -> str:
         start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         return "".join(lines[start - 1 : node.end_lineno])
 
-    existing = module_prefix
-    extra: list[str] = []
+    imports: list[str] = []
+    helpers: list[str] = []
+    nested: list[str] = []
     for node in tree.body:
         if node is target:
             continue
         if isinstance(node, ast.Import | ast.ImportFrom):
-            text = segment(node).strip()
-            if text not in existing:
-                extra.append(text)
+            imports += [" ".join(ln.split()) for ln in segment(node).strip().splitlines()]
         elif isinstance(node, FunctionNode | ast.ClassDef):
-            extra.append(textwrap.dedent(segment(node)).rstrip())
+            text = textwrap.dedent(segment(node)).rstrip()
+            (nested if node.name in module_names else helpers).append(text)
+    imports = [
+        ln
+        for ln in extras.missing_imports(Language.PYTHON, module, imports)
+        if extras.IMPORT_LINE[Language.PYTHON].match(ln)
+    ]
     func_text = textwrap.dedent(segment(target))
-    if not extra and (original_docstring is None or ast.get_docstring(target) is not None):
-        return func_text.rstrip() + "\n"
-    # Rebuild: header, docstring, the extras nested, then the body.
+    if nested or (original_docstring is not None and ast.get_docstring(target) is None):
+        func_text = _with_nested(func_text, target, nested, original_docstring)
+    block = extras.join(imports, "\n\n\n".join([*helpers, func_text.rstrip()]) + "\n")
+    parse(block, "<candidate>")
+    return block
+
+
+def _with_nested(
+    func_text: str, target: FunctionNode, nested: list[str], original_docstring: str | None
+) -> str:
+    """The function with ``nested`` definitions at the top of its body and the original
+    docstring when it has none."""
     func_lines = func_text.splitlines(keepends=True)
     body0 = target.body[0]
     has_doc = ast.get_docstring(target, clean=False) is not None
@@ -134,8 +167,8 @@ def normalize_candidate(
     doc = ""
     if not has_doc and original_docstring is not None:
         doc = textwrap.indent(f'"""{original_docstring}"""', indent) + "\n"
-    nested = "".join(textwrap.indent(e, indent) + "\n" for e in extra)
-    out = head + doc + nested + rest
+    inner = "".join(textwrap.indent(e, indent) + "\n" for e in nested)
+    out = head + doc + inner + rest
     parse(out, "<candidate>")
     return out.rstrip() + "\n"
 
@@ -206,11 +239,13 @@ def task_from_text(
     *,
     tests_file: Path | None = None,
     metric: Metric = Metric.EXEC_TIME,
+    tests: TestSpec | None = None,
 ) -> Task:
-    """A task for ``function`` in ``source`` (an editor's buffer of ``path``, maybe unsaved)."""
+    """A task for ``function`` in ``source`` (an editor's buffer of ``path``, maybe unsaved);
+    ``tests``: the project's tests, found already."""
     span = find_function(source, function, str(path))
     prefix, suffix = split_module(source, span)
-    tests = discover_tests(path, source, span, tests_file)
+    tests = tests or discover_tests(path, source, span, tests_file)
     return Task(
         id=f"{path}::{function}",
         language=Language.PYTHON,

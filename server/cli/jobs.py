@@ -81,12 +81,13 @@ def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
     return Policy(kind=cast(PolicyKind, kind), n=args.n, threshold_pct=threshold)
 
 
-def apply_result(path: Path, function: str, result: JobResult) -> None:
-    """Write the final function into the file if it still holds the original one."""
+def apply_result(path: Path, function: str, result: JobResult, original: str) -> None:
+    """Write the final function into the file if it still holds ``original`` (the function's
+    text when the job started: for generate, the stub, which the job itself saw as empty)."""
     source = path.read_text(encoding="utf-8")
     language = source_files.language_of(path)
     assert language is not None  # the task was made from this path
-    if source_files.find_code(language, source, function, str(path)) != result.original_code:
+    if source_files.find_code(language, source, function, str(path)) != original:
         raise SourceError(
             f"{path} changed while the job ran; the result was not applied",
             hint="run again, or apply the diff by hand",
@@ -104,6 +105,7 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
     path, function = parse_target(args.target)
     metric = Metric(getattr(args, "metric", "exec_time"))
     task = source_files.task_from_file(path, function, tests_file=args.tests, metric=metric)
+    original = task.current_code or ""
     if action is Action.GENERATE:
         task = task.model_copy(update={"current_code": None})
     models = [m.strip() for m in (args.models or "").split(",") if m.strip()]
@@ -130,7 +132,7 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
         result = await job.result()
     render.summary(out, result, str(path))
     if args.apply and result.status == "succeeded" and result.changed:
-        apply_result(path, function, result)
+        apply_result(path, function, result, original)
         out.print(f"applied to {path}")
     elif result.changed:
         out.print("not applied (pass --apply to write it into the file)")

@@ -9,9 +9,9 @@ from typing import Any
 from lsprotocol import types as lsp
 from pydantic import BaseModel
 
-from perforch_core.models import Action, Metric, TestOutcome
+from perforch_core.models import Action, Language, Metric, TestOutcome
 from perforch_core.result import JobResult
-from perforch_core.source import Function
+from perforch_core.source import Function, extras
 
 COMMANDS = {
     Action.GENERATE: "perforch.generate",
@@ -68,22 +68,31 @@ def edit_label(result: JobResult) -> str:
 
 
 def workspace_edit(
-    uri: str, version: int | None, function: Function, result: JobResult, confirm: bool
+    uri: str,
+    version: int | None,
+    document: str,
+    language: Language,
+    function: Function,
+    result: JobResult,
+    confirm: bool,
 ) -> lsp.WorkspaceEdit:
-    """Replace the function's lines with the result, annotated with what was measured; with
-    ``confirm`` the client must ask before applying."""
-    new_text = result.final_code.rstrip("\n") + "\n"
+    """The function's lines replaced by the result (helpers beside it), and the imports the
+    result needs added to the file's import block (``source.extras``): one edit from the top of
+    the file to the function's end, annotated with what was measured; with ``confirm`` the
+    client must ask before applying."""
+    lines = document.splitlines(keepends=True)
+    prefix = "".join(lines[: function.start])
+    merged = extras.merge(language, prefix, result.final_code, "")
+    edits: list[lsp.TextEdit | lsp.AnnotatedTextEdit | lsp.SnippetTextEdit] = []
+    if merged.startswith(prefix):  # no new imports: only the function's lines change
+        edits.append(_annotated(lines_range(function.start, function.end), merged[len(prefix) :]))
+    else:
+        edits.append(_annotated(lines_range(0, function.end), merged))
     return lsp.WorkspaceEdit(
         document_changes=[
             lsp.TextDocumentEdit(
                 text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-                edits=[
-                    lsp.AnnotatedTextEdit(
-                        range=lines_range(function.start, function.end),
-                        new_text=new_text,
-                        annotation_id=ANNOTATION,
-                    )
-                ],
+                edits=edits,
             )
         ],
         change_annotations={
@@ -94,6 +103,10 @@ def workspace_edit(
             )
         },
     )
+
+
+def _annotated(range_: lsp.Range, text: str) -> lsp.AnnotatedTextEdit:
+    return lsp.AnnotatedTextEdit(range=range_, new_text=text, annotation_id=ANNOTATION)
 
 
 def test_diagnostic(function: Function, outcome: TestOutcome) -> lsp.Diagnostic:

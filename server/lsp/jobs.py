@@ -237,9 +237,15 @@ async def _offer(ls: PerforchServer, job: EditorJob, result: JobResult) -> None:
             )
         )
         return
-    assert current is not None
+    assert current is not None and language is not None
     edit = convert.workspace_edit(
-        job.uri, current[1], function, result, confirm=not ls.settings.auto_apply
+        job.uri,
+        current[1],
+        current[0],
+        language,
+        function,
+        result,
+        confirm=not ls.settings.auto_apply,
     )
     applied = await ls.workspace_apply_edit_async(
         lsp.ApplyWorkspaceEditParams(edit=edit, label=f"PerfOrch: {convert.edit_label(result)}")

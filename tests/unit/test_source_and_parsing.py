@@ -8,6 +8,8 @@ import pytest
 
 from perforch_core.errors import LLMReplyError, NoTestsError, SourceError
 from perforch_core.llm import parsing
+from perforch_core.models import Language
+from perforch_core.source import extras
 from perforch_core.source import python as py
 from tests.fakes import make_task
 
@@ -79,23 +81,34 @@ def test_no_tests_is_a_clear_error(tmp_path: Path):
         py.discover_tests(tmp_path / "m.py", plain, py.find_function(plain, "lonely"))
 
 
-def test_normalize_moves_imports_in_nests_helpers_drops_test_code_keeps_docstring():
+def test_normalize_keeps_new_imports_and_helpers_beside_drops_test_code_keeps_docstring():
     reply_code = (
         "import math\nfrom os import path\n\n"
         "def helper(v):\n    return v * 2\n\n"
-        "def target(x):\n    return helper(math.floor(x))\n\n"
+        "def clash(v):\n    return v\n\n"
+        "def target(x):\n    return helper(math.floor(clash(x)))\n\n"
         "print(target(2))\nassert target(2) == 4\n"
     )
     out = py.normalize_candidate(
-        reply_code, "target", module_prefix="from os import path\n", original_docstring="Double x."
+        reply_code,
+        "target",
+        module_prefix="from os import path\n",
+        module_suffix="\n\ndef clash(v):\n    return -v\n",
+        original_docstring="Double x.",
     )
-    assert out.startswith("def target(x):\n")
+    # The block: the import the file lacks first, the new helper beside the function, the
+    # helper whose name the file already has nested (the file's own stays as it is).
+    assert out.startswith("import math\n\ndef helper(v):")
+    assert "from os import path" not in out
     assert '"""Double x."""' in out
-    assert "    import math" in out and "from os import path" not in out
-    assert "    def helper(v):" in out
+    assert "    def clash(v):" in out
     assert "print(" not in out and "assert" not in out
+    merged = extras.merge(
+        Language.PYTHON, "from os import path\n\n", out, "\n\ndef clash(v):\n    return -v\n"
+    )
+    assert merged.startswith("from os import path\nimport math\n")
     ns: dict[str, object] = {}
-    exec(out, ns)
+    exec(merged, ns)
     assert ns["target"](2.7) == 4  # type: ignore[operator]
 
 

@@ -10,7 +10,7 @@ from perforch_core import source
 from perforch_core.errors import NoTestsError, SourceError
 from perforch_core.llm.parsing import extract_function
 from perforch_core.models import Language
-from perforch_core.source import compiled
+from perforch_core.source import compiled, extras
 
 CPP = """#include <vector>
 
@@ -149,7 +149,7 @@ def test_unknown_function_lists_the_known_ones():
     assert "SumSquares" in (err.value.hint or "")
 
 
-def test_a_models_reply_gives_just_the_function_reindented(tmp_path: Path):
+def test_a_models_reply_gives_the_function_reindented_with_its_helpers(tmp_path: Path):
     (tmp_path / "MathX.java").write_text(JAVA)
     (tmp_path / "MathXTest.java").write_text(
         "public class MathXTest { public static void main(String[] a) {"
@@ -174,4 +174,105 @@ def test_a_models_reply_gives_just_the_function_reindented(tmp_path: Path):
     (tmp_path / "m_test.cpp").write_text('#include "m.cpp"\nint main() { sum_squares({}); }\n')
     cpp_task = source.task_from_file(tmp_path / "m.cpp", "sum_squares")
     code = extract_function(cpp_reply, cpp_task, "m")
-    assert code.startswith("long sum_squares(") and "sq(x)" in code
+    # The helper it calls comes along, before it; <vector> is in the file already.
+    assert code.startswith("static long sq(long x)") and "#include" not in code
+    assert "long sum_squares(" in code and "sq(x)" in code
+
+
+GO_FILE = """package words
+
+import (
+\t"strings"
+)
+
+// Unique keeps the first of each word.
+func Unique(xs []string) []string {
+\treturn xs
+}
+
+func other() string { return strings.ToLower("X") }
+"""
+
+
+@pytest.mark.parametrize(
+    ("language", "module", "function", "reply", "wanted_imports", "helper"),
+    [
+        (
+            Language.GO,
+            GO_FILE,
+            "Unique",
+            'package words\n\nimport (\n\t"sort"\n\t"strings"\n\t"fmt"\n)\n\n'
+            "func less(a, b string) bool { return a < b }\n\n"
+            "func Unique(xs []string) []string {\n"
+            "\tout := append([]string(nil), xs...)\n"
+            "\tsort.Slice(out, func(i, j int) bool { return less(out[i], out[j]) })\n"
+            "\treturn out\n}\n\nfunc main() { fmt.Println(Unique(nil)) }\n",
+            ['\t"sort"\n'],
+            "func less(a, b string) bool",
+        ),
+        (
+            Language.CPP,
+            "#include <vector>\n\nint count_distinct(const std::vector<int>& v) {\n  return 0;\n}\n",
+            "count_distinct",
+            '#include <vector>\n#include <unordered_set>\n#include "mine.h"\n\n'
+            "int count_distinct(const std::vector<int>& v) {\n"
+            "  return std::unordered_set<int>(v.begin(), v.end()).size();\n}\n",
+            ["#include <unordered_set>\n"],
+            None,
+        ),
+        (
+            Language.RUST,
+            "//! Stats.\n\nuse std::fmt;\n\npub fn mode(v: &[i64]) -> i64 {\n    0\n}\n",
+            "mode",
+            "use std::collections::HashMap;\nuse std::fmt;\nuse std::io::Read;\n\n"
+            "fn counts(v: &[i64]) -> HashMap<i64, usize> {\n"
+            "    let mut m = HashMap::new();\n    for &x in v { *m.entry(x).or_insert(0) += 1; }\n"
+            "    m\n}\n\npub fn mode(v: &[i64]) -> i64 {\n"
+            "    counts(v).into_iter().max_by_key(|&(x, c)| (c, -x)).map(|(x, _)| x).unwrap_or(0)\n}\n",
+            ["use std::collections::HashMap;\n"],
+            "fn counts(v: &[i64])",
+        ),
+        (
+            Language.JAVA,
+            "package a;\n\nimport java.util.List;\n\nclass S {\n"
+            "    static int n(List<String> w) {\n        return 0;\n    }\n}\n",
+            "n",
+            "import java.util.HashSet;\nimport java.util.List;\n\nclass S {\n"
+            "    static int n(List<String> w) {\n        return distinct(w).size();\n    }\n"
+            "    private static HashSet<String> distinct(List<String> w) {\n"
+            "        return new HashSet<>(w);\n    }\n}\n",
+            ["import java.util.HashSet;\n"],
+            "private static HashSet<String> distinct",
+        ),
+    ],
+)
+def test_a_reply_that_adds_imports_and_helpers_merges_into_the_file(
+    language: Language,
+    module: str,
+    function: str,
+    reply: str,
+    wanted_imports: list[str],
+    helper: str | None,
+):
+    span = compiled.find_function(language, module, function)
+    prefix, suffix = compiled.split_module(module, span)
+    indent = span.code[: len(span.code) - len(span.code.lstrip())]
+    block = compiled.block_from_reply(language, reply, function, indent, module=prefix + suffix)
+    merged = extras.merge(language, prefix, block, suffix)
+    assert not compiled.has_errors(language, merged), merged
+    for line in wanted_imports:  # in the file's own import block, once
+        assert merged.count(line) == 1, merged
+        assert merged.index(line) < merged.index(function)
+    assert (
+        "mine.h" not in merged
+        and "fmt" not in merged.split("func Unique")[0].replace("package words", "")
+        or language is not Language.GO
+    )
+    assert "std::io::Read" not in merged  # unused imports are left out
+    if helper is not None:  # beside the function, before it
+        assert merged.count(helper) == 1 and merged.index(helper) < merged.index(f" {function}(")
+    assert "func main" not in merged
+    # Merging again (the file after --apply, the same block) adds nothing twice.
+    again = compiled.find_function(language, merged, function)
+    p2, s2 = compiled.split_module(merged, again)
+    assert extras.missing_imports(language, p2 + s2, extras.split_imports(language, block)[0]) == []

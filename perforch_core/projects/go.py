@@ -1,0 +1,48 @@
+"""Go modules: the package directory of the function (all of its files, ``_test`` external
+test packages included) inside the module that ``go.mod`` roots. Its ``Test…`` functions that
+call the function, directly or through helpers anywhere in the package, judge it; they run with
+``go test -run`` against the user's module cache, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..models import Language, ProjectSpec, TestCase
+from ..source import compiled
+from .common import find_up, reaching, relative
+
+
+def discover(path: Path, function: str) -> ProjectSpec | None:
+    root = find_up(path.parent, ("go.mod",))
+    if root is None:
+        return None
+    package = path.parent
+    bodies: dict[str, str] = {}
+    test_funcs: dict[str, str] = {}  # name → file
+    for file in sorted(package.glob("*.go")):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for span in compiled.functions(Language.GO, text):
+            bodies.setdefault(span.name, span.code)
+            if (
+                file.name.endswith("_test.go")
+                and span.name.startswith("Test")
+                and ("*testing.T" in span.header)
+            ):
+                test_funcs[span.name] = relative(file, root)
+    how = reaching(bodies, function)
+    tests = [
+        TestCase(id=name, file=file, found_by=how[name], code=bodies[name])
+        for name, file in test_funcs.items()
+        if name in how
+    ]
+    return ProjectSpec(
+        kind="go",
+        root=str(root.resolve()),
+        file=relative(path, root),
+        tests=tuple(tests),
+        others=len(test_funcs) - len(tests),
+        workdir=relative(package, root) or ".",
+    )

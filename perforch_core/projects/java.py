@@ -1,0 +1,57 @@
+"""Java projects built by Maven (``pom.xml``) or Gradle (``build.gradle[.kts]``), with JUnit
+Jupiter (JUnit 5 and 6) tests in ``src/test/java``. Test methods (``@Test``,
+``@ParameterizedTest``, ``@RepeatedTest``, ``@TestFactory``, ``@TestTemplate``) that call the
+function, directly or through helpers in the test sources, judge it; the profiler compiles the
+project's sources and runs those methods with the JUnit Platform console launcher."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..models import Language, ProjectKind, ProjectSpec, TestCase
+from ..source import compiled
+from .common import find_up, reaching, relative, walk
+
+TEST_ANNOTATION = re.compile(
+    r"@(?:org\.junit\.jupiter\.api\.)?(?:Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate)\b"
+)
+PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.M)
+BUILD_FILES = ("pom.xml", "build.gradle", "build.gradle.kts")
+
+
+def discover(path: Path, function: str) -> ProjectSpec | None:
+    root = find_up(path.parent, BUILD_FILES)
+    if root is None:
+        return None
+    kind: ProjectKind = "maven" if (root / "pom.xml").exists() else "gradle"
+    test_src = root / "src" / "test" / "java"
+    bodies: dict[str, str] = {}
+    tests: dict[str, str] = {}  # id → file
+    for file in walk(test_src, (".java",)) if test_src.is_dir() else ():
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        package = PACKAGE.search(text)
+        cls = f"{package.group(1)}.{file.stem}" if package else file.stem
+        for span in compiled.functions(Language.JAVA, text):
+            if TEST_ANNOTATION.search(span.header.split("(")[0]):
+                key = f"{cls}#{span.name}"
+                tests[key] = relative(file, root)
+                bodies[key] = span.code
+            else:
+                bodies.setdefault(span.name, span.code)
+    how = reaching(bodies, function)
+    found = [
+        TestCase(id=t, file=f, found_by=how[t], code=bodies[t])
+        for t, f in tests.items()
+        if t in how
+    ]
+    return ProjectSpec(
+        kind=kind,
+        root=str(root.resolve()),
+        file=relative(path, root),
+        tests=tuple(found),
+        others=len(tests) - len(found),
+    )

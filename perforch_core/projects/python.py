@@ -1,0 +1,155 @@
+"""Python projects: a package (flat or ``src/`` layout, ``pyproject.toml``, ``setup.cfg``,
+``setup.py``, ``pytest.ini`` or ``tox.ini`` at its root) whose tests pytest runs — pytest test
+functions and classes anywhere under the root, ``unittest.TestCase`` classes, and the function's
+own doctest. Every test that calls the function (directly, through a helper, or through a
+fixture that calls it) judges it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from ..models import ProjectSpec, TestCase
+from .common import calls, find_up, reaching, relative, walk
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini")
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def is_test_file(path: Path) -> bool:
+    name = path.name
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or any(part in ("tests", "test", "testing") for part in path.parent.parts)
+    ) and name != "conftest.py"
+
+
+def module_name(path: Path, import_root: Path) -> str:
+    parts = list(path.resolve().relative_to(import_root.resolve()).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_test_class(node: ast.ClassDef) -> bool:
+    bases = " ".join(ast.unparse(b) for b in node.bases)
+    return node.name.startswith("Test") or "TestCase" in bases
+
+
+def _units(tree: ast.Module) -> tuple[dict[str, str], dict[str, list[str]], set[str]]:
+    """(name → code of every function, test ids with their parameters, fixture names)."""
+    bodies: dict[str, str] = {}
+    params: dict[str, list[str]] = {}
+    fixtures: set[str] = set()
+
+    def add(node: FunctionNode, key: str, test: bool) -> None:
+        bodies[key] = ast.unparse(node)
+        if test:
+            params[key] = [a.arg for a in node.args.args]
+        if any("fixture" in ast.unparse(d) for d in node.decorator_list):
+            fixtures.add(key)
+
+    for node in tree.body:
+        if isinstance(node, FunctionNode):
+            add(node, node.name, node.name.startswith("test"))
+        elif isinstance(node, ast.ClassDef):
+            test_class = _is_test_class(node)
+            for item in node.body:
+                if isinstance(item, FunctionNode):
+                    is_test = test_class and item.name.startswith("test")
+                    add(item, f"{node.name}::{item.name}" if is_test else item.name, is_test)
+    return bodies, params, fixtures
+
+
+def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None:
+    """The project around ``path`` and the tests of ``function`` in it; None when the file is
+    not in a project (the single-file path then looks beside it)."""
+    root = find_up(path.parent, ROOT_MARKERS)
+    if root is None:
+        return None
+    src = root / "src"
+    import_root = src if src.is_dir() and src.resolve() in path.resolve().parents else root
+    module = module_name(path, import_root)
+    top = module.split(".")[0]
+    tests: list[TestCase] = []
+    others = 0
+    conftest_bodies: dict[str, str] = {}
+    conftest_fixtures: set[str] = set()
+    for conftest in walk(root, ("conftest.py",)):
+        tree = _parse(conftest)
+        if tree is not None:
+            bodies, _, fixtures = _units(tree)
+            conftest_bodies.update(bodies)
+            conftest_fixtures |= fixtures
+    for test_file in walk(root, (".py",)):
+        if test_file.resolve() == path.resolve() or not is_test_file(test_file):
+            continue
+        try:
+            text = test_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        total = len(re.findall(r"^\s*(?:async\s+)?def\s+test", text, re.M))
+        refers = re.search(rf"\b{re.escape(function)}\b", text) and re.search(
+            rf"\b(?:{re.escape(top)}|{re.escape(module.rsplit('.', 1)[-1])})\b", text
+        )
+        tree = _parse(test_file) if refers else None
+        if tree is None:
+            others += total
+            continue
+        bodies, params, fixtures = _units(tree)
+        how = reaching({**conftest_bodies, **bodies}, function)
+        reached_fixtures = {f for f in (fixtures | conftest_fixtures) if f in how}
+        rel = relative(test_file, root)
+        found = 0
+        for test_id, args in params.items():
+            reason = how.get(test_id)
+            if reason is None:
+                fixture = next((a for a in args if a in reached_fixtures), None)
+                reason = f"uses fixture {fixture}, which {how[fixture]}" if fixture else None
+            if reason is not None:
+                tests.append(
+                    TestCase(
+                        id=f"{rel}::{test_id}", file=rel, found_by=reason, code=bodies[test_id]
+                    )
+                )
+                found += 1
+        others += max(0, total - found)
+    if has_doctest:
+        rel = relative(path, root)
+        tests.insert(
+            0,
+            TestCase(
+                id=f"{rel}::{module}.{function}", file=rel, found_by="its docstring's examples"
+            ),
+        )
+    options = {"import_root": relative(import_root, root) if import_root != root else "."}
+    venv_python = next(
+        (
+            p
+            for p in (root / ".venv" / "bin" / "python", root / "venv" / "bin" / "python")
+            if p.exists()
+        ),
+        None,
+    )
+    if venv_python is not None:
+        options["python"] = str(venv_python)
+    return ProjectSpec(
+        kind="pytest",
+        root=str(root.resolve()),
+        file=relative(path, root),
+        tests=tuple(tests),
+        others=others,
+        options=options,
+    )
+
+
+def _parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+
+
+__all__ = ["ROOT_MARKERS", "calls", "discover", "is_test_file", "module_name"]

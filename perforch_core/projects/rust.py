@@ -1,0 +1,142 @@
+"""Rust crates: the crate whose ``Cargo.toml`` is nearest the file (inside its workspace, when
+there is one). Unit tests in any ``#[cfg(test)]`` module of ``src/``, integration tests in
+``tests/`` and the function's doctest judge it when they call it (directly or through helpers);
+they run with ``cargo test --offline`` against the user's cargo registry."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import tree_sitter
+
+from ..models import Language, ProjectSpec, TestCase
+from ..source import compiled
+from .common import find_up, reaching, relative, walk
+
+
+@dataclass(frozen=True)
+class RustFn:
+    path: str  # module path within its target, e.g. geometry::tests::area_works
+    name: str
+    code: str
+    is_test: bool
+
+
+def _module_path(file: Path, src: Path) -> list[str]:
+    parts = list(file.relative_to(src).with_suffix("").parts)
+    if parts and parts[-1] in ("lib", "main", "mod"):
+        parts.pop()
+    return parts
+
+
+def items(text: str, base: list[str]) -> list[RustFn]:
+    """Every function in ``text`` with its module path (inline ``mod`` blocks followed)."""
+    tree = compiled._parser(Language.RUST).parse(text.encode())
+    out: list[RustFn] = []
+
+    def visit(node: tree_sitter.Node, mods: list[str]) -> None:
+        attrs: list[str] = []
+        for child in node.named_children:
+            if child.type == "attribute_item":
+                attrs.append(child.text.decode() if child.text else "")
+                continue
+            if child.type == "function_item":
+                name_node = child.child_by_field_name("name")
+                if name_node is not None and name_node.text is not None:
+                    name = name_node.text.decode()
+                    code = child.text.decode() if child.text else ""
+                    is_test = any(a.rstrip("]").endswith("test") for a in attrs)
+                    out.append(RustFn("::".join([*mods, name]), name, code, is_test))
+            elif child.type == "mod_item":
+                body = child.child_by_field_name("body")
+                name_node = child.child_by_field_name("name")
+                if body is not None and name_node is not None and name_node.text is not None:
+                    visit(body, [*mods, name_node.text.decode()])
+            elif child.type in ("impl_item", "trait_item"):
+                body = child.child_by_field_name("body")
+                if body is not None:
+                    visit(body, mods)
+            attrs = []
+
+    visit(tree.root_node, base)
+    return out
+
+
+def _crate_name(manifest: Path) -> str | None:
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    package = data.get("package")
+    return str(package["name"]) if isinstance(package, dict) and "name" in package else None
+
+
+def _workspace_root(crate: Path) -> Path:
+    for directory in crate.parents:
+        manifest = directory / "Cargo.toml"
+        if manifest.exists() and "[workspace]" in manifest.read_text(
+            encoding="utf-8", errors="replace"
+        ):
+            return directory
+    return crate
+
+
+def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None:
+    crate = find_up(path.parent, ("Cargo.toml",))
+    if crate is None:
+        return None
+    name = _crate_name(crate / "Cargo.toml")
+    if name is None:
+        return None
+    root = _workspace_root(crate)
+    fns: list[tuple[str, str, RustFn]] = []  # (integration test or "", file, function)
+    src = crate / "src"
+    for file in walk(src, (".rs",)) if src.is_dir() else ():
+        text = _read(file)
+        if text is not None:
+            fns += [("", relative(file, root), f) for f in items(text, _module_path(file, src))]
+    tests_dir = crate / "tests"
+    for file in sorted(tests_dir.glob("*.rs")) if tests_dir.is_dir() else ():
+        text = _read(file)
+        if text is not None:
+            fns += [(file.stem, relative(file, root), f) for f in items(text, [])]
+    bodies = {f.path if f.is_test else f.name: f.code for _, _, f in fns}
+    for _, _, f in fns:  # helpers are called by their simple name
+        bodies.setdefault(f.name, f.code)
+    how = reaching(bodies, function)
+    tests: list[TestCase] = []
+    others = 0
+    for target, rel_file, f in fns:
+        if not f.is_test:
+            continue
+        reason = how.get(f.path)
+        if reason is None:
+            others += 1
+            continue
+        test_id = f"test:{target}:{f.path}" if target else f"lib:{f.path}"
+        tests.append(TestCase(id=test_id, file=rel_file, found_by=reason, code=f.code))
+    if has_doctest:
+        own = next((f for _, _, f in fns if f.name == function and not f.is_test), None)
+        if own is not None:
+            rel = relative(path, root)
+            tests.insert(
+                0, TestCase(id=f"doc:{own.path}", file=rel, found_by="its doc comment's example")
+            )
+    return ProjectSpec(
+        kind="cargo",
+        root=str(root.resolve()),
+        file=relative(path, root),
+        tests=tuple(tests),
+        others=others,
+        workdir=relative(crate, root) or ".",
+        options={"crate": name},
+    )
+
+
+def _read(file: Path) -> str | None:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
