@@ -212,7 +212,8 @@ func other() string { return strings.ToLower("X") }
         ),
         (
             Language.CPP,
-            "#include <vector>\n\nint count_distinct(const std::vector<int>& v) {\n  return 0;\n}\n",
+            "#include <vector>\n\n"
+            "int count_distinct(const std::vector<int>& v) {\n  return 0;\n}\n",
             "count_distinct",
             '#include <vector>\n#include <unordered_set>\n#include "mine.h"\n\n'
             "int count_distinct(const std::vector<int>& v) {\n"
@@ -228,7 +229,8 @@ func other() string { return strings.ToLower("X") }
             "fn counts(v: &[i64]) -> HashMap<i64, usize> {\n"
             "    let mut m = HashMap::new();\n    for &x in v { *m.entry(x).or_insert(0) += 1; }\n"
             "    m\n}\n\npub fn mode(v: &[i64]) -> i64 {\n"
-            "    counts(v).into_iter().max_by_key(|&(x, c)| (c, -x)).map(|(x, _)| x).unwrap_or(0)\n}\n",
+            "    counts(v).into_iter().max_by_key(|&(x, c)| (c, -x))"
+            ".map(|(x, _)| x).unwrap_or(0)\n}\n",
             ["use std::collections::HashMap;\n"],
             "fn counts(v: &[i64])",
         ),
@@ -266,8 +268,7 @@ def test_a_reply_that_adds_imports_and_helpers_merges_into_the_file(
     assert (
         "mine.h" not in merged
         and "fmt" not in merged.split("func Unique")[0].replace("package words", "")
-        or language is not Language.GO
-    )
+    ) or language is not Language.GO
     assert "std::io::Read" not in merged  # unused imports are left out
     if helper is not None:  # beside the function, before it
         assert merged.count(helper) == 1 and merged.index(helper) < merged.index(f" {function}(")
