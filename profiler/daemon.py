@@ -25,15 +25,16 @@ from pydantic import BaseModel, ValidationError
 from perforch_core.errors import PerfOrchError
 from perforch_core.models import Language
 
+from . import projects, stages
 from . import protocol as p
-from . import stages
-from .harness import base, compiled, project
+from .harness import base, compiled
 from .harness.base import Harness, ProcessResult
 from .harness.cpp import CppHarness
 from .harness.go import GoHarness
 from .harness.java import JavaHarness
 from .harness.python import PythonHarness
 from .harness.rust import RustHarness
+from .projects.measure import ProjectHarness
 
 log = logging.getLogger("perforch.profiler")
 
@@ -59,19 +60,24 @@ class Daemon:
             Language.GO: GoHarness(),
             Language.RUST: RustHarness(),
         }
+        self.projects = ProjectHarness()
         self.tests_slots = asyncio.Semaphore(test_concurrency)
         self.measure_slot = asyncio.Semaphore(1)
         self.tasks: dict[Any, asyncio.Task[None]] = {}
         self.stopping = asyncio.Event()
 
     async def aclose(self) -> None:
-        """Stop the harnesses' services (the warm javac)."""
+        """Stop the harnesses' services (the warm javac) and drop measuring builds."""
+        await self.projects.aclose()
         for h in self.harnesses.values():
             close = getattr(h, "aclose", None)
             if close is not None:
                 await close()
 
-    def harness(self, language: Language) -> Harness:
+    def harness(self, program: p.Program) -> Harness:
+        if program.tests.kind == "project":
+            return self.projects
+        language = program.language
         h = self.harnesses.get(language)
         if h is None:
             raise RPCError(p.HARNESS_ERROR, f"no harness for {language.value} yet")
@@ -82,8 +88,8 @@ class Daemon:
         async with self.tests_slots:
             await self._progress(send, rid, "running tests")
             if params.program.tests.kind == "project":
-                return await project.run_tests(params)
-            return await self.harness(params.program.language).run_tests(params)
+                return await projects.run_tests(params)
+            return await self.harness(params.program).run_tests(params)
 
     def _sampler(
         self,
@@ -118,14 +124,14 @@ class Daemon:
         async with self.measure_slot:
             await self._progress(send, rid, f"measuring {params.metric.value}")
             return await base.compare(
-                self.harness(params.program.language), params, self._sampler(send, rid, params)
+                self.harness(params.program), params, self._sampler(send, rid, params)
             )
 
     async def measure(self, params: p.MeasureParams, rid: Any, send: Send) -> BaseModel:
         async with self.measure_slot:
             await self._progress(send, rid, f"measuring {params.metric.value}")
             return await base.measure(
-                self.harness(params.program.language), params, self._sampler(send, rid, params)
+                self.harness(params.program), params, self._sampler(send, rid, params)
             )
 
     async def _progress(self, send: Send, rid: Any, message: str) -> None:

@@ -4,7 +4,8 @@
  * RSS high-water mark into a forked child across exec (every child of a 200 MB Python process
  * reported 218 MB, even /bin/true). Samples /proc/<pid>/status against absolute 1 ms deadlines
  * (RssAnon, VmData + VmStk), then prints one line on stderr, after the child's own output:
- *   PERFORCH_FOOTPRINT {"exit": …, "signal": …, "peak_rss_kb": …, …}
+ *   PERFORCH_FOOTPRINT {"exit": …, "signal": …, "peak_rss_kb": …, …, "cpu_us": …, "wall_us": …}
+ * (cpu_us: user + system CPU time of the child and every descendant it waited for, all threads)
  * and exits with the child's status (128 + signal when it was killed).
  */
 #define _GNU_SOURCE
@@ -44,8 +45,9 @@ int main(int argc, char **argv) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     long samples = 0, peak_vm = 0;
     double sum_anon = 0, sum_vm = 0;
-    struct timespec next;
+    struct timespec next, started, ended;
     clock_gettime(CLOCK_MONOTONIC, &next);
+    started = next;
     int status = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
@@ -74,14 +76,20 @@ int main(int argc, char **argv) {
         }
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
     }
+    clock_gettime(CLOCK_MONOTONIC, &ended);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    long cpu_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec +
+                  ru.ru_stime.tv_usec;
+    long wall_us = (ended.tv_sec - started.tv_sec) * 1000000L +
+                   (ended.tv_nsec - started.tv_nsec) / 1000L;
     fprintf(stderr,
             "\nPERFORCH_FOOTPRINT {\"exit\": %d, \"signal\": %d, \"peak_rss_kb\": %ld, "
             "\"mean_rss_anon_kb\": %.1f, \"peak_vm_data_stk_kb\": %ld, "
-            "\"mean_vm_data_stk_kb\": %.1f, \"samples\": %ld}\n",
+            "\"mean_vm_data_stk_kb\": %.1f, \"samples\": %ld, \"cpu_us\": %ld, "
+            "\"wall_us\": %ld}\n",
             WIFEXITED(status) ? WEXITSTATUS(status) : -1,
             WIFSIGNALED(status) ? WTERMSIG(status) : 0, ru.ru_maxrss,
             samples ? sum_anon / samples : 0.0, peak_vm, samples ? sum_vm / samples : 0.0,
-            samples);
+            samples, cpu_us, wall_us);
     return code;
 }

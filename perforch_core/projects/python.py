@@ -124,7 +124,10 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
                 id=f"{rel}::{module}.{function}", file=rel, found_by="its docstring's examples"
             ),
         )
-    options = {"import_root": relative(import_root, root) if import_root != root else "."}
+    options = {
+        "import_root": relative(import_root, root) if import_root != root else ".",
+        "module": module,
+    }
     venv_python = next(
         (
             p

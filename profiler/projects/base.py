@@ -1,0 +1,258 @@
+"""What every project runner shares: the sandboxed copy of the user's project, its own build
+cache, one sandboxed step, the first error line a person reads, and turning per-test results
+into a ``TestOutcome``.
+
+The copy is the project without its build output, environments or VCS data, with the candidate
+patched into the function's file, mounted at a fixed path inside the sandbox (``/perforch/src``)
+so that build systems that record absolute paths (CMake, cargo) build incrementally. The build
+cache is per project (a hash of its root), bound writable at ``/perforch-cache``: two projects'
+caches never mix. Dependency caches are bound read-only and used offline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perforch_core.errors import HarnessError
+from perforch_core.models import ProjectSpec, TestFailure, TestOutcome
+from perforch_core.projects.common import SKIP_DIRS
+
+from ..protocol import RunTestsParams
+from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed
+from ..toolchains import cache_root
+
+INSIDE = "/perforch"  # the work dir inside the sandbox
+SRC = f"{INSIDE}/src"  # the project's copy
+CACHE = "/perforch-cache"  # the project's build cache inside the sandbox
+TAIL = 4000
+
+
+@dataclass
+class Step:
+    """One sandboxed command of a runner."""
+
+    argv: Sequence[str]
+    cwd: str = SRC  # inside the sandbox
+    env: Mapping[str, str] = field(default_factory=dict)
+    ro_binds: Sequence[str | Path] = ()
+    limits: Limits = field(default_factory=lambda: Limits(wall_s=300, cpu_s=600))
+
+
+def first_error(text: str) -> str:
+    """The line a person reads first: a compiler's or a test's first error line."""
+    patterns = (
+        r"^\S+\.(?:go|rs|java|cpp|cc|cxx|h|hpp|py):\d+(?::\d+)?:\s*(?:fatal )?error\b.*$",
+        r"^error(?:\[E\d+\])?: .*$",
+        r"^\S+\.go:\d+:\d+: .*$",
+        r"^\S+\.java:\d+: error: .*$",
+        r"^.*(?:Error|Exception): .*$",
+        r"^E\s+.*$",
+        r"^--- FAIL: .*$",
+        r"^CMake Error.*$",
+    )
+    for pattern in patterns:
+        m = re.search(pattern, text, re.M)
+        if m:
+            return m.group(0).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def build_failure(what: str, run: RunResult) -> TestOutcome:
+    output = (run.stderr_tail + "\n" + run.stdout_tail).strip()
+    reason = run.crashed_reason or f"exit code {run.returncode}"
+    first = first_error(output)
+    return TestOutcome(
+        passed=False,
+        error=f"{what} failed ({reason}): {first}\n{output[-TAIL:]}",
+        timed_out=run.timed_out,
+        stdout_tail=run.stdout_tail[-TAIL:],
+        stderr_tail=run.stderr_tail[-TAIL:],
+        duration_s=run.wall_s,
+    )
+
+
+def outcome(
+    cases: Mapping[str, str | None],
+    run: RunResult,
+    wanted: int,
+    duration_s: float,
+) -> TestOutcome:
+    """The outcome of the selected tests from per-test results (name → failure message or
+    None for a pass)."""
+    failures = tuple(
+        TestFailure(name=n, message=(m or "failed")[:TAIL])
+        for n, m in cases.items()
+        if m is not None
+    )
+    if run.timed_out or run.signal_name in ("SIGXCPU", "SIGKILL"):
+        return TestOutcome(
+            passed=False,
+            total=len(cases),
+            failures=failures,
+            timed_out=run.timed_out,
+            error=f"the candidate {run.crashed_reason}",
+            stdout_tail=run.stdout_tail[-TAIL:],
+            stderr_tail=run.stderr_tail[-TAIL:],
+            duration_s=duration_s,
+        )
+    error = None
+    if not cases:
+        output = (run.stderr_tail + "\n" + run.stdout_tail).strip()
+        error = f"no test ran (exit code {run.returncode}): {first_error(output)}\n{output[-TAIL:]}"
+    elif len(cases) < wanted and not failures:
+        error = f"only {len(cases)} of the {wanted} selected tests ran"
+    passed = not failures and error is None and run.returncode == 0
+    if not passed and not failures and error is None:
+        output = (run.stderr_tail + "\n" + run.stdout_tail).strip()
+        error = f"the tests exited with code {run.returncode}: {first_error(output)}"
+    return TestOutcome(
+        passed=passed,
+        total=len(cases),
+        failures=failures,
+        error=error,
+        stdout_tail=run.stdout_tail[-TAIL:],
+        stderr_tail=run.stderr_tail[-TAIL:],
+        duration_s=duration_s,
+    )
+
+
+def junit_cases(path: Path) -> dict[str, str | None]:
+    """JUnit XML (pytest, the JUnit console launcher, ctest): name → failure or None;
+    skipped tests are left out."""
+    cases: dict[str, str | None] = {}
+    try:
+        tree = ET.parse(path)
+    except (OSError, ET.ParseError):
+        return cases
+    for case in tree.iter("testcase"):
+        name = case.get("name", "?")
+        cls = case.get("classname")
+        key = f"{cls}.{name}" if cls and cls != name else name
+        if case.find("skipped") is not None:
+            continue
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is None:
+            cases[key] = None
+        else:
+            text = (bad.get("message") or "") + "\n" + (bad.text or "")
+            cases[key] = text.strip() or "failed"
+    return cases
+
+
+def offline(result: TestOutcome, cache: str, command: str) -> TestOutcome:
+    """A build that failed for want of dependencies the sandbox cannot download."""
+    return result.model_copy(
+        update={
+            "error": f"the project's dependencies are not in {cache}, and the sandbox has no "
+            f"network: run `{command}` in the project once, then try again\n{result.error}"
+        }
+    )
+
+
+@dataclass
+class Prepared:
+    """A built copy of the project, ready to run its selected tests (for measuring, possibly
+    several times in one process: ``command(k)``)."""
+
+    argv: Sequence[str]  # runs the selected tests once
+    repeat: str | None = None  # an argument making the tests run k times: "-test.count={k}"
+    cwd: str = SRC
+    env: Mapping[str, str] = field(default_factory=dict)
+    ro_binds: Sequence[str | Path] = ()
+    note: str = ""  # what the measured workload leaves out, for the user
+    template: bool = False  # argv holds "{k}" where the repeat count goes
+
+    def command(self, k: int) -> list[str]:
+        if self.template:
+            return [a.replace("{k}", str(k)) for a in self.argv]
+        if self.repeat is not None:
+            return [*self.argv, self.repeat.format(k=k)]
+        if k == 1:
+            return list(self.argv)
+        quoted = " ".join(f"'{a}'" for a in self.argv)
+        return [
+            "sh",
+            "-c",
+            f"i=0; while [ $i -lt {k} ]; do {quoted} >/dev/null || exit $?; i=$((i+1)); done",
+        ]
+
+
+class Runner:
+    """One kind of project: how it is built, and how its selected tests run."""
+
+    async def run(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TestOutcome:
+        raise NotImplementedError
+
+    async def prepare(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> Prepared | TestOutcome:
+        """Build the copy in ``wd`` for measuring; a failed build's outcome otherwise."""
+        raise HarnessError(f"measuring the tests of {spec.kind} projects is not supported yet")
+
+
+async def step(wd: Path, cache: Path, s: Step, timeout_s: float | None = None) -> RunResult:
+    """Run one step in the sandbox, the copy at ``/perforch`` and the cache writable."""
+    limits = s.limits
+    if timeout_s is not None:
+        limits = Limits(
+            wall_s=timeout_s,
+            cpu_s=max(1, int(timeout_s * 2) + 1),
+            address_space_mb=limits.address_space_mb,
+            processes=limits.processes,
+            file_size_mb=limits.file_size_mb,
+        )
+    command = ["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", s.cwd, *s.argv]
+    return await run_sandboxed(
+        command,
+        cwd=wd,
+        limits=limits,
+        env={"HOME": "/tmp", **s.env},
+        ro_binds=s.ro_binds,
+        mount_at=INSIDE,
+        rw_binds=[(cache, CACHE)],
+    )
+
+
+# -- the copy -------------------------------------------------------------------------------
+def _ignore(directory: str, names: list[str]) -> set[str]:
+    return {n for n in names if n in SKIP_DIRS or (n.startswith(".") and n not in (".cargo",))}
+
+
+def copy_project(spec: ProjectSpec, dest: Path, source: str) -> None:
+    """The project without its build output, with ``source`` as the function's file."""
+    root = Path(spec.root)
+    if not root.is_dir():
+        raise HarnessError(f"the project {root} is not there any more")
+    shutil.copytree(root, dest, ignore=_ignore, symlinks=True)
+    target = dest / spec.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(source, encoding="utf-8")
+    if os.geteuid() == 0:
+        for here, _dirs, files in os.walk(dest):
+            os.chown(here, NOBODY, NOBODY)
+            for name in files:
+                with contextlib.suppress(OSError):
+                    os.lchown(os.path.join(here, name), NOBODY, NOBODY)
+
+
+def project_cache(spec: ProjectSpec) -> Path:
+    """This project's own build cache (never shared with another project)."""
+    key = hashlib.sha256(f"{spec.kind}:{spec.root}".encode()).hexdigest()[:16]
+    path = cache_root() / "projects" / key
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(path, NOBODY, NOBODY)
+    return path

@@ -1,0 +1,189 @@
+"""Measuring a candidate on the user's project's own tests (the ``Harness`` of project tasks).
+
+- pytest projects: baseline and candidate interleaved in one pytest process
+  (``pytest_bench.py``), as the single-file Python harness does;
+- compiled projects: the copy is built twice, baseline and candidate (kept for the whole
+  comparison), and the selected tests run k times per process (``-test.count=k``, or a loop),
+  k chosen so that one process spends ≥ 0.2 s of CPU on them. One sample is ``PAIRS`` pairs of
+  fresh processes, baseline and candidate in random order, measured by the memory launcher:
+  CPU time of every thread and child process (``wait4``), wall time, peak RSS. The ratio of a
+  sample is the median of its pairs' ratios. Process start-up is inside both sides, so a gain
+  reads smaller than it is, never larger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import shutil
+import statistics
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from perforch_core.errors import HarnessError
+from perforch_core.models import Language, Metric, ProjectSpec, TestOutcome
+
+from .. import stages
+from ..harness import process_memory as pm
+from ..harness.base import ProcessResult
+from ..protocol import CompareParams, RunTestsParams
+from ..sandbox import NOBODY, Limits, workdir
+from ..toolchains import launcher
+from . import lock, run_tests, runner
+from .base import Prepared, Step, copy_project, project_cache, step
+from .python import PytestRunner
+
+PAIRS = 5
+TARGET_CPU_S = 0.2
+MAX_REPEATS = 100_000
+
+
+@dataclass
+class _Side:
+    wd: Path
+    prepared: Prepared
+
+
+@dataclass
+class _Pair:
+    key: str
+    cache: Path
+    sides: tuple[_Side, _Side]
+    k: int
+
+
+class ProjectHarness:
+    """Runs and measures project tasks for the daemon (one per daemon, any language)."""
+
+    def __init__(self) -> None:
+        self.language = Language.PYTHON  # the protocol's; a project harness serves them all
+        self._pair: _Pair | None = None
+        self._dirs: list[Path] = []
+
+    async def aclose(self) -> None:
+        self._drop()
+
+    def _drop(self) -> None:
+        for d in self._dirs:
+            shutil.rmtree(d, ignore_errors=True)
+        self._dirs = []
+        self._pair = None
+
+    async def run_tests(self, params: RunTestsParams) -> TestOutcome:
+        return await run_tests(params)
+
+    def method(self, metric: Metric) -> str:
+        if metric is Metric.AVG_MEMORY:
+            return "avg_memory is not measured on a project's tests yet"
+        what = {
+            Metric.EXEC_TIME: "CPU time (user + system, every thread and child process)",
+            Metric.CPU_UTILIZATION: "CPU time ÷ wall time",
+            Metric.MAX_MEMORY: "peak resident memory",
+        }[metric]
+        return (
+            f"{metric.value}: {what} of the project's own tests that exercise the function; "
+            "pytest projects: baseline and candidate interleaved in one process (batches ≥ 2 ms, "
+            "20 pairs); compiled projects: both builds in alternating fresh processes running "
+            f"the tests k times (≥ {TARGET_CPU_S:g} s of CPU), {PAIRS} pairs per sample"
+        )
+
+    async def compare_once(
+        self, params: CompareParams, baseline: str, candidate: str, seed: int
+    ) -> ProcessResult:
+        spec = params.program.tests.project
+        if spec is None:
+            raise HarnessError("project tests without a project")
+        if params.metric is Metric.AVG_MEMORY:
+            raise HarnessError(
+                "mean memory is not measured on a project's tests yet",
+                hint="optimize for max_memory, or exec_time",
+            )
+        run_params = RunTestsParams(program=params.program, source=baseline, timeout_s=120)
+        found = runner(spec)
+        if isinstance(found, PytestRunner):
+            cache = project_cache(spec)
+            with workdir("perforch-project-") as wd:
+                await stages.report("copying the project")
+                await asyncio.to_thread(copy_project, spec, wd / "src", baseline)
+                return await found.compare_once(spec, wd, cache, params, candidate, seed)
+        pair = await self._prepare(spec, run_params, baseline, candidate)
+        rng = random.Random(seed)
+        ratios: list[float] = []
+        values: list[tuple[float, float]] = []
+        for i in range(params.pairs or PAIRS):
+            await stages.report(f"measuring: pair {i + 1} of the sample")
+            order = [0, 1]
+            rng.shuffle(order)
+            got: dict[int, float] = {}
+            for side in order:
+                got[side] = await self._value(pair, side, params.metric, params.timeout_s)
+            values.append((got[0], got[1]))
+            ratios.append(got[0] / got[1] if got[1] > 0 else 1.0)
+        unit = {Metric.EXEC_TIME: "ns", Metric.CPU_UTILIZATION: "ratio", Metric.MAX_MEMORY: "B"}
+        return ProcessResult(
+            ratio=statistics.median(ratios),
+            baseline=statistics.median(a for a, _ in values),
+            candidate=statistics.median(b for _, b in values),
+            unit=unit[params.metric],
+            batch_calls=pair.k,
+        )
+
+    async def _prepare(
+        self, spec: ProjectSpec, params: RunTestsParams, baseline: str, candidate: str
+    ) -> _Pair:
+        key = hashlib.sha256(f"{spec.root}\0{baseline}\0{candidate}".encode()).hexdigest()
+        if self._pair is not None and self._pair.key == key:
+            return self._pair
+        self._drop()
+        cache = project_cache(spec)
+        sides: list[_Side] = []
+        for label, source in (("baseline", baseline), ("candidate", candidate)):
+            wd = Path(tempfile.mkdtemp(prefix="perforch-measure-"))
+            self._dirs.append(wd)
+            if os.geteuid() == 0:
+                os.chown(wd, NOBODY, NOBODY)
+            async with lock(cache):
+                await stages.report(f"building the {label} for measuring")
+                await asyncio.to_thread(copy_project, spec, wd / "src", source)
+                prepared = await runner(spec).prepare(spec, wd, cache, params)
+            if isinstance(prepared, TestOutcome):
+                raise HarnessError(f"the {label} did not build for measuring: {prepared.error}")
+            sides.append(_Side(wd, prepared))
+        pair = _Pair(key, cache, (sides[0], sides[1]), 1)
+        cpu = await self._run(pair, 0, 1, 120.0)
+        pair.k = max(1, min(MAX_REPEATS, int(TARGET_CPU_S / max(cpu["cpu_us"] / 1e6, 1e-4))))
+        self._pair = pair
+        return pair
+
+    async def _run(self, pair: _Pair, side: int, k: int, timeout_s: float) -> dict[str, float]:
+        s = pair.sides[side]
+        launch = str(await asyncio.to_thread(launcher))
+        run = await step(
+            s.wd,
+            pair.cache,
+            Step(
+                argv=[launch, *s.prepared.command(k)],
+                cwd=s.prepared.cwd,
+                env=s.prepared.env,
+                ro_binds=[*s.prepared.ro_binds, str(Path(launch).parent)],
+                limits=Limits(wall_s=timeout_s, cpu_s=int(timeout_s) * 2 + 1),
+            ),
+            timeout_s,
+        )
+        data = pm.tagged_json(run.stderr_tail, "PERFORCH_FOOTPRINT")
+        if run.returncode != 0 or data is None:
+            detail = run.crashed_reason or (run.stderr_tail + run.stdout_tail)[-600:]
+            which = ("baseline", "candidate")[side]
+            raise HarnessError(f"the {which}'s tests failed while measuring: {detail}")
+        return {key: float(str(value)) for key, value in data.items()}
+
+    async def _value(self, pair: _Pair, side: int, metric: Metric, timeout_s: float) -> float:
+        data = await self._run(pair, side, pair.k, timeout_s)
+        if metric is Metric.EXEC_TIME:
+            return data["cpu_us"] * 1000 / pair.k  # ns per run of the selected tests
+        if metric is Metric.CPU_UTILIZATION:
+            return data["cpu_us"] / max(data["wall_us"], 1.0)
+        return data["peak_rss_kb"] * 1024

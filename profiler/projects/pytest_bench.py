@@ -1,0 +1,193 @@
+"""A pytest plugin that measures a project's tests as the workload, baseline against candidate
+in one process. Loaded by the profiler inside the sandbox (``-p pytest_bench``), standard
+library and pytest only.
+
+After collection it replaces pytest's run loop. The project's copy holds the baseline module;
+the candidate's source is executed beside it and its function (with any new imports and
+helpers) bound to the module's own namespace, so both sides share the module's state and
+classes. Every reference to the function (the module's attribute, ``from m import f`` in test
+modules, a package's re-export) is switched between the two. Then, per selected test: set it up
+once, calibrate K calls per batch (≥ 2 ms of CPU), warm up, and run ``pairs`` A/B batch pairs
+in random order. A pair's ratio is (Σ tests A) / (Σ tests B), per call. The result is one JSON
+object in ``PERFORCH_RESULT``'s file.
+
+Metrics: ``exec_time`` (process CPU time: every thread), ``cpu_utilization`` (CPU ÷ wall per
+batch), ``max_memory`` (tracemalloc peak above the start of one call, floored at 16 KiB).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+import types
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+MEMORY_FLOOR = 16384.0
+TARGET_BATCH_NS = 2_000_000
+
+
+def pytest_addoption(parser: Any) -> None:
+    parser.addoption("--perforch-bench", dest="perforch_bench", default=None)
+
+
+def _candidate(module: types.ModuleType, path: str, function: str) -> Callable[..., Any]:
+    """The candidate's function, its globals the module's own (new names added to it)."""
+    with open(path, encoding="utf-8") as fh:
+        source = fh.read()
+    scratch: dict[str, Any] = {
+        "__name__": module.__name__,
+        "__package__": module.__package__,
+        "__file__": getattr(module, "__file__", path),
+        "__spec__": module.__spec__,
+    }
+    exec(compile(source, getattr(module, "__file__", path), "exec"), scratch)
+    own = vars(module)
+    for name, value in scratch.items():
+        if name not in own:
+            own[name] = value
+    made = scratch[function]
+    if isinstance(made, types.FunctionType):
+        bound = types.FunctionType(
+            made.__code__, own, made.__name__, made.__defaults__, made.__closure__
+        )
+        bound.__kwdefaults__ = made.__kwdefaults__
+        bound.__doc__ = made.__doc__
+        bound.__dict__.update(made.__dict__)
+        return bound
+    return made  # type: ignore[no-any-return]
+
+
+def _references(original: object) -> list[tuple[object, str]]:
+    found: list[tuple[object, str]] = []
+    for mod in list(sys.modules.values()):
+        try:
+            items = list(vars(mod).items())
+        except TypeError:
+            continue
+        found += [(mod, name) for name, value in items if value is original]
+    return found
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: Any) -> bool | None:
+    path = session.config.getoption("perforch_bench")
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as fh:
+        req = json.load(fh)
+    out = req["out"]
+    try:
+        result = _measure(session, req)
+    except Exception as exc:  # reported to the profiler, which says so
+        result = {"harness_error": f"{type(exc).__name__}: {exc}"}
+    with open(out, "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+    return True
+
+
+def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
+    if session.testsfailed:
+        raise RuntimeError("collecting the tests failed")
+    if not session.items:
+        raise RuntimeError("no test was collected")
+    module = sys.modules.get(req["module"]) or __import__(req["module"], fromlist=["_"])
+    fa = getattr(module, req["function"])
+    fb = _candidate(module, req["candidate"], req["function"])
+    refs = _references(fa)
+
+    def use(f: object) -> None:
+        for owner, name in refs:
+            setattr(owner, name, f)
+
+    metric = req["metric"]
+    rng = random.Random(req["seed"])
+    pairs = int(req["pairs"])
+    sums = [[0.0, 0.0] for _ in range(pairs)]
+    calls = 0
+    state = session._setupstate
+    items = list(session.items)
+    for index, item in enumerate(items):
+        state.setup(item)
+        try:
+            run = item.runtest
+            for side, label in ((fa, "baseline"), (fb, "candidate")):
+                use(side)
+                try:
+                    run()  # one unmeasured call of each side: a failure is said, not measured
+                except Exception as exc:
+                    raise RuntimeError(f"{item.nodeid} failed on the {label}: {exc}") from exc
+            k = _calibrate(run, use, fa) if metric != "max_memory" else 1
+            calls += k
+            for side in (fa, fb, fa, fb):
+                use(side)
+                _batch(run, k, metric)
+            for p in range(pairs):
+                order = [0, 1]
+                rng.shuffle(order)
+                for side in order:
+                    use((fa, fb)[side])
+                    value = _batch(run, k, metric) / (k if metric == "exec_time" else 1)
+                    if metric == "max_memory":  # the suite's peak: its largest test's
+                        sums[p][side] = max(sums[p][side], value)
+                    else:
+                        sums[p][side] += value
+        finally:
+            use(fa)
+            nxt = items[index + 1] if index + 1 < len(items) else None
+            state.teardown_exact(nxt)
+    if metric in ("max_memory",):
+        sums = [[max(MEMORY_FLOOR, a), max(MEMORY_FLOOR, b)] for a, b in sums]
+    if metric == "cpu_utilization":
+        sums = [[a / len(items), b / len(items)] for a, b in sums]
+    ratios = [a / b for a, b in sums if b > 0]
+    unit = {"exec_time": "ns", "cpu_utilization": "ratio", "max_memory": "B"}[metric]
+    return {
+        "ratio": statistics.median(ratios),
+        "baseline": statistics.median(a for a, _ in sums),
+        "candidate": statistics.median(b for _, b in sums),
+        "unit": unit,
+        "k": calls,
+        "tests": len(items),
+    }
+
+
+def _calibrate(run: Callable[[], None], use: Callable[[object], None], fa: object) -> int:
+    """Calls per batch: doubling until a batch costs ≥ ¼ of the target, then scaled to it."""
+    use(fa)
+    k = 1
+    while True:
+        start = time.process_time_ns()
+        for _ in range(k):
+            run()
+        spent = time.process_time_ns() - start
+        if spent >= TARGET_BATCH_NS / 4 or k >= (1 << 20):
+            break
+        k *= 2
+    if spent < TARGET_BATCH_NS:
+        k = int(k * TARGET_BATCH_NS / max(spent, 1)) + 1
+    return k
+
+
+def _batch(run: Callable[[], None], k: int, metric: str) -> float:
+    if metric == "max_memory":
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        start, _ = tracemalloc.get_traced_memory()
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return float(peak - start)
+    wall0, cpu0 = time.perf_counter_ns(), time.process_time_ns()
+    for _ in range(k):
+        run()
+    cpu, wall = time.process_time_ns() - cpu0, time.perf_counter_ns() - wall0
+    if metric == "cpu_utilization":
+        return cpu / wall if wall > 0 else 1.0
+    return float(cpu)

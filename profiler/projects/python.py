@@ -1,0 +1,128 @@
+"""pytest projects: the selected tests (node ids, doctests included) run with the user's
+interpreter on the copy, the copy's import root first on ``sys.path`` so that it shadows an
+editable install of the user's tree; measured in one process by ``pytest_bench.py``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+
+from perforch_core.errors import HarnessError
+from perforch_core.models import Metric, ProjectSpec, TestOutcome
+
+from ..harness.base import ProcessResult
+from ..protocol import CompareParams, RunTestsParams
+from .base import INSIDE, SRC, Runner, Step, build_failure, junit_cases, outcome, step
+
+PLUGIN = "perforch_pytest_bench"
+PAIRS = 20
+
+
+def interpreter(spec: ProjectSpec, chosen: str | None) -> str:
+    exe = chosen or spec.options.get("python") or sys.executable
+    return shutil.which(exe) or exe
+
+
+def python_binds(exe: str) -> list[str]:
+    binds = {str(Path(exe).resolve().parent.parent)}
+    env_root = Path(exe).parent.parent
+    if (env_root / "pyvenv.cfg").is_file():
+        binds.add(str(env_root))
+    return sorted(binds)
+
+
+def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = False) -> Step:
+    import_root = spec.options.get("import_root", ".")
+    path = [f"{SRC}/{import_root}"] if import_root != "." else []
+    if plugins:
+        path.insert(0, f"{INSIDE}/plugins")
+    doctest = ["--doctest-modules"] if any("docstring" in t.found_by for t in spec.tests) else []
+    return Step(
+        argv=[
+            exe,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            SRC,
+            *doctest,
+            *extra,
+            *(t.id for t in spec.tests),
+        ],
+        env={
+            "PYTHONPATH": ":".join([*path, SRC]),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
+        },
+        ro_binds=python_binds(exe),
+    )
+
+
+class PytestRunner(Runner):
+    async def run(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TestOutcome:
+        exe = interpreter(spec, params.program.interpreter)
+        s = _pytest_step(spec, exe, [f"--junitxml={INSIDE}/junit.xml"])
+        run = await step(wd, cache, s, params.timeout_s)
+        cases = junit_cases(wd / "junit.xml")
+        if "No module named pytest" in run.stderr_tail:
+            raise HarnessError(
+                f"pytest is not installed for {exe}",
+                hint="install pytest into the interpreter that runs your project (--python)",
+            )
+        if run.returncode in (2, 3, 4) and not cases:
+            return build_failure("collecting the tests", run)
+        return outcome(cases, run, len(spec.tests), run.wall_s)
+
+    async def compare_once(
+        self,
+        spec: ProjectSpec,
+        wd: Path,
+        cache: Path,
+        params: CompareParams,
+        candidate: str,
+        seed: int,
+    ) -> ProcessResult:
+        """Baseline (the copy's file) and candidate interleaved in one pytest process."""
+        if params.metric is Metric.AVG_MEMORY:
+            raise HarnessError("mean memory is not measured for a project's tests yet")
+        plugins = wd / "plugins"
+        plugins.mkdir()
+        source = resources.files("profiler.projects").joinpath("pytest_bench.py").read_text()
+        (plugins / f"{PLUGIN}.py").write_text(source)
+        (wd / "candidate.py").write_text(candidate)
+        request = {
+            "module": spec.options["module"],
+            "function": params.program.entry_point,
+            "candidate": f"{INSIDE}/candidate.py",
+            "metric": params.metric.value,
+            "pairs": params.pairs or PAIRS,
+            "seed": seed,
+            "out": f"{INSIDE}/result.json",
+        }
+        (wd / "request.json").write_text(json.dumps(request))
+        exe = interpreter(spec, params.program.interpreter)
+        s = _pytest_step(spec, exe, ["-p", PLUGIN, f"--perforch-bench={INSIDE}/request.json"], True)
+        run = await step(wd, cache, s, params.timeout_s)
+        result = wd / "result.json"
+        data = json.loads(result.read_text()) if result.exists() else None
+        if data is None or "harness_error" in data:
+            detail = (
+                (data or {}).get("harness_error")
+                or run.crashed_reason
+                or (run.stderr_tail + run.stdout_tail)[-800:]
+            )
+            raise HarnessError(f"measuring the project's tests failed: {detail}")
+        return ProcessResult(
+            ratio=float(data["ratio"]),
+            baseline=float(data["baseline"]),
+            candidate=float(data["candidate"]),
+            unit=str(data["unit"]),
+            batch_calls=int(data["k"]),
+        )
