@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import events as ev
+from . import projects
 from .errors import BudgetExceededError, LLMError, PerfOrchError, ProfilerError, StorageError
 from .job import DONE, Job
 from .llm import parsing, prompts
@@ -185,9 +186,25 @@ class _Run:
 
     async def test(self, code: str, stage: Stage | None, model: str | None) -> TestOutcome:
         outcome = await self.x.profiler.run_tests(self.task, code)
+        project = self.task.tests.project
+        if project is not None and project.set_aside:
+            aside = tuple(t.id for t in project.set_aside)
+            outcome = outcome.model_copy(update={"preexisting": aside})
         cand = Candidate(code=code, model=model, stage=stage)
         self.emit(ev.TestsRun, stage=stage, model=model, candidate_id=cand.id, outcome=outcome)
         return outcome
+
+    async def set_aside_preexisting(self, code: str, outcome: TestOutcome) -> TestOutcome:
+        """Optimizing code whose project tests partly fail already: the failing ones are
+        pre-existing failures, not a reason to "fix" the function; the rest judge (and the
+        tests run again without them). Unchanged when nothing can be set aside."""
+        project = self.task.tests.project
+        narrowed = projects.set_aside_failing(project, outcome) if project else None
+        if narrowed is None:
+            return outcome
+        tests = self.task.tests.model_copy(update={"project": narrowed})
+        self.task = self.task.model_copy(update={"tests": tests})
+        return await self.test(code, None, None)
 
     async def ranking(self, stage: Stage) -> list[ev.RankedModel]:
         metric = self.task.metric if stage is Stage.REFINE else None
@@ -427,6 +444,8 @@ class _Run:
                 return self.finish("failed", "no model produced usable code", original, original)
         else:
             outcome = await self.test(code, None, None)
+            if action is Action.OPTIMIZE and not outcome.passed:
+                outcome = await self.set_aside_preexisting(code, outcome)
 
         assert code is not None and outcome is not None
         if not outcome.passed:

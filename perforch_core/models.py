@@ -97,6 +97,11 @@ class ProjectSpec(_Frozen):
     file: str = Field(description="the function's file, relative to ``root``")
     tests: tuple[TestCase, ...]
     others: int = Field(default=0, description="tests found that do not exercise the function")
+    set_aside: tuple[TestCase, ...] = Field(
+        default=(),
+        description="tests that exercise the function but failed on the user's own code before "
+        "any change: pre-existing failures, not judging candidates of an optimization",
+    )
     workdir: str = Field(default=".", description="where the build runs, relative to ``root``")
     options: dict[str, str] = Field(
         default_factory=dict, description="per-kind settings (a crate's name, a classpath …)"
@@ -192,13 +197,24 @@ class TestOutcome(_Frozen):
     stdout_tail: str = ""
     stderr_tail: str = ""
     duration_s: float = 0.0
+    preexisting: tuple[str, ...] = Field(
+        default=(), description="tests set aside: they failed on the code before the change"
+    )
 
     def summary(self) -> str:
         if self.passed:
-            return f"{self.total} passed"
+            aside = f" ({len(self.preexisting)} failing before the change set aside)"
+            return f"{self.total} passed" + (aside if self.preexisting else "")
         if self.error:
             return self.error.splitlines()[0][:200] if self.error else "error"
-        return f"{len(self.failures)} of {self.total} failed"
+        first = self.failures[0] if self.failures else None
+        line = (
+            next((ln.strip() for ln in first.message.splitlines() if ln.strip()), "")
+            if first
+            else ""
+        )
+        what = f": {first.name}: {line}"[:160] if first else ""
+        return f"{len(self.failures)} of {self.total} failed{what}"
 
     def failure_report(self, limit: int = 4000) -> str:
         """Text given to a fix model: what failed and how."""

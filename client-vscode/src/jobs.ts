@@ -157,8 +157,9 @@ export function applyEvent(job: Job, params: JobEventParams): Job {
     case "tests_run": {
       const who = e.model ?? "your code";
       const o = e.outcome;
+      const aside = o.preexisting?.length ? ` (${o.preexisting.length} failing before the change set aside)` : "";
       const summary = o.passed
-        ? `${o.total} passed`
+        ? `${o.total} passed${aside}`
         : o.error
           ? o.error.split("\n")[0].slice(0, 200)
           : `${o.failures.length} of ${o.total} failed`;

@@ -37,6 +37,8 @@ export interface TestOutcome {
   error: string | null;
   timed_out: boolean;
   duration_s: number;
+  /** Tests set aside: they failed on the code before the change (pre-existing failures). */
+  preexisting?: string[];
 }
 
 export interface Measurement {

@@ -7,10 +7,11 @@ is the registry. The profiler's ``harness/project.py`` builds and runs what is f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
-from ..models import Language, ProjectSpec, TestSpec
+from ..models import Language, ProjectSpec, TestCase, TestOutcome, TestSpec
 from . import cpp, go, java, python, rust
 
 Discover = Callable[[Path, str, str, bool], ProjectSpec | None]
@@ -39,6 +40,41 @@ def test_spec(spec: ProjectSpec) -> TestSpec:
     count = f"{len(spec.tests)} test{'s' if len(spec.tests) != 1 else ''}"
     origin = f"{count} of the {spec.kind} project at {spec.root}"
     return TestSpec(kind="project", source=shown, origin=origin, project=spec)
+
+
+def _key(name: str) -> str:
+    """A test's name as every runner may spell it: dots for separators, no parameters."""
+    name = re.sub(r"^(?:case|exe|lib|doc):|^test:[^:]+:", "", name)
+    name = re.sub(r"\[.*\]$|\(.*\)$", "", name.strip())
+    name = name.replace(".py::", ".").replace("::", ".").replace("#", ".").replace("/", ".")
+    return name
+
+
+def failing(spec: ProjectSpec, outcome: TestOutcome) -> list[TestCase]:
+    """The selected tests that ``outcome`` names as failed (runners spell names their own way:
+    a pytest node id against a JUnit class name, ``Class#method`` against ``Class.method()``)."""
+    keys = [_key(f.name) for f in outcome.failures]
+    return [
+        t
+        for t in spec.tests
+        if any(
+            k == _key(t.id) or k.endswith("." + _key(t.id)) or _key(t.id).endswith("." + k)
+            for k in keys
+        )
+    ]
+
+
+def set_aside_failing(spec: ProjectSpec, outcome: TestOutcome) -> ProjectSpec | None:
+    """For an optimization: the spec without the tests that already fail on the user's code
+    (pre-existing failures), when some tests still judge; None when nothing can be set aside
+    (no test is named as failed, a build or collection error, or every test fails)."""
+    if outcome.passed or outcome.error or not outcome.failures:
+        return None
+    bad = failing(spec, outcome)
+    if not bad or len(bad) == len(spec.tests):
+        return None
+    keep = tuple(t for t in spec.tests if t not in bad)
+    return spec.model_copy(update={"tests": keep, "set_aside": (*spec.set_aside, *bad)})
 
 
 def describe(spec: ProjectSpec) -> str:

@@ -112,6 +112,8 @@ def _annotated(range_: lsp.Range, text: str) -> lsp.AnnotatedTextEdit:
 def test_diagnostic(function: Function, outcome: TestOutcome) -> lsp.Diagnostic:
     """A failing function's first line, with what failed."""
     details = [f"{f.name}: {f.message}" for f in outcome.failures[:3]]
+    if outcome.error:  # a compiler's or a test runner's own output, first lines first
+        details += outcome.error.splitlines()[1:20]
     message = "\n".join([f"tests fail: {outcome.summary()}", *details])
     return lsp.Diagnostic(
         range=lsp.Range(
