@@ -73,13 +73,15 @@ def walk(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
                 yield entry
 
 
-def calls(text: str, name: str) -> bool:
-    return (
-        re.search(rf"(?<![\w$]){re.escape(name)}\s*(?:!\s*)?(?:::<[^>]*>\s*)?\(", text) is not None
-    )
+def calls(text: str, name: str, method_calls: bool = True) -> bool:
+    """Whether ``text`` calls ``name`` (``name(``, ``x.name(``, ``path::name(``, a macro, a
+    turbofish); ``method_calls=False``: not as ``x.name(`` (a Rust free function)."""
+    before = r"(?<![\w$])" if method_calls else r"(?<![\w$.])"
+    pattern = rf"{before}{re.escape(name)}\s*(?:!\s*)?(?:::<[^>]*>\s*)?\("
+    return re.search(pattern, text) is not None
 
 
-def reaching(bodies: Mapping[str, str], target: str) -> dict[str, str]:
+def reaching(bodies: Mapping[str, str], target: str, method_calls: bool = True) -> dict[str, str]:
     """The functions among ``bodies`` (name → code) that call ``target`` directly or through
     others in ``bodies``, each with how: "calls f" or "calls helper → f"."""
     chain: dict[str, list[str]] = {target: []}
@@ -89,7 +91,9 @@ def reaching(bodies: Mapping[str, str], target: str) -> dict[str, str]:
         for name, code in bodies.items():
             if name in chain:
                 continue
-            callee = next((c for c in frontier if calls(code, c)), None)
+            callee = next(
+                (c for c in frontier if calls(code, c, method_calls or c != target)), None
+            )
             if callee is not None:
                 chain[name] = [callee, *chain[callee]]
                 found.append(name)

@@ -75,7 +75,11 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     top = module.split(".")[0]
     tests: list[TestCase] = []
     others = 0
-    conftest_bodies: dict[str, str] = {}
+    # The module's own functions: a test of one that calls the function exercises it too.
+    own_tree = _parse(path)
+    conftest_bodies: dict[str, str] = (
+        {k: v for k, v in _units(own_tree)[0].items() if k != function} if own_tree else {}
+    )
     conftest_fixtures: set[str] = set()
     for conftest in walk(root, ("conftest.py",)):
         tree = _parse(conftest)

@@ -5,6 +5,7 @@ they run with ``cargo test --offline`` against the user's cargo registry."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,9 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     bodies = {f.path if f.is_test else f.name: f.code for _, _, f in fns}
     for _, _, f in fns:  # helpers are called by their simple name
         bodies.setdefault(f.name, f.code)
-    how = reaching(bodies, function)
+    own = next((f for _, _, f in fns if f.name == function and not f.is_test), None)
+    is_method = own is not None and re.search(r"\(\s*&?\s*(?:mut\s+)?self\b", own.code) is not None
+    how = reaching(bodies, function, method_calls=is_method)
     tests: list[TestCase] = []
     others = 0
     for target, rel_file, f in fns:
@@ -117,13 +120,11 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
             continue
         test_id = f"test:{target}:{f.path}" if target else f"lib:{f.path}"
         tests.append(TestCase(id=test_id, file=rel_file, found_by=reason, code=f.code))
-    if has_doctest:
-        own = next((f for _, _, f in fns if f.name == function and not f.is_test), None)
-        if own is not None:
-            rel = relative(path, root)
-            tests.insert(
-                0, TestCase(id=f"doc:{own.path}", file=rel, found_by="its doc comment's example")
-            )
+    if has_doctest and own is not None:
+        rel = relative(path, root)
+        tests.insert(
+            0, TestCase(id=f"doc:{own.path}", file=rel, found_by="its doc comment's example")
+        )
     return ProjectSpec(
         kind="cargo",
         root=str(root.resolve()),

@@ -22,7 +22,7 @@ EXIT_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import bench, eval_cmd, jobs, models_cmd, study_cmd
+    from . import bench, eval_cmd, jobs, models_cmd, study_cmd, tests_cmd
 
     parser = argparse.ArgumentParser(
         prog="perforch",
@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         (Action.OPTIMIZE, "make a function measurably faster or leaner"),
     ):
         jobs.add_arguments(sub.add_parser(action.value, help=text), action)
+    tests_cmd.add_arguments(
+        sub.add_parser("tests", help="the tests that judge a function (--run: run them)")
+    )
     models_cmd.add_arguments(sub.add_parser("models", help="Memory ranking, local models"))
     study_cmd.add_arguments(
         sub.add_parser("study", help="profile models on a benchmark into Memory (resumable)")
@@ -55,11 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
-    from . import bench, eval_cmd, jobs, models_cmd, study_cmd
+    from . import bench, eval_cmd, jobs, models_cmd, study_cmd, tests_cmd
 
     memory = args.memory or default_path()
     if args.command in ("generate", "fix", "optimize"):
         return await jobs.run_job(args, Action(args.command), memory)
+    if args.command == "tests":
+        return await tests_cmd.run(args)
     if args.command == "models":
         return await models_cmd.run(args, memory)
     if args.command == "study":

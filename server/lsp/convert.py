@@ -19,6 +19,7 @@ COMMANDS = {
     Action.OPTIMIZE: "perforch.optimize",
 }
 ACTION_OF = {v: k for k, v in COMMANDS.items()}
+SHOW_TESTS = "perforch.showTests"
 KIND = lsp.CodeActionKind.RefactorRewrite
 ANNOTATION = "perforch.result"
 
@@ -34,6 +35,21 @@ def code_actions(uri: str, function: Function) -> list[lsp.CodeAction]:
         ),
     ]
     actions = []
+    for run in (False, True):
+        title = (
+            f"PerfOrch: Run the tests that judge {function.name}"
+            if run
+            else f"PerfOrch: Show the tests that judge {function.name}"
+        )
+        actions.append(
+            lsp.CodeAction(
+                title=title,
+                kind=KIND,
+                command=lsp.Command(
+                    title=title, command=SHOW_TESTS, arguments=[uri, function.name, run]
+                ),
+            )
+        )
     for choose in (False, True):
         for title, action, metric in entries:
             title = f"{title} (choose model…)" if choose else title

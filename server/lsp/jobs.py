@@ -21,7 +21,7 @@ from perforch_core import events as ev
 from perforch_core import source
 from perforch_core.errors import PerfOrchError
 from perforch_core.job import Job
-from perforch_core.models import Action, Metric, Stage, Task
+from perforch_core.models import Action, Metric, Stage, Task, TestOutcome
 from perforch_core.result import JobResult, verdict_text
 
 from . import convert
@@ -166,7 +166,7 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
                 job.original_tests_failed = (
                     [] if event.outcome.passed else [event.outcome.summary()]
                 )
-                _publish_tests(ls, job.uri, job.function, event)
+                publish_tests(ls, job.uri, job.function, event.outcome)
         result = await running.result()
         outcome, status = result.message, result.status
         await _offer(ls, job, result)
@@ -195,7 +195,8 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
         )
 
 
-def _publish_tests(ls: PerforchServer, uri: str, name: str, event: ev.TestsRun) -> None:
+def publish_tests(ls: PerforchServer, uri: str, name: str, outcome: TestOutcome) -> None:
+    """The function's diagnostic: its tests' failure, or none when they pass."""
     current = _current_function(ls, uri, name)
     language = source.language_of(ls.workspace.get_text_document(uri).path)
     if current is None or language is None:
@@ -204,10 +205,10 @@ def _publish_tests(ls: PerforchServer, uri: str, name: str, event: ev.TestsRun) 
     if function is None:
         return
     per_function = ls.diagnostics.setdefault(uri, {})
-    if event.outcome.passed:
+    if outcome.passed:
         per_function.pop(name, None)
     else:
-        per_function[name] = convert.test_diagnostic(function, event.outcome)
+        per_function[name] = convert.test_diagnostic(function, outcome)
     ls.text_document_publish_diagnostics(
         lsp.PublishDiagnosticsParams(uri=uri, diagnostics=list(per_function.values()))
     )

@@ -26,7 +26,7 @@ from perforch_core.models import Action, Language, Metric
 
 from ..app import App, AppConfig
 from ..background import Background
-from . import convert, jobs
+from . import convert, jobs, tests_feature
 from .settings import Settings, parse
 
 log = logging.getLogger("perforch.lsp")
@@ -214,6 +214,13 @@ def _command(action: Action) -> Any:
 
 for _action, _name in convert.COMMANDS.items():
     server.command(_name)(_command(_action))
+
+
+@server.command(tests_feature.COMMAND)
+async def show_tests_command(
+    ls: PerforchServer, uri: Any = None, function: Any = None, run: Any = False
+) -> dict[str, Any]:
+    return await tests_feature.show_tests(ls, uri, function, bool(run))
 
 
 @server.command("perforch.cancel")

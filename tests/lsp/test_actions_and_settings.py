@@ -67,7 +67,9 @@ async def test_actions_for_a_function_in_each_language(
     for metric in Metric:
         assert f"PerfOrch: Optimize {function} for {metric.label}" in titles
         assert f"PerfOrch: Optimize {function} for {metric.label} (choose model…)" in titles
-    assert len(actions) == 2 * (2 + len(Metric))
+    assert f"PerfOrch: Show the tests that judge {function}" in titles
+    assert f"PerfOrch: Run the tests that judge {function}" in titles
+    assert len(actions) == 2 + 2 * (2 + len(Metric))
     optimize = next(a for a in actions if a.title.endswith(f"for {Metric.MAX_MEMORY.label}"))
     assert optimize.command is not None and optimize.command.command == "perforch.optimize"
     assert list(optimize.command.arguments or ()) == [uri, function, "max_memory", False]
@@ -114,4 +116,51 @@ async def test_malformed_requests_get_errors_and_the_server_keeps_serving(
     assert "no top-level function 'nope'" in reply["error"]
     # A document the server never saw and that does not exist: no actions, no crash.
     assert await _actions(client, (tmp_path / "missing.py").as_uri(), 0) == []
-    assert len(await _actions(client, uri, line)) == 12
+    assert len(await _actions(client, uri, line)) == 14
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
+
+
+async def test_show_and_run_the_tests_that_judge_a_function(client: LanguageClient):
+    """The code action's command on a real project layout: the tests found (with how), then
+    run on the buffer's code with no model; a failing run leaves a diagnostic."""
+    path = FIXTURES / "python" / "intervalkit" / "src" / "intervalkit" / "ranges.py"
+    text = path.read_text()
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=text
+            )
+        )
+    )
+    shown = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="perforch.showTests", arguments=[uri, "merge_ranges", False]
+        )
+    )
+    ids = [t["id"] for t in shown["tests"]]
+    assert ids == [
+        "src/intervalkit/ranges.py::intervalkit.ranges.merge_ranges",
+        "tests/test_ranges.py::test_merge_touching",
+        "tests/test_ranges.py::test_total_length_counts_integers",
+    ]
+    assert shown["tests"][2]["found_by"] == "calls total_length → merge_ranges"
+    assert "outcome" not in shown
+    message = next(m.message for m in client.messages if "judge merge_ranges()" in m.message)
+    assert "3 tests judge merge_ranges() in the pytest project" in message
+
+    ran = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="perforch.showTests", arguments=[uri, "merge_ranges", True]
+        )
+    )
+    outcome = ran["outcome"]
+    # The fixture's known bug: total_length's test fails on the user's own code.
+    assert not outcome["passed"] and outcome["total"] == 3
+    assert [f["name"] for f in outcome["failures"]] == [
+        "tests.test_ranges.test_total_length_counts_integers"
+    ]
+    diagnostics = client.diagnostics[uri]  # published before the command answered
+    assert len(diagnostics) == 1 and "assert 2 == 3" in diagnostics[0].message

@@ -1,0 +1,96 @@
+"""``perforch tests FILE::FUNCTION [--run]``: the tests that would judge a function, with how
+each was found, and (``--run``) their outcome on the current code, with no model involved.
+
+Exit codes: 0 the tests were found (and, with ``--run``, pass); 1 some fail; 2 none found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from perforch_core import source as source_files
+from perforch_core.models import TestOutcome, TestSpec
+from profiler.client import ProfilerClient
+
+from .jobs import parse_target
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", help="path/to/file.{py,cpp,java,go,rs}::function")
+    p.add_argument("--run", action="store_true", help="run them on the current code (no model)")
+    p.add_argument("--tests", type=Path, help="a tests file to use instead of discovery")
+    p.add_argument("--python", help="Python interpreter that runs the code (default: this one)")
+    p.add_argument("--json", action="store_true", help="print the tests (and outcome) as JSON")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds for the test run")
+
+
+def rows(tests: TestSpec) -> list[tuple[str, str, str]]:
+    """(test, file, how it was found) for each test that judges the function."""
+    if tests.project is not None:
+        return [(t.id, t.file, t.found_by) for t in tests.project.tests]
+    how = {
+        "doctest": "its docstring's examples",
+        "functions": "test functions that import and call it",
+        "check": "a HumanEval-style check()",
+        "program": "a test program that calls it",
+    }[tests.kind]
+    return [(tests.origin, tests.file or tests.origin, how)]
+
+
+def show(out: Console, tests: TestSpec) -> None:
+    project = tests.project
+    if project is not None:
+        out.print(f"{project.kind} project at {project.root}")
+    table = Table(show_lines=False)
+    for header in ("test", "file", "found by"):  # names are printed whole, never cropped
+        table.add_column(header, overflow="fold")
+    for test, file, how in rows(tests):
+        table.add_row(test, file, how)
+    out.print(table)
+    if project is not None:
+        if project.others:
+            out.print(f"{project.others} other tests of the project do not exercise it (not run)")
+        out.print(
+            "found by a static search for calls (direct, or through test helpers and fixtures)"
+        )
+
+
+def show_outcome(out: Console, outcome: TestOutcome) -> None:
+    style = "green" if outcome.passed else "red"
+    out.print(f"{'✓' if outcome.passed else '✗'} {outcome.summary()}", style=style, markup=False)
+    for failure in outcome.failures:
+        out.print(f"  ✗ {failure.name}", style="red", markup=False)
+        for line in failure.message.strip().splitlines()[:12]:
+            out.print(f"      {line}", markup=False, highlight=False)
+    if outcome.error and not outcome.passed:
+        for line in outcome.error.splitlines()[1:30]:
+            out.print(f"  {line}", markup=False, highlight=False)
+
+
+async def run(args: argparse.Namespace) -> int:
+    out = Console(stderr=args.json)
+    path, function = parse_target(args.target)
+    task = source_files.task_from_file(path, function, tests_file=args.tests)
+    show(out, task.tests)
+    outcome = None
+    if args.run:
+        async with ProfilerClient(interpreter=args.python, test_timeout_s=args.timeout) as client:
+            with out.status("running the tests on the current code"):
+                outcome = await client.run_tests(task, task.current_code or "")
+        show_outcome(out, outcome)
+    if args.json:
+        data = {
+            "tests": [{"id": t, "file": f, "found_by": h} for t, f, h in rows(task.tests)],
+            "project": task.tests.project.model_dump(mode="json", exclude={"tests"})
+            if task.tests.project
+            else None,
+            "outcome": outcome.model_dump(mode="json") if outcome else None,
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    return 0 if outcome is None or outcome.passed else 1

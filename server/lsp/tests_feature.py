@@ -1,0 +1,85 @@
+""" "Show the tests that judge this function" (``perforch.showTests``): the tests found for a
+function, how each was found and, with ``run``, their outcome on the buffer's code (no model),
+as a message, a diagnostic when they fail, and the command's result."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+
+from perforch_core import source
+from perforch_core.errors import PerfOrchError
+from perforch_core.models import TestSpec
+
+from . import convert, jobs
+
+if TYPE_CHECKING:
+    from .server import PerforchServer
+
+COMMAND = convert.SHOW_TESTS
+
+
+def listing(tests: TestSpec) -> list[dict[str, str]]:
+    if tests.project is not None:
+        return [{"id": t.id, "file": t.file, "found_by": t.found_by} for t in tests.project.tests]
+    return [{"id": tests.origin, "file": tests.file or tests.origin, "found_by": tests.kind}]
+
+
+def summary(function: str, tests: TestSpec) -> str:
+    rows = listing(tests)
+    plural = len(rows) != 1
+    head = f"{len(rows)} test{'s' if plural else ''} judge{'' if plural else 's'} {function}()"
+    if tests.project is not None:
+        head += f" in the {tests.project.kind} project"
+        if tests.project.others:
+            head += f" ({tests.project.others} others do not exercise it)"
+    return head + ": " + "; ".join(f"{r['id']} ({r['found_by']})" for r in rows)
+
+
+async def show_tests(
+    ls: PerforchServer, uri: Any = None, function: Any = None, run: Any = False
+) -> dict[str, Any]:
+    if not isinstance(uri, str) or not isinstance(function, str):
+        return {"error": f"{COMMAND} takes (uri, function name, run: bool)"}
+    doc = ls.workspace.get_text_document(uri)
+    try:
+        task = source.task_from_text(Path(doc.path), doc.source, function)
+    except PerfOrchError as exc:
+        message = f"{exc}" + (f" ({exc.hint})" if exc.hint else "")
+        ls.window_show_message(
+            lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"PerfOrch: {message}")
+        )
+        return {"error": message, "tests": []}
+    result: dict[str, Any] = {"tests": listing(task.tests)}
+    ls.window_show_message(
+        lsp.ShowMessageParams(
+            type=lsp.MessageType.Info, message=f"PerfOrch: {summary(function, task.tests)}"
+        )
+    )
+    if not run:
+        return result
+    token = f"perforch-tests-{uuid.uuid4().hex[:8]}"
+    progress = ls.work_done_progress
+    with contextlib.suppress(Exception):  # a client that refuses a token still gets it all
+        await progress.create_async(token)
+    progress.begin(token, lsp.WorkDoneProgressBegin(title=f"PerfOrch: testing {function}()"))
+    outcome = None
+    try:
+        app = await ls.app()
+        outcome = await app.profiler.run_tests(task, task.current_code or "")
+    finally:
+        progress.end(
+            token,
+            lsp.WorkDoneProgressEnd(message=outcome.summary() if outcome else "not run"),
+        )
+    result["outcome"] = outcome.model_dump(mode="json")
+    kind = lsp.MessageType.Info if outcome.passed else lsp.MessageType.Warning
+    ls.window_show_message(
+        lsp.ShowMessageParams(type=kind, message=f"PerfOrch: {function}(): {outcome.summary()}")
+    )
+    jobs.publish_tests(ls, uri, function, outcome)
+    return result
