@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything PerfOrch needs on a fresh machine, idempotently:
 #   - bubblewrap (Debian package), the sandbox for generated code; Boost headers;
-#   - the compiled languages' test libraries (Rust crates as rlibs, Go's testify), built once;
+#   - the compiled languages' test libraries (Rust crates as rlibs, Go's testify), built once,
+#     and the JUnit console launcher; the fixture projects' dependencies in the user's caches;
 #   - a virtualenv in .venv with the project (editable) and its dev tools;
 #   - llama-cpp-python, compiled once and cached under $HOME/.cache/perforch (keyed by version);
 #   - the VS Code extension's toolchain and .vsix, code-server and Chromium (scripts/setup-editor.sh);
@@ -58,6 +59,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 # Test libraries for the compiled languages (Rust crates, Go's testify), fetched once.
 .venv/bin/python -m profiler.toolchains
+# The fixture projects' dependencies in the user's caches, as a user who built them has them.
+bash scripts/setup-fixtures.sh
 # The VS Code extension (.vsix) and real VS Code for its test: Node 24, code-server, Chromium.
 bash scripts/setup-editor.sh >/dev/null
 # Models: `perforch models install` downloads and verifies; a no-op for installed ones.

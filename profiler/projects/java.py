@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import re
 import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import ProjectSpec, TestOutcome
+from perforch_core.models import Metric, ProjectSpec, TestOutcome
 
 from .. import stages
-from ..protocol import RunTestsParams
-from ..sandbox import Limits
-from ..toolchains import java, junit_console
-from .base import INSIDE, SRC, Runner, Step, build_failure, junit_cases, outcome, step
+from ..harness.base import ProcessResult
+from ..protocol import CompareParams, RunTestsParams
+from ..sandbox import Limits, RunResult
+from ..toolchains import cache_root, java, junit_console
+from .base import INSIDE, Runner, Step, build_failure, copy_project, junit_cases, outcome, step
 
 JVM = (
     "-Xmx256m",
@@ -31,6 +36,8 @@ JVM = (
     "-XX:TieredStopAtLevel=1",
     "-Xshare:auto",
 )
+# Measuring wants the optimizing JIT (C2): no TieredStopAtLevel there.
+BENCH_JVM = tuple(f for f in JVM if "TieredStopAtLevel" not in f)
 
 
 def m2_repository() -> Path:
@@ -73,77 +80,203 @@ async def maven_classpath(root: Path, cache: Path) -> list[str]:
     return [j for j in jars if not re.search(r"/org/(junit|opentest4j|apiguardian)/", j)]
 
 
+BENCH_SOURCE = Path(__file__).with_name("java_src") / "PerforchJUnitBench.java"
+BENCH_PAIRS = 20
+
+
+def bench_driver() -> Path:
+    """PerforchJUnitBench compiled once against the console launcher (our own code: compiled
+    outside the sandbox)."""
+    tc = java()
+    console = junit_console()
+    key = hashlib.sha256(
+        BENCH_SOURCE.read_bytes() + tc.version.encode() + console.name.encode()
+    ).hexdigest()[:10]
+    out = cache_root() / "toolchains" / f"junit-bench-{key}"
+    if (out / "PerforchJUnitBench.class").is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="junit-bench-", dir=out.parent))
+    subprocess.run(
+        [str(tc.home / "bin" / "javac"), "-cp", str(console), "-d", str(tmp), str(BENCH_SOURCE)],
+        check=True,
+        capture_output=True,
+    )
+    os.chmod(tmp, 0o755)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
+@dataclass(frozen=True)
+class _Setup:
+    deps: list[str]
+    binds: list[str | Path]
+    bin_dir: Path
+    console: Path
+
+
+LIMITS = Limits(wall_s=300, cpu_s=600, address_space_mb=4096)
+
+
 class JavaRunner(Runner):
-    async def run(
-        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
-    ) -> TestOutcome:
+    async def _setup(self, spec: ProjectSpec, cache: Path) -> _Setup:
         tc = java()
         console = junit_console()
-        root = Path(spec.root)
-        deps = await maven_classpath(root, cache) if spec.kind == "maven" else []
+        deps = await maven_classpath(Path(spec.root), cache) if spec.kind == "maven" else []
         binds: list[str | Path] = [
             tc.home,
             console.parent,
             *sorted({str(Path(j).parent) for j in deps}),
         ]
         binds += [str(p) for p in Path("/etc").glob("java*")]
-        bin_dir = tc.home / "bin"
-        cp = ":".join([f"{INSIDE}/classes", *deps, str(console)])
+        return _Setup(deps, binds, tc.home / "bin", console)
+
+    async def _build(
+        self, wd: Path, cache: Path, setup: _Setup, tree: str = "src", out: str = ""
+    ) -> RunResult:
+        """javac the copy at ``/perforch/<tree>`` into ``<out>classes`` and
+        ``<out>test-classes``."""
+        classes, tests = f"{INSIDE}/{out}classes", f"{INSIDE}/{out}test-classes"
+        cp = ":".join([classes, *setup.deps, str(setup.console)])
         javac = (
-            f"{bin_dir}/javac -J-Xmx384m -J-XX:+UseSerialGC -J-XX:TieredStopAtLevel=1 "
+            f"{setup.bin_dir}/javac -J-Xmx384m -J-XX:+UseSerialGC -J-XX:TieredStopAtLevel=1 "
             "-proc:none -nowarn -encoding UTF-8"
         )
         script = (
-            f"set -e; mkdir -p {INSIDE}/classes {INSIDE}/test-classes; "
-            f"find src/main/java -name '*.java' > {INSIDE}/main.txt 2>/dev/null || true; "
-            f"if [ -s {INSIDE}/main.txt ]; then "
-            f"{javac} -d {INSIDE}/classes -cp '{cp}' @{INSIDE}/main.txt; fi; "
-            f"find src/test/java -name '*.java' > {INSIDE}/test.txt; "
-            f"{javac} -d {INSIDE}/test-classes -cp '{cp}' @{INSIDE}/test.txt"
+            f"set -e; mkdir -p {classes} {tests}; "
+            f"find src/main/java -name '*.java' > {INSIDE}/{out}main.txt 2>/dev/null || true; "
+            f"if [ -s {INSIDE}/{out}main.txt ]; then "
+            f"{javac} -d {classes} -cp '{cp}' @{INSIDE}/{out}main.txt; fi; "
+            f"find src/test/java -name '*.java' > {INSIDE}/{out}test.txt; "
+            f"{javac} -d {tests} -cp '{cp}' @{INSIDE}/{out}test.txt"
         )
         await stages.report("building (javac)")
-        build = await step(
+        return await step(
             wd,
             cache,
             Step(
                 argv=["sh", "-c", script],
-                ro_binds=binds,
-                limits=Limits(wall_s=300, cpu_s=600, address_space_mb=4096),
+                cwd=f"{INSIDE}/{tree}",
+                ro_binds=setup.binds,
+                limits=LIMITS,
             ),
         )
+
+    @staticmethod
+    def _classpath(wd: Path, tree: str, out: str) -> list[str]:
+        found = [f"{INSIDE}/{out}test-classes", f"{INSIDE}/{out}classes"]
+        for res in ("src/main/resources", "src/test/resources"):
+            if (wd / tree / res).is_dir():
+                found.append(f"{INSIDE}/{tree}/{res}")
+        return found
+
+    @staticmethod
+    def _selection(spec: ProjectSpec) -> tuple[list[str], str]:
+        methods = [t.id for t in spec.tests]
+        classes = sorted({m.split("#")[0] for m in methods})
+        return classes, "^(" + "|".join(re.escape(m) for m in methods) + r")(\(.*\))?$"
+
+    async def run(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TestOutcome:
+        setup = await self._setup(spec, cache)
+        build = await self._build(wd, cache, setup)
         if build.returncode != 0:
             return build_failure("the build", build)
-        classes = [f"{INSIDE}/test-classes", f"{INSIDE}/classes"]
-        for res in ("src/main/resources", "src/test/resources"):
-            if (wd / "src" / res).is_dir():
-                classes.append(f"{SRC}/{res}")
-        run_cp = ":".join([*classes, *deps])
-        methods = [t.id for t in spec.tests]
-        classes_sel = sorted({m.split("#")[0] for m in methods})
-        pattern = "^(" + "|".join(re.escape(m) for m in methods) + r")(\(.*\))?$"
+        run_cp = ":".join([*self._classpath(wd, "src", ""), *setup.deps])
+        classes, pattern = self._selection(spec)
         await stages.report("running the tests (JUnit)")
         run = await step(
             wd,
             cache,
             Step(
                 argv=[
-                    str(bin_dir / "java"),
+                    str(setup.bin_dir / "java"),
                     *JVM,
                     "-jar",
-                    str(console),
+                    str(setup.console),
                     "execute",
                     "--disable-banner",
                     "--disable-ansi-colors",
                     "--details=none",
                     f"--class-path={run_cp}",
-                    *(f"--select-class={c}" for c in classes_sel),
+                    *(f"--select-class={c}" for c in classes),
                     f"--include-methodname={pattern}",
                     f"--reports-dir={INSIDE}/reports",
                 ],
-                ro_binds=binds,
-                limits=Limits(wall_s=300, cpu_s=600, address_space_mb=4096),
+                ro_binds=setup.binds,
+                limits=LIMITS,
             ),
             max(params.timeout_s, 60),
         )
         cases = junit_cases(wd / "reports" / "TEST-junit-jupiter.xml")
-        return outcome(cases, run, len(methods), run.wall_s)
+        return outcome(cases, run, len(spec.tests), run.wall_s)
+
+    async def compare_once(
+        self,
+        spec: ProjectSpec,
+        wd: Path,
+        cache: Path,
+        params: CompareParams,
+        candidate: str,
+        seed: int,
+    ) -> ProcessResult:
+        """Both sides built from two copies in one work dir, then interleaved in one JVM
+        (``PerforchJUnitBench``: a class loader per side)."""
+        if params.metric is Metric.AVG_MEMORY:
+            raise HarnessError("mean memory is not measured for a project's tests yet")
+        setup = await self._setup(spec, cache)
+        await asyncio.to_thread(copy_project, spec, wd / "srcb", candidate)
+        for tree, out, label in (("src", "", "baseline"), ("srcb", "b-", "candidate")):
+            build = await self._build(wd, cache, setup, tree, out)
+            if build.returncode != 0:
+                failed = build_failure("the build", build)
+                raise HarnessError(f"the {label} did not build for measuring: {failed.error}")
+        driver = await asyncio.to_thread(bench_driver)
+        classes, pattern = self._selection(spec)
+        lines = [
+            f"metric {params.metric.value}",
+            f"pairs {params.pairs or BENCH_PAIRS}",
+            f"seed {seed}",
+            f"pattern {pattern}",
+            *(f"a {p}" for p in self._classpath(wd, "src", "")),
+            *(f"b {p}" for p in self._classpath(wd, "srcb", "b-")),
+            *(f"class {c}" for c in classes),
+        ]
+        (wd / "request.txt").write_text("\n".join(lines) + "\n")
+        await stages.report("measuring (JUnit, one JVM)")
+        run = await step(
+            wd,
+            cache,
+            Step(
+                argv=[
+                    str(setup.bin_dir / "java"),
+                    *BENCH_JVM,
+                    "-cp",
+                    ":".join([str(setup.console), *setup.deps, str(driver)]),
+                    "PerforchJUnitBench",
+                    f"{INSIDE}/request.txt",
+                    f"{INSIDE}/result.json",
+                ],
+                ro_binds=[*setup.binds, driver],
+                limits=LIMITS,
+            ),
+            params.timeout_s,
+        )
+        result = wd / "result.json"
+        data = json.loads(result.read_text()) if result.exists() else None
+        if data is None or "harness_error" in data:
+            detail = (
+                (data or {}).get("harness_error")
+                or run.crashed_reason
+                or (run.stderr_tail + run.stdout_tail)[-800:]
+            )
+            raise HarnessError(f"measuring the project's tests failed: {detail}")
+        return ProcessResult(
+            ratio=float(data["ratio"]),
+            baseline=float(data["baseline"]),
+            candidate=float(data["candidate"]),
+            unit=str(data["unit"]),
+            batch_calls=int(data["k"]),
+        )

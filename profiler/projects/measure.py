@@ -34,6 +34,7 @@ from ..sandbox import NOBODY, Limits, workdir
 from ..toolchains import launcher
 from . import lock, run_tests, runner
 from .base import Prepared, Step, copy_project, project_cache, step
+from .java import JavaRunner
 from .python import PytestRunner
 
 PAIRS = 5
@@ -85,9 +86,10 @@ class ProjectHarness:
         }[metric]
         return (
             f"{metric.value}: {what} of the project's own tests that exercise the function; "
-            "pytest projects: baseline and candidate interleaved in one process (batches ≥ 2 ms, "
-            "20 pairs); compiled projects: both builds in alternating fresh processes running "
-            f"the tests k times (≥ {TARGET_CPU_S:g} s of CPU), {PAIRS} pairs per sample"
+            "pytest and JUnit projects: baseline and candidate interleaved in one process "
+            "(a class loader per side in the JVM), 20 pairs; Go, Rust, C++ projects: both "
+            "builds in alternating fresh processes running the tests k times "
+            f"(≥ {TARGET_CPU_S:g} s of CPU), {PAIRS} pairs per sample"
         )
 
     async def compare_once(
@@ -103,12 +105,13 @@ class ProjectHarness:
             )
         run_params = RunTestsParams(program=params.program, source=baseline, timeout_s=120)
         found = runner(spec)
-        if isinstance(found, PytestRunner):
+        if isinstance(found, PytestRunner | JavaRunner):  # both sides in one process
             cache = project_cache(spec)
             with workdir("perforch-project-") as wd:
                 await stages.report("copying the project")
                 await asyncio.to_thread(copy_project, spec, wd / "src", baseline)
-                return await found.compare_once(spec, wd, cache, params, candidate, seed)
+                async with lock(cache):
+                    return await found.compare_once(spec, wd, cache, params, candidate, seed)
         pair = await self._prepare(spec, run_params, baseline, candidate)
         rng = random.Random(seed)
         ratios: list[float] = []

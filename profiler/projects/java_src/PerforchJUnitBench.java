@@ -1,0 +1,213 @@
+// PerforchJUnitBench: measures a Java project's own JUnit tests as the workload, baseline (A)
+// against candidate (B) interleaved in one JVM. Each side's main and test classes live in a
+// class loader of their own (the JUnit Platform, the engines and the project's dependencies in
+// the shared parent), so both versions of the function are loaded at once.
+//
+// Usage: java -cp <console-standalone.jar>:<deps>:<this> PerforchJUnitBench REQUEST RESULT
+// REQUEST lines: "metric exec_time|cpu_utilization|max_memory", "pairs N", "seed N",
+// "pattern REGEX" (fully qualified method names), then "a PATH", "b PATH" (class path entries
+// of each side, one per line) and "class NAME" (the test classes to select).
+// RESULT: one JSON object {"ratio", "baseline", "candidate", "unit", "k"} or {"harness_error"}.
+
+import java.io.File;
+import java.lang.management.ManagementFactory;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.platform.engine.discovery.DiscoverySelectors;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.MethodFilter;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+import org.junit.platform.launcher.listeners.TestExecutionSummary;
+
+public final class PerforchJUnitBench {
+    static final long TARGET_BATCH_NS = 20_000_000L; // a batch costs ~20 ms of CPU
+    static final long WARMUP_NS = 1_000_000_000L; // ≥ 1 s of CPU per side before measuring
+    static final double MEMORY_FLOOR = 16384;
+
+    static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    final Launcher launcher = LauncherFactory.create();
+
+    /** CPU time of every live thread (ns resolution; the process clock here ticks in 10 ms).
+     * A thread that starts and ends between two readings is not counted. */
+    static long cpuNow() {
+        long total = 0;
+        for (long t : THREADS.getThreadCpuTime(THREADS.getAllThreadIds())) {
+            if (t > 0) {
+                total += t;
+            }
+        }
+        return total;
+    }
+
+    static final class Side {
+        final ClassLoader loader;
+        final LauncherDiscoveryRequest request;
+
+        Side(ClassLoader loader, LauncherDiscoveryRequest request) {
+            this.loader = loader;
+            this.request = request;
+        }
+    }
+
+    Side side(List<String> path, List<String> classes, String pattern) throws Exception {
+        URL[] urls = new URL[path.size()];
+        for (int i = 0; i < urls.length; i++) {
+            urls[i] = new File(path.get(i)).toURI().toURL();
+        }
+        ClassLoader loader = new URLClassLoader(urls, PerforchJUnitBench.class.getClassLoader());
+        LauncherDiscoveryRequestBuilder builder = LauncherDiscoveryRequestBuilder.request();
+        for (String name : classes) {
+            builder.selectors(DiscoverySelectors.selectClass(Class.forName(name, false, loader)));
+        }
+        builder.filters(MethodFilter.includeMethodNamePatterns(pattern));
+        return new Side(loader, builder.build());
+    }
+
+    /** Runs one side's selected tests once; throws when one fails or none ran. */
+    void run(Side s) {
+        Thread t = Thread.currentThread();
+        ClassLoader before = t.getContextClassLoader();
+        t.setContextClassLoader(s.loader);
+        try {
+            SummaryGeneratingListener listener = new SummaryGeneratingListener();
+            launcher.execute(s.request, listener);
+            TestExecutionSummary summary = listener.getSummary();
+            if (summary.getTotalFailureCount() > 0) {
+                Throwable first = summary.getFailures().get(0).getException();
+                throw new IllegalStateException("a test failed while measuring: " + first);
+            }
+            if (summary.getTestsSucceededCount() == 0) {
+                throw new IllegalStateException("no test ran");
+            }
+        } finally {
+            t.setContextClassLoader(before);
+        }
+    }
+
+    double batch(Side s, int k, String metric) {
+        if (metric.equals("max_memory")) {
+            long id = Thread.currentThread().getId();
+            long a0 = THREADS.getThreadAllocatedBytes(id);
+            run(s);
+            return Math.max(MEMORY_FLOOR, THREADS.getThreadAllocatedBytes(id) - a0);
+        }
+        long w0 = System.nanoTime();
+        long c0 = cpuNow();
+        for (int i = 0; i < k; i++) {
+            run(s);
+        }
+        long cpu = cpuNow() - c0;
+        long wall = System.nanoTime() - w0;
+        if (metric.equals("cpu_utilization")) {
+            return wall > 0 ? (double) cpu / wall : 1.0;
+        }
+        return (double) cpu / k;
+    }
+
+    static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        int n = c.length;
+        return n % 2 == 1 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path result = Path.of(args[1]);
+        try {
+            Files.writeString(result, new PerforchJUnitBench().measure(Path.of(args[0])));
+        } catch (Throwable e) {
+            String text = String.valueOf(e).replace("\\", "\\\\").replace("\"", "\\\"");
+            Files.writeString(result, "{\"harness_error\": \"" + text.replace("\n", " ") + "\"}");
+        }
+    }
+
+    String measure(Path request) throws Exception {
+        String metric = "exec_time";
+        String pattern = ".*";
+        int pairs = 20;
+        long seed = 1;
+        List<String> a = new ArrayList<>();
+        List<String> b = new ArrayList<>();
+        List<String> classes = new ArrayList<>();
+        for (String line : Files.readAllLines(request, StandardCharsets.UTF_8)) {
+            int space = line.indexOf(' ');
+            if (space < 0) {
+                continue;
+            }
+            String key = line.substring(0, space);
+            String value = line.substring(space + 1);
+            switch (key) {
+                case "metric" -> metric = value;
+                case "pairs" -> pairs = Integer.parseInt(value);
+                case "seed" -> seed = Long.parseLong(value);
+                case "pattern" -> pattern = value;
+                case "a" -> a.add(value);
+                case "b" -> b.add(value);
+                case "class" -> classes.add(value);
+                default -> throw new IllegalArgumentException("unknown request line: " + line);
+            }
+        }
+        Side sa = side(a, classes, pattern);
+        Side sb = side(b, classes, pattern);
+        // Warm up both sides (the JIT), then calibrate k runs per batch on the baseline.
+        for (Side s : new Side[] {sa, sb}) {
+            long c0 = cpuNow();
+            int runs = 0;
+            while (cpuNow() - c0 < WARMUP_NS && runs < 10_000) {
+                run(s);
+                runs++;
+            }
+        }
+        int k = 1;
+        if (!metric.equals("max_memory")) {
+            while (true) {
+                long c0 = cpuNow();
+                for (int i = 0; i < k; i++) {
+                    run(sa);
+                }
+                long spent = cpuNow() - c0;
+                if (spent >= TARGET_BATCH_NS || k >= (1 << 20)) {
+                    break;
+                }
+                k = spent <= 0 ? k * 2 : (int) Math.min(k * 2L, k * TARGET_BATCH_NS / spent + 1);
+            }
+        }
+        Random rng = new Random(seed);
+        double[] ratios = new double[pairs];
+        double[] va = new double[pairs];
+        double[] vb = new double[pairs];
+        for (int p = 0; p < pairs; p++) {
+            boolean aFirst = rng.nextBoolean();
+            double x;
+            double y;
+            if (aFirst) {
+                x = batch(sa, k, metric);
+                y = batch(sb, k, metric);
+            } else {
+                y = batch(sb, k, metric);
+                x = batch(sa, k, metric);
+            }
+            va[p] = x;
+            vb[p] = y;
+            ratios[p] = y > 0 ? x / y : 1.0;
+        }
+        String unit = metric.equals("exec_time") ? "ns" : metric.equals("max_memory") ? "B" : "ratio";
+        return String.format(
+                java.util.Locale.ROOT,
+                "{\"ratio\": %s, \"baseline\": %s, \"candidate\": %s, \"unit\": \"%s\", \"k\": %d}",
+                median(ratios), median(va), median(vb), unit, k);
+    }
+}
