@@ -61,13 +61,16 @@ def first_error(text: str) -> str:
     for pattern in patterns:
         m = re.search(pattern, text, re.M)
         if m:
-            return m.group(0).strip()
+            line = re.sub(r"^E\s+", "", m.group(0).strip())  # pytest's "E   " margin
+            where = re.match(r"\s*--> (\S+)", text[m.end() + 1 :])  # rustc: the next line
+            return f"{line} (at {where.group(1)})" if where else line
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""
 
 
 def build_failure(what: str, run: RunResult) -> TestOutcome:
-    output = (run.stderr_tail + "\n" + run.stdout_tail).strip()
+    # Paths as the user knows them: relative to the project, not the sandbox's copy.
+    output = (run.stderr_tail + "\n" + run.stdout_tail).strip().replace(f"{SRC}/", "")
     reason = run.crashed_reason or f"exit code {run.returncode}"
     first = first_error(output)
     return TestOutcome(

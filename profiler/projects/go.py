@@ -93,7 +93,8 @@ class GoRunner(Runner):
             failed = build_failure("the build", build)
             text = failed.error or ""
             if "cannot find module" in text or "missing go.sum" in text or "GOPROXY=off" in text:
-                return offline(failed, f"the Go module cache ({modcache})", "go mod download")
+                how = "go mod download` (or `go mod tidy"
+                return offline(failed, f"the Go module cache ({modcache})", how)
             return failed
         pattern = "^(" + "|".join(re.escape(t.id) for t in spec.tests) + ")$"
         return Prepared(

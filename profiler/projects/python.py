@@ -76,7 +76,7 @@ class PytestRunner(Runner):
                 f"pytest is not installed for {exe}",
                 hint="install pytest into the interpreter that runs your project (--python)",
             )
-        if run.returncode in (2, 3, 4) and not cases:
+        if run.returncode in (2, 3, 4):  # interrupted: the tests could not even be collected
             return build_failure("collecting the tests", run)
         return outcome(cases, run, len(spec.tests), run.wall_s)
 

@@ -1,0 +1,185 @@
+"""The user's own projects (tests/fixtures/projects/, in the layouts real repositories have),
+run through the real daemon with the real toolchains: the tests that exercise a function pass
+on the user's code, fail with the failing test named when the function is broken, fail with
+the compiler's first error line when it does not build; a clearly better candidate measures
+as improved; the user's tree is never written."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from perforch_core import source
+from perforch_core.llm.parsing import extract_function
+from perforch_core.models import Metric
+from profiler.client import ProfilerClient
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    function: str
+    bug: tuple[str, str]  # breaks the behaviour, still builds
+    typo: tuple[str, str]  # does not build
+    build_error: str  # what the first error line says
+    faster: str  # a reply with a clearly faster version (imports and helpers included)
+
+
+CASES = {
+    "pytest": Case(
+        "python/intervalkit/src/intervalkit/words.py",
+        "has_duplicates",
+        ("return True", "return False"),
+        ("if items[i] == items[j]:", "if items[i] == items[j]"),
+        "SyntaxError",
+        "import itertools\n\ndef has_duplicates(items):\n"
+        "    try:\n        return len(set(items)) != len(items)\n    except TypeError:\n"
+        "        return any(a == b for a, b in itertools.combinations(items, 2))\n",
+    ),
+    "go": Case(
+        "go/textstats/words.go",
+        "TopWords",
+        ("counts[a] < counts[b]", "counts[a] > counts[b]"),
+        ("words[j], words[j+1] = b, a", "words[j], words[j+1] = b, undefinedName"),
+        "undefined: undefinedName",
+        'import "sort"\n\nfunc before(counts map[string]int, a, b string) bool {\n'
+        "\tif counts[a] != counts[b] {\n\t\treturn counts[a] > counts[b]\n\t}\n"
+        "\treturn a < b\n}\n\n"
+        "func TopWords(text string, n int) []string {\n\tcounts := Frequencies(text)\n"
+        "\twords := make([]string, 0, len(counts))\n\tfor w := range counts {\n"
+        "\t\twords = append(words, w)\n\t}\n"
+        "\tsort.Slice(words, func(i, j int) bool { return before(counts, words[i], words[j]) })\n"
+        "\tif n < len(words) {\n\t\twords = words[:n]\n\t}\n\treturn words\n}\n",
+    ),
+    "cargo": Case(
+        "rust/numkit/src/stats.rs",
+        "dedup_sorted",
+        ("out.sort();", "out.reverse();"),
+        ("out.push(x);", "out.push(y);"),
+        "error[E0425]",
+        "pub fn dedup_sorted(v: &[i64]) -> Vec<i64> {\n    let mut out = v.to_vec();\n"
+        "    out.sort_unstable();\n    out.dedup();\n    out\n}\n",
+    ),
+    "maven": Case(
+        "java/wordstats/src/main/java/com/example/wordstats/WordStats.java",
+        "countDistinct",
+        ("seen.add(key);", "seen.add(w);"),
+        ("seen.add(key);", "seen.add(key)"),
+        "error: ';' expected",
+        "import java.util.HashSet;\nimport java.util.Set;\n\n"
+        "public static int countDistinct(List<String> words) {\n"
+        "    Set<String> seen = new HashSet<>();\n    for (String w : words) {\n"
+        "        seen.add(Normalizer.key(w));\n    }\n    return seen.size();\n}\n",
+    ),
+    "cmake": Case(
+        "cpp/rangeutil/src/rangeutil.cpp",
+        "count_distinct",
+        ("found = true;", "found = false;"),
+        ("found = true;", "found = true"),
+        "src/rangeutil.cpp:13:29: error: expected",
+        "#include <unordered_set>\n\n"
+        "std::size_t count_distinct(const std::vector<std::int64_t>& v) {\n"
+        "    return std::unordered_set<std::int64_t>(v.begin(), v.end()).size();\n}\n",
+    ),
+    "cpp-self-test": Case(
+        "cpp/selftest/histogram.cpp",
+        "histogram",
+        ("++c;", "c += 2;"),
+        ("++c;", "++c"),
+        "histogram.cpp:13:28: error: expected",
+        "std::vector<int> histogram(const std::vector<int>& samples, int buckets) {\n"
+        "    std::vector<int> counts(buckets > 0 ? buckets : 0, 0);\n"
+        "    for (int s : samples)\n        if (s >= 0 && s < buckets) ++counts[s];\n"
+        "    return counts;\n}\n",
+    ),
+}
+
+
+def _tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture
+async def daemon():
+    client = ProfilerClient(test_timeout_s=120)
+    await client.start()
+    yield client
+    await client.aclose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(CASES))
+async def test_a_projects_tests_pass_fail_named_and_do_not_build_readably(
+    daemon: ProfilerClient, kind: str
+):
+    case = CASES[kind]
+    path = FIXTURES / case.file
+    before = _tree_digest(path.parents[len(Path(case.file).parts) - 2])
+    task = source.task_from_file(path, case.function)
+    project = task.tests.project
+    assert project is not None and project.kind == kind and project.tests
+
+    good = task.current_code or ""
+    outcome = await daemon.run_tests(task, good)
+    assert outcome.passed, outcome.failure_report()
+
+    broken = good.replace(*case.bug)
+    assert broken != good
+    outcome = await daemon.run_tests(task, broken)
+    assert not outcome.passed and outcome.failures, outcome
+    assert outcome.failures[0].message.strip()
+
+    typo = good.replace(*case.typo)
+    assert typo != good
+    outcome = await daemon.run_tests(task, typo)
+    assert not outcome.passed and outcome.error is not None
+    first = outcome.error.splitlines()[0]
+    assert case.build_error in first, outcome.error  # the compiler's own words, first
+    assert outcome.summary() == first[:200]
+
+    # Every run worked on a sandboxed copy: the user's tree is exactly as it was.
+    assert _tree_digest(path.parents[len(Path(case.file).parts) - 2]) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(CASES))
+async def test_a_clearly_faster_reply_is_merged_tested_and_measured_as_improved(
+    daemon: ProfilerClient, kind: str
+):
+    case = CASES[kind]
+    task = source.task_from_file(FIXTURES / case.file, case.function)
+    candidate = extract_function(f"```\n{case.faster}```", task, "a model")
+    outcome = await daemon.run_tests(task, candidate)
+    assert outcome.passed, outcome.failure_report()
+    verdict = await daemon.compare(task, task.current_code or "", candidate, Metric.EXEC_TIME, 5.0)
+    assert verdict.decision == "improved", verdict
+    assert "project's own tests" in verdict.method
+
+
+async def test_a_project_whose_dependencies_are_not_cached_gets_one_clear_message(
+    daemon: ProfilerClient, tmp_path: Path
+):
+    (tmp_path / "go.mod").write_text(
+        "module example.com/off\n\ngo 1.22\n\nrequire example.com/not/cached v1.0.0\n"
+    )
+    (tmp_path / "off.go").write_text(
+        'package off\n\nimport "example.com/not/cached"\n\n'
+        "func ID() string { return cached.Name() }\n"
+    )
+    (tmp_path / "off_test.go").write_text(
+        'package off\n\nimport "testing"\n\n'
+        'func TestID(t *testing.T) {\n\tif ID() == "" {\n\t\tt.Fatal("empty")\n\t}\n}\n'
+    )
+    task = source.task_from_file(tmp_path / "off.go", "ID")
+    outcome = await daemon.run_tests(task, task.current_code or "")
+    assert not outcome.passed and outcome.error is not None
+    assert outcome.error.startswith("the project's dependencies are not in the Go module cache")
+    assert "no network" in outcome.summary()

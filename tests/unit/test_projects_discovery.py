@@ -1,0 +1,163 @@
+"""Finding the project around a file and the tests that exercise a function in it, on the
+fixture projects (tests/fixtures/projects/, in the layouts real repositories have)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perforch_core import projects, source
+from perforch_core.errors import NoTestsError
+from perforch_core.models import TestFailure, TestOutcome
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
+
+
+def _tests(rel: str, function: str) -> list[tuple[str, str]]:
+    task = source.task_from_file(FIXTURES / rel, function)
+    assert task.tests.kind == "project" and task.tests.project is not None
+    return [(t.id, t.found_by) for t in task.tests.project.tests]
+
+
+def test_python_package_in_src_layout_all_exercising_tests_not_the_first_found():
+    assert _tests("python/intervalkit/src/intervalkit/words.py", "has_duplicates") == [
+        ("tests/test_words.py::test_no_duplicates", "calls has_duplicates"),
+        ("tests/test_words.py::test_duplicate_at_the_end", "calls has_duplicates"),
+        ("tests/test_words.py::test_small_cases", "calls has_duplicates"),
+        ("tests/test_words.py::TestUnittestStyle::test_unhashable_items", "calls has_duplicates"),
+    ]
+    task = source.task_from_file(
+        FIXTURES / "python/intervalkit/src/intervalkit/words.py", "has_duplicates"
+    )
+    spec = task.tests.project
+    assert spec is not None
+    assert spec.options == {"import_root": "src", "module": "intervalkit.words"}
+    assert spec.others == 4  # the file's other tests, and the ranges tests
+    # The prompt shows the selected tests' code.
+    assert "def test_duplicate_at_the_end" in task.tests.source
+
+
+def test_python_doctest_and_a_callers_test_are_found():
+    assert _tests("python/intervalkit/src/intervalkit/ranges.py", "merge_ranges") == [
+        (
+            "src/intervalkit/ranges.py::intervalkit.ranges.merge_ranges",
+            "its docstring's examples",
+        ),
+        ("tests/test_ranges.py::test_merge_touching", "calls merge_ranges"),
+        (
+            "tests/test_ranges.py::test_total_length_counts_integers",
+            "calls total_length → merge_ranges",
+        ),
+    ]
+
+
+def test_go_package_of_several_files_with_helpers_and_an_external_test_package():
+    assert _tests("go/textstats/words.go", "TopWords") == [
+        ("TestTopWords", "calls checkTop → TopWords"),
+        ("TestTopWordsLong", "calls TopWords"),
+    ]
+    assert sorted(_tests("go/textstats/words.go", "Unique")) == [
+        ("TestUniqueFromOutside", "calls Unique"),
+        ("TestUniqueKeepsOrder", "calls Unique"),
+    ]
+
+
+def test_rust_unit_integration_and_doc_tests():
+    assert _tests("rust/numkit/src/stats.rs", "dedup_sorted") == [
+        ("doc:stats::dedup_sorted", "its doc comment's example"),
+        ("lib:stats::tests::dedup_small", "calls dedup_sorted"),
+        ("lib:stats::tests::dedup_large", "calls dedup_sorted"),
+        ("test:api:join_after_dedup", "calls dedup_sorted"),
+    ]
+    # A free function's name used as a method elsewhere (`v.join(",")`) is not a call of it.
+    assert _tests("rust/numkit/src/format.rs", "join") == [
+        ("test:api:join_after_dedup", "calls join")
+    ]
+
+
+def test_java_junit_jupiter_tests_including_parameterized():
+    assert [
+        t
+        for t, _ in _tests(
+            "java/wordstats/src/main/java/com/example/wordstats/WordStats.java", "countDistinct"
+        )
+    ] == [
+        "com.example.wordstats.WordStatsTest#countsDistinctIgnoringCase",
+        "com.example.wordstats.WordStatsTest#countsManyWords",
+        "com.example.wordstats.WordStatsTest#countsSplitText",
+    ]
+
+
+def test_cmake_gtest_cases_and_a_plain_add_test_program():
+    assert _tests("cpp/rangeutil/src/rangeutil.cpp", "has_duplicate") == [
+        ("case:HasDuplicate.Basic", "calls has_duplicate"),
+        ("exe:smoke", "tests/smoke.cpp calls has_duplicate"),
+    ]
+
+
+def test_cpp_file_that_tests_itself():
+    assert _tests("cpp/selftest/histogram.cpp", "histogram") == [
+        ("main", "main() calls test → histogram")
+    ]
+
+
+def test_a_project_with_no_test_of_the_function_says_so(tmp_path: Path):
+    (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
+    (tmp_path / "x.go").write_text(
+        "package x\n\nfunc A() int { return 1 }\n\nfunc B() int { return 2 }\n"
+    )
+    (tmp_path / "x_test.go").write_text(
+        'package x\n\nimport "testing"\n\n'
+        "func TestB(t *testing.T) {\n\tif B() != 2 {\n\t\tt.Fail()\n\t}\n}\n"
+    )
+    with pytest.raises(NoTestsError, match="none of the 1 tests of the go project"):
+        source.task_from_file(tmp_path / "x.go", "A")
+
+
+@pytest.mark.parametrize(
+    ("test_id", "reported"),
+    [
+        (
+            "tests/test_words.py::TestUnittestStyle::test_unhashable_items",
+            "tests.test_words.TestUnittestStyle.test_unhashable_items",
+        ),
+        ("tests/test_words.py::test_small_cases", "tests.test_words.test_small_cases[items2-True]"),
+        (
+            "com.example.wordstats.WordStatsTest#countsManyWords",
+            "com.example.wordstats.WordStatsTest.countsManyWords()",
+        ),
+        ("case:CountDistinct.Many", "CountDistinct.Many"),
+        ("lib:stats::tests::dedup_small", "stats::tests::dedup_small"),
+        ("TestTopWords", "TestTopWords"),
+    ],
+)
+def test_a_failure_as_each_runner_names_it_maps_back_to_its_test(test_id: str, reported: str):
+    task = source.task_from_file(
+        FIXTURES / "python/intervalkit/src/intervalkit/words.py", "has_duplicates"
+    )
+    spec = task.tests.project
+    assert spec is not None
+    other = spec.tests[0].model_copy(update={"id": "zzz::other"})
+    mine = spec.tests[0].model_copy(update={"id": test_id})
+    spec = spec.model_copy(update={"tests": (mine, other)})
+    outcome = TestOutcome(
+        passed=False, total=2, failures=(TestFailure(name=reported, message="x"),)
+    )
+    assert projects.failing(spec, outcome) == [mine]
+    narrowed = projects.set_aside_failing(spec, outcome)
+    assert narrowed is not None and narrowed.tests == (other,) and narrowed.set_aside == (mine,)
+    # Every test failing, or a build error: nothing is set aside (that is a fix, not noise).
+    both = TestOutcome(
+        passed=False,
+        total=2,
+        failures=(
+            TestFailure(name=reported, message="x"),
+            TestFailure(name="zzz.other", message="x"),
+        ),
+    )
+    assert projects.set_aside_failing(spec, both) is None
+    assert (
+        projects.set_aside_failing(spec, TestOutcome(passed=False, error="the build failed"))
+        is None
+    )
