@@ -240,3 +240,22 @@ def keep_used(language: Language, imports: list[str], code: str) -> list[str]:
         if any(re.search(rf"\b{re.escape(n)}{suffix}", code) for n in names):
             out.append(line)
     return out
+
+
+def file_diff(
+    language: Language, prefix: str, suffix: str, before: str, after: str, path: str
+) -> str:
+    """The unified diff of the file with ``before`` against the file with ``after`` (both
+    candidate blocks merged): new imports show where they land, not above the function."""
+    import difflib
+
+    old = merge(language, prefix, before, suffix)
+    new = merge(language, prefix, after, suffix)
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{path}",
+            tofile=f"b/{path}",
+        )
+    )

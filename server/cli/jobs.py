@@ -18,6 +18,7 @@ from perforch_core.errors import ConfigError, SourceError
 from perforch_core.models import Action, Metric
 from perforch_core.policy import Budget, Policy, PolicyKind
 from perforch_core.result import JobResult
+from perforch_core.source import extras
 
 from ..app import App, AppConfig
 from . import render
@@ -130,12 +131,16 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
             job.cancel()
             raise
         result = await job.result()
-    render.summary(out, result, str(path))
+    diff = extras.file_diff(
+        task.language, task.prefix, task.suffix, original, result.final_code, str(path)
+    )
+    render.summary(out, result, str(path), diff if result.changed else None)
     if args.apply and result.status == "succeeded" and result.changed:
         apply_result(path, function, result, original)
         out.print(f"applied to {path}")
     elif result.changed:
         out.print("not applied (pass --apply to write it into the file)")
     if args.json:
-        sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
+        data = {**result.model_dump(mode="json"), "file_diff": diff if result.changed else ""}
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     return 0 if result.status == "succeeded" else 1

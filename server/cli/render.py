@@ -187,7 +187,9 @@ def measurement_table(v: Verdict) -> Table:
     return table
 
 
-def summary(console: Console, result: JobResult, path: str) -> None:
+def summary(console: Console, result: JobResult, path: str, diff: str | None = None) -> None:
+    """The job's tables, its outcome and the diff (``diff``: the whole file's, when the caller
+    has it; else the function's)."""
     if result.attempts:
         console.print(attempts_table(result))
     if result.verdict is not None:
@@ -208,7 +210,7 @@ def summary(console: Console, result: JobResult, path: str) -> None:
         console.print(
             Group(
                 Text("diff:", style="bold"),
-                Syntax(result.diff(path.lstrip("/")), "diff", theme="ansi_dark"),
+                Syntax(diff or result.diff(path.lstrip("/")), "diff", theme="ansi_dark"),
             )
         )
     elif result.status == "failed":

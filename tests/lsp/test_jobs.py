@@ -305,3 +305,51 @@ async def test_failing_tests_show_as_diagnostics_and_closing_mid_job_is_survived
         annotation = (edit.change_annotations or {})["perforch.result"]
         assert annotation.needs_confirmation is False  # autoApply
     assert path.read_text() == BROKEN  # the server never writes files itself
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
+
+
+async def test_optimize_in_a_go_module_is_judged_by_its_tests_and_the_edit_adds_the_import(
+    client: LanguageClient, tmp_path: Path
+):
+    """A function of a Go module (a package of several files, testify from the module cache):
+    the job runs the package's tests that exercise it, and a result that needs a new import
+    arrives as one reviewed edit that puts the import into the file's import block."""
+    import shutil
+
+    project = tmp_path / "textstats"
+    shutil.copytree(FIXTURES / "go" / "textstats", project)
+    path = project / "words.go"
+    text = path.read_text()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=path.as_uri(), language_id="go", version=1, text=text
+            )
+        )
+    )
+    rec = Recorder(client, pick=BIG)
+    reply = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="perforch.optimize", arguments=[path.as_uri(), "TopWords", "exec_time", True]
+        )
+    )
+    token = reply["token"]
+    await _until_ended(client, token)
+    ended = await rec.end_of(token)
+    runs = [e for e in rec.events if e["kind"] == "tests_run"]
+    assert runs and runs[0]["model"] is None, rec.kinds()
+    first = runs[0]["outcome"]
+    assert first["passed"] and first["total"] == 2, first  # TestTopWords, TestTopWordsLong
+    assert ended["status"] == "succeeded", ended
+    if not rec.edits:  # no significant gain: said, nothing offered
+        assert "no significant improvement" in ended["message"] or "unchanged" in ended["message"]
+        return
+    new_text = _apply(text, rec.edits[0].edit)
+    assert new_text.startswith("// Package textstats")
+    head = new_text.split("func Frequencies")[0]
+    if "sort." in new_text:  # the reply needed "sort": it is in the import block, once
+        assert head.count('"sort"') == 1 and new_text.count('"sort"') == 1, head
+    assert new_text.split("// Unique returns")[1] == text.split("// Unique returns")[1]
+    assert path.read_text() == text  # the client applied nothing to disk
