@@ -31,7 +31,7 @@ from perforch_core.errors import ConfigError
 from perforch_core.models import Language, Metric, Task, TestSpec
 from profiler.client import ProfilerClient
 
-from . import bench_lsp, render
+from . import bench_lsp, bench_projects, render
 
 WORK = 40_000  # loop iterations of the baseline: ~1-2 ms per call, call overhead < 0.1 %
 
@@ -206,6 +206,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     bench_lsp.add_arguments(
         sub.add_parser("lsp", help="language server latency: code actions, first job event")
     )
+    bench_projects.add_arguments(
+        sub.add_parser("projects", help="optimize, fix and generate on every fixture project")
+    )
     exp = sub.add_parser("export", help="write a HumanEvalPack problem as a file + its tests")
     exp.add_argument("task_id", help="e.g. Python/3")
     exp.add_argument("--buggy", action="store_true", help="use the buggy solution")
@@ -217,6 +220,8 @@ async def run(args: argparse.Namespace) -> int:
         return await bench_lsp.run(args)
     if args.bench_cmd == "export":
         return export(args)
+    if args.bench_cmd == "projects":
+        return await bench_projects.run(args)
     return await fidelity(args)
 
 
