@@ -490,6 +490,19 @@ class _Run:
                     accepted_model=accepted_model,
                     accepted_stage=accepted_stage,
                 )
+            unmeasured = [a for a in refine_attempts if a.outcome == "measure_error"]
+            if refined is None and unmeasured and not any(a.verdict for a in refine_attempts):
+                # A candidate passed its tests but nothing could be measured: "no significant
+                # improvement" would claim a measurement that did not happen.
+                return self.finish(
+                    "failed",
+                    f"no candidate could be measured; first error: {unmeasured[0].detail}",
+                    original,
+                    code,
+                    final_tests=outcome,
+                    accepted_model=accepted_model,
+                    accepted_stage=accepted_stage,
+                )
             if refined is not None:
                 code, verdict, accepted_model = refined
                 accepted_stage = Stage.REFINE

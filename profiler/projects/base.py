@@ -33,6 +33,7 @@ INSIDE = "/perforch"  # the work dir inside the sandbox
 SRC = f"{INSIDE}/src"  # the project's copy
 CACHE = "/perforch-cache"  # the project's build cache inside the sandbox
 TAIL = 4000
+SKIPPED = "\0skipped"  # a test the project skips itself (a +SKIP doctest, @pytest.mark.skip)
 
 
 @dataclass
@@ -89,8 +90,10 @@ def outcome(
     wanted: int,
     duration_s: float,
 ) -> TestOutcome:
-    """The outcome of the selected tests from per-test results (name → failure message or
-    None for a pass)."""
+    """The outcome of the selected tests from per-test results (name → failure message, None
+    for a pass, or ``SKIPPED``: it ran and was skipped by the project itself)."""
+    skipped = [name for name, message in cases.items() if message == SKIPPED]
+    cases = {name: message for name, message in cases.items() if message != SKIPPED}
     failures = tuple(
         TestFailure(name=n, message=(m or "failed")[:TAIL])
         for n, m in cases.items()
@@ -111,8 +114,8 @@ def outcome(
     if not cases:
         output = (run.stderr_tail + "\n" + run.stdout_tail).strip()
         error = f"no test ran (exit code {run.returncode}): {first_error(output)}\n{output[-TAIL:]}"
-    elif len(cases) < wanted and not failures:
-        error = f"only {len(cases)} of the {wanted} selected tests ran"
+    elif len(cases) + len(skipped) < wanted and not failures:
+        error = f"only {len(cases) + len(skipped)} of the {wanted} selected tests ran"
     passed = not failures and error is None and run.returncode == 0
     if not passed and not failures and error is None:
         output = (run.stderr_tail + "\n" + run.stdout_tail).strip()
@@ -129,8 +132,8 @@ def outcome(
 
 
 def junit_cases(path: Path) -> dict[str, str | None]:
-    """JUnit XML (pytest, the JUnit console launcher, ctest): name → failure or None;
-    skipped tests are left out."""
+    """JUnit XML (pytest, the JUnit console launcher, ctest): name → failure, None (passed)
+    or ``SKIPPED``."""
     cases: dict[str, str | None] = {}
     try:
         tree = ET.parse(path)
@@ -141,6 +144,7 @@ def junit_cases(path: Path) -> dict[str, str | None]:
         cls = case.get("classname")
         key = f"{cls}.{name}" if cls and cls != name else name
         if case.find("skipped") is not None:
+            cases[key] = SKIPPED
             continue
         bad = case.find("failure")
         if bad is None:

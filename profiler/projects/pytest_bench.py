@@ -113,16 +113,25 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
     calls = 0
     state = session._setupstate
     items = list(session.items)
+    measured = 0
     for index, item in enumerate(items):
-        state.setup(item)
+        nxt = items[index + 1] if index + 1 < len(items) else None
         try:
+            state.setup(item)
             run = item.runtest
             for side, label in ((fa, "baseline"), (fb, "candidate")):
                 use(side)
                 try:
                     run()  # one unmeasured call of each side: a failure is said, not measured
+                except pytest.skip.Exception:
+                    raise
                 except Exception as exc:
                     raise RuntimeError(f"{item.nodeid} failed on the {label}: {exc}") from exc
+        except pytest.skip.Exception:  # skipped by the project itself: not part of the workload
+            use(fa)
+            state.teardown_exact(nxt)
+            continue
+        try:
             k = _calibrate(run, use, fa) if metric != "max_memory" else 1
             calls += k
             for side in (fa, fb, fa, fb):
@@ -138,14 +147,16 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
                         sums[p][side] = max(sums[p][side], value)
                     else:
                         sums[p][side] += value
+            measured += 1
         finally:
             use(fa)
-            nxt = items[index + 1] if index + 1 < len(items) else None
             state.teardown_exact(nxt)
+    if not measured:
+        raise RuntimeError("every selected test was skipped: nothing to measure")
     if metric in ("max_memory",):
         sums = [[max(MEMORY_FLOOR, a), max(MEMORY_FLOOR, b)] for a, b in sums]
     if metric == "cpu_utilization":
-        sums = [[a / len(items), b / len(items)] for a, b in sums]
+        sums = [[a / measured, b / measured] for a, b in sums]
     ratios = [a / b for a, b in sums if b > 0]
     unit = {"exec_time": "ns", "cpu_utilization": "ratio", "max_memory": "B"}[metric]
     return {
@@ -154,7 +165,7 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
         "candidate": statistics.median(b for _, b in sums),
         "unit": unit,
         "k": calls,
-        "tests": len(items),
+        "tests": measured,
     }
 
 

@@ -40,6 +40,15 @@ def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = 
     if plugins:
         path.insert(0, f"{INSIDE}/plugins")
     doctest = ["--doctest-modules"] if any("docstring" in t.found_by for t in spec.tests) else []
+    env = {
+        "PYTHONPATH": ":".join([*path, SRC]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+    }
+    if Path(exe).resolve() == Path(sys.executable).resolve():
+        # PerfOrch's own interpreter: its pytest plugins (pytest-asyncio, pytest-lsp, …) are
+        # not the project's, and a project that turns warnings into errors fails on theirs.
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return Step(
         argv=[
             exe,
@@ -54,11 +63,7 @@ def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = 
             *extra,
             *(t.id for t in spec.tests),
         ],
-        env={
-            "PYTHONPATH": ":".join([*path, SRC]),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONNOUSERSITE": "1",
-        },
+        env=env,
         ro_binds=python_binds(exe),
     )
 

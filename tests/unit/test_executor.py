@@ -216,6 +216,66 @@ async def test_optimize_with_no_model_answering_fails_instead_of_claiming_no_gai
     assert "every model call failed" in result.message and "server down" in result.message
 
 
+async def test_optimize_whose_candidates_cannot_be_measured_fails_instead_of_claiming_no_gain():
+    """A candidate passed its tests but the profiler could not measure it (a project whose
+    tests skip themselves, a harness error): nothing was compared, so no "no significant
+    improvement"."""
+    from perforch_core.errors import HarnessError
+
+    good = "def f(x):\n    return x + 1\n"
+    x, _, prof, _ = executor({A: [block("    return x + 1  # FAST30 ")]}, order=(A,))
+
+    async def cannot(*args, **kwargs):
+        raise HarnessError("every selected test was skipped: nothing to measure")
+
+    prof.compare = cannot  # type: ignore[method-assign]
+    result, _ = await run(x, make_task(good), Action.OPTIMIZE)
+    assert result.status == "failed" and not result.changed
+    assert result.message == (
+        "no candidate could be measured; first error: every selected test was skipped: "
+        "nothing to measure"
+    )
+
+
+async def test_optimize_sets_aside_a_project_tests_preexisting_failure_and_never_fixes():
+    from perforch_core.models import ProjectSpec, TestCase, TestFailure, TestOutcome, TestSpec
+
+    good = "def f(x):\n    return x + 1\n"
+    spec = ProjectSpec(
+        kind="pytest",
+        root="/p",
+        file="m.py",
+        tests=(
+            TestCase(id="tests/test_m.py::test_f", file="tests/test_m.py", found_by="calls f"),
+            TestCase(id="tests/test_m.py::test_g", file="tests/test_m.py", found_by="calls g → f"),
+        ),
+    )
+    task = make_task(good).model_copy(
+        update={"tests": TestSpec(kind="project", source="", origin="p", project=spec)}
+    )
+    x, _, prof, _ = executor({A: [block("    return x + 1  # FAST30 ")]}, order=(A,))
+    real = prof.run_tests
+
+    async def run_tests(t, code):
+        ids = [c.id for c in t.tests.project.tests]
+        if "tests/test_m.py::test_g" in ids:  # g's own bug: fails whatever f does
+            return TestOutcome(
+                passed=False,
+                total=2,
+                failures=(TestFailure(name="tests.test_m.test_g", message="g is wrong"),),
+            )
+        return await real(t, code)
+
+    prof.run_tests = run_tests  # type: ignore[method-assign]
+    result, events = await run(x, task, Action.OPTIMIZE)
+    assert result.status == "succeeded" and result.changed, result.message
+    assert {a.stage for a in result.attempts} == {Stage.REFINE}  # no fix was asked for
+    assert result.final_tests is not None
+    assert result.final_tests.preexisting == ("tests/test_m.py::test_g",)
+    runs = [e for e in events if e.kind == "tests_run" and e.model is None]
+    assert [r.outcome.passed for r in runs] == [False, True]
+
+
 async def test_llm_tagging_keeps_categories_a_majority_names():
     from perforch_core.models import Category
     from perforch_core.tagging import Tagger
