@@ -81,6 +81,12 @@ def calls(text: str, name: str, method_calls: bool = True) -> bool:
     return re.search(pattern, text) is not None
 
 
+def add_body(bodies: dict[str, str], name: str, code: str) -> None:
+    """Add a function's code under its name; overloads and same-named methods share the entry
+    (the call search is by name, so a call of any of them leads through all of them)."""
+    bodies[name] = f"{bodies[name]}\n{code}" if name in bodies else code
+
+
 def reaching(bodies: Mapping[str, str], target: str, method_calls: bool = True) -> dict[str, str]:
     """The functions among ``bodies`` (name → code) that call ``target`` directly or through
     others in ``bodies``, each with how: "calls f" or "calls helper → f"."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..models import Language, ProjectSpec, TestCase
 from ..source import compiled
-from .common import calls, find_up, reaching, relative, walk
+from .common import add_body, calls, find_up, reaching, relative, walk
 
 SOURCES = (".cpp", ".cc", ".cxx", ".c++")
 MAIN = re.compile(r"\bint\s+main\s*\(")
@@ -20,6 +20,12 @@ CASE = re.compile(
     r"^\s*(?:TEST_CASE|SCENARIO|TEST_CASE_METHOD)\s*\(\s*(?:\w+\s*,\s*)?\"([^\"]+)\"", re.M
 )
 ADD_EXECUTABLE = re.compile(r"add_executable\s*\(\s*([\w.-]+)([^)]*)\)", re.S)
+DISCOVERED = re.compile(r"(?:gtest|catch|doctest)_discover_tests\s*\(\s*([\w.-]+)")
+HEADERS = (".h", ".hpp", ".hh", ".hxx")
+# add_test(NAME n COMMAND target …), add_test(n target …), $<TARGET_FILE:target>
+ADD_TEST = re.compile(
+    r"add_test\s*\(\s*(?:NAME\s+\S+\s+COMMAND\s+|(?!NAME\b)\S+\s+)(?:\$<TARGET_FILE:)?([\w.-]+)"
+)
 
 
 def _body_after(text: str, start: int) -> str:
@@ -82,41 +88,60 @@ def discover(path: Path, source: str, function: str) -> ProjectSpec | None:
         return None
     helpers: dict[str, str] = {}
     cases: list[tuple[str, str, str]] = []  # (id, file, body)
-    calling_files: set[str] = set()
-    for file in walk(root, SOURCES):
-        if file.resolve() == path.resolve():
-            continue
+    texts: dict[str, str] = {}  # test-side source files (not headers) by path
+    for file in walk(root, SOURCES + HEADERS):
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
         rel = relative(file, root)
+        # Every function of the project may lead to the function (a test calls the library's
+        # API, which calls it): the call search follows them all.
         for f in compiled.functions(Language.CPP, text):
-            if f.name not in ("TEST", "TEST_F", "TEST_P", "TEST_CASE", "main"):
-                helpers.setdefault(f.name, f.code)
+            if f.name not in ("TEST", "TEST_F", "TEST_P", "TEST_CASE", "main", function):
+                add_body(helpers, f.name, f.code)
+        if file.suffix in HEADERS or file.resolve() == path.resolve():
+            continue
+        texts[rel] = text
         for m in GTEST.finditer(text):
             cases.append((f"case:{m.group(1)}.{m.group(2)}", rel, _body_after(text, m.end())))
         for m in CASE.finditer(text):
             cases.append((f"case:{m.group(1)}", rel, _body_after(text, m.end())))
-        if calls(text, function):
-            calling_files.add(rel)
     how = reaching(helpers, function)
-    tests: list[TestCase] = []
-    for case_id, rel, body in cases:
-        callee = next((c for c in [function, *how] if calls(body, c)), None)
-        if callee is not None:
-            reason = (
-                f"calls {function}" if callee == function else f"calls {callee} → {how[callee][6:]}"
-            )
-            tests.append(TestCase(id=case_id, file=rel, found_by=reason, code=body))
+
+    def reason(text: str) -> str | None:
+        callee = next((c for c in [function, *how] if calls(text, c)), None)
+        if callee is None:
+            return None
+        return f"calls {function}" if callee == function else f"calls {callee} → {how[callee][6:]}"
+
+    found = [(cid, rel, body, reason(body)) for cid, rel, body in cases]
+    tests = [
+        TestCase(id=cid, file=rel, found_by=why, code=body)
+        for cid, rel, body, why in found
+        if why is not None
+    ]
+    discovered = set(DISCOVERED.findall(cmake))
+    registered = {m.group(1) for m in ADD_TEST.finditer(cmake)}  # targets ctest runs
     case_files = {rel for _, rel, _ in cases}
     for m in ADD_EXECUTABLE.finditer(cmake):
         target, sources = m.group(1), m.group(2)
-        for rel in sorted(calling_files - case_files):
-            if Path(rel).name in sources:
-                tests.append(
-                    TestCase(id=f"exe:{target}", file=rel, found_by=f"{rel} calls {function}")
-                )
+        files = [rel for rel in texts if Path(rel).name in sources.split() or rel in sources]
+        if target in discovered or target not in registered:
+            continue  # its cases are listed one by one (selected above), or it is no test
+        whys = [
+            (rel, why)
+            for rel in files
+            for why in (
+                [w for _, r, _, w in found if r == rel and w]
+                if rel in case_files
+                else [w for w in [reason(texts[rel])] if w]
+            )
+        ]
+        if whys:  # ctest runs the program whole: its cases cannot be chosen one by one
+            rel, why = whys[0]
+            tests = [t for t in tests if not (t.id.startswith("case:") and t.file in files)]
+            tests.append(TestCase(id=f"exe:{target}", file=rel, found_by=f"{rel} {why}"))
     return ProjectSpec(
         kind="cmake",
         root=str(root.resolve()),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..models import Language, ProjectSpec, TestCase
 from ..source import compiled
-from .common import find_up, reaching, relative
+from .common import add_body, find_up, reaching, relative
 
 
 def discover(path: Path, function: str) -> ProjectSpec | None:
@@ -25,7 +25,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
         except (OSError, UnicodeDecodeError):
             continue
         for span in compiled.functions(Language.GO, text):
-            bodies.setdefault(span.name, span.code)
+            add_body(bodies, span.name, span.code)
             if (
                 file.name.endswith("_test.go")
                 and span.name.startswith("Test")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..models import Language, ProjectKind, ProjectSpec, TestCase
 from ..source import compiled
-from .common import find_up, reaching, relative, walk
+from .common import add_body, find_up, reaching, relative, walk
 
 TEST_ANNOTATION = re.compile(
     r"@(?:org\.junit\.jupiter\.api\.)?(?:Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate)\b"
@@ -41,7 +41,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
                 tests[key] = relative(file, root)
                 bodies[key] = span.code
             else:
-                bodies.setdefault(span.name, span.code)
+                add_body(bodies, span.name, span.code)
     how = reaching(bodies, function)
     found = [
         TestCase(id=t, file=f, found_by=how[t], code=bodies[t])

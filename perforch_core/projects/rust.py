@@ -14,7 +14,7 @@ import tree_sitter
 
 from ..models import Language, ProjectSpec, TestCase
 from ..source import compiled
-from .common import find_up, reaching, relative, walk
+from .common import add_body, find_up, reaching, relative, walk
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
             fns += [(file.stem, relative(file, root), f) for f in items(text, [])]
     bodies = {f.path if f.is_test else f.name: f.code for _, _, f in fns}
     for _, _, f in fns:  # helpers are called by their simple name
-        bodies.setdefault(f.name, f.code)
+        add_body(bodies, f.name, f.code)
     own = next((f for _, _, f in fns if f.name == function and not f.is_test), None)
     is_method = own is not None and re.search(r"\(\s*&?\s*(?:mut\s+)?self\b", own.code) is not None
     how = reaching(bodies, function, method_calls=is_method)
