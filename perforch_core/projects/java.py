@@ -27,7 +27,18 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
     kind: ProjectKind = "maven" if (root / "pom.xml").exists() else "gradle"
     test_src = root / "src" / "test" / "java"
     bodies: dict[str, str] = {}
+    # The class's own methods: a test of its public method exercises the private helper the
+    # method calls. Such a test must name the class (``apply`` is everybody's method name).
+    own_class = path.stem
+    try:
+        own = compiled.functions(Language.JAVA, path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        own = []
+    for span in own:
+        if span.name != function:
+            add_body(bodies, span.name, span.code)
     tests: dict[str, str] = {}  # id → file
+    mentions: dict[str, bool] = {}  # test file → names the function's class
     for file in walk(test_src, (".java",)) if test_src.is_dir() else ():
         try:
             text = file.read_text(encoding="utf-8")
@@ -35,6 +46,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
             continue
         package = PACKAGE.search(text)
         cls = f"{package.group(1)}.{file.stem}" if package else file.stem
+        mentions[relative(file, root)] = re.search(rf"\b{re.escape(own_class)}\b", text) is not None
         for span in compiled.functions(Language.JAVA, text):
             if TEST_ANNOTATION.search(span.header.split("(")[0]):
                 key = f"{cls}#{span.name}"
@@ -46,7 +58,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
     found = [
         TestCase(id=t, file=f, found_by=how[t], code=bodies[t])
         for t, f in tests.items()
-        if t in how
+        if t in how and (mentions[f] or how[t] == f"calls {function}")
     ]
     return ProjectSpec(
         kind=kind,
