@@ -22,6 +22,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
 
 @dataclass(frozen=True)
 class Case:
+    kind: str
     file: str
     function: str
     bug: tuple[str, str]  # breaks the behaviour, still builds
@@ -32,6 +33,7 @@ class Case:
 
 CASES = {
     "pytest": Case(
+        "pytest",
         "python/intervalkit/src/intervalkit/words.py",
         "has_duplicates",
         ("return True", "return False"),
@@ -42,6 +44,7 @@ CASES = {
         "        return any(a == b for a, b in itertools.combinations(items, 2))\n",
     ),
     "go": Case(
+        "go",
         "go/textstats/words.go",
         "TopWords",
         ("counts[a] < counts[b]", "counts[a] > counts[b]"),
@@ -57,6 +60,7 @@ CASES = {
         "\tif n < len(words) {\n\t\twords = words[:n]\n\t}\n\treturn words\n}\n",
     ),
     "cargo": Case(
+        "cargo",
         "rust/numkit/src/stats.rs",
         "dedup_sorted",
         ("out.sort();", "out.reverse();"),
@@ -65,7 +69,37 @@ CASES = {
         "pub fn dedup_sorted(v: &[i64]) -> Vec<i64> {\n    let mut out = v.to_vec();\n"
         "    out.sort_unstable();\n    out.dedup();\n    out\n}\n",
     ),
+    "cargo-workspace": Case(
+        "cargo",
+        "rust/textws/crates/wordcount/src/lib.rs",
+        "distinct_words",
+        ("out.push(w);", "out.insert(0, w);"),
+        ("out.push(w);", "out.push(word_);"),
+        "error[E0425]: cannot find value `word_` in this scope (at crates/wordcount/src/lib.rs",
+        "use std::collections::HashSet;\n\npub fn distinct_words(text: &str) -> Vec<String> {\n"
+        "    let mut seen = HashSet::new();\n    let mut out = Vec::new();\n"
+        "    for word in text.split_whitespace() {\n        let w = word.to_lowercase();\n"
+        "        if seen.insert(w.clone()) {\n            out.push(w);\n        }\n    }\n"
+        "    out\n}\n",
+    ),
+    "gradle": Case(
+        "gradle",
+        "java/ranges-gradle/src/main/java/org/example/ranges/Ranges.java",
+        "merge",
+        ("r[0] <= out.get(out.size() - 1)[1]", "r[0] < out.get(out.size() - 1)[1]"),
+        ("sorted.set(min, t);", "sorted.set(min, t)"),
+        "Ranges.java:23: error: ';' expected",
+        "import java.util.Comparator;\n\npublic static List<int[]> merge(List<int[]> ranges) {\n"
+        "    List<int[]> sorted = new ArrayList<>(ranges);\n"
+        "    sorted.sort(Comparator.comparingInt(r -> r[0]));\n"
+        "    List<int[]> out = new ArrayList<>();\n    for (int[] r : sorted) {\n"
+        "        if (!out.isEmpty() && r[0] <= out.get(out.size() - 1)[1]) {\n"
+        "            int[] last = out.get(out.size() - 1);\n"
+        "            last[1] = Math.max(last[1], r[1]);\n        } else {\n"
+        "            out.add(new int[] {r[0], r[1]});\n        }\n    }\n    return out;\n}\n",
+    ),
     "maven": Case(
+        "maven",
         "java/wordstats/src/main/java/com/example/wordstats/WordStats.java",
         "countDistinct",
         ("seen.add(key);", "seen.add(w);"),
@@ -77,6 +111,7 @@ CASES = {
         "        seen.add(Normalizer.key(w));\n    }\n    return seen.size();\n}\n",
     ),
     "cmake": Case(
+        "cmake",
         "cpp/rangeutil/src/rangeutil.cpp",
         "count_distinct",
         ("found = true;", "found = false;"),
@@ -87,6 +122,7 @@ CASES = {
         "    return std::unordered_set<std::int64_t>(v.begin(), v.end()).size();\n}\n",
     ),
     "cpp-self-test": Case(
+        "cpp-self-test",
         "cpp/selftest/histogram.cpp",
         "histogram",
         ("++c;", "c += 2;"),
@@ -125,7 +161,7 @@ async def test_a_projects_tests_pass_fail_named_and_do_not_build_readably(
     before = _tree_digest(path.parents[len(Path(case.file).parts) - 2])
     task = source.task_from_file(path, case.function)
     project = task.tests.project
-    assert project is not None and project.kind == kind and project.tests
+    assert project is not None and project.kind == case.kind and project.tests
 
     good = task.current_code or ""
     outcome = await daemon.run_tests(task, good)

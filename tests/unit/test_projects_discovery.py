@@ -161,3 +161,44 @@ def test_a_failure_as_each_runner_names_it_maps_back_to_its_test(test_id: str, r
         projects.set_aside_failing(spec, TestOutcome(passed=False, error="the build failed"))
         is None
     )
+
+
+def test_a_workspace_member_crate_and_a_gradle_project():
+    assert _tests("rust/textws/crates/wordcount/src/lib.rs", "distinct_words") == [
+        ("lib:tests::keeps_first_appearance_order", "calls distinct_words"),
+        ("test:many:many_words", "calls distinct_words"),
+    ]
+    task = source.task_from_file(
+        FIXTURES / "rust/textws/crates/wordcount/src/lib.rs", "distinct_words"
+    )
+    spec = task.tests.project
+    assert spec is not None
+    assert spec.root.endswith("textws") and spec.workdir == "crates/wordcount"
+    assert spec.options == {"crate": "wordcount"}
+    assert [
+        t
+        for t, _ in _tests(
+            "java/ranges-gradle/src/main/java/org/example/ranges/Ranges.java", "merge"
+        )
+    ] == [
+        "org.example.ranges.RangesTest#mergesOverlappingAndTouching",
+        "org.example.ranges.RangesTest#mergesManyRanges",
+        "org.example.ranges.RangesTest#coveredCountsEachIntegerOnce",  # covered() calls merge
+    ]
+
+
+def test_two_projects_never_share_a_build_cache(tmp_path: Path):
+    import shutil
+
+    from profiler.projects.base import project_cache
+
+    specs = []
+    for name in ("one", "two"):
+        shutil.copytree(FIXTURES / "go" / "textstats", tmp_path / name)
+        task = source.task_from_file(tmp_path / name / "words.go", "TopWords")
+        assert task.tests.project is not None
+        specs.append(task.tests.project)
+    again = source.task_from_file(tmp_path / "one" / "words.go", "Unique").tests.project
+    assert again is not None
+    assert project_cache(specs[0]) != project_cache(specs[1])
+    assert project_cache(specs[0]) == project_cache(again)  # one project: one cache
