@@ -183,7 +183,15 @@ class JavaRunner(Runner):
         setup = await self._setup(spec, cache)
         build = await self._build(wd, cache, setup)
         if build.returncode != 0:
-            return build_failure("the build", build)
+            failed = build_failure("the build", build)
+            if spec.kind == "gradle" and "does not exist" in (failed.error or ""):
+                return failed.model_copy(
+                    update={
+                        "error": "a Gradle project's dependencies other than JUnit are not "
+                        "resolved yet (only Maven's are)\n" + (failed.error or "")
+                    }
+                )
+            return failed
         run_cp = ":".join([*self._classpath(wd, "src", ""), *setup.deps])
         classes, pattern = self._selection(spec)
         await stages.report("running the tests (JUnit)")

@@ -217,7 +217,8 @@ def summary(console: Console, result: JobResult, path: str, diff: str | None = N
         best = next((a for a in reversed(result.attempts) if a.code and a.tests), None)
         if best is not None:
             console.print(Text(f"best attempt ({best.model}) and its failure:", style="bold"))
-            console.print(Syntax(best.code or "", "python", theme="ansi_dark"))
+            lexer = Syntax.guess_lexer(path, best.code or "")
+            console.print(Syntax(best.code or "", lexer, theme="ansi_dark"))
             console.print(best.tests.failure_report() if best.tests else "")
 
 
