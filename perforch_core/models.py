@@ -6,6 +6,7 @@ client and the study logs.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
@@ -208,11 +209,16 @@ class TestOutcome(_Frozen):
         if self.error:
             return self.error.splitlines()[0][:200] if self.error else "error"
         first = self.failures[0] if self.failures else None
-        line = (
-            next((ln.strip() for ln in first.message.splitlines() if ln.strip()), "")
-            if first
-            else ""
-        )
+        lines = [ln.strip() for ln in first.message.splitlines() if ln.strip()] if first else []
+        # The line that says what went wrong (testify's "Error: Not equal", JUnit's "expected:
+        # <2> but was: <3>"), else the first one.
+        telling = [
+            ln
+            for pattern in (r"\bError:", r"expected|assert|panic", r"[Ee]rror|[Ee]xception")
+            for ln in lines
+            if re.search(pattern, ln)
+        ]
+        line = (telling or lines or [""])[0]
         what = f": {first.name}: {line}"[:160] if first else ""
         return f"{len(self.failures)} of {self.total} failed{what}"
 
