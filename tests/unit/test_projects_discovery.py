@@ -202,3 +202,22 @@ def test_two_projects_never_share_a_build_cache(tmp_path: Path):
     assert again is not None
     assert project_cache(specs[0]) != project_cache(specs[1])
     assert project_cache(specs[0]) == project_cache(again)  # one project: one cache
+
+
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        (
+            "    words_test.go:26: \n\tError Trace:\twords_test.go:26\n\tError:      \tNot equal: \n",
+            "Error:      \tNot equal:",
+        ),
+        (
+            "org.opentest4j.AssertionFailedError: expected: <2> but was: <3>\n\tat x",
+            "expected: <2>",
+        ),
+        ("just one line", "just one line"),
+    ],
+)
+def test_a_failure_summary_names_the_line_that_says_what_went_wrong(message: str, said: str):
+    outcome = TestOutcome(passed=False, total=3, failures=(TestFailure(name="T", message=message),))
+    assert outcome.summary().startswith(f"1 of 3 failed: T: {said}")
