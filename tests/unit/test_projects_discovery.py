@@ -208,7 +208,8 @@ def test_two_projects_never_share_a_build_cache(tmp_path: Path):
     ("message", "said"),
     [
         (
-            "    words_test.go:26: \n\tError Trace:\twords_test.go:26\n\tError:      \tNot equal: \n",
+            "    words_test.go:26: \n\tError Trace:\twords_test.go:26\n"
+            "\tError:      \tNot equal: \n",
             "Error:      \tNot equal:",
         ),
         (
