@@ -214,7 +214,7 @@ def test_two_projects_never_share_a_build_cache(tmp_path: Path):
         ),
         (
             "org.opentest4j.AssertionFailedError: expected: <2> but was: <3>\n\tat x",
-            "expected: <2>",
+            "org.opentest4j.AssertionFailedError: expected: <2>",
         ),
         ("just one line", "just one line"),
     ],
