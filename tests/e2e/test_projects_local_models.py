@@ -121,3 +121,42 @@ def test_generate_an_emptied_function_of_a_cargo_crate(perforch, workdir: Path):
             assert tests["error"].startswith("the build failed"), tests["error"]
     if result["status"] == "succeeded":
         assert result["final_tests"]["total"] == 4
+
+
+@pytest.mark.parametrize(
+    ("rel", "file", "function", "bug", "tests"),
+    [
+        (
+            "java/wordstats",
+            "src/main/java/com/example/wordstats/WordStats.java",
+            "countDistinct",
+            ("seen.add(key);", "seen.add(w);"),
+            "3 tests of the maven project",
+        ),
+        (
+            "cpp/rangeutil",
+            "src/rangeutil.cpp",
+            "count_distinct",
+            ("found = true;", "found = false;"),
+            "2 tests of the cmake project",
+        ),
+    ],
+)
+def test_fix_in_a_maven_and_a_cmake_project_is_judged_by_their_own_tests(
+    perforch, workdir: Path, rel: str, file: str, function: str, bug: tuple[str, str], tests: str
+):
+    project = _copy(workdir, rel)
+    path = project / file
+    path.write_text(path.read_text().replace(*bug))
+    broken = path.read_text()
+    target = f"{project.name}/{file}::{function}"
+    r = perforch("fix", target, "--models", BIG, "--json")
+    result = r.json()
+    assert tests in r.stderr, r.stderr
+    assert "tests on current code: " in r.stderr and " failed" in r.stderr
+    assert r.returncode == (0 if result["status"] == "succeeded" else 1), r.output
+    assert result["attempts"] and result["attempts"][0]["stage"] == "fix"
+    for attempt in result["attempts"]:  # the project's build and tests judged every reply
+        outcome = attempt["tests"]
+        assert outcome is None or outcome["passed"] or outcome["failures"] or outcome["error"]
+    assert path.read_text() == broken  # no --apply: untouched
