@@ -185,9 +185,10 @@ def _command(action: Action) -> Any:
             ) from None
         doc = ls.workspace.get_text_document(uri)
         try:
+            ls.settings.policy_for()  # a policy that cannot run is said before any work
             task = source.task_from_text(Path(doc.path), doc.source, function, metric=metric_value)
         except PerfOrchError as exc:
-            message = f"{exc}" + (f" ({exc.hint})" if exc.hint else "")
+            message = str(exc)  # the hint is part of it
             ls.window_show_message(
                 lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"PerfOrch: {message}")
             )

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from perforch_core.errors import ConfigError
 from perforch_core.memory.store import default_path
 from perforch_core.models import Metric
 from perforch_core.policy import Budget, Policy, PolicyKind
@@ -40,6 +41,15 @@ class Settings(BaseModel):
     )
 
     def policy_for(self) -> Policy:
+        """The job policy; ``pinned`` tries the ``models`` setting in order (a ConfigError when
+        it names none: a pinned policy with no models would do nothing)."""
+        if self.policy == "pinned":
+            if not self.models:
+                raise ConfigError(
+                    "the policy is 'pinned' but no models are named",
+                    hint="set perforch.models to the models to try, or choose another policy",
+                )
+            return Policy.pin(self.models, threshold_pct=self.threshold_pct)
         return Policy(kind=self.policy, n=self.n, threshold_pct=self.threshold_pct)
 
     def budget(self) -> Budget:

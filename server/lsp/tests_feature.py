@@ -49,7 +49,7 @@ async def show_tests(
     try:
         task = source.task_from_text(Path(doc.path), doc.source, function)
     except PerfOrchError as exc:
-        message = f"{exc}" + (f" ({exc.hint})" if exc.hint else "")
+        message = str(exc)  # the hint is part of it
         ls.window_show_message(
             lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"PerfOrch: {message}")
         )

@@ -164,3 +164,26 @@ async def test_show_and_run_the_tests_that_judge_a_function(client: LanguageClie
     ]
     diagnostics = client.diagnostics[uri]  # published before the command answered
     assert len(diagnostics) == 1 and "assert 2 == 3" in diagnostics[0].message
+
+
+async def test_a_pinned_policy_without_models_gets_one_clear_message(
+    client: LanguageClient, tmp_path: Path
+):
+    """Pinned from the editor with no models named used to do nothing, silently."""
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"perforch": {"policy": "pinned"}})
+    )
+    name, text, _line, function = SAMPLES["python"]
+    uri = _open(client, tmp_path / name, "python", text)
+    reply = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="perforch.optimize", arguments=[uri, function, None, False]
+        )
+    )
+    assert "token" not in reply
+    assert reply["error"].startswith("the policy is 'pinned' but no models are named")
+    shown = [m.message for m in client.messages if "pinned" in m.message]
+    assert shown == [
+        "PerfOrch: the policy is 'pinned' but no models are named (set perforch.models to the "
+        "models to try, or choose another policy)"
+    ]
