@@ -36,6 +36,20 @@ def test_generate_fills_a_stub_that_then_passes_its_doctests(perforch, workdir: 
     assert (workdir / "stub.py").read_text() == before  # no --apply: untouched
 
 
+def test_generate_with_apply_writes_the_passing_body_into_the_file(perforch, workdir: Path):
+    """The stub in the file is what the job started from: --apply compares with it (it once
+    compared with the empty code the job saw and refused: "stub.py changed while the job ran")."""
+    before = (workdir / "stub.py").read_text()
+    r = perforch("generate", "stub.py::running_max", "--models", SMALL, "--json", "--apply")
+    result = r.json()
+    assert result["status"] == "succeeded", r.output  # as in the test above: the 0.5B can
+    assert "changed while the job ran" not in r.output
+    assert "applied to stub.py" in r.stderr, r.stderr
+    after = (workdir / "stub.py").read_text()
+    assert "NotImplementedError" not in after.split("def running_max")[1].split("\ndef ")[0]
+    assert after.split("def running_max")[0] == before.split("def running_max")[0]
+
+
 def test_optimize_reports_a_measured_verdict_and_apply_writes_only_the_function(
     perforch, workdir: Path
 ):
