@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,6 +284,30 @@ def launcher() -> Path:
         raise HarnessError(f"cannot build the memory launcher: {exc.stderr[-500:]}") from exc
     tmp.rename(binary)
     return binary
+
+
+def java_classes(source: Path, name: str, classpath: tuple[Path, ...] = ()) -> Path:
+    """Our own Java ``source`` compiled once (outside the sandbox: it is our code) into a
+    cached directory keyed by the source, the JDK and the classpath."""
+    tc = java()
+    key = hashlib.sha256(
+        source.read_bytes() + tc.version.encode() + "|".join(map(str, classpath)).encode()
+    ).hexdigest()[:10]
+    out = cache_root() / "toolchains" / f"{name}-{key}"
+    if (out / f"{source.stem}.class").is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=out.parent))
+    cp = ["-cp", ":".join(map(str, classpath))] if classpath else []
+    subprocess.run(
+        [str(tc.home / "bin" / "javac"), *cp, "-d", str(tmp), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    os.chmod(tmp, 0o755)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
 
 
 JUNIT_CONSOLE = "org.junit.platform:junit-platform-console-standalone:6.0.3"

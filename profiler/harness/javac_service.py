@@ -14,17 +14,15 @@ import asyncio
 import base64
 import contextlib
 import glob
-import hashlib
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..sandbox import NOBODY, Limits, kill_group, start_sandboxed
-from ..toolchains import cache_root, java
+from ..toolchains import java, java_classes
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +41,7 @@ MAX_COMPILES = 300  # then restart: RLIMIT_CPU counts the service's whole life
 
 def _service_classes() -> Path:
     """PerforchJavac compiled once (our own code: compiled outside the sandbox)."""
-    tc = java()
-    key = hashlib.sha256(SOURCE.read_bytes() + tc.version.encode()).hexdigest()[:10]
-    out = cache_root() / "toolchains" / f"javac-service-{key}"
-    if (out / "PerforchJavac.class").is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="javac-service-", dir=out.parent))
-    subprocess.run(
-        [str(tc.home / "bin" / "javac"), "-d", str(tmp), str(SOURCE)],
-        check=True,
-        capture_output=True,
-    )
-    os.chmod(tmp, 0o755)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return out
+    return java_classes(SOURCE, "javac-service")
 
 
 class JavacService:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestFailure, TestOutcome
 from perforch_core.projects.common import SKIP_DIRS
 
+from ..harness.base import ProcessResult
 from ..protocol import RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed
 from ..toolchains import cache_root
@@ -193,6 +195,26 @@ class Prepared:
             "-c",
             f"i=0; while [ $i -lt {k} ]; do {quoted} >/dev/null || exit $?; i=$((i+1)); done",
         ]
+
+
+def measured(path: Path, run: RunResult) -> ProcessResult:
+    """An in-process measuring driver's result file (pytest_bench.py, PerforchJUnitBench):
+    ratio, per-call values, unit and calls; a clear error when it has none."""
+    data = json.loads(path.read_text()) if path.exists() else None
+    if data is None or "harness_error" in data:
+        detail = (
+            (data or {}).get("harness_error")
+            or run.crashed_reason
+            or (run.stderr_tail + run.stdout_tail)[-800:]
+        )
+        raise HarnessError(f"measuring the project's tests failed: {detail}")
+    return ProcessResult(
+        ratio=float(data["ratio"]),
+        baseline=float(data["baseline"]),
+        candidate=float(data["candidate"]),
+        unit=str(data["unit"]),
+        batch_calls=int(data["k"]),
+    )
 
 
 class Runner:

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +19,19 @@ from perforch_core.models import Metric, ProjectSpec, TestOutcome
 from .. import stages
 from ..harness.base import ProcessResult
 from ..protocol import CompareParams, RunTestsParams
-from ..sandbox import Limits, RunResult
-from ..toolchains import cache_root, java, junit_console
-from .base import INSIDE, Runner, Step, build_failure, copy_project, junit_cases, outcome, step
+from ..sandbox import Limits
+from ..toolchains import java, java_classes, junit_console
+from .base import (
+    INSIDE,
+    Runner,
+    Step,
+    build_failure,
+    copy_project,
+    junit_cases,
+    measured,
+    outcome,
+    step,
+)
 
 JVM = (
     "-Xmx256m",
@@ -85,27 +92,8 @@ BENCH_PAIRS = 20
 
 
 def bench_driver() -> Path:
-    """PerforchJUnitBench compiled once against the console launcher (our own code: compiled
-    outside the sandbox)."""
-    tc = java()
-    console = junit_console()
-    key = hashlib.sha256(
-        BENCH_SOURCE.read_bytes() + tc.version.encode() + console.name.encode()
-    ).hexdigest()[:10]
-    out = cache_root() / "toolchains" / f"junit-bench-{key}"
-    if (out / "PerforchJUnitBench.class").is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="junit-bench-", dir=out.parent))
-    subprocess.run(
-        [str(tc.home / "bin" / "javac"), "-cp", str(console), "-d", str(tmp), str(BENCH_SOURCE)],
-        check=True,
-        capture_output=True,
-    )
-    os.chmod(tmp, 0o755)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return out
+    """PerforchJUnitBench compiled once against the console launcher."""
+    return java_classes(BENCH_SOURCE, "junit-bench", (junit_console(),))
 
 
 @dataclass(frozen=True)
@@ -133,10 +121,16 @@ class JavaRunner(Runner):
         return _Setup(deps, binds, tc.home / "bin", console)
 
     async def _build(
-        self, wd: Path, cache: Path, setup: _Setup, tree: str = "src", out: str = ""
-    ) -> RunResult:
+        self,
+        wd: Path,
+        cache: Path,
+        setup: _Setup,
+        spec_kind: str,
+        tree: str = "src",
+        out: str = "",
+    ) -> TestOutcome | None:
         """javac the copy at ``/perforch/<tree>`` into ``<out>classes`` and
-        ``<out>test-classes``."""
+        ``<out>test-classes``: None when it built, else the failure."""
         classes, tests = f"{INSIDE}/{out}classes", f"{INSIDE}/{out}test-classes"
         cp = ":".join([classes, *setup.deps, str(setup.console)])
         javac = (
@@ -152,7 +146,7 @@ class JavaRunner(Runner):
             f"{javac} -d {tests} -cp '{cp}' @{INSIDE}/{out}test.txt"
         )
         await stages.report("building (javac)")
-        return await step(
+        build = await step(
             wd,
             cache,
             Step(
@@ -162,6 +156,13 @@ class JavaRunner(Runner):
                 limits=LIMITS,
             ),
         )
+        if build.returncode == 0:
+            return None
+        failed = build_failure("the build", build)
+        if spec_kind == "gradle" and "does not exist" in (failed.error or ""):
+            note = "a Gradle project's dependencies other than JUnit are not resolved yet"
+            return failed.model_copy(update={"error": f"{note} (only Maven's are)\n{failed.error}"})
+        return failed
 
     @staticmethod
     def _classpath(wd: Path, tree: str, out: str) -> list[str]:
@@ -181,16 +182,8 @@ class JavaRunner(Runner):
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TestOutcome:
         setup = await self._setup(spec, cache)
-        build = await self._build(wd, cache, setup)
-        if build.returncode != 0:
-            failed = build_failure("the build", build)
-            if spec.kind == "gradle" and "does not exist" in (failed.error or ""):
-                return failed.model_copy(
-                    update={
-                        "error": "a Gradle project's dependencies other than JUnit are not "
-                        "resolved yet (only Maven's are)\n" + (failed.error or "")
-                    }
-                )
+        failed = await self._build(wd, cache, setup, spec.kind)
+        if failed is not None:
             return failed
         run_cp = ":".join([*self._classpath(wd, "src", ""), *setup.deps])
         classes, pattern = self._selection(spec)
@@ -237,9 +230,8 @@ class JavaRunner(Runner):
         setup = await self._setup(spec, cache)
         await asyncio.to_thread(copy_project, spec, wd / "srcb", candidate)
         for tree, out, label in (("src", "", "baseline"), ("srcb", "b-", "candidate")):
-            build = await self._build(wd, cache, setup, tree, out)
-            if build.returncode != 0:
-                failed = build_failure("the build", build)
+            failed = await self._build(wd, cache, setup, spec.kind, tree, out)
+            if failed is not None:
                 raise HarnessError(f"the {label} did not build for measuring: {failed.error}")
         driver = await asyncio.to_thread(bench_driver)
         classes, pattern = self._selection(spec)
@@ -272,19 +264,4 @@ class JavaRunner(Runner):
             ),
             params.timeout_s,
         )
-        result = wd / "result.json"
-        data = json.loads(result.read_text()) if result.exists() else None
-        if data is None or "harness_error" in data:
-            detail = (
-                (data or {}).get("harness_error")
-                or run.crashed_reason
-                or (run.stderr_tail + run.stdout_tail)[-800:]
-            )
-            raise HarnessError(f"measuring the project's tests failed: {detail}")
-        return ProcessResult(
-            ratio=float(data["ratio"]),
-            baseline=float(data["baseline"]),
-            candidate=float(data["candidate"]),
-            unit=str(data["unit"]),
-            batch_calls=int(data["k"]),
-        )
+        return measured(wd / "result.json", run)

@@ -15,7 +15,7 @@ from perforch_core.models import Metric, ProjectSpec, TestOutcome
 
 from ..harness.base import ProcessResult
 from ..protocol import CompareParams, RunTestsParams
-from .base import INSIDE, SRC, Runner, Step, build_failure, junit_cases, outcome, step
+from .base import INSIDE, SRC, Runner, Step, build_failure, junit_cases, measured, outcome, step
 
 PLUGIN = "perforch_pytest_bench"
 PAIRS = 20
@@ -115,19 +115,4 @@ class PytestRunner(Runner):
         exe = interpreter(spec, params.program.interpreter)
         s = _pytest_step(spec, exe, ["-p", PLUGIN, f"--perforch-bench={INSIDE}/request.json"], True)
         run = await step(wd, cache, s, params.timeout_s)
-        result = wd / "result.json"
-        data = json.loads(result.read_text()) if result.exists() else None
-        if data is None or "harness_error" in data:
-            detail = (
-                (data or {}).get("harness_error")
-                or run.crashed_reason
-                or (run.stderr_tail + run.stdout_tail)[-800:]
-            )
-            raise HarnessError(f"measuring the project's tests failed: {detail}")
-        return ProcessResult(
-            ratio=float(data["ratio"]),
-            baseline=float(data["baseline"]),
-            candidate=float(data["candidate"]),
-            unit=str(data["unit"]),
-            batch_calls=int(data["k"]),
-        )
+        return measured(wd / "result.json", run)
