@@ -214,7 +214,7 @@ class TestOutcome(_Frozen):
         # <2> but was: <3>"), else the first one.
         telling = [
             ln
-            for pattern in (r"\bError:", r"expected|assert|panic", r"[Ee]rror|[Ee]xception")
+            for pattern in (r"\bError:", r"(?i)expected|assert|panic", r"[Ee]rror|[Ee]xception")
             for ln in lines
             if re.search(pattern, ln)
         ]

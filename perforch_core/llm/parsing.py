@@ -64,7 +64,12 @@ def _compiled_function(reply: str, task: Task, model: str) -> str:
     for code in candidates:
         try:
             return compiled_source.block_from_reply(
-                task.language, code, task.entry_point, indent, module=task.prefix + task.suffix
+                task.language,
+                code,
+                task.entry_point,
+                indent,
+                module=task.prefix + task.suffix,
+                signature=task.signature,
             )
         except SourceError as exc:
             errors.append(str(exc))

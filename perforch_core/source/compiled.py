@@ -187,12 +187,45 @@ def reply_imports(language: Language, code: str) -> list[str]:
 _NOT_HELPERS = {"main"}
 
 
+def keep_visibility(language: Language, function: str, signature: str) -> str:
+    """``function`` with the declared visibility of ``signature`` (the original's header) when
+    the model dropped it: a Rust ``pub``, Java's access modifier and ``static``. Callers
+    elsewhere depend on them; a reply without them does not build."""
+    head, sep, body = function.partition("(")
+    if not sep:
+        return function
+    if language is Language.RUST:
+        vis = re.match(r"\s*(pub(?:\s*\([^)]*\))?\s+)", signature)
+        if vis and not re.match(r"\s*pub\b", head):
+            lead = head[: len(head) - len(head.lstrip())]
+            return f"{lead}{vis.group(1)}{head.lstrip()}{sep}{body}"
+    if language is Language.JAVA:
+        original = signature.partition("(")[0]
+        words = head.split()
+        access = re.search(r"\b(public|protected|private)\b", original)
+        if access and not re.search(r"\b(public|protected|private)\b", head):
+            words.insert(0, access.group(1))
+        if re.search(r"\bstatic\b", original) and "static" not in words:
+            at = 1 if words and words[0] in ("public", "protected", "private") else 0
+            words.insert(at, "static")
+        if words != head.split():
+            lead = head[: len(head) - len(head.lstrip())]
+            return f"{lead}{' '.join(words)}{sep}{body}"
+    return function
+
+
 def block_from_reply(
-    language: Language, code: str, name: str, indent: str = "", module: str = ""
+    language: Language,
+    code: str,
+    name: str,
+    indent: str = "",
+    module: str = "",
+    signature: str = "",
 ) -> str:
     """A candidate block out of a model's code: the import lines ``module`` lacks (and the code
     uses), the new helper functions the function calls (names ``module`` does not define), and
-    the function ``name``, re-indented to the original's level."""
+    the function ``name``, re-indented to the original's level, with the visibility of
+    ``signature`` (the original's header) kept."""
     parsed = _parse_reply(language, code)
     spans = functions(language, parsed)
     found = [f for f in spans if f.name == name]
@@ -220,7 +253,9 @@ def block_from_reply(
             wanted += f.code
             changed = True
     helpers.sort(key=lambda f: f.start)
-    rest = "\n".join(_reindent(f.code, indent) for f in [*helpers, target])
+    own = _reindent(target.code, indent)
+    own = keep_visibility(language, own, signature) if signature else own
+    rest = "\n".join([*(_reindent(f.code, indent) for f in helpers), own])
     imports = extras.keep_used(language, reply_imports(language, code), rest)
     if module:
         imports = extras.missing_imports(language, module, imports)

@@ -154,8 +154,11 @@ def junit_cases(path: Path) -> dict[str, str | None]:
         if bad is None:
             cases[key] = None
         else:
-            text = (bad.get("message") or "") + "\n" + (bad.text or "")
-            cases[key] = text.strip() or "failed"
+            text = ((bad.get("message") or "") + "\n" + (bad.text or "")).strip()
+            out = case.find("system-out")
+            if len(text) < 40 and out is not None and out.text:  # ctest: "Failed", the rest here
+                text = f"{text}\n{out.text.strip()[-TAIL:]}".strip()
+            cases[key] = text or "failed"
     return cases
 
 

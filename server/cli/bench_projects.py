@@ -58,6 +58,18 @@ CASES = (
     ),
     Case("rust/numkit", "src/stats.rs", "dedup_sorted", ("out.sort();", "out.reverse();")),
     Case(
+        "rust/textws",
+        "crates/wordcount/src/lib.rs",
+        "distinct_words",
+        ("out.push(w);", "out.insert(0, w);"),
+    ),
+    Case(
+        "java/ranges-gradle",
+        "src/main/java/org/example/ranges/Ranges.java",
+        "merge",
+        ("r[0] <= out.get(out.size() - 1)[1]", "r[0] < out.get(out.size() - 1)[1]"),
+    ),
+    Case(
         "java/wordstats",
         "src/main/java/com/example/wordstats/WordStats.java",
         "countDistinct",

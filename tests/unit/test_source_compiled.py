@@ -277,3 +277,35 @@ def test_a_reply_that_adds_imports_and_helpers_merges_into_the_file(
     again = compiled.find_function(language, merged, function)
     p2, s2 = compiled.split_module(merged, again)
     assert extras.missing_imports(language, p2 + s2, extras.split_imports(language, block)[0]) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "reply", "signature", "kept"),
+    [
+        (
+            Language.RUST,
+            "fn f(v: &[i64]) -> i64 {\n    0\n}\n",
+            "pub fn f(v: &[i64]) -> i64 {\n",
+            "pub fn f(v: &[i64]) -> i64 {",
+        ),
+        (
+            Language.RUST,
+            "    fn g(&self) {}\n",
+            "    pub(crate) fn g(&self) {\n",
+            "    pub(crate) fn g(&self) {}",
+        ),
+        (
+            Language.JAVA,
+            "    int n(List<String> w) {\n    }\n",
+            "    public static int n(List<String> w) {\n",
+            "    public static int n(List<String> w) {",
+        ),
+        (Language.GO, "func F() int {\n\treturn 1\n}\n", "func F() int {\n", "func F() int {"),
+    ],
+)
+def test_a_reply_that_drops_the_declared_visibility_gets_it_back(
+    language: Language, reply: str, signature: str, kept: str
+):
+    """A generated Rust function without `pub`, a Java method without `public static`: callers
+    elsewhere in the project no longer build (seen in `perforch bench projects`)."""
+    assert compiled.keep_visibility(language, reply, signature).startswith(kept)
