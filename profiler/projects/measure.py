@@ -80,7 +80,8 @@ class ProjectHarness:
         if metric is Metric.AVG_MEMORY:
             return "avg_memory is not measured on a project's tests yet"
         what = {
-            Metric.EXEC_TIME: "CPU time (user + system, every thread and child process)",
+            Metric.EXEC_TIME: "CPU time (pytest: the measuring thread's; JUnit: every live "
+            "thread's; Go, Rust, C++: every thread and child process's)",
             Metric.CPU_UTILIZATION: "CPU time ÷ wall time",
             Metric.MAX_MEMORY: "peak resident memory",
         }[metric]

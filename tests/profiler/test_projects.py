@@ -219,3 +219,28 @@ async def test_a_project_whose_dependencies_are_not_cached_gets_one_clear_messag
     assert not outcome.passed and outcome.error is not None
     assert outcome.error.startswith("the project's dependencies are not in the Go module cache")
     assert "no network" in outcome.summary()
+
+
+async def test_a_doctest_and_a_callers_failing_test_measure_after_being_set_aside(
+    daemon: ProfilerClient,
+):
+    """merge_ranges is judged by its doctest, its own test and total_length's test, which fails
+    on the user's code: set aside, the other two measure (a doctest's runner clears its globals
+    after each run; the process clock reads 0 for such short runs under RLIMIT_CPU)."""
+    from perforch_core import projects
+
+    task = source.task_from_file(
+        FIXTURES / "python/intervalkit/src/intervalkit/ranges.py", "merge_ranges"
+    )
+    good = task.current_code or ""
+    before = await daemon.run_tests(task, good)
+    assert not before.passed and len(before.failures) == 1
+    assert task.tests.project is not None
+    spec = projects.set_aside_failing(task.tests.project, before)
+    assert spec is not None and [t.id for t in spec.set_aside] == [
+        "tests/test_ranges.py::test_total_length_counts_integers"
+    ]
+    task = task.model_copy(update={"tests": task.tests.model_copy(update={"project": spec})})
+    assert (await daemon.run_tests(task, good)).passed
+    measured = await daemon.measure(task, good, Metric.EXEC_TIME)
+    assert measured.unit == "ns" and min(measured.values) > 0, measured
