@@ -77,6 +77,18 @@ def set_aside_failing(spec: ProjectSpec, outcome: TestOutcome) -> ProjectSpec | 
     return spec.model_copy(update={"tests": keep, "set_aside": (*spec.set_aside, *bad)})
 
 
-def describe(spec: ProjectSpec) -> str:
-    """One line per test that judges the function, for the user."""
-    return "\n".join(f"{t.id}  ({t.file}: {t.found_by})" for t in spec.tests)
+_HOW = {
+    "doctest": "its docstring's examples",
+    "functions": "test functions that import and call it",
+    "check": "a HumanEval-style check()",
+    "program": "a test program that calls it",
+    "project": "",
+}
+
+
+def judging(tests: TestSpec) -> list[tuple[str, str, str]]:
+    """(test, its file, how it was found) for each test that judges the function, for the
+    user (``perforch tests``, the editor's "Show the tests that judge …")."""
+    if tests.project is not None:
+        return [(t.id, t.file, t.found_by) for t in tests.project.tests]
+    return [(tests.origin, tests.file or tests.origin, _HOW[tests.kind])]

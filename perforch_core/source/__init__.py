@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import projects
 from ..errors import NoTestsError, SourceError
-from ..models import Language, Metric, ProjectSpec, Task, TestSpec
+from ..models import Language, Metric, ProjectSpec, Task
 from . import compiled, python
 
 
@@ -129,8 +129,3 @@ def _project(language: Language, path: Path, text: str, function: str) -> Projec
     ):
         return spec.model_copy(update={"tests": ()})
     return spec
-
-
-def tests_for(path: Path, text: str, function: str, tests_file: Path | None = None) -> TestSpec:
-    """The tests that would judge ``function`` (``perforch tests``)."""
-    return task_from_text(path, text, function, tests_file=tests_file).tests

@@ -47,10 +47,6 @@ JVM = (
 BENCH_JVM = tuple(f for f in JVM if "TieredStopAtLevel" not in f)
 
 
-def m2_repository() -> Path:
-    return Path.home() / ".m2" / "repository"
-
-
 async def maven_classpath(root: Path, cache: Path) -> list[str]:
     """The project's dependency jars (JUnit's own left out: the console launcher brings the
     engine), resolved offline by Maven from the user's ~/.m2 on the user's own pom (never on a

@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from perforch_core import projects
 from perforch_core import source as source_files
 from perforch_core.models import TestOutcome, TestSpec
 from profiler.client import ProfilerClient
@@ -30,19 +31,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds for the test run")
 
 
-def rows(tests: TestSpec) -> list[tuple[str, str, str]]:
-    """(test, file, how it was found) for each test that judges the function."""
-    if tests.project is not None:
-        return [(t.id, t.file, t.found_by) for t in tests.project.tests]
-    how = {
-        "doctest": "its docstring's examples",
-        "functions": "test functions that import and call it",
-        "check": "a HumanEval-style check()",
-        "program": "a test program that calls it",
-    }[tests.kind]
-    return [(tests.origin, tests.file or tests.origin, how)]
-
-
 def show(out: Console, tests: TestSpec) -> None:
     project = tests.project
     if project is not None:
@@ -50,7 +38,7 @@ def show(out: Console, tests: TestSpec) -> None:
     table = Table(show_lines=False)
     for header in ("test", "file", "found by"):  # names are printed whole, never cropped
         table.add_column(header, overflow="fold")
-    for test, file, how in rows(tests):
+    for test, file, how in projects.judging(tests):
         table.add_row(test, file, how)
     out.print(table)
     if project is not None:
@@ -86,7 +74,9 @@ async def run(args: argparse.Namespace) -> int:
         show_outcome(out, outcome)
     if args.json:
         data = {
-            "tests": [{"id": t, "file": f, "found_by": h} for t, f, h in rows(task.tests)],
+            "tests": [
+                {"id": t, "file": f, "found_by": h} for t, f, h in projects.judging(task.tests)
+            ],
             "project": task.tests.project.model_dump(mode="json", exclude={"tests"})
             if task.tests.project
             else None,

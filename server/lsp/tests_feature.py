@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from perforch_core import source
+from perforch_core import projects, source
 from perforch_core.errors import PerfOrchError
 from perforch_core.models import TestSpec
 
@@ -24,9 +24,7 @@ COMMAND = convert.SHOW_TESTS
 
 
 def listing(tests: TestSpec) -> list[dict[str, str]]:
-    if tests.project is not None:
-        return [{"id": t.id, "file": t.file, "found_by": t.found_by} for t in tests.project.tests]
-    return [{"id": tests.origin, "file": tests.file or tests.origin, "found_by": tests.kind}]
+    return [{"id": t, "file": f, "found_by": h} for t, f, h in projects.judging(tests)]
 
 
 def summary(function: str, tests: TestSpec) -> str:
