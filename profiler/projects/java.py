@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Metric, ProjectSpec, TestOutcome
+from perforch_core.models import ProjectSpec, TestOutcome
 
 from .. import stages
 from ..harness.base import ProcessResult
@@ -221,8 +221,6 @@ class JavaRunner(Runner):
     ) -> ProcessResult:
         """Both sides built from two copies in one work dir, then interleaved in one JVM
         (``PerforchJUnitBench``: a class loader per side)."""
-        if params.metric is Metric.AVG_MEMORY:
-            raise HarnessError("mean memory is not measured for a project's tests yet")
         setup = await self._setup(spec, cache)
         await asyncio.to_thread(copy_project, spec, wd / "srcb", candidate)
         for tree, out, label in (("src", "", "baseline"), ("srcb", "b-", "candidate")):

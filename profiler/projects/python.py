@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Metric, ProjectSpec, TestOutcome
+from perforch_core.models import ProjectSpec, TestOutcome
 
 from ..harness.base import ProcessResult
 from ..protocol import CompareParams, RunTestsParams
@@ -95,8 +95,6 @@ class PytestRunner(Runner):
         seed: int,
     ) -> ProcessResult:
         """Baseline (the copy's file) and candidate interleaved in one pytest process."""
-        if params.metric is Metric.AVG_MEMORY:
-            raise HarnessError("mean memory is not measured for a project's tests yet")
         plugins = wd / "plugins"
         plugins.mkdir()
         source = resources.files("profiler.projects").joinpath("pytest_bench.py").read_text()

@@ -244,3 +244,12 @@ async def test_a_doctest_and_a_callers_failing_test_measure_after_being_set_asid
     assert (await daemon.run_tests(task, good)).passed
     measured = await daemon.measure(task, good, Metric.EXEC_TIME)
     assert measured.unit == "ns" and min(measured.values) > 0, measured
+
+
+async def test_mean_memory_on_a_projects_tests_is_one_clear_refusal(daemon: ProfilerClient):
+    from perforch_core.errors import ProfilerError
+
+    task = source.task_from_file(FIXTURES / CASES["go"].file, CASES["go"].function)
+    code = task.current_code or ""
+    with pytest.raises(ProfilerError, match="mean memory is not measured on a project's tests"):
+        await daemon.compare(task, code, code, Metric.AVG_MEMORY, 5.0)
