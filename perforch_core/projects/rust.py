@@ -103,9 +103,10 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
         text = _read(file)
         if text is not None:
             fns += [(file.stem, relative(file, root), f) for f in items(text, [])]
-    bodies = {f.path if f.is_test else f.name: f.code for _, _, f in fns}
+    bodies = {f.path: f.code for _, _, f in fns if f.is_test}
     for _, _, f in fns:  # helpers are called by their simple name
-        add_body(bodies, f.name, f.code)
+        if not f.is_test:
+            add_body(bodies, f.name, f.code)
     own = next((f for _, _, f in fns if f.name == function and not f.is_test), None)
     is_method = own is not None and re.search(r"\(\s*&?\s*(?:mut\s+)?self\b", own.code) is not None
     how = reaching(bodies, function, method_calls=is_method)

@@ -40,6 +40,7 @@ from .python import PytestRunner
 PAIRS = 5
 TARGET_CPU_S = 0.2
 MAX_REPEATS = 100_000
+MAX_BUILT = 4  # built copies kept for measuring
 
 
 @dataclass
@@ -62,15 +63,14 @@ class ProjectHarness:
     def __init__(self) -> None:
         self.language = Language.PYTHON  # the protocol's; a project harness serves them all
         self._pair: _Pair | None = None
-        self._dirs: list[Path] = []
+        # Built copies by (project, source), newest last: the baseline measured alone before
+        # refinement and then against each candidate is built once.
+        self._built: dict[str, _Side] = {}
 
     async def aclose(self) -> None:
-        self._drop()
-
-    def _drop(self) -> None:
-        for d in self._dirs:
-            shutil.rmtree(d, ignore_errors=True)
-        self._dirs = []
+        for side in self._built.values():
+            shutil.rmtree(side.wd, ignore_errors=True)
+        self._built.clear()
         self._pair = None
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
@@ -141,26 +141,44 @@ class ProjectHarness:
         key = hashlib.sha256(f"{spec.root}\0{baseline}\0{candidate}".encode()).hexdigest()
         if self._pair is not None and self._pair.key == key:
             return self._pair
-        self._drop()
         cache = project_cache(spec)
-        sides: list[_Side] = []
-        for label, source in (("baseline", baseline), ("candidate", candidate)):
-            wd = Path(tempfile.mkdtemp(prefix="perforch-measure-"))
-            self._dirs.append(wd)
-            if os.geteuid() == 0:
-                os.chown(wd, NOBODY, NOBODY)
-            async with lock(cache):
-                await stages.report(f"building the {label} for measuring")
-                await asyncio.to_thread(copy_project, spec, wd / "src", source)
-                prepared = await runner(spec).prepare(spec, wd, cache, params)
-            if isinstance(prepared, TestOutcome):
-                raise HarnessError(f"the {label} did not build for measuring: {prepared.error}")
-            sides.append(_Side(wd, prepared))
+        sides = [
+            await self._side(spec, params, cache, baseline, "baseline"),
+            await self._side(spec, params, cache, candidate, "candidate"),
+        ]
         pair = _Pair(key, cache, (sides[0], sides[1]), 1)
         cpu = await self._run(pair, 0, 1, 120.0)
         pair.k = max(1, min(MAX_REPEATS, int(TARGET_CPU_S / max(cpu["cpu_us"] / 1e6, 1e-4))))
         self._pair = pair
         return pair
+
+    async def _side(
+        self, spec: ProjectSpec, params: RunTestsParams, cache: Path, source: str, label: str
+    ) -> _Side:
+        """The project built with ``source`` as the function's file (once per source)."""
+        key = hashlib.sha256(f"{spec.root}\0{source}".encode()).hexdigest()
+        if key in self._built:
+            self._built[key] = self._built.pop(key)  # recently used
+            return self._built[key]
+        wd = Path(tempfile.mkdtemp(prefix="perforch-measure-"))
+        if os.geteuid() == 0:
+            os.chown(wd, NOBODY, NOBODY)
+        try:
+            async with lock(cache):
+                await stages.report(f"building the {label} for measuring")
+                await asyncio.to_thread(copy_project, spec, wd / "src", source)
+                prepared = await runner(spec).prepare(spec, wd, cache, params)
+        except BaseException:
+            shutil.rmtree(wd, ignore_errors=True)
+            raise
+        if isinstance(prepared, TestOutcome):
+            shutil.rmtree(wd, ignore_errors=True)
+            raise HarnessError(f"the {label} did not build for measuring: {prepared.error}")
+        self._built[key] = _Side(wd, prepared)
+        while len(self._built) > MAX_BUILT:  # the oldest first; the current pair is newest
+            oldest = next(iter(self._built))
+            shutil.rmtree(self._built.pop(oldest).wd, ignore_errors=True)
+        return self._built[key]
 
     async def _run(self, pair: _Pair, side: int, k: int, timeout_s: float) -> dict[str, float]:
         s = pair.sides[side]
