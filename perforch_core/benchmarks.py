@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .languages.python import source as py_source
 from .models import Language, Task, TestSpec
-from .source import python as py_source
 
 EXCLUDED: dict[str, str] = {
     "CPP/23": "its tests call strlen on literals, not the candidate: any candidate passes",

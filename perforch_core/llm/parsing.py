@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 
+from .. import languages
 from ..errors import LLMReplyError, SourceError
-from ..models import Category, Language, Task
-from ..source import compiled as compiled_source
-from ..source import python as py_source
+from ..models import Category, Task
 
 FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
@@ -22,55 +21,23 @@ def code_blocks(reply: str) -> list[tuple[str, str]]:
 
 
 def extract_function(reply: str, task: Task, model: str) -> str:
-    """The candidate function from a reply, normalised to splice into the task's module."""
+    """The candidate block from a reply (imports, helpers, the function), normalised to merge
+    into the task's file: out of the first fenced block (or an unfenced answer that is nothing
+    but code) that defines the task's function in a usable way."""
     if not reply.strip():
         raise LLMReplyError("the model returned an empty reply", model=model)
-    if task.language is not Language.PYTHON:
-        return _compiled_function(reply, task, model)
+    support = languages.support(task.language)
     blocks = code_blocks(reply)
-    candidates = [code for _, code in blocks if f"def {task.entry_point}" in code]
-    if not candidates and not blocks and f"def {task.entry_point}" in reply:
-        candidates = [reply]  # an unfenced answer that is nothing but code
+    candidates = [code for _, code in blocks if support.defines(code, task.entry_point)]
+    if not candidates and not blocks and support.defines(reply, task.entry_point):
+        candidates = [reply]
     if not candidates:
         what = "no code block" if not blocks else f"no code block defining {task.entry_point}()"
         raise LLMReplyError(f"the reply holds {what}", model=model)
-    doc = task.description or None
     errors = []
     for code in candidates:
         try:
-            return py_source.normalize_candidate(
-                code,
-                task.entry_point,
-                module_prefix=task.prefix,
-                module_suffix=task.suffix,
-                original_docstring=doc,
-            )
-        except SourceError as exc:
-            errors.append(str(exc))
-    raise LLMReplyError(f"the reply's code is not usable: {errors[0]}", model=model)
-
-
-def _compiled_function(reply: str, task: Task, model: str) -> str:
-    """C++/Java/Go/Rust: the function named like the task's, out of any block that has it."""
-    blocks = [code for _, code in code_blocks(reply)] or [reply]
-    candidates = [
-        code for code in blocks if re.search(rf"\b{re.escape(task.entry_point)}\s*\(", code)
-    ]
-    if not candidates:
-        raise LLMReplyError(f"the reply holds no code defining {task.entry_point}()", model=model)
-    current = task.current_code or task.signature
-    indent = current[: len(current) - len(current.lstrip(" \t"))]
-    errors = []
-    for code in candidates:
-        try:
-            return compiled_source.block_from_reply(
-                task.language,
-                code,
-                task.entry_point,
-                indent,
-                module=task.prefix + task.suffix,
-                signature=task.signature,
-            )
+            return support.candidate(code, task)
         except SourceError as exc:
             errors.append(str(exc))
     raise LLMReplyError(f"the reply's code is not usable: {errors[0]}", model=model)

@@ -6,6 +6,7 @@ signature, keep all logic in the one function. The refine prompt carries the pro
 
 from __future__ import annotations
 
+from .. import languages
 from ..models import Category, Metric, Task
 from ..ports import ChatMessage
 
@@ -64,8 +65,6 @@ Problem:
 
 Answer with a comma-separated list of category names from the list, nothing else."""
 
-FENCES = {"python": "python", "java": "java", "cpp": "cpp", "go": "go", "rust": "rust"}
-
 
 def _examples(task: Task) -> str:
     if task.examples is not None:
@@ -95,7 +94,7 @@ def _system(task: Task) -> ChatMessage:
 
 
 def generate(task: Task) -> list[ChatMessage]:
-    fence = FENCES[task.language.value]
+    fence = languages.support(task.language).fence
     body = GENERATE.format(
         language=task.language.value,
         signature=task.signature.rstrip(),
@@ -107,7 +106,7 @@ def generate(task: Task) -> list[ChatMessage]:
 
 
 def fix(task: Task, code: str, failure: str) -> list[ChatMessage]:
-    fence = FENCES[task.language.value]
+    fence = languages.support(task.language).fence
     body = FIX.format(
         language=task.language.value,
         code=code.rstrip(),
@@ -120,7 +119,7 @@ def fix(task: Task, code: str, failure: str) -> list[ChatMessage]:
 
 
 def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessage]:
-    fence = FENCES[task.language.value]
+    fence = languages.support(task.language).fence
     body = REFINE.format(
         language=task.language.value,
         code=code.rstrip(),

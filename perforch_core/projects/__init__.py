@@ -1,37 +1,31 @@
 """The user's project around a function, per language: where its root is, which build system
 and test framework it uses, and which of its tests exercise the function (``ProjectSpec``).
 
-One module per language holds all of that language's project knowledge; :data:`DISCOVERERS`
-is the registry. The profiler's ``harness/project.py`` builds and runs what is found here.
+Each language's ``perforch_core/languages/<name>/project.py`` holds that language's project
+knowledge; ``search.py`` the search they share. The profiler's ``profiler/projects/`` builds and
+runs what is found here.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..models import Language, ProjectSpec, TestCase, TestOutcome, TestSpec
-from . import cpp, go, java, python, rust
+from ..models import ProjectSpec, TestCase, TestOutcome, TestSpec
 
-Discover = Callable[[Path, str, str, bool], ProjectSpec | None]
+if TYPE_CHECKING:
+    from ..languages import LanguageSupport
 
-DISCOVERERS: dict[Language, Discover] = {
-    Language.PYTHON: lambda path, source, fn, doc: python.discover(path, fn, doc),
-    Language.GO: lambda path, source, fn, doc: go.discover(path, fn),
-    Language.RUST: lambda path, source, fn, doc: rust.discover(path, fn, doc),
-    Language.JAVA: lambda path, source, fn, doc: java.discover(path, fn),
-    Language.CPP: lambda path, source, fn, doc: cpp.discover(path, source, fn),
-}
 PROMPT_TESTS_LIMIT = 6000  # characters of the tests' source shown to models
 
 
 def discover(
-    language: Language, path: Path, source: str, function: str, has_doctest: bool = False
+    support: LanguageSupport, path: Path, source: str, function: str
 ) -> ProjectSpec | None:
     """The project around ``path`` with the tests that exercise ``function``; None when the
-    file is in no project this language recognises."""
-    return DISCOVERERS[language](path.resolve(), source, function, has_doctest)
+    file is in no project its language recognises."""
+    return support.discover(path.resolve(), source, function)
 
 
 def test_spec(spec: ProjectSpec) -> TestSpec:

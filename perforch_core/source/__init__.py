@@ -1,17 +1,17 @@
-"""Source files of the five languages behind one interface: which language a path is, the
-functions in it, the function at a line, a task for a function, the file with a function
-replaced. Python goes through ``ast`` (``python.py``), the others through tree-sitter
-(``compiled.py``)."""
+"""Source files of every registered language behind one interface: which language a path is,
+the functions in it, the function at a line, a task for a function (with its project's tests),
+the file with a function replaced. What differs per language is in ``perforch_core/languages``;
+``extras.py`` merges a candidate's imports and helpers into a file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import projects
+from .. import languages, projects
 from ..errors import NoTestsError, SourceError
-from ..models import Language, Metric, ProjectSpec, Task
-from . import compiled, python
+from ..models import Language, Metric, Task
+from . import extras
 
 
 @dataclass(frozen=True)
@@ -23,37 +23,37 @@ class Function:
 
 
 def language_of(path: str | Path) -> Language | None:
-    suffix = Path(path).suffix
-    return Language.PYTHON if suffix == ".py" else compiled.EXTENSIONS.get(suffix)
+    found = languages.of_path(path)
+    return found.language if found is not None else None
 
 
 def functions(language: Language, source: str) -> list[Function]:
     """The functions a user can act on: Python's top-level ones, every function or method in
-    the others. A Python file that does not parse has none."""
-    if language is Language.PYTHON:
-        try:
-            spans = python.spans(source)
-        except SourceError:
-            return []
-        return [Function(s.name, s.start, s.end, s.code) for s in spans]
-    return [Function(s.name, s.start, s.end, s.code) for s in compiled.functions(language, source)]
+    the others. A file that does not parse has none."""
+    try:
+        spans = languages.support(language).functions(source)
+    except SourceError:
+        return []
+    return [Function(s.name, s.start, s.end, s.code) for s in spans]
 
 
 def function_at(language: Language, source: str, line: int) -> Function | None:
+    """The innermost function whose lines include ``line`` (0-based)."""
     inside = [f for f in functions(language, source) if f.start <= line < f.end]
     return min(inside, key=lambda f: f.end - f.start) if inside else None
 
 
 def find_code(language: Language, source: str, name: str, filename: str = "<source>") -> str:
-    if language is Language.PYTHON:
-        return python.find_function(source, name, filename).code
-    return compiled.find_function(language, source, name, filename).code
+    return languages.support(language).find_function(source, name, filename).code
 
 
 def replace_function(language: Language, source: str, name: str, new_code: str) -> str:
-    if language is Language.PYTHON:
-        return python.replace_function(source, name, new_code)
-    return compiled.replace_function(language, source, name, new_code)
+    """``source`` with the function ``name`` replaced by a candidate block (its new imports
+    merged into the file's import block)."""
+    span = languages.support(language).find_function(source, name)
+    lines = source.splitlines(keepends=True)
+    prefix, suffix = "".join(lines[: span.start]), "".join(lines[span.end :])
+    return extras.merge(language, prefix, new_code, suffix)
 
 
 def task_from_file(
@@ -77,21 +77,17 @@ def task_from_text(
     tests_file: Path | None = None,
     metric: Metric = Metric.EXEC_TIME,
 ) -> Task:
-    """As :func:`task_from_file`, for a buffer's text (tests are still looked up beside
-    ``path``)."""
-    language = language_of(path)
-    if language is None:
-        raise SourceError(
-            f"{path}: unknown language", hint="PerfOrch reads .py, .cpp/.cc/.h, .java, .go, .rs"
-        )
-    project = None if tests_file is not None else _project(language, path, text, function)
+    """As :func:`task_from_file`, for a buffer's text: the tests of the project around
+    ``path`` that exercise the function, else (no project, or ``tests_file`` given) the
+    language's single-file tests."""
+    support = languages.of_path(path)
+    if support is None:
+        known = ", ".join("/".join(s.extensions) for s in languages.every())
+        raise SourceError(f"{path}: unknown language", hint=f"PerfOrch reads {known}")
+    project = None if tests_file is not None else projects.discover(support, path, text, function)
     tests = projects.test_spec(project) if project is not None and project.tests else None
     try:
-        if language is Language.PYTHON:
-            return python.task_from_text(
-                path, text, function, tests_file=tests_file, metric=metric, tests=tests
-            )
-        return compiled.task_from_text(
+        return support.task_from_text(
             path, text, function, tests_file=tests_file, metric=metric, tests=tests
         )
     except NoTestsError as exc:
@@ -102,30 +98,3 @@ def task_from_text(
             f"{project.kind} project at {project.root} calls it",
             hint=exc.hint,
         ) from exc
-
-
-def _project(language: Language, path: Path, text: str, function: str) -> ProjectSpec | None:
-    """The project around the file, with the tests that exercise ``function`` in it. A
-    Python function whose only tests are its docstring's examples keeps the single-file
-    doctest path (measured in one process)."""
-    has_doctest = False
-    if language is Language.PYTHON:
-        try:
-            span = python.find_function(text, function, str(path))
-        except SourceError:
-            return None
-        has_doctest = bool(span.docstring and ">>>" in span.docstring)
-    elif language is Language.RUST:
-        try:
-            span_c = compiled.find_function(language, text, function, str(path))
-        except SourceError:
-            return None
-        has_doctest = "```" in span_c.doc
-    spec = projects.discover(language, path, text, function, has_doctest)
-    if spec is None:
-        return None
-    if language is Language.PYTHON and all(
-        t.found_by.startswith("its docstring") for t in spec.tests
-    ):
-        return spec.model_copy(update={"tests": ()})
-    return spec

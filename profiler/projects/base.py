@@ -24,7 +24,7 @@ from pathlib import Path
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestFailure, TestOutcome
-from perforch_core.projects.common import SKIP_DIRS
+from perforch_core.projects.search import SKIP_DIRS
 
 from ..harness.base import ProcessResult
 from ..protocol import RunTestsParams

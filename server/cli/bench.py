@@ -26,7 +26,7 @@ from typing import Any
 
 from rich.console import Console
 
-from perforch_core import benchmarks
+from perforch_core import benchmarks, languages
 from perforch_core.errors import ConfigError
 from perforch_core.models import Language, Metric, Task, TestSpec
 from profiler.client import ProfilerClient
@@ -134,13 +134,6 @@ JAVA_TEST = """public class Main {
 """
 
 # Iterations per call: ~1-4 ms in Python, ~0.1-0.3 ms in C++ (batches are calibrated anyway).
-LANGUAGE_NAMES = {
-    Language.PYTHON: "Python",
-    Language.CPP: "C++",
-    Language.RUST: "Rust",
-    Language.GO: "Go",
-    Language.JAVA: "Java",
-}
 WORK_ITERATIONS = {
     Language.PYTHON: WORK,
     Language.CPP: 100_000,
@@ -321,7 +314,7 @@ def _report(
     load: tuple[float, float, float],
 ) -> str:
     lines = [
-        f"# Profiler fidelity: {LANGUAGE_NAMES[language]}",
+        f"# Profiler fidelity: {languages.support(language).label}",
         "",
         f"Measured {dt.date.today().isoformat()} on {platform.node()} "
         f"({os.cpu_count()} CPUs, load average at start {load[0]:.2f}); "

@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console
 
-from perforch_core import source
+from perforch_core import languages, source
 from perforch_core.errors import PerfOrchError
 from perforch_core.models import Action, Language
 from perforch_core.policy import Budget, Policy
@@ -29,13 +29,6 @@ from ..app import App, AppConfig
 from . import render
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "projects"
-STUB = {
-    Language.PYTHON: "raise NotImplementedError",
-    Language.GO: 'panic("not implemented")',
-    Language.RUST: "todo!()",
-    Language.JAVA: "throw new UnsupportedOperationException();",
-    Language.CPP: "throw 0;",
-}
 
 
 @dataclass(frozen=True)
@@ -91,22 +84,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def emptied(language: Language, text: str, function: str) -> str:
     """``text`` with the function's body replaced by a stub that builds and fails."""
-    found = next(f for f in source.functions(language, text) if f.name == function)
+    support = languages.support(language)
+    span = support.find_function(text, function)
     lines = text.splitlines(keepends=True)
-    if language is Language.PYTHON:
-        from perforch_core.source import python
-
-        span = python.find_function(text, function)
-        indent = "    "
-        body = span.header + f"{indent}{STUB[language]}\n"
-    else:
-        from perforch_core.source import compiled
-
-        span_c = compiled.find_function(language, text, function)
-        head = span_c.header
-        indent = head[: len(head) - len(head.lstrip())]
-        body = f"{head}{indent}    {STUB[language]}\n{indent}}}\n"
-    return "".join(lines[: found.start]) + body + "".join(lines[found.end :])
+    return "".join(lines[: span.start]) + support.stubbed(span) + "".join(lines[span.end :])
 
 
 async def _one(

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from perforch_core.errors import LLMReplyError, NoTestsError, SourceError
+from perforch_core.languages.python import source as py
 from perforch_core.llm import parsing
 from perforch_core.models import Language
 from perforch_core.source import extras
-from perforch_core.source import python as py
 from tests.fakes import make_task
 
 MODULE = '''import os

@@ -8,9 +8,10 @@ import pytest
 
 from perforch_core import source
 from perforch_core.errors import NoTestsError, SourceError
+from perforch_core.languages import support
 from perforch_core.llm.parsing import extract_function
 from perforch_core.models import Language
-from perforch_core.source import compiled, extras
+from perforch_core.source import extras
 
 CPP = """#include <vector>
 
@@ -145,7 +146,7 @@ def test_a_junit_class_without_main_is_not_taken_for_runnable_tests(tmp_path: Pa
 
 def test_unknown_function_lists_the_known_ones():
     with pytest.raises(SourceError) as err:
-        compiled.find_function(Language.GO, GO, "Nope", "mathx.go")
+        support(Language.GO).find_function(GO, "Nope", "mathx.go")
     assert "SumSquares" in (err.value.hint or "")
 
 
@@ -256,12 +257,14 @@ def test_a_reply_that_adds_imports_and_helpers_merges_into_the_file(
     wanted_imports: list[str],
     helper: str | None,
 ):
-    span = compiled.find_function(language, module, function)
-    prefix, suffix = compiled.split_module(module, span)
+    lang = support(language)
+    span = lang.find_function(module, function)
+    lines = module.splitlines(keepends=True)
+    prefix, suffix = "".join(lines[: span.start]), "".join(lines[span.end :])
     indent = span.code[: len(span.code) - len(span.code.lstrip())]
-    block = compiled.block_from_reply(language, reply, function, indent, module=prefix + suffix)
+    block = lang.block_from_reply(reply, function, indent, module=prefix + suffix)
     merged = extras.merge(language, prefix, block, suffix)
-    assert not compiled.has_errors(language, merged), merged
+    assert not lang.has_errors(merged), merged
     for line in wanted_imports:  # in the file's own import block, once
         assert merged.count(line) == 1, merged
         assert merged.index(line) < merged.index(function)
@@ -274,8 +277,9 @@ def test_a_reply_that_adds_imports_and_helpers_merges_into_the_file(
         assert merged.count(helper) == 1 and merged.index(helper) < merged.index(f" {function}(")
     assert "func main" not in merged
     # Merging again (the file after --apply, the same block) adds nothing twice.
-    again = compiled.find_function(language, merged, function)
-    p2, s2 = compiled.split_module(merged, again)
+    again = lang.find_function(merged, function)
+    lines = merged.splitlines(keepends=True)
+    p2, s2 = "".join(lines[: again.start]), "".join(lines[again.end :])
     assert extras.missing_imports(language, p2 + s2, extras.split_imports(language, block)[0]) == []
 
 
@@ -308,4 +312,4 @@ def test_a_reply_that_drops_the_declared_visibility_gets_it_back(
 ):
     """A generated Rust function without `pub`, a Java method without `public static`: callers
     elsewhere in the project no longer build (seen in `perforch bench projects`)."""
-    assert compiled.keep_visibility(language, reply, signature).startswith(kept)
+    assert support(language).keep_visibility(reply, signature).startswith(kept)

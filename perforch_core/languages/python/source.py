@@ -13,9 +13,12 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import NoTestsError, SourceError
-from ..models import Language, Metric, Task, TestKind, TestSpec
-from . import extras
+from ...errors import NoTestsError, SourceError
+from ...models import Language, Metric, Task, TestKind, TestSpec
+from ...source import extras
+
+# One import line as a candidate block carries it.
+IMPORT_LINE = re.compile(r"^(?:import\s+[\w.]+(?:\s+as\s+\w+)?|from\s+[\w.]+\s+import\s+.+)$")
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -137,7 +140,7 @@ def normalize_candidate(
     imports = [
         ln
         for ln in extras.missing_imports(Language.PYTHON, module, imports)
-        if extras.IMPORT_LINE[Language.PYTHON].match(ln)
+        if IMPORT_LINE.match(ln)
     ]
     func_text = textwrap.dedent(segment(target))
     if nested or (original_docstring is not None and ast.get_docstring(target) is None):

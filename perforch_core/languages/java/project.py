@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..models import Language, ProjectKind, ProjectSpec, TestCase
-from ..source import compiled
-from .common import add_body, find_up, reaching, relative, walk
+from ...models import ProjectKind, ProjectSpec, TestCase
+from ...projects.search import add_body, find_up, reaching, relative, walk
+from . import SUPPORT
 
 TEST_ANNOTATION = re.compile(
     r"@(?:org\.junit\.jupiter\.api\.)?(?:Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate)\b"
@@ -31,7 +31,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
     # method calls. Such a test must name the class (``apply`` is everybody's method name).
     own_class = path.stem
     try:
-        own = compiled.functions(Language.JAVA, path.read_text(encoding="utf-8"))
+        own = SUPPORT.functions(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         own = []
     for span in own:
@@ -47,7 +47,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
         package = PACKAGE.search(text)
         cls = f"{package.group(1)}.{file.stem}" if package else file.stem
         mentions[relative(file, root)] = re.search(rf"\b{re.escape(own_class)}\b", text) is not None
-        for span in compiled.functions(Language.JAVA, text):
+        for span in SUPPORT.functions(text):
             if TEST_ANNOTATION.search(span.header.split("(")[0]):
                 key = f"{cls}#{span.name}"
                 tests[key] = relative(file, root)

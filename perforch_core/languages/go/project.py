@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import Language, ProjectSpec, TestCase
-from ..source import compiled
-from .common import add_body, find_up, reaching, relative
+from ...models import ProjectSpec, TestCase
+from ...projects.search import add_body, find_up, reaching, relative
+from . import SUPPORT
 
 
 def discover(path: Path, function: str) -> ProjectSpec | None:
@@ -24,7 +24,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        for span in compiled.functions(Language.GO, text):
+        for span in SUPPORT.functions(text):
             add_body(bodies, span.name, span.code)
             if (
                 file.name.endswith("_test.go")

@@ -10,8 +10,8 @@ import ast
 import re
 from pathlib import Path
 
-from ..models import ProjectSpec, TestCase
-from .common import calls, find_up, reaching, relative, walk
+from ...models import ProjectSpec, TestCase
+from ...projects.search import calls, find_up, reaching, relative, walk
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini")
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import tree_sitter
 
-from ..models import Language, ProjectSpec, TestCase
-from ..source import compiled
-from .common import add_body, find_up, reaching, relative, walk
+from ...models import ProjectSpec, TestCase
+from ...projects.search import add_body, find_up, reaching, relative, walk
+from . import SUPPORT
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _module_path(file: Path, src: Path) -> list[str]:
 
 def items(text: str, base: list[str]) -> list[RustFn]:
     """Every function in ``text`` with its module path (inline ``mod`` blocks followed)."""
-    tree = compiled._parser(Language.RUST).parse(text.encode())
+    tree = SUPPORT.parse(text)
     out: list[RustFn] = []
 
     def visit(node: tree_sitter.Node, mods: list[str]) -> None:

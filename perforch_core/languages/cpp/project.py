@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..models import Language, ProjectSpec, TestCase
-from ..source import compiled
-from .common import add_body, calls, find_up, reaching, relative, walk
+from ...models import ProjectSpec, TestCase
+from ...projects.search import add_body, calls, find_up, reaching, relative, walk
+from . import SUPPORT
 
 SOURCES = (".cpp", ".cc", ".cxx", ".c++")
 MAIN = re.compile(r"\bint\s+main\s*\(")
@@ -48,9 +48,7 @@ def self_test(path: Path, source: str, function: str) -> ProjectSpec | None:
     """The file's own ``main()`` when it reaches the function."""
     if not MAIN.search(source):
         return None
-    bodies = {
-        f.name: f.code for f in compiled.functions(Language.CPP, source) if f.name != function
-    }
+    bodies = {f.name: f.code for f in SUPPORT.functions(source) if f.name != function}
     how = reaching(bodies, function)
     if "main" not in how:
         return None
@@ -97,7 +95,7 @@ def discover(path: Path, source: str, function: str) -> ProjectSpec | None:
         rel = relative(file, root)
         # Every function of the project may lead to the function (a test calls the library's
         # API, which calls it): the call search follows them all.
-        for f in compiled.functions(Language.CPP, text):
+        for f in SUPPORT.functions(text):
             if f.name not in ("TEST", "TEST_F", "TEST_P", "TEST_CASE", "main", function):
                 add_body(helpers, f.name, f.code)
         if file.suffix in HEADERS or file.resolve() == path.resolve():

@@ -1,0 +1,61 @@
+"""Rust: functions (tree-sitter), ``use`` lines, a ``pub`` the model dropped put back, Cargo
+crates and workspaces with unit, integration and doc tests (``project.py``), and a file's own
+``#[cfg(test)]`` module outside any crate."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import tree_sitter_rust
+
+from ...errors import SourceError
+from ...models import Language, ProjectSpec, TestSpec
+from ..base import Span
+from ..treesitter import TreeSitterLanguage, calls
+
+
+class Rust(TreeSitterLanguage):
+    language = Language.RUST
+    label = "Rust"
+    fence = "rust"
+    extensions = (".rs",)
+    stub_body = "todo!()"
+    no_tests_hint = "add a #[cfg(test)] mod tests with #[test] functions calling it"
+    grammar = tree_sitter_rust.language
+    function_nodes = frozenset({"function_item"})
+    import_line = re.compile(r"^use\s+[^;]+;$")
+    top_import = re.compile(r"^(?:pub\s+)?use\s")
+    imports_after = re.compile(r"^(?://!|#!\[)")
+    doc_line = re.compile(r"^\s*(?://|#\[)")
+
+    def used_names(self, line: str) -> list[str]:
+        body = line.removeprefix("use").strip().rstrip(";")
+        return [n for n in re.findall(r"\w+", body.rsplit("::", 1)[-1]) if n not in ("as", "self")]
+
+    def keep_visibility(self, function: str, signature: str) -> str:
+        head, sep, body = function.partition("(")
+        vis = re.match(r"\s*(pub(?:\s*\([^)]*\))?\s+)", signature)
+        if sep and vis and not re.match(r"\s*pub\b", head):
+            lead = head[: len(head) - len(head.lstrip())]
+            return f"{lead}{vis.group(1)}{head.lstrip()}{sep}{body}"
+        return function
+
+    def own_tests(self, path: Path, source: str, span: Span) -> TestSpec | None:
+        at = source.find(span.code)
+        rest = source[:at] + source[at + len(span.code) :]
+        if "#[cfg(test)]" in rest and calls(rest, span.name):
+            return TestSpec(kind="program", source="", origin=f"{path.name}'s #[cfg(test)] module")
+        return None
+
+    def discover(self, path: Path, source: str, function: str) -> ProjectSpec | None:
+        from . import project
+
+        try:
+            has_doctest = "```" in self.find_function(source, function, str(path)).doc
+        except SourceError:
+            return None
+        return project.discover(path, function, has_doctest)
+
+
+SUPPORT = Rust()
