@@ -88,6 +88,37 @@ class TestCase(_Frozen):
     code: str = Field(default="", description="the test's source, shown to models")
 
 
+# Directories a project's test search never enters and its sandboxed copy leaves out: build
+# output, caches, environments, version control.
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "target",
+        "build",
+        "cmake-build-debug",
+        "cmake-build-release",
+        "out",
+        "dist",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".gradle",
+        ".idea",
+        ".vscode",
+        "site-packages",
+        ".eggs",
+    }
+)
+
+
 class ProjectSpec(_Frozen):
     """The user's project around a function: where it is, what builds and tests it, and which
     of its tests judge the function. The profiler runs those tests on a sandboxed copy of the

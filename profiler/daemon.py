@@ -25,15 +25,10 @@ from pydantic import BaseModel, ValidationError
 from perforch_core.errors import PerfOrchError
 from perforch_core.models import Language
 
-from . import projects, stages
+from . import languages, projects, stages
 from . import protocol as p
 from .harness import base, compiled
 from .harness.base import Harness, ProcessResult
-from .harness.cpp import CppHarness
-from .harness.go import GoHarness
-from .harness.java import JavaHarness
-from .harness.python import PythonHarness
-from .harness.rust import RustHarness
 from .projects.measure import ProjectHarness
 
 log = logging.getLogger("perforch.profiler")
@@ -53,13 +48,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 class Daemon:
     def __init__(self, test_concurrency: int = 2) -> None:
-        self.harnesses: dict[Language, Harness] = {
-            Language.PYTHON: PythonHarness(),
-            Language.CPP: CppHarness(),
-            Language.JAVA: JavaHarness(),
-            Language.GO: GoHarness(),
-            Language.RUST: RustHarness(),
-        }
+        self.harnesses: dict[Language, Harness] = languages.harnesses()
         self.projects = ProjectHarness()
         self.tests_slots = asyncio.Semaphore(test_concurrency)
         self.measure_slot = asyncio.Semaphore(1)

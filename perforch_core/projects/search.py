@@ -8,34 +8,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-# Never searched, never copied into the sandbox: build output, caches, environments, VCS.
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        "target",
-        "build",
-        "cmake-build-debug",
-        "cmake-build-release",
-        "out",
-        "dist",
-        ".venv",
-        "venv",
-        ".tox",
-        ".nox",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".gradle",
-        ".idea",
-        ".vscode",
-        "site-packages",
-        ".eggs",
-    }
-)
+from ..models import SKIP_DIRS
+
 MAX_FILES = 20000  # a search stops here: a project that large is searched in part
 
 

@@ -17,7 +17,6 @@ from perforch_core.errors import HarnessError
 from perforch_core.models import (
     InstructionCounts,
     Interval,
-    Language,
     Measurement,
     Metric,
     ProcessMemory,
@@ -49,8 +48,6 @@ OnSample = Callable[[int, ProcessResult], Awaitable[None]]
 
 
 class Harness(Protocol):
-    language: Language
-
     async def run_tests(self, params: RunTestsParams) -> TestOutcome: ...
 
     async def compare_once(
@@ -118,7 +115,9 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
     instructions = None
     if params.instructions:
         if not hasattr(harness, "instructions"):
-            raise HarnessError(f"instruction counts are not available for {harness.language.value}")
+            raise HarnessError(
+                f"instruction counts are not available for {params.program.language.value}"
+            )
         await stages.report("counting instructions (valgrind)")
         instructions = await cast(CountingHarness, harness).instructions(
             params, params.baseline, params.candidate

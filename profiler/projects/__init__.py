@@ -1,11 +1,13 @@
 """Running the tests of a user's own project on a candidate, one runner per kind of project
-(``ProjectSpec.kind``; found by ``perforch_core.projects``): copy the project into a sandbox
+(``ProjectSpec.kind``, each in its language's ``profiler/languages/<name>/project.py``; found by
+``perforch_core.projects``): copy the project into a sandbox
 work dir with the candidate patched in, build it with its own build system, run the tests that
 exercise the function with its own test framework. The user's tree is only read."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
@@ -15,27 +17,20 @@ from .. import stages
 from ..protocol import RunTestsParams
 from ..sandbox import workdir
 from .base import Runner, copy_project, project_cache
-from .cpp import CMakeRunner, SelfTestRunner
-from .go import GoRunner
-from .java import JavaRunner
-from .python import PytestRunner
-from .rust import CargoRunner
 
-RUNNERS: dict[str, Runner] = {
-    "pytest": PytestRunner(),
-    "go": GoRunner(),
-    "cargo": CargoRunner(),
-    "maven": JavaRunner(),
-    "gradle": JavaRunner(),
-    "cmake": CMakeRunner(),
-    "cpp-self-test": SelfTestRunner(),
-}
+
+@functools.cache
+def _runners() -> dict[str, Runner]:
+    from ..languages import runners  # the language packages import this package's base
+
+    return runners()
+
 
 _locks: dict[Path, asyncio.Lock] = {}
 
 
 def runner(spec: ProjectSpec) -> Runner:
-    found = RUNNERS.get(spec.kind)
+    found = _runners().get(spec.kind)
     if found is None:
         raise HarnessError(f"no runner for {spec.kind} projects")
     return found

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import ProjectSpec, TestFailure, TestOutcome
-from perforch_core.projects.search import SKIP_DIRS
+from perforch_core.models import SKIP_DIRS, ProjectSpec, TestFailure, TestOutcome
 
 from ..harness.base import ProcessResult
-from ..protocol import RunTestsParams
+from ..protocol import CompareParams, RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed
 from ..toolchains import cache_root
 
@@ -221,7 +220,11 @@ def measured(path: Path, run: RunResult) -> ProcessResult:
 
 
 class Runner:
-    """One kind of project: how it is built, and how its selected tests run."""
+    """One kind of project: how it is built, and how its selected tests run. A runner whose
+    test framework can run both sides in one process (``in_process``) measures a comparison in
+    :meth:`compare_once`; the others are measured as processes from :meth:`prepare`'s build."""
+
+    in_process = False
 
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
@@ -233,6 +236,18 @@ class Runner:
     ) -> Prepared | TestOutcome:
         """Build the copy in ``wd`` for measuring; a failed build's outcome otherwise."""
         raise HarnessError(f"measuring the tests of {spec.kind} projects is not supported yet")
+
+    async def compare_once(
+        self,
+        spec: ProjectSpec,
+        wd: Path,
+        cache: Path,
+        params: CompareParams,
+        candidate: str,
+        seed: int,
+    ) -> ProcessResult:
+        """Both sides measured in one process, the project copied into ``wd / "src"``."""
+        raise NotImplementedError
 
 
 async def step(wd: Path, cache: Path, s: Step, timeout_s: float | None = None) -> RunResult:

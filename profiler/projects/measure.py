@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Language, Metric, ProjectSpec, TestOutcome
+from perforch_core.models import Metric, ProjectSpec, TestOutcome
 
 from .. import stages
 from ..harness import process_memory as pm
@@ -34,8 +34,6 @@ from ..sandbox import NOBODY, Limits, workdir
 from ..toolchains import launcher
 from . import lock, run_tests, runner
 from .base import Prepared, Step, copy_project, project_cache, step
-from .java import JavaRunner
-from .python import PytestRunner
 
 PAIRS = 5
 TARGET_CPU_S = 0.2
@@ -61,7 +59,6 @@ class ProjectHarness:
     """Runs and measures project tasks for the daemon (one per daemon, any language)."""
 
     def __init__(self) -> None:
-        self.language = Language.PYTHON  # the protocol's; a project harness serves them all
         self._pair: _Pair | None = None
         # Built copies by (project, source), newest last: the baseline measured alone before
         # refinement and then against each candidate is built once.
@@ -106,7 +103,7 @@ class ProjectHarness:
             )
         run_params = RunTestsParams(program=params.program, source=baseline, timeout_s=120)
         found = runner(spec)
-        if isinstance(found, PytestRunner | JavaRunner):  # both sides in one process
+        if found.in_process:
             cache = project_cache(spec)
             with workdir("perforch-project-") as wd:
                 await stages.report("copying the project")

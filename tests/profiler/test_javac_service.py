@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from profiler.harness.java import JAVAC_SERVICE_FLAGS
-from profiler.harness.javac_service import JavacService
+from profiler.languages.java.harness import JAVAC_SERVICE_FLAGS
+from profiler.languages.java.javac_service import JavacService
 from profiler.sandbox import kill_group
 
 

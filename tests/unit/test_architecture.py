@@ -39,16 +39,40 @@ def test_only_the_gateway_imports_litellm():
     assert importers == ["perforch_core/llm/gateway.py"]
 
 
-def test_profiler_depends_on_stdlib_pydantic_and_core_models_only():
-    # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition.
-    allowed = {"perforch_core", "pydantic", "profiler", "__future__", "pyseccomp"}
+def _modules(path: Path) -> set[str]:
+    """The absolute modules ``path`` imports, in full (``perforch_core.models``)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return out
+
+
+def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
+    """The daemon shares exactly the wire types (``perforch_core.models``) and the error tree
+    (``perforch_core.errors``) with the core; the client, which runs in the core's process and
+    implements its ``ProfilerPort``, may also import the port's types."""
     import sys
 
+    # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition.
+    allowed = {"pydantic", "profiler", "__future__", "pyseccomp"}
+    shared = {"perforch_core.models", "perforch_core.errors"}
     # pytest_bench.py is a pytest plugin the profiler copies into the sandbox: it runs under
     # pytest in the user's interpreter, never in the daemon.
-    plugin = ROOT / "profiler" / "projects" / "pytest_bench.py"
-    for path, names in _imports("profiler").items():
-        foreign = {n for n in names - allowed if n not in sys.stdlib_module_names}
+    plugin = ROOT / "profiler" / "languages" / "python" / "pytest_bench.py"
+    assert plugin.exists()
+    for path in (ROOT / "profiler").rglob("*.py"):
+        modules = _modules(path)
+        core = {m for m in modules if m.split(".")[0] == "perforch_core"}
+        ports = {"perforch_core.ports"} if path.name == "client.py" else set()
+        assert core <= shared | ports, (path, core - shared - ports)
+        foreign = {
+            m.split(".")[0]
+            for m in modules - core
+            if m.split(".")[0] not in allowed | set(sys.stdlib_module_names)
+        }
         if path == plugin:
             foreign -= {"pytest"}
         assert not foreign, (path, foreign)

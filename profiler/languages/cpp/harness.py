@@ -15,9 +15,9 @@ import re
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
-from ..sandbox import Limits
-from ..toolchains import cpp
-from .compiled import CompiledHarness, Recipe
+from ...harness.compiled import CompiledHarness, Recipe
+from ...sandbox import Limits
+from .toolchain import cpp
 
 FLAGS = ("-std=c++17", "-O2", "-w")
 MAIN = re.compile(r"\bint\s+main\s*\(\s*(void)?\s*\)\s*\{")

@@ -12,9 +12,7 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestOutcome
 
-from ..protocol import RunTestsParams
-from ..toolchains import go
-from .base import (
+from ...projects.base import (
     CACHE,
     INSIDE,
     SRC,
@@ -26,6 +24,8 @@ from .base import (
     outcome,
     step,
 )
+from ...protocol import RunTestsParams
+from .toolchain import go
 
 
 @functools.cache

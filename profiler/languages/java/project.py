@@ -16,12 +16,9 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestOutcome
 
-from .. import stages
-from ..harness.base import ProcessResult
-from ..protocol import CompareParams, RunTestsParams
-from ..sandbox import Limits
-from ..toolchains import java, java_classes, junit_console
-from .base import (
+from ... import stages
+from ...harness.base import ProcessResult
+from ...projects.base import (
     INSIDE,
     Runner,
     Step,
@@ -32,6 +29,9 @@ from .base import (
     outcome,
     step,
 )
+from ...protocol import CompareParams, RunTestsParams
+from ...sandbox import Limits
+from .toolchain import java, java_classes, junit_console
 
 JVM = (
     "-Xmx256m",
@@ -104,6 +104,8 @@ LIMITS = Limits(wall_s=300, cpu_s=600, address_space_mb=4096)
 
 
 class JavaRunner(Runner):
+    in_process = True
+
     async def _setup(self, spec: ProjectSpec, cache: Path) -> _Setup:
         tc = java()
         console = junit_console()

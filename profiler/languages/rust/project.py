@@ -13,9 +13,7 @@ from pathlib import Path
 
 from perforch_core.models import ProjectSpec, TestOutcome
 
-from ..protocol import RunTestsParams
-from ..toolchains import rust
-from .base import (
+from ...projects.base import (
     CACHE,
     INSIDE,
     SRC,
@@ -27,6 +25,8 @@ from .base import (
     outcome,
     step,
 )
+from ...protocol import RunTestsParams
+from .toolchain import rust
 
 
 def cargo_home() -> Path:

@@ -13,9 +13,19 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestOutcome
 
-from ..harness.base import ProcessResult
-from ..protocol import CompareParams, RunTestsParams
-from .base import INSIDE, SRC, Runner, Step, build_failure, junit_cases, measured, outcome, step
+from ...harness.base import ProcessResult
+from ...projects.base import (
+    INSIDE,
+    SRC,
+    Runner,
+    Step,
+    build_failure,
+    junit_cases,
+    measured,
+    outcome,
+    step,
+)
+from ...protocol import CompareParams, RunTestsParams
 
 PLUGIN = "perforch_pytest_bench"
 PAIRS = 20
@@ -69,6 +79,8 @@ def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = 
 
 
 class PytestRunner(Runner):
+    in_process = True
+
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TestOutcome:
@@ -97,7 +109,7 @@ class PytestRunner(Runner):
         """Baseline (the copy's file) and candidate interleaved in one pytest process."""
         plugins = wd / "plugins"
         plugins.mkdir()
-        source = resources.files("profiler.projects").joinpath("pytest_bench.py").read_text()
+        source = resources.files(__package__).joinpath("pytest_bench.py").read_text()
         (plugins / f"{PLUGIN}.py").write_text(source)
         (wd / "candidate.py").write_text(candidate)
         request = {

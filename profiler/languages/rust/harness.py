@@ -10,9 +10,9 @@ import re
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
-from ..sandbox import Limits
-from ..toolchains import rust
-from .compiled import CompiledHarness, Recipe
+from ...harness.compiled import CompiledHarness, Recipe
+from ...sandbox import Limits
+from .toolchain import rust
 
 FLAGS = ("--edition", "2021", "-O", "-A", "warnings")
 TEST_FN = re.compile(r"#\[test\]\s*fn\s+(\w+)")

@@ -11,9 +11,9 @@ import re
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
-from ..sandbox import Limits
-from ..toolchains import go
-from .compiled import CompiledHarness, Recipe
+from ...harness.compiled import CompiledHarness, Recipe
+from ...sandbox import Limits
+from .toolchain import go
 
 
 class GoHarness(CompiledHarness):

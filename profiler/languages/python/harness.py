@@ -29,11 +29,11 @@ from perforch_core.models import (
     TestOutcome,
 )
 
-from ..protocol import CompareParams, Program, RunTestsParams
-from ..sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
-from ..toolchains import launcher
-from . import process_memory as pm
-from .base import ProcessResult
+from ...harness import process_memory as pm
+from ...harness.base import ProcessResult
+from ...protocol import CompareParams, Program, RunTestsParams
+from ...sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
+from ...toolchains import launcher
 
 RUNNER = "py_runner.py"
 COUNT_DIR = "/perforch"  # the work dir inside the sandbox for instruction counts

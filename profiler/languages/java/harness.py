@@ -11,10 +11,10 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
-from ..sandbox import Limits
-from ..toolchains import java
-from .compiled import CompiledHarness, Recipe
+from ...harness.compiled import CompiledHarness, Recipe
+from ...sandbox import Limits
 from .javac_service import JavacService
+from .toolchain import java
 
 JVM_FLAGS = (
     "-Xmx128m",

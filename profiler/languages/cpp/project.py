@@ -13,8 +13,7 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestOutcome
 
-from ..protocol import RunTestsParams
-from .base import (
+from ...projects.base import (
     CACHE,
     INSIDE,
     SRC,
@@ -29,6 +28,7 @@ from .base import (
     outcome,
     step,
 )
+from ...protocol import RunTestsParams
 
 BUILD = f"{CACHE}/build"
 
