@@ -36,6 +36,7 @@ from ..protocol import CompareParams, RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed, workdir
 from ..toolchains import cache_root as toolchain_cache
 from ..toolchains import launcher
+from . import contract
 from . import process_memory as pm
 from .base import ProcessResult
 
@@ -225,16 +226,12 @@ def outcome_from_run(run: RunResult, failure_lines: Sequence[str]) -> TestOutcom
     )
 
 
-MEASURE_MODES = {Metric.EXEC_TIME: 0, Metric.CPU_UTILIZATION: 1, Metric.MAX_MEMORY: 2}
-
-
 class CompiledHarness:
     """Template: subclasses build recipes; this runs them.
 
-    A subclass's measuring program (``bench_recipe``) holds both test programs and a driver with
-    three commands: ``measure MODE PAIRS SEED`` (interleaved A/B pairs, one JSON result line),
-    ``hold SIDE`` (one side's tests, or none for side 2, repeated for ≥ 60 ms of CPU time, for
-    the memory launcher) and ``count SIDE N`` (N runs, for valgrind). One build serves them all.
+    A subclass's measuring program (``bench_recipe``) holds both test programs and its
+    language's driver, which speaks the measuring contract (``contract.py``: ``measure``,
+    ``hold``, ``count``). One build serves them all.
     """
 
     language: Language
@@ -244,6 +241,7 @@ class CompiledHarness:
     counter_method = ""  # how max_memory is counted inside the process
     valgrind_env: Mapping[str, str] = {}
     no_instructions = ""  # why instruction counts are not offered, if they are not
+    constants = contract.Constants()  # what the driver is told (contract.py)
 
     def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
         """The test program(s) for ``module`` (the whole source file with the candidate)."""
@@ -258,7 +256,8 @@ class CompiledHarness:
         if metric is Metric.MAX_MEMORY:
             return (
                 f"max_memory: {self.counter_method} during one test-suite run; baseline and "
-                f"candidate interleaved in one {lang} process (differences under 16 KiB floored); "
+                f"candidate interleaved in one {lang} process (differences under "
+                f"{self.constants.floor_bytes // 1024} KiB floored); "
                 "process-level peak RSS and VmData+VmStk above an empty harness reported beside it"
             )
         if metric is Metric.AVG_MEMORY:
@@ -270,7 +269,7 @@ class CompiledHarness:
             )
         return (
             f"{metric.value}: baseline and candidate interleaved in one {lang} process "
-            "(thread CPU time per ~1 ms batch)"
+            f"(thread CPU time per ~{self.constants.target_batch_ns / 1e6:g} ms batch)"
         )
 
     @staticmethod
@@ -313,23 +312,22 @@ class CompiledHarness:
         recipe, artifact = await self._bench(params, baseline, candidate)
         if params.metric is Metric.AVG_MEMORY:
             return await self._compare_footprints(params, recipe, artifact, seed)
-        if params.metric not in MEASURE_MODES or (
-            params.metric is Metric.MAX_MEMORY and not self.counter_method
-        ):
+        mode = contract.MODES.get(params.metric)
+        if mode is None or (mode is contract.Mode.ALLOCATED and not self.counter_method):
             raise HarnessError(f"{params.metric.value} is not measured for {self.language.value}")
-        mode, pairs = MEASURE_MODES[params.metric], params.pairs or self.default_pairs
-        argv = [*recipe.run, "measure", str(mode), str(pairs), str(seed)]
+        pairs = params.pairs or self.default_pairs
+        argv = [*recipe.run, *contract.measure_argv(mode, pairs, seed, self.constants)]
         run = await run_artifact(recipe, artifact, self._limits(params), argv)
-        data = pm.tagged_json(run.stdout_tail, "PERFORCH_RESULT")
+        data = contract.parse_result(run.stdout_tail, mode)
         if run.returncode != 0 or data is None:
             detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
             raise HarnessError(f"measurement process failed: {detail}")
         return ProcessResult(
-            ratio=float(data["ratio"]),  # type: ignore[arg-type]
-            baseline=float(data["baseline"]),  # type: ignore[arg-type]
-            candidate=float(data["candidate"]),  # type: ignore[arg-type]
-            unit=str(data["unit"]),
-            batch_calls=int(data["k"]),  # type: ignore[call-overload]
+            ratio=data.ratio,
+            baseline=data.baseline,
+            candidate=data.candidate,
+            unit=data.unit,
+            batch_calls=data.k,
         )
 
     async def footprints(
@@ -348,7 +346,7 @@ class CompiledHarness:
         random.Random(seed).shuffle(order)
         found: dict[int, Footprint] = {}
         for side in order:
-            argv = [launch, *recipe.run, "hold", str(side)]
+            argv = [launch, *recipe.run, *contract.hold_argv(side, self.constants)]
             run = await run_artifact(recipe, artifact, self._limits(params), argv)
             fp = pm.footprint(run.stderr_tail)
             if run.returncode != 0 or fp is None:
@@ -377,9 +375,13 @@ class CompiledHarness:
         recipe, artifact = await self._bench(params, baseline, candidate)
         counts: dict[int, int] = {}
         for side in (0, 1, pm.EMPTY):
-            argv = [*pm.valgrind_argv(), *recipe.run, "count", str(side), str(pm.COUNT_RUNS)]
+            argv = [*pm.valgrind_argv(), *recipe.run, *contract.count_argv(side, pm.COUNT_RUNS)]
             run = await run_artifact(
-                recipe, artifact, self._limits(params, 16384), argv, env=self.valgrind_env
+                recipe,
+                artifact,
+                self._limits(params, pm.VALGRIND_ADDRESS_SPACE_MB),
+                argv,
+                env=self.valgrind_env,
             )
             count = pm.instructions(run.stderr_tail)
             if run.returncode != 0 or count is None:

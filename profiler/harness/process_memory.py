@@ -16,6 +16,7 @@ from perforch_core.models import Footprint
 EMPTY = 2  # the side number for "no tests": the empty-harness baseline
 # Process-level memory differences below this are run-to-run noise (0.1-0.4 MB measured here).
 FOOTPRINT_FLOOR = 512 * 1024
+VALGRIND_ADDRESS_SPACE_MB = 16384  # valgrind reserves far more address space than it uses
 COUNT_RUNS = 5  # test-suite runs per valgrind count (a difference of two counts, so exact)
 _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 

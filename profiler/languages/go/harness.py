@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
@@ -45,10 +46,14 @@ class GoHarness(CompiledHarness):
     def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
         files_a, tests_a = self._side(baseline, tests, "perforch_a")
         files_b, tests_b = self._side(candidate, tests, "perforch_b")
-        driver = GO_DRIVER.replace("CALLS_A", "; ".join(f"pa.{n}(t)" for n in tests_a)).replace(
-            "CALLS_B", "; ".join(f"pb.{n}(t)" for n in tests_b)
+        recipe = self._recipe(
+            {
+                **files_a,
+                **files_b,
+                "src/main_test.go": DRIVER,
+                "src/perforch_sides_test.go": sides(tests_a, tests_b),
+            }
         )
-        recipe = self._recipe({**files_a, **files_b, "src/main_test.go": driver})
         # One binary (built once) serves every process and metric: the driver's arguments.
         return dataclasses.replace(
             recipe, run=["./prog.test", "-test.run=TestPerforchBench", "-test.count=1"]
@@ -93,144 +98,19 @@ class GoHarness(CompiledHarness):
         )
 
 
-GO_DRIVER = """package main
+DRIVER = Path(__file__).with_name("driver_test.go").read_text()
 
-import (
-    "flag"
-    "fmt"
-    "os"
-    "runtime"
-    "sort"
-    "strconv"
-    "syscall"
-    "testing"
-    "unsafe"
 
-    pa "perforch/candidate/perforch_a"
-    pb "perforch/candidate/perforch_b"
-)
-
-const targetNs = 1e6 // a batch costs ~1 ms of thread CPU time
-
-func perforchClock(id uintptr) float64 {
-    var ts syscall.Timespec
-    syscall.Syscall(syscall.SYS_CLOCK_GETTIME, id, uintptr(unsafe.Pointer(&ts)), 0)
-    return float64(ts.Sec)*1e9 + float64(ts.Nsec)
-}
-
-func perforchMedian(v []float64) float64 {
-    sort.Float64s(v)
-    n := len(v)
-    if n%2 == 1 {
-        return v[n/2]
-    }
-    return (v[n/2-1] + v[n/2]) / 2
-}
-
-func perforchArg(i int) uint64 {
-    n, _ := strconv.ParseUint(flag.Arg(i), 10, 64)
-    return n
-}
-
-// measure MODE PAIRS SEED | hold SIDE | count SIDE N
-func TestPerforchBench(t *testing.T) {
-    runtime.LockOSThread() // thread CPU time must follow this goroutine
-    run := func(which int) {
-        if which == 0 {
-            CALLS_A
-        } else if which == 1 {
-            CALLS_B
-        }
-    }
-    switch flag.Arg(0) {
-    case "hold":
-        side, c0, w0 := int(perforchArg(1)), perforchClock(3), perforchClock(1)
-        for perforchClock(3)-c0 < 60e6 && perforchClock(1)-w0 < 2e9 {
-            run(side)
-        }
-        return
-    case "count":
-        for i := uint64(0); i < perforchArg(2); i++ {
-            run(int(perforchArg(1)))
-        }
-        return
-    case "measure":
-    default:
-        fmt.Fprintln(os.Stderr, "usage: measure MODE PAIRS SEED | hold SIDE | count SIDE N")
-        os.Exit(2)
-    }
-    mode, pairs := perforchArg(1), int(perforchArg(2))
-    util := mode == 1
-    seed := perforchArg(3)*6364136223846793005 + 1442695040888963407
-    batch := func(which int, k int) float64 {
-        w0, c0 := perforchClock(1), perforchClock(3)
-        for i := 0; i < k; i++ {
-            run(which)
-        }
-        cpu, wall := perforchClock(3)-c0, perforchClock(1)-w0
-        if util {
-            if wall > 0 {
-                return cpu / wall
-            }
-            return 1
-        }
-        return cpu
-    }
-    // Bytes allocated by one test-suite run (Go's B/op: the runtime's own counter).
-    var ms runtime.MemStats
-    allocated := func(which int) float64 {
-        runtime.ReadMemStats(&ms)
-        before := ms.TotalAlloc
-        run(which)
-        runtime.ReadMemStats(&ms)
-        v := float64(ms.TotalAlloc - before)
-        if v < 16384 {
-            return 16384 // differences under 16 KiB are noise, not gains
-        }
-        return v
-    }
-    k := 1
-    tm := batch(0, k)
-    for tm < targetNs/4 && k < (1<<26) {
-        k *= 2
-        tm = batch(0, k)
-    }
-    if tm > 0 && tm < targetNs {
-        k = int(float64(k)*targetNs/tm) + 1
-    }
-    for w := 0; w < 2; w++ {
-        batch(0, k)
-        batch(1, k)
-    }
-    var ratios, va, vb []float64
-    for p := 0; p < pairs; p++ {
-        seed ^= seed << 13
-        seed ^= seed >> 7
-        seed ^= seed << 17
-        first := int(seed & 1)
-        var v [2]float64
-        for _, side := range []int{first, 1 - first} {
-            if mode == 2 {
-                v[side] = allocated(side)
-            } else {
-                v[side] = batch(side, k)
-            }
-        }
-        per := float64(k)
-        if mode != 0 {
-            per = 1
-        }
-        va = append(va, v[0]/per)
-        vb = append(vb, v[1]/per)
-        ratios = append(ratios, v[0]/v[1])
-    }
-    unit := map[uint64]string{0: "ns", 1: "ratio", 2: "B"}[mode]
-    fmt.Printf("PERFORCH_RESULT {\\"ratio\\": %g, \\"baseline\\": %g, ",
-        perforchMedian(ratios), perforchMedian(va))
-    fmt.Printf("\\"candidate\\": %g, \\"unit\\": \\"%s\\", \\"k\\": %d}\\n",
-        perforchMedian(vb), unit, k)
-}
-"""
+def sides(tests_a: list[str], tests_b: list[str]) -> str:
+    """The driver's ``perforchSide``: side 0 runs the baseline's tests, 1 the candidate's."""
+    a = "; ".join(f"pa.{n}(t)" for n in tests_a)
+    b = "; ".join(f"pb.{n}(t)" for n in tests_b)
+    return (
+        'package main\n\nimport (\n\t"testing"\n\n'
+        '\tpa "perforch/candidate/perforch_a"\n\tpb "perforch/candidate/perforch_b"\n)\n\n'
+        "func perforchSide(which int, t *testing.T) {\n"
+        f"\tif which == 0 {{\n\t\t{a}\n\t}} else if which == 1 {{\n\t\t{b}\n\t}}\n}}\n"
+    )
 
 
 PACKAGE = re.compile(r"^package\s+\w+", re.M)

@@ -11,6 +11,7 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
+from ...harness import contract
 from ...harness.compiled import CompiledHarness, Recipe
 from ...sandbox import Limits
 from .javac_service import JavacService
@@ -52,6 +53,8 @@ class JavaHarness(CompiledHarness):
     default_pairs = 20  # the cost is JVM start-up and JIT warm-up, not the pairs
     counter_method = "bytes allocated by the measuring thread (ThreadMXBean)"
     no_instructions = "the JIT makes Java's instruction counts vary by about 1 %"
+    # The JIT: K doubles until a batch costs ≥ 2 ms, then both sides warm up for 0.5 s.
+    constants = contract.Constants(target_batch_ns=2_000_000, warmup_ns=500_000_000)
 
     def _files(
         self, module: str, tests: TestSpec, package: str | None
@@ -82,11 +85,14 @@ class JavaHarness(CompiledHarness):
         (thread CPU time from the ThreadMXBean, ≥ 0.5 s of JIT warm-up)."""
         files_a, main = self._files(baseline, tests, "pa")
         files_b, _ = self._files(candidate, tests, "pb")
-        driver = JAVA_DRIVER.replace("MAIN_CLASS", main)
         # One build serves every process and metric: the driver's arguments.
-        return self._recipe(
-            {**files_a, **files_b, "PerforchBench.java": driver}, ["PerforchBench"], BENCH_JVM_FLAGS
-        )
+        files = {
+            **files_a,
+            **files_b,
+            "PerforchBench.java": DRIVER,
+            "PerforchSides.java": sides(main),
+        }
+        return self._recipe(files, ["PerforchBench"], BENCH_JVM_FLAGS)
 
     def __init__(self) -> None:
         self.javac = JavacService(JAVAC_SERVICE_FLAGS)
@@ -110,82 +116,16 @@ class JavaHarness(CompiledHarness):
         )
 
 
-JAVA_DRIVER = """import java.lang.management.ManagementFactory;
-import java.util.Arrays;
+DRIVER = (Path(__file__).parent / "java_src" / "PerforchBench.java").read_text()
 
-// measure MODE PAIRS SEED | hold SIDE | count SIDE N
-public class PerforchBench {
-    static final com.sun.management.ThreadMXBean BEAN =
-        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-    static final String[] NO_ARGS = new String[0];
 
-    static void run(int which) throws Exception {
-        if (which == 0) pa.MAIN_CLASS.main(NO_ARGS);
-        else if (which == 1) pb.MAIN_CLASS.main(NO_ARGS);
-    }
-
-    static double batch(int which, long k, boolean util) throws Exception {
-        long w0 = System.nanoTime(), c0 = BEAN.getCurrentThreadCpuTime();
-        for (long i = 0; i < k; i++) run(which);
-        double cpu = BEAN.getCurrentThreadCpuTime() - c0, wall = System.nanoTime() - w0;
-        return util ? (wall > 0 ? cpu / wall : 1.0) : cpu;
-    }
-
-    // Bytes this thread allocated during one test-suite run (the JVM's own counter).
-    static double allocated(int which) throws Exception {
-        long before = BEAN.getCurrentThreadAllocatedBytes();
-        run(which);
-        double v = BEAN.getCurrentThreadAllocatedBytes() - before;
-        return v < 16384 ? 16384 : v;  // differences under 16 KiB are noise, not gains
-    }
-
-    static double median(double[] v) {
-        double[] c = v.clone();
-        Arrays.sort(c);
-        int n = c.length;
-        return n % 2 == 1 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
-    }
-
-    public static void main(String[] args) throws Exception {
-        if (args.length > 1 && args[0].equals("hold")) {
-            int side = Integer.parseInt(args[1]);
-            long c0 = BEAN.getCurrentThreadCpuTime(), w0 = System.nanoTime();
-            while (BEAN.getCurrentThreadCpuTime() - c0 < 60_000_000L
-                   && System.nanoTime() - w0 < 2_000_000_000L) run(side);
-            return;
-        }
-        if (args.length > 2 && args[0].equals("count")) {
-            int side = Integer.parseInt(args[1]);
-            for (long i = 0, n = Long.parseLong(args[2]); i < n; i++) run(side);
-            return;
-        }
-        if (args.length < 4 || !args[0].equals("measure")) {
-            System.err.println("usage: measure MODE PAIRS SEED | hold SIDE | count SIDE N");
-            System.exit(2);
-        }
-        int mode = Integer.parseInt(args[1]), pairs = Integer.parseInt(args[2]);
-        boolean util = mode == 1;
-        long seed = Long.parseLong(args[3]) * 6364136223846793005L + 1442695040888963407L;
-        long k = 1;
-        while (k < (1L << 26) && batch(0, k, false) < 2e6) k *= 2;
-        // The JIT needs time: warm both sides up for at least half a second.
-        long until = System.nanoTime() + 500_000_000L;
-        while (System.nanoTime() < until) { batch(0, k, false); batch(1, k, false); }
-        double[] ratios = new double[pairs], va = new double[pairs], vb = new double[pairs];
-        for (int p = 0; p < pairs; p++) {
-            seed ^= seed << 13; seed ^= seed >>> 7; seed ^= seed << 17;
-            int first = (int) (seed & 1);
-            double[] t = new double[2];
-            for (int side : new int[] {first, 1 - first}) {
-                t[side] = mode == 2 ? allocated(side) : batch(side, k, util);
-            }
-            double per = mode == 0 ? (double) k : 1.0;
-            va[p] = t[0] / per; vb[p] = t[1] / per; ratios[p] = t[0] / t[1];
-        }
-        String unit = mode == 2 ? "B" : util ? "ratio" : "ns";
-        System.out.printf(java.util.Locale.ROOT, "PERFORCH_RESULT {\\"ratio\\": %.9g, "
-            + "\\"baseline\\": %.9g, \\"candidate\\": %.9g, \\"unit\\": \\"%s\\", "
-            + "\\"k\\": %d}%n", median(ratios), median(va), median(vb), unit, k);
-    }
-}
-"""
+def sides(main: str) -> str:
+    """The driver's ``PerforchSides``: side 0 runs the baseline's tests, 1 the candidate's."""
+    return (
+        "final class PerforchSides {\n"
+        "    static final String[] NO_ARGS = new String[0];\n"
+        "    static void run(int which) throws Exception {\n"
+        f"        if (which == 0) pa.{main}.main(NO_ARGS);\n"
+        f"        else if (which == 1) pb.{main}.main(NO_ARGS);\n"
+        "    }\n}\n"
+    )

@@ -17,6 +17,7 @@ from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestOutcome
 
 from ... import stages
+from ...harness import contract
 from ...harness.base import ProcessResult
 from ...projects.base import (
     INSIDE,
@@ -105,6 +106,10 @@ LIMITS = Limits(wall_s=300, cpu_s=600, address_space_mb=4096)
 
 class JavaRunner(Runner):
     in_process = True
+    # JUnit runs cost milliseconds: ~20 ms batches after ≥ 1 s of CPU per side for the JIT.
+    constants = contract.Constants(
+        target_batch_ns=20_000_000, warmup_ns=1_000_000_000, max_k=1 << 20
+    )
 
     async def _setup(self, spec: ProjectSpec, cache: Path) -> _Setup:
         tc = java()
@@ -236,6 +241,7 @@ class JavaRunner(Runner):
             f"pairs {params.pairs or BENCH_PAIRS}",
             f"seed {seed}",
             f"pattern {pattern}",
+            *(f"{key} {value}" for key, value in self.constants.as_request().items()),
             *(f"a {p}" for p in self._classpath(wd, "src", "")),
             *(f"b {p}" for p in self._classpath(wd, "srcb", "b-")),
             *(f"class {c}" for c in classes),

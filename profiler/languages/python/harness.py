@@ -29,6 +29,7 @@ from perforch_core.models import (
     TestOutcome,
 )
 
+from ...harness import contract
 from ...harness import process_memory as pm
 from ...harness.base import ProcessResult
 from ...protocol import CompareParams, Program, RunTestsParams
@@ -81,6 +82,8 @@ def _binds(exe: str) -> list[str]:
 
 class PythonHarness:
     language = Language.PYTHON
+    # Interpreted calls cost more than the clock: K doubles until a batch costs ≥ 2 ms.
+    constants = contract.Constants(target_batch_ns=2_000_000, max_k=1 << 20)
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits(address_space_mb=4096)
@@ -142,6 +145,7 @@ class PythonHarness:
                 "entry_point": program.entry_point,
                 "tests": {"kind": program.tests.kind, "source": program.tests.source},
                 "paths": paths,
+                "constants": self.constants.as_request(),
             }
             (wd / "request.json").write_text(json.dumps(req))
             limits = Limits(
@@ -257,7 +261,7 @@ class PythonHarness:
                 {"mode": "count", "side": side, "n": pm.COUNT_RUNS},
                 max(params.timeout_s, 300),
                 prefix=["setarch", platform.machine(), "-R", *pm.valgrind_argv()],
-                address_space_mb=16384,
+                address_space_mb=pm.VALGRIND_ADDRESS_SPACE_MB,
                 deterministic=True,
             )
             count = pm.instructions(run.stderr_tail)

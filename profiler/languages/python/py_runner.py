@@ -16,7 +16,9 @@ candidate module(s). Modes:
   * ``avg_memory``: mean tracemalloc level, sampled every 1 ms by a thread, above the starting
     level, over repeated workload calls lasting ≥ 50 ms.
 
-  Memory values under 16 KiB are floored at 16 KiB: such differences are noise, not gains.
+  Memory values under the contract's floor (16 KiB) are floored: such differences are noise.
+  The constants (batch target, floor, hold time, …) come in the request, from the measuring
+  contract (``profiler/harness/contract.py``).
 """
 
 from __future__ import annotations
@@ -38,10 +40,9 @@ import tracemalloc
 import types
 from collections.abc import Callable
 
-MEMORY_FLOOR = 16384.0
 MAX_SAMPLES = 1 << 17
-TARGET_BATCH_NS = 2_000_000
-AVG_MEMORY_MIN_NS = 50_000_000
+# The measuring contract's constants (profiler/harness/contract.py), from the request.
+CONSTANTS: dict[str, int] = {}
 
 
 def load_module(name: str, path: str) -> types.ModuleType:
@@ -254,7 +255,7 @@ def measure_max_memory(work: Callable[[], None], k: int) -> float:
     base = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
     work()
-    return max(MEMORY_FLOOR, float(tracemalloc.get_traced_memory()[1] - base))
+    return max(CONSTANTS["floor_bytes"], float(tracemalloc.get_traced_memory()[1] - base))
 
 
 def measure_avg_memory(work: Callable[[], None], k: int) -> float:
@@ -282,12 +283,13 @@ def measure_avg_memory(work: Callable[[], None], k: int) -> float:
         while True:
             for _ in range(k):
                 work()
-            if time.perf_counter_ns() - t0 >= AVG_MEMORY_MIN_NS:
+            if time.perf_counter_ns() - t0 >= CONSTANTS["sampled_min_ns"]:
                 break
     finally:
         stop.set()
         thread.join()
-    return max(MEMORY_FLOOR, statistics.fmean(samples[:count]) if count else 0.0)
+    floor = CONSTANTS["floor_bytes"]
+    return max(floor, statistics.fmean(samples[:count]) if count else 0.0)
 
 
 MEASURES = {
@@ -298,10 +300,11 @@ MEASURES = {
 }
 
 
-def calibrate(work: Callable[[], None], max_k: int = 1 << 20) -> int:
+def calibrate(work: Callable[[], None]) -> int:
+    """K calls per batch: doubled until a batch costs the target (at most the contract's K)."""
     k = 1
-    while k < max_k:
-        if measure_exec_time(work, k) >= TARGET_BATCH_NS:
+    while k < CONSTANTS["max_k"]:
+        if measure_exec_time(work, k) >= CONSTANTS["target_batch_ns"]:
             break
         k *= 2
     return k
@@ -323,7 +326,8 @@ def mode_hold(req: dict) -> dict:  # type: ignore[type-arg]
     side = req["side"]
     start, wall = time.thread_time_ns(), time.monotonic()
     with contextlib.redirect_stdout(io.StringIO()):
-        while time.thread_time_ns() - start < 60_000_000 and time.monotonic() - wall < 2:
+        cpu_ns, wall_s = CONSTANTS["hold_cpu_ns"], CONSTANTS["hold_wall_ns"] / 1e9
+        while time.thread_time_ns() - start < cpu_ns and time.monotonic() - wall < wall_s:
             if side < 2:
                 works[side]()
     return {"held": side}
@@ -383,6 +387,9 @@ def main() -> None:
     sys.path.insert(0, os.getcwd())
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     try:
+        CONSTANTS.update(req.get("constants", {}))
+        if req["mode"] != "test" and CONSTANTS.get("contract") != 1:
+            raise RuntimeError(f"this runner speaks contract 1, asked {CONSTANTS.get('contract')}")
         modes = {"test": mode_test, "compare": mode_compare, "hold": mode_hold, "count": mode_count}
         result = modes[req["mode"]](req)
     except BaseException as exc:

@@ -31,9 +31,6 @@ from typing import Any
 
 import pytest
 
-MEMORY_FLOOR = 16384.0
-TARGET_BATCH_NS = 2_000_000
-
 
 def pytest_addoption(parser: Any) -> None:
     parser.addoption("--perforch-bench", dest="perforch_bench", default=None)
@@ -95,6 +92,8 @@ def pytest_runtestloop(session: Any) -> bool | None:
 
 
 def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
+    if req["constants"]["contract"] != 1:
+        raise RuntimeError("this plugin speaks measuring contract 1")
     if session.testsfailed:
         raise RuntimeError("collecting the tests failed")
     if not session.items:
@@ -134,7 +133,7 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
             state.teardown_exact(nxt)
             continue
         try:
-            k = _calibrate(run, use, fa) if metric != "max_memory" else 1
+            k = _calibrate(run, use, fa, req["constants"]) if metric != "max_memory" else 1
             calls += k
             for side in (fa, fb, fa, fb):
                 use(side)
@@ -156,7 +155,8 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
     if not measured:
         raise RuntimeError("every selected test was skipped: nothing to measure")
     if metric in ("max_memory",):
-        sums = [[max(MEMORY_FLOOR, a), max(MEMORY_FLOOR, b)] for a, b in sums]
+        floor = req["constants"]["floor_bytes"]
+        sums = [[max(floor, a), max(floor, b)] for a, b in sums]
     if metric == "cpu_utilization":
         sums = [[a / measured, b / measured] for a, b in sums]
     ratios = [a / b for a, b in sums if b > 0]
@@ -191,20 +191,23 @@ def _runner(item: Any) -> Callable[[], None]:
     return run
 
 
-def _calibrate(run: Callable[[], None], use: Callable[[object], None], fa: object) -> int:
+def _calibrate(
+    run: Callable[[], None], use: Callable[[object], None], fa: object, c: dict[str, int]
+) -> int:
     """Calls per batch: doubling until a batch costs ≥ ¼ of the target, then scaled to it."""
     use(fa)
+    target, max_k = c["target_batch_ns"], c["max_k"]
     k = 1
     while True:
         start = time.thread_time_ns()
         for _ in range(k):
             run()
         spent = time.thread_time_ns() - start
-        if spent >= TARGET_BATCH_NS / 4 or k >= (1 << 20):
+        if spent >= target / 4 or k >= max_k:
             break
         k *= 2
-    if spent < TARGET_BATCH_NS:
-        k = int(k * TARGET_BATCH_NS / max(spent, 1)) + 1
+    if spent < target:
+        k = int(k * target / max(spent, 1)) + 1
     return k
 
 

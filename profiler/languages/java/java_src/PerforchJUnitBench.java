@@ -31,9 +31,12 @@ import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
 import org.junit.platform.launcher.listeners.TestExecutionSummary;
 
 public final class PerforchJUnitBench {
-    static final long TARGET_BATCH_NS = 20_000_000L; // a batch costs ~20 ms of CPU
-    static final long WARMUP_NS = 1_000_000_000L; // ≥ 1 s of CPU per side before measuring
-    static final double MEMORY_FLOOR = 16384;
+    static final int CONTRACT = 1;
+    // The measuring contract's constants (profiler/harness/contract.py), from the request.
+    long targetBatchNs = -1; // a batch costs about this much CPU
+    long warmupNs = -1; // CPU per side before measuring (the JIT)
+    long maxK = -1;
+    double floorBytes = -1; // allocation differences under this are noise, not gains
 
     static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -102,7 +105,7 @@ public final class PerforchJUnitBench {
             long id = Thread.currentThread().getId();
             long a0 = THREADS.getThreadAllocatedBytes(id);
             run(s);
-            return Math.max(MEMORY_FLOOR, THREADS.getThreadAllocatedBytes(id) - a0);
+            return Math.max(floorBytes, THREADS.getThreadAllocatedBytes(id) - a0);
         }
         long w0 = System.nanoTime();
         long c0 = cpuNow();
@@ -157,8 +160,21 @@ public final class PerforchJUnitBench {
                 case "a" -> a.add(value);
                 case "b" -> b.add(value);
                 case "class" -> classes.add(value);
+                case "contract" -> {
+                    if (Integer.parseInt(value) != CONTRACT) {
+                        throw new IllegalArgumentException("this driver speaks contract 1");
+                    }
+                }
+                case "target_batch_ns" -> targetBatchNs = Long.parseLong(value);
+                case "warmup_ns" -> warmupNs = Long.parseLong(value);
+                case "max_k" -> maxK = Long.parseLong(value);
+                case "floor_bytes" -> floorBytes = Double.parseDouble(value);
+                case "hold_cpu_ns", "hold_wall_ns", "sampled_min_ns" -> { }
                 default -> throw new IllegalArgumentException("unknown request line: " + line);
             }
+        }
+        if (targetBatchNs < 0 || warmupNs < 0 || maxK < 0 || floorBytes < 0) {
+            throw new IllegalArgumentException("the request lacks the contract's constants");
         }
         Side sa = side(a, classes, pattern);
         Side sb = side(b, classes, pattern);
@@ -166,7 +182,7 @@ public final class PerforchJUnitBench {
         for (Side s : new Side[] {sa, sb}) {
             long c0 = cpuNow();
             int runs = 0;
-            while (cpuNow() - c0 < WARMUP_NS && runs < 10_000) {
+            while (cpuNow() - c0 < warmupNs && runs < 10_000) {
                 run(s);
                 runs++;
             }
@@ -179,10 +195,10 @@ public final class PerforchJUnitBench {
                     run(sa);
                 }
                 long spent = cpuNow() - c0;
-                if (spent >= TARGET_BATCH_NS || k >= (1 << 20)) {
+                if (spent >= targetBatchNs || k >= maxK) {
                     break;
                 }
-                k = spent <= 0 ? k * 2 : (int) Math.min(k * 2L, k * TARGET_BATCH_NS / spent + 1);
+                k = spent <= 0 ? k * 2 : (int) Math.min(k * 2L, k * targetBatchNs / spent + 1);
             }
         }
         Random rng = new Random(seed);

@@ -1,0 +1,138 @@
+// PerfOrch's measuring driver for C++, contract 1 (profiler/harness/contract.py says what each
+// command reads and prints). Built into one program after both sides' tests and a sides file
+// that defines perforch_side(): 0 runs the baseline's tests, 1 the candidate's, 2 nothing.
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <algorithm>
+#include <new>
+#include <random>
+#include <vector>
+
+int perforch_side(int which);
+
+static const int PERFORCH_CONTRACT = 1;
+
+// Counting allocator: live and peak heap bytes of everything allocated with new.
+static long perforch_live = 0, perforch_peak = 0;
+void* operator new(size_t n) {
+    void* p = malloc(n ? n : 1);
+    if (!p) throw std::bad_alloc();
+    perforch_live += malloc_usable_size(p);
+    if (perforch_live > perforch_peak) perforch_peak = perforch_live;
+    return p;
+}
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept {
+    if (p) {
+        perforch_live -= malloc_usable_size(p);
+        free(p);
+    }
+}
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete(void* p, size_t) noexcept { operator delete(p); }
+void operator delete[](void* p, size_t) noexcept { operator delete(p); }
+
+static double perforch_clock(clockid_t id) {
+    timespec ts;
+    clock_gettime(id, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+static double perforch_cpu_ns() { return perforch_clock(CLOCK_THREAD_CPUTIME_ID); }
+static double perforch_wall_ns() { return perforch_clock(CLOCK_MONOTONIC); }
+
+static volatile int perforch_sink;
+static void perforch_run(int which) { perforch_sink = perforch_side(which); }
+
+static double perforch_batch(int which, long k, bool util) {
+    double w0 = perforch_wall_ns(), c0 = perforch_cpu_ns();
+    for (long i = 0; i < k; i++) perforch_run(which);
+    double cpu = perforch_cpu_ns() - c0, wall = perforch_wall_ns() - w0;
+    return util ? (wall > 0 ? cpu / wall : 1.0) : cpu;
+}
+
+static double perforch_allocated(int which, double floor_bytes) {
+    long base = perforch_live;
+    perforch_peak = perforch_live;
+    perforch_run(which);
+    double v = (double)(perforch_peak - base);
+    return v < floor_bytes ? floor_bytes : v;
+}
+
+static double perforch_median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int perforch_usage(const char* why) {
+    fprintf(stderr,
+            "%s\nusage: prog measure 1 MODE PAIRS SEED TARGET_NS FLOOR_BYTES WARMUP_NS MAX_K"
+            " | hold 1 SIDE CPU_NS WALL_NS | count 1 SIDE N\n",
+            why);
+    return 2;
+}
+
+int main(int argc, char** argv) {
+    if (argc < 3) return perforch_usage("no command");
+    if (atoi(argv[2]) != PERFORCH_CONTRACT) return perforch_usage("this driver speaks contract 1");
+    const char* command = argv[1];
+    if (strcmp(command, "hold") == 0 && argc == 6) {
+        int side = atoi(argv[3]);
+        double cpu_ns = atof(argv[4]), wall_ns = atof(argv[5]);
+        double c0 = perforch_cpu_ns(), w0 = perforch_wall_ns();
+        do {
+            if (side < 2) perforch_run(side);
+        } while (perforch_cpu_ns() - c0 < cpu_ns && perforch_wall_ns() - w0 < wall_ns);
+        return 0;
+    }
+    if (strcmp(command, "count") == 0 && argc == 5) {
+        int side = atoi(argv[3]);
+        for (long i = 0, n = atol(argv[4]); side < 2 && i < n; i++) perforch_run(side);
+        return 0;
+    }
+    if (strcmp(command, "measure") != 0 || argc != 10) return perforch_usage("bad command");
+    const char* mode = argv[3];
+    const bool util = strcmp(mode, "cpu_per_wall") == 0, bytes = strcmp(mode, "allocated") == 0;
+    if (!util && !bytes && strcmp(mode, "cpu_time") != 0) return perforch_usage("unknown mode");
+    const int pairs = atoi(argv[4]);
+    const double target_ns = atof(argv[6]), floor_bytes = atof(argv[7]), warmup_ns = atof(argv[8]);
+    const long max_k = atol(argv[9]);
+    if (pairs < 1) return perforch_usage("PAIRS must be at least 1");
+    // K runs per batch: double until a batch costs a quarter of the target, then scale.
+    long k = 1;
+    double t;
+    while ((t = perforch_batch(0, k, false)) < target_ns / 4 && k < max_k) k *= 2;
+    if (t > 0 && t < target_ns) k = std::min(max_k, (long)(k * (target_ns / t)) + 1);
+    if (warmup_ns > 0) {
+        for (double w0 = perforch_wall_ns(); perforch_wall_ns() - w0 < warmup_ns;) {
+            perforch_batch(0, k, false);
+            perforch_batch(1, k, false);
+        }
+    } else {
+        for (int w = 0; w < 2; w++) {
+            perforch_batch(0, k, false);
+            perforch_batch(1, k, false);
+        }
+    }
+    std::mt19937 rng(atoi(argv[5]));
+    std::vector<double> ratios(pairs), va(pairs), vb(pairs);
+    for (int p = 0; p < pairs; p++) {
+        int first = rng() & 1;
+        double v[2];
+        for (int side : {first, 1 - first})
+            v[side] = bytes ? perforch_allocated(side, floor_bytes) : perforch_batch(side, k, util);
+        double per = util || bytes ? 1.0 : (double)k;
+        va[p] = v[0] / per;
+        vb[p] = v[1] / per;
+        ratios[p] = v[0] / v[1];
+    }
+    printf("PERFORCH_RESULT {\"contract\": %d, \"ratio\": %.9g, \"baseline\": %.9g, "
+           "\"candidate\": %.9g, \"unit\": \"%s\", \"k\": %ld}\n",
+           PERFORCH_CONTRACT, perforch_median(ratios), perforch_median(va), perforch_median(vb),
+           bytes ? "B" : (util ? "ratio" : "ns"), k);
+    return 0;
+}

@@ -1,0 +1,177 @@
+// PerfOrch's measuring driver for Go, contract 1 (profiler/harness/contract.py says what each
+// command reads and prints). Built by `go test -c` with both sides' test packages and a sides
+// file that defines perforchSide: 0 runs the baseline's tests, 1 the candidate's, 2 nothing.
+// Run as: prog.test -test.run=TestPerforchBench -test.count=1 COMMAND ARGS...
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+const perforchContract = 1
+
+const (
+	perforchMonotonic = 1
+	perforchThreadCPU = 3
+)
+
+func perforchClock(id uintptr) float64 {
+	var ts syscall.Timespec
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, id, uintptr(unsafe.Pointer(&ts)), 0)
+	return float64(ts.Sec)*1e9 + float64(ts.Nsec)
+}
+
+func perforchMedian(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func perforchUsage(why string) {
+	fmt.Fprintf(os.Stderr, "%s\nusage: measure 1 MODE PAIRS SEED TARGET_NS FLOOR_BYTES "+
+		"WARMUP_NS MAX_K | hold 1 SIDE CPU_NS WALL_NS | count 1 SIDE N\n", why)
+	os.Exit(2)
+}
+
+func perforchNum(i int) float64 {
+	v, err := strconv.ParseFloat(flag.Arg(i), 64)
+	if err != nil {
+		perforchUsage("a number is missing or malformed")
+	}
+	return v
+}
+
+func TestPerforchBench(t *testing.T) {
+	runtime.LockOSThread() // thread CPU time must follow this goroutine
+	run := func(which int) { perforchSide(which, t) }
+	if flag.NArg() < 2 {
+		perforchUsage("no command")
+	}
+	if int(perforchNum(1)) != perforchContract {
+		perforchUsage("this driver speaks contract 1")
+	}
+	switch {
+	case flag.Arg(0) == "hold" && flag.NArg() == 5:
+		side, cpuNs, wallNs := int(perforchNum(2)), perforchNum(3), perforchNum(4)
+		c0, w0 := perforchClock(perforchThreadCPU), perforchClock(perforchMonotonic)
+		for perforchClock(perforchThreadCPU)-c0 < cpuNs && perforchClock(perforchMonotonic)-w0 < wallNs {
+			run(side)
+		}
+		return
+	case flag.Arg(0) == "count" && flag.NArg() == 4:
+		side := int(perforchNum(2))
+		for i := 0; i < int(perforchNum(3)); i++ {
+			run(side)
+		}
+		return
+	case flag.Arg(0) == "measure" && flag.NArg() == 9:
+	default:
+		perforchUsage("bad command")
+	}
+	mode := flag.Arg(2)
+	util, bytes := mode == "cpu_per_wall", mode == "allocated"
+	if !util && !bytes && mode != "cpu_time" {
+		perforchUsage("unknown mode")
+	}
+	pairs := int(perforchNum(3))
+	if pairs < 1 {
+		perforchUsage("PAIRS must be at least 1")
+	}
+	seed := uint64(perforchNum(4))*6364136223846793005 + 1442695040888963407
+	targetNs, floorBytes := perforchNum(5), perforchNum(6)
+	warmupNs, maxK := perforchNum(7), int(perforchNum(8))
+	batch := func(which int, k int) float64 {
+		w0, c0 := perforchClock(perforchMonotonic), perforchClock(perforchThreadCPU)
+		for i := 0; i < k; i++ {
+			run(which)
+		}
+		cpu := perforchClock(perforchThreadCPU) - c0
+		wall := perforchClock(perforchMonotonic) - w0
+		if util {
+			if wall > 0 {
+				return cpu / wall
+			}
+			return 1
+		}
+		return cpu
+	}
+	// Bytes allocated by one test-suite run (Go's B/op: the runtime's own counter).
+	var ms runtime.MemStats
+	allocated := func(which int) float64 {
+		runtime.ReadMemStats(&ms)
+		before := ms.TotalAlloc
+		run(which)
+		runtime.ReadMemStats(&ms)
+		v := float64(ms.TotalAlloc - before)
+		if v < floorBytes {
+			return floorBytes
+		}
+		return v
+	}
+	// K runs per batch: double until a batch costs a quarter of the target, then scale.
+	k := 1
+	tm := batch(0, k)
+	for tm < targetNs/4 && k < maxK {
+		k *= 2
+		tm = batch(0, k)
+	}
+	if tm > 0 && tm < targetNs {
+		k = int(float64(k)*targetNs/tm) + 1
+		if k > maxK {
+			k = maxK
+		}
+	}
+	if warmupNs > 0 {
+		for w0 := perforchClock(perforchMonotonic); perforchClock(perforchMonotonic)-w0 < warmupNs; {
+			batch(0, k)
+			batch(1, k)
+		}
+	} else {
+		for w := 0; w < 2; w++ {
+			batch(0, k)
+			batch(1, k)
+		}
+	}
+	var ratios, va, vb []float64
+	for p := 0; p < pairs; p++ {
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		first := int(seed & 1)
+		var v [2]float64
+		for _, side := range []int{first, 1 - first} {
+			if bytes {
+				v[side] = allocated(side)
+			} else {
+				v[side] = batch(side, k)
+			}
+		}
+		per := float64(k)
+		if util || bytes {
+			per = 1
+		}
+		va = append(va, v[0]/per)
+		vb = append(vb, v[1]/per)
+		ratios = append(ratios, v[0]/v[1])
+	}
+	unit := "ns"
+	if util {
+		unit = "ratio"
+	} else if bytes {
+		unit = "B"
+	}
+	fmt.Printf("PERFORCH_RESULT {\"contract\": %d, \"ratio\": %g, \"baseline\": %g, ",
+		perforchContract, perforchMedian(ratios), perforchMedian(va))
+	fmt.Printf("\"candidate\": %g, \"unit\": \"%s\", \"k\": %d}\n", perforchMedian(vb), unit, k)
+}

@@ -1,0 +1,212 @@
+// PerfOrch's measuring driver for Rust, contract 1 (profiler/harness/contract.py says what each
+// command reads and prints). Built into one program after both sides' tests and a sides item
+// that defines perforch_side(): 0 runs the baseline's tests, 1 the candidate's, 2 nothing.
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+const PERFORCH_CONTRACT: u64 = 1;
+
+// Counting allocator: live and peak heap bytes of everything the program allocates.
+struct PerforchAlloc;
+static PERFORCH_LIVE: AtomicUsize = AtomicUsize::new(0);
+static PERFORCH_PEAK: AtomicUsize = AtomicUsize::new(0);
+fn perforch_grew(n: usize) {
+    let live = PERFORCH_LIVE.fetch_add(n, Relaxed) + n;
+    PERFORCH_PEAK.fetch_max(live, Relaxed);
+}
+unsafe impl GlobalAlloc for PerforchAlloc {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc(l);
+        if !p.is_null() {
+            perforch_grew(l.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(l);
+        if !p.is_null() {
+            perforch_grew(l.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l);
+        PERFORCH_LIVE.fetch_sub(l.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = System.realloc(p, l, new);
+        if !q.is_null() {
+            PERFORCH_LIVE.fetch_sub(l.size(), Relaxed);
+            perforch_grew(new);
+        }
+        q
+    }
+}
+#[global_allocator]
+static PERFORCH_ALLOC: PerforchAlloc = PerforchAlloc;
+
+#[repr(C)]
+struct PerforchTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+extern "C" {
+    fn clock_gettime(clock: i32, tp: *mut PerforchTimespec) -> i32;
+}
+const PERFORCH_MONOTONIC: i32 = 1;
+const PERFORCH_THREAD_CPU: i32 = 3;
+fn perforch_clock(id: i32) -> f64 {
+    let mut ts = PerforchTimespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe {
+        clock_gettime(id, &mut ts);
+    }
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+fn perforch_batch(which: usize, k: u64, util: bool) -> f64 {
+    let (w0, c0) = (perforch_clock(PERFORCH_MONOTONIC), perforch_clock(PERFORCH_THREAD_CPU));
+    for _ in 0..k {
+        perforch_side(which);
+    }
+    let cpu = perforch_clock(PERFORCH_THREAD_CPU) - c0;
+    let wall = perforch_clock(PERFORCH_MONOTONIC) - w0;
+    if util {
+        if wall > 0.0 {
+            cpu / wall
+        } else {
+            1.0
+        }
+    } else {
+        cpu
+    }
+}
+
+fn perforch_allocated(which: usize, floor_bytes: f64) -> f64 {
+    let base = PERFORCH_LIVE.load(Relaxed);
+    PERFORCH_PEAK.store(base, Relaxed);
+    perforch_side(which);
+    let v = PERFORCH_PEAK.load(Relaxed).saturating_sub(base) as f64;
+    if v < floor_bytes {
+        floor_bytes
+    } else {
+        v
+    }
+}
+
+fn perforch_median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn perforch_usage(why: &str) -> ! {
+    eprintln!(
+        "{}\nusage: prog measure 1 MODE PAIRS SEED TARGET_NS FLOOR_BYTES WARMUP_NS MAX_K \
+         | hold 1 SIDE CPU_NS WALL_NS | count 1 SIDE N",
+        why
+    );
+    std::process::exit(2);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let num = |i: usize| -> f64 {
+        match args.get(i).map(|s| s.parse::<f64>()) {
+            Some(Ok(v)) => v,
+            _ => perforch_usage("a number is missing or malformed"),
+        }
+    };
+    if args.len() < 3 {
+        perforch_usage("no command");
+    }
+    if num(2) as u64 != PERFORCH_CONTRACT {
+        perforch_usage("this driver speaks contract 1");
+    }
+    match (args[1].as_str(), args.len()) {
+        ("hold", 6) => {
+            let (side, cpu_ns, wall_ns) = (num(3) as usize, num(4), num(5));
+            let (c0, w0) = (perforch_clock(PERFORCH_THREAD_CPU), perforch_clock(PERFORCH_MONOTONIC));
+            while perforch_clock(PERFORCH_THREAD_CPU) - c0 < cpu_ns
+                && perforch_clock(PERFORCH_MONOTONIC) - w0 < wall_ns
+            {
+                perforch_side(side);
+            }
+            return;
+        }
+        ("count", 5) => {
+            for _ in 0..num(4) as u64 {
+                perforch_side(num(3) as usize);
+            }
+            return;
+        }
+        ("measure", 10) => {}
+        _ => perforch_usage("bad command"),
+    }
+    let (util, bytes) = match args[3].as_str() {
+        "cpu_time" => (false, false),
+        "cpu_per_wall" => (true, false),
+        "allocated" => (false, true),
+        _ => perforch_usage("unknown mode"),
+    };
+    let pairs = num(4) as usize;
+    if pairs < 1 {
+        perforch_usage("PAIRS must be at least 1");
+    }
+    let mut seed: u64 = (num(5) as u64)
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let (target_ns, floor_bytes, warmup_ns, max_k) = (num(6), num(7), num(8), num(9) as u64);
+    // K runs per batch: double until a batch costs a quarter of the target, then scale.
+    let mut k: u64 = 1;
+    let mut t = perforch_batch(0, k, false);
+    while t < target_ns / 4.0 && k < max_k {
+        k *= 2;
+        t = perforch_batch(0, k, false);
+    }
+    if t > 0.0 && t < target_ns {
+        k = ((k as f64 * target_ns / t) as u64 + 1).min(max_k);
+    }
+    if warmup_ns > 0.0 {
+        let w0 = perforch_clock(PERFORCH_MONOTONIC);
+        while perforch_clock(PERFORCH_MONOTONIC) - w0 < warmup_ns {
+            perforch_batch(0, k, false);
+            perforch_batch(1, k, false);
+        }
+    } else {
+        for _ in 0..2 {
+            perforch_batch(0, k, false);
+            perforch_batch(1, k, false);
+        }
+    }
+    let (mut ratios, mut va, mut vb) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let first = (seed & 1) as usize;
+        let mut v = [0.0f64; 2];
+        for side in [first, 1 - first] {
+            v[side] = if bytes {
+                perforch_allocated(side, floor_bytes)
+            } else {
+                perforch_batch(side, k, util)
+            };
+        }
+        let per = if util || bytes { 1.0 } else { k as f64 };
+        va.push(v[0] / per);
+        vb.push(v[1] / per);
+        ratios.push(v[0] / v[1]);
+    }
+    let unit = if bytes { "B" } else if util { "ratio" } else { "ns" };
+    print!(
+        "PERFORCH_RESULT {{\"contract\": {}, \"ratio\": {}, \"baseline\": {}, ",
+        PERFORCH_CONTRACT,
+        perforch_median(ratios),
+        perforch_median(va)
+    );
+    println!("\"candidate\": {}, \"unit\": \"{}\", \"k\": {}}}", perforch_median(vb), unit, k);
+}

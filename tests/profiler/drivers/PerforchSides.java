@@ -1,0 +1,8 @@
+// Test sides for the Java driver: side 1 allocates 1 MiB, side 0 and 2 nothing.
+final class PerforchSides {
+    static byte[] keep;
+
+    static void run(int which) {
+        if (which == 1) keep = new byte[1 << 20];
+    }
+}
