@@ -20,8 +20,9 @@ subprocess, OS) are converted where they enter, with ``raise ... from exc``::
     │   ├── ProfilerUnavailableError  the daemon is not running / died
     │   ├── SandboxError              candidates cannot be isolated here (no bwrap)
     │   └── HarnessError              the harness itself failed (not the candidate)
-    ├── BudgetExceededError    a job ran out of LLM calls, time or money
-    └── JobCancelledError      the user cancelled
+    └── BudgetExceededError    a job ran out of LLM calls, time or money
+
+A cancelled job is ``asyncio.CancelledError``, as everywhere in asyncio.
 
 A failing or hanging *candidate* is not an error: it is a ``TestOutcome`` that did not pass.
 """
@@ -122,6 +123,3 @@ class HarnessError(ProfilerError):
 class BudgetExceededError(PerfOrchError):
     """A job hit its budget of LLM calls, wall time or cost."""
 
-
-class JobCancelledError(PerfOrchError):
-    """The job was cancelled by the user."""

@@ -116,6 +116,3 @@ class ModelChoice(BaseModel):
 # stage, or None to let the policy choose.
 ModelChooser = Callable[[Stage, Sequence[RankedModel]], Awaitable[str | None]]
 
-
-class EventSink(Protocol):
-    async def __call__(self, event: BaseModel) -> None: ...

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
-from perforch_core.errors import HarnessError, ProfilerError, ProfilerUnavailableError
+from perforch_core.errors import ProfilerError, ProfilerUnavailableError
 from perforch_core.models import Measurement, Metric, Task, TestOutcome, Verdict
 from perforch_core.ports import OnSample, Sample
 
@@ -158,8 +158,7 @@ class ProfilerClient:
             if err.get("code") == p.REQUEST_CANCELLED:
                 fut.cancel()
             else:
-                cls = HarnessError if err.get("code") == p.HARNESS_ERROR else ProfilerError
-                fut.set_exception(cls(str(err.get("message", "profiler error"))))
+                fut.set_exception(p.error_from(err))
         else:
             fut.set_result(message.get("result"))
 

@@ -180,7 +180,11 @@ class Daemon:
         except RPCError as exc:
             reply["error"] = {"code": exc.code, "message": exc.message}
         except PerfOrchError as exc:
-            reply["error"] = {"code": p.HARNESS_ERROR, "message": str(exc)}
+            reply["error"] = {
+                "code": p.HARNESS_ERROR,
+                "message": exc.message,
+                "data": p.error_data(exc),
+            }
         except Exception as exc:  # a bug in the daemon must not take it down
             log.exception("request %s failed", rid)
             reply["error"] = {"code": p.INTERNAL_ERROR, "message": f"{type(exc).__name__}: {exc}"}

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from perforch_core.errors import HarnessError, PerfOrchError, ProfilerError, SandboxError
 from perforch_core.models import Language, Metric, TestSpec
 
 JSONRPC = "2.0"
@@ -28,6 +29,31 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 REQUEST_CANCELLED = -32800
 HARNESS_ERROR = -32001
+
+# The profiler's errors by kind, as the error's ``data`` carries them across the RPC: the client
+# raises the same class with the same hint. Anything else the daemon raises arrives as
+# ``HarnessError``.
+ERROR_KINDS: dict[str, type[PerfOrchError]] = {
+    cls.__name__: cls for cls in (ProfilerError, HarnessError, SandboxError)
+}
+
+
+def error_data(exc: PerfOrchError) -> dict[str, Any]:
+    """What a JSON-RPC error's ``data`` carries of a PerfOrch error."""
+    kind = type(exc).__name__ if type(exc).__name__ in ERROR_KINDS else "HarnessError"
+    return {"kind": kind, "hint": exc.hint}
+
+
+def error_from(err: dict[str, Any]) -> PerfOrchError:
+    """The PerfOrch error a JSON-RPC error stands for (its kind and hint kept)."""
+    data = err.get("data") if isinstance(err.get("data"), dict) else {}
+    assert isinstance(data, dict)
+    message = str(err.get("message", "profiler error"))
+    if err.get("code") != HARNESS_ERROR:
+        return ProfilerError(message)
+    cls = ERROR_KINDS.get(str(data.get("kind")), HarnessError)
+    hint = data.get("hint")
+    return cls(message, hint=hint if isinstance(hint, str) else None)
 
 
 class _Params(BaseModel):

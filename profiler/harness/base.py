@@ -69,7 +69,6 @@ class CountingHarness(Protocol):
     ) -> InstructionCounts: ...
 
 
-UNITS = {"ns": "ns", "ratio": "", "B": "B"}
 GROWTH = (3, 5, 8)
 
 

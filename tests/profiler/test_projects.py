@@ -247,9 +247,10 @@ async def test_a_doctest_and_a_callers_failing_test_measure_after_being_set_asid
 
 
 async def test_mean_memory_on_a_projects_tests_is_one_clear_refusal(daemon: ProfilerClient):
-    from perforch_core.errors import ProfilerError
+    from perforch_core.errors import HarnessError
 
     task = source.task_from_file(FIXTURES / CASES["go"].file, CASES["go"].function)
     code = task.current_code or ""
-    with pytest.raises(ProfilerError, match="mean memory is not measured on a project's tests"):
+    with pytest.raises(HarnessError, match="mean memory is not measured on a project's tests") as e:
         await daemon.compare(task, code, code, Metric.AVG_MEMORY, 5.0)
+    assert e.value.hint == "optimize for max_memory, or exec_time"  # carried across the RPC
