@@ -122,4 +122,3 @@ class HarnessError(ProfilerError):
 
 class BudgetExceededError(PerfOrchError):
     """A job hit its budget of LLM calls, wall time or cost."""
-

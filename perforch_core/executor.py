@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from . import describe, projects
 from . import events as ev
-from . import projects
 from .errors import BudgetExceededError, LLMError, PerfOrchError, ProfilerError, StorageError
 from .job import DONE, Job
 from .llm import parsing, prompts
@@ -37,7 +37,7 @@ from .ports import (
     ProfilerPort,
     Sample,
 )
-from .result import Attempt, AttemptOutcome, JobResult, describe_measurement, verdict_text
+from .result import Attempt, AttemptOutcome, JobResult
 from .tagging import Tagger
 
 log = logging.getLogger("perforch.executor")
@@ -332,7 +332,7 @@ class _Run:
 
         try:
             base = await self.x.profiler.measure(self.task, code, metric)
-            report = describe_measurement(metric, base.summary, base.unit)
+            report = describe.measurement(metric, base.summary, base.unit)
         except ProfilerError as exc:
             report = f"not available ({exc})"
         messages = prompts.refine(self.task, code, metric, report)
@@ -383,8 +383,8 @@ class _Run:
                     stage,
                     ranked,
                     verdict.decision,
-                    verdict_text(verdict),
-                    reason=verdict_text(verdict),
+                    describe.verdict(verdict),
+                    reason=describe.verdict(verdict),
                     usage=usage,
                     proposal=proposal,
                     tests=result,
@@ -397,7 +397,7 @@ class _Run:
                     model=ranked.model,
                     score=ranked.score,
                     outcome="improved",
-                    detail=verdict_text(verdict),
+                    detail=describe.verdict(verdict),
                     code=proposal.code,
                     tests=result,
                     verdict=verdict,
@@ -413,7 +413,7 @@ class _Run:
         if not winners:
             return None
         best = max(winners, key=lambda w: w[1].improvement_pct)
-        self.accept(stage, best[2], best[0], verdict_text(best[1]))
+        self.accept(stage, best[2], best[0], describe.verdict(best[1]))
         return best
 
     # -- the job ---------------------------------------------------------------------------
@@ -527,7 +527,7 @@ class _Run:
         budget = f"; stopped early: {self.stopped_by_budget}" if self.stopped_by_budget else ""
         if action is Action.OPTIMIZE:
             if verdict is not None:
-                return f"{verdict_text(verdict)} by {model}{budget}"
+                return f"{describe.verdict(verdict)} by {model}{budget}"
             prefix = f"fixed by {model}, but " if stage is Stage.FIX else ""
             return (
                 f"{prefix}no significant improvement: the code is unchanged{budget}"

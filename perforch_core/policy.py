@@ -40,6 +40,30 @@ class Policy(BaseModel):
             raise ConfigError("a pinned policy needs at least one model")
         return cls(kind="pinned", pinned={s: tuple(models) for s in Stage}, **kw)  # type: ignore[arg-type]
 
+    @classmethod
+    def of(
+        cls,
+        kind: PolicyKind,
+        models: Sequence[str],
+        *,
+        n: int | None = None,
+        threshold_pct: float | None = None,
+        how_to_name: str = "",
+    ) -> Policy:
+        """The policy a user asked for, from the CLI's flags or the editor's settings:
+        ``pinned`` tries ``models`` in order, and is a ``ConfigError`` when they name none (a
+        pinned policy with no models would do nothing); ``how_to_name`` says how to name them
+        in the front end at hand."""
+        threshold = DEFAULT_POLICY.threshold_pct if threshold_pct is None else threshold_pct
+        if kind == "pinned":
+            if not models:
+                raise ConfigError(
+                    "the policy is 'pinned' but no models are named",
+                    hint=f"{how_to_name}, or choose another policy" if how_to_name else None,
+                )
+            return cls.pin(models, threshold_pct=threshold)
+        return cls(kind=kind, n=DEFAULT_POLICY.n if n is None else n, threshold_pct=threshold)
+
     @property
     def takes_all(self) -> bool:
         """Whether a stage asks every chosen model instead of stopping at the first success."""
@@ -67,6 +91,11 @@ class Budget(BaseModel):
     max_llm_calls: int | None = Field(default=30, ge=1)
     max_wall_s: float | None = Field(default=1800.0, gt=0)
     max_cost_usd: float | None = Field(default=2.0, ge=0)
+
+
+# The defaults every front end shows and uses (the CLI's flags, the editor's settings).
+DEFAULT_POLICY = Policy()
+DEFAULT_BUDGET = Budget()
 
 
 class BudgetTracker:

@@ -115,4 +115,3 @@ class ModelChoice(BaseModel):
 # Asked at the start of a stage with the Memory's ranking; returns the model to use for the
 # stage, or None to let the policy choose.
 ModelChooser = Callable[[Stage, Sequence[RankedModel]], Awaitable[str | None]]
-

@@ -78,28 +78,3 @@ class JobResult(BaseModel):
                 tofile=f"b/{path}",
             )
         )
-
-
-def describe_measurement(metric: Metric, value: float, unit: str) -> str:
-    if metric is Metric.EXEC_TIME:
-        return f"{value / 1e6:.3f} ms of CPU time per run of the tests"
-    if metric is Metric.CPU_UTILIZATION:
-        return f"CPU utilization {value:.2f}"
-    label = "mean" if metric is Metric.AVG_MEMORY else "peak"
-    return f"{label} memory {value / 1024:.1f} KiB allocated while running the tests"
-
-
-def verdict_text(v: Verdict) -> str:
-    """A verdict as a change of the metric: negative = less time / memory (better)."""
-    change, low, high = -v.improvement_pct, -v.interval_pct.high, -v.interval_pct.low
-    ci = f"95% CI {low:+.1f}…{high:+.1f} %"
-    if v.decision == "improved":
-        return f"{v.metric.label} {change:+.1f} % ({ci}, {v.processes} processes)"
-    if v.decision == "not_improved":
-        return (
-            f"no significant {v.metric.label} gain ({change:+.1f} %, {ci}; "
-            f"needs ≤ −{v.threshold_pct:g} %)"
-        )
-    if v.note:
-        return f"inconclusive {v.metric.label} change: {v.note}"
-    return f"inconclusive {v.metric.label} change ({change:+.1f} %, {ci}, {v.processes} processes)"

@@ -16,12 +16,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from . import benchmarks
+from . import benchmarks, describe
 from .errors import LLMError, LLMReplyError, ProfilerError
 from .llm import parsing, prompts
 from .models import Category, Metric, Stage, Task
 from .ports import ChatMessage, LLMPort, MemoryPort, Observation, ProfilerPort
-from .result import describe_measurement
 from .tagging import Tagger
 
 SOURCE = "study"
@@ -234,7 +233,7 @@ class Study:
         if key not in self._baselines:
             try:
                 base = await self.profiler.measure(task, code, metric)
-                self._baselines[key] = describe_measurement(metric, base.summary, base.unit)
+                self._baselines[key] = describe.measurement(metric, base.summary, base.unit)
             except ProfilerError as exc:
                 self._baselines[key] = f"not available ({exc})"
         return self._baselines[key]

@@ -46,6 +46,21 @@ class App:
             interpreter=config.interpreter, test_timeout_s=config.test_timeout_s
         )
 
+    @classmethod
+    async def open(cls, config: AppConfig, *, check_models: bool = True) -> App:
+        """The one job set-up (CLI, editor, study, eval, benchmarks): an App whose named models
+        were checked (``check_models``) and whose Memory is migrated and seeded; closed again
+        when that fails."""
+        app = cls(config)
+        try:
+            if check_models:
+                app.validate_models()
+            await app.prepare_memory()
+        except BaseException:
+            await app.aclose()
+            raise
+        return app
+
     @property
     def pool(self) -> list[str]:
         if self.config.models:

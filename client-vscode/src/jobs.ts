@@ -118,55 +118,18 @@ export function verdictText(v: Verdict): string {
   return `${label} ${numbers}: inconclusive${why}`;
 }
 
-function score(s: number | null): string {
-  return s === null ? "no data" : s.toFixed(2);
-}
-
-/** The job after one event (a new object; the old one is left as it was). */
+/** The job after one event (a new object; the old one is left as it was). The text comes from
+ * the server's renderer (``line``, ``tone``, ``activity``); the structured fields feed the
+ * status, the chart and the before/after table. */
 export function applyEvent(job: Job, params: JobEventParams): Job {
   const e: JobEvent = params.event;
   const next: Job = { ...job, steps: [...job.steps], status: job.status === "starting" ? "running" : job.status };
-  const step = (tone: Step["tone"], text: string) => next.steps.push({ tone, text });
+  if (params.line) next.steps.push({ tone: params.tone ?? "info", text: params.line });
+  if (params.activity) next.activity = params.activity;
   switch (e.kind) {
-    case "job_started": {
+    case "job_started":
       next.metric = e.metric;
-      const what = e.metric ? ` for ${METRIC_LABELS[e.metric]}` : "";
-      const categories = e.categories.length ? `; categories: ${e.categories.join(", ")}` : "";
-      step("info", `${e.action}${what} (policy ${e.policy}${categories})`);
-      next.activity = "started";
       break;
-    }
-    case "stage_started": {
-      const ranked = e.ranking.map((r) => `${r.model} ${score(r.score)}`).join(", ");
-      step("info", `${e.stage}: Memory ranks ${ranked || "no models"}`);
-      next.activity = `${e.stage}: ranking models`;
-      break;
-    }
-    case "model_chosen":
-      step("info", `${e.stage}: trying ${e.model} (${e.why})`);
-      next.activity = `${e.stage}: asking ${e.model}`;
-      break;
-    case "llm_reply":
-      if (e.ok) {
-        step("info", `${e.model} replied in ${e.latency_s.toFixed(1)} s (${e.completion_tokens} tokens)`);
-      } else {
-        step("bad", `${e.model} failed: ${e.error ?? "no reply"}`);
-      }
-      next.activity = `${e.stage}: ${e.model} ${e.ok ? "replied" : "failed"}`;
-      break;
-    case "tests_run": {
-      const who = e.model ?? "your code";
-      const o = e.outcome;
-      const aside = o.preexisting?.length ? ` (${o.preexisting.length} failing before the change set aside)` : "";
-      const summary = o.passed
-        ? `${o.total} passed${aside}`
-        : o.error
-          ? o.error.split("\n")[0].slice(0, 200)
-          : `${o.failures.length} of ${o.total} failed`;
-      step(o.passed ? "ok" : "bad", `tests on ${who}: ${summary}`);
-      next.activity = `testing ${who}: ${summary}`;
-      break;
-    }
     case "measurement_sample":
       if (e.process === 1 || next.samples.length === 0 || next.metric !== e.metric) {
         next.samples = [];
@@ -176,43 +139,32 @@ export function applyEvent(job: Job, params: JobEventParams): Job {
         ...next.samples,
         { process: e.process, baseline: e.baseline, candidate: e.candidate, unit: e.unit },
       ];
-      next.activity = `measuring ${METRIC_LABELS[e.metric]}: process ${e.process}`;
       break;
     case "measured":
-      step(e.verdict.decision === "improved" ? "ok" : "bad", `measured ${e.model}: ${verdictText(e.verdict)}`);
       next.measured = { ...next.measured, [e.candidate_id]: { model: e.model, verdict: e.verdict } };
       if (!next.verdictAccepted) {
         next.verdict = e.verdict;
         next.verdictModel = e.model;
       }
-      next.activity = `${e.model}: ${e.verdict.decision.replace("_", " ")}`;
       break;
     case "candidate_accepted":
-      step("ok", `accepted ${e.model ?? "your code"} (${e.stage}): ${e.reason}`);
       if (e.candidate_id in next.measured) {
         next.verdict = next.measured[e.candidate_id].verdict;
         next.verdictModel = next.measured[e.candidate_id].model;
         next.verdictAccepted = true;
       }
       break;
-    case "rolled_back":
-      step("bad", `rolled back ${e.model}: ${e.reason}`);
-      next.activity = `rolled back ${e.model}`;
-      break;
     case "job_finished":
       next.status = e.success ? "succeeded" : "failed";
       next.summary = e.summary;
-      next.activity = e.summary;
       break;
     case "job_failed":
       next.status = "failed";
       next.summary = `${e.error_type}: ${e.error}`;
-      next.activity = next.summary;
       break;
     case "job_cancelled":
       next.status = "cancelled";
       next.summary = "cancelled";
-      next.activity = "cancelled";
       break;
   }
   return next;

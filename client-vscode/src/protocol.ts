@@ -130,6 +130,11 @@ export interface JobEventParams {
   uri: string;
   function: string;
   event: JobEvent;
+  /** The event as text, from the server's one renderer (perforch_core/describe.py): a line for
+   * the job's log, its tone, and what is happening now. Null when the event says nothing. */
+  line?: string | null;
+  tone?: "ok" | "bad" | "info";
+  activity?: string | null;
 }
 
 /** Params of the server's `perforch/chooseModel` request; the reply is `{ model: string | null }`. */

@@ -14,7 +14,7 @@ function replay(upTo = events.length) {
 describe("a job replayed from its events", () => {
   it("lists stages, models tried, tests and verdicts in order", () => {
     const texts = replay().steps.map((s) => s.text);
-    expect(texts[0]).toBe("optimize for exec time (policy sequential; categories: array)");
+    expect(texts[0]).toBe("optimize slow_functions.py::has_duplicates for exec time (policy sequential; categories: array)");
     expect(texts).toContain("tests on your code: 3 passed");
     expect(texts).toContain("refine: Memory ranks local/qwen2.5-coder-1.5b 0.75, local/qwen2.5-coder-0.5b no data");
     expect(texts.filter((t) => t.startsWith("refine: trying"))).toHaveLength(2);

@@ -39,7 +39,12 @@ def functions(language: Language, source: str) -> list[Function]:
 
 def function_at(language: Language, source: str, line: int) -> Function | None:
     """The innermost function whose lines include ``line`` (0-based)."""
-    inside = [f for f in functions(language, source) if f.start <= line < f.end]
+    return innermost(functions(language, source), line)
+
+
+def innermost(found: list[Function], line: int) -> Function | None:
+    """The innermost of ``found`` whose lines include ``line`` (0-based)."""
+    inside = [f for f in found if f.start <= line < f.end]
     return min(inside, key=lambda f: f.end - f.start) if inside else None
 
 

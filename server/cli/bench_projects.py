@@ -120,8 +120,6 @@ async def _one(
     row.update(
         kind=spec.kind if spec else task.tests.kind, tests_found=len(spec.tests) if spec else 1
     )
-    if action is Action.GENERATE:
-        task = task.model_copy(update={"current_code": None})
     job = app.executor().start(task, action, policy, Budget(max_llm_calls=12, max_wall_s=900))
     async for _ in job:
         pass
@@ -155,9 +153,8 @@ async def run(args: argparse.Namespace) -> int:
     policy = Policy.pin(models) if models else Policy()
     rows: list[dict[str, Any]] = []
     started = dt.datetime.now()
-    async with App(AppConfig(memory_path=memory, models=models, test_timeout_s=120)) as app:
-        app.validate_models()
-        await app.prepare_memory()
+    config = AppConfig(memory_path=memory, models=models, test_timeout_s=120)
+    async with await App.open(config) as app:
         pool = list(app.pool)
         with render.progress_bar(console) as bar:
             progress = bar.add_task("projects", total=len(cases) * len(ACTIONS))

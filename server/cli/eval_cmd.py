@@ -83,9 +83,7 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
     )
     resumed = len(done.outcomes)  # units finished by an earlier, interrupted run
     config = AppConfig(memory_path=memory_path, models=study_cmd._csv(args.models))
-    async with App(config) as app:
-        app.validate_models()
-        await app.prepare_memory()
+    async with await App.open(config) as app:
         configs = _configs(args, app.pool)
         ev = Evaluation(
             app.gateway,

@@ -16,7 +16,7 @@ from rich.console import Console
 from perforch_core import source as source_files
 from perforch_core.errors import ConfigError, SourceError
 from perforch_core.models import Action, Metric
-from perforch_core.policy import Budget, Policy, PolicyKind
+from perforch_core.policy import DEFAULT_BUDGET, DEFAULT_POLICY, Budget, Policy, PolicyKind
 from perforch_core.result import JobResult
 from perforch_core.source import extras
 
@@ -42,8 +42,8 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
         p.add_argument(
             "--threshold",
             type=float,
-            default=5.0,
-            help="minimum improvement (%%) to accept, default 5",
+            default=DEFAULT_POLICY.threshold_pct,
+            help=f"minimum improvement (%%) to accept, default {DEFAULT_POLICY.threshold_pct:g}",
         )
     p.add_argument("--models", help="comma-separated model names to use (default: the pool)")
     p.add_argument(
@@ -52,7 +52,12 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
         default=None,
         help="default: sequential, or pinned when --models is given",
     )
-    p.add_argument("--n", type=int, default=5, help="models per stage for sequential/best_of_n")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=DEFAULT_POLICY.n,
+        help="models per stage for sequential/best_of_n",
+    )
     p.add_argument(
         "--tests",
         type=Path,
@@ -67,19 +72,21 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
         "categories by majority vote (default: the keyword tagger, no LLM call)",
     )
     p.add_argument("--python", help="Python interpreter that runs the code (default: this one)")
-    p.add_argument("--max-calls", type=int, default=30, help="LLM call budget")
-    p.add_argument("--max-seconds", type=float, default=1800.0, help="wall-time budget")
-    p.add_argument("--max-cost", type=float, default=2.0, help="cost budget in USD")
+    b = DEFAULT_BUDGET
+    p.add_argument("--max-calls", type=int, default=b.max_llm_calls, help="LLM call budget")
+    p.add_argument("--max-seconds", type=float, default=b.max_wall_s, help="wall-time budget")
+    p.add_argument("--max-cost", type=float, default=b.max_cost_usd, help="cost budget in USD")
 
 
 def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
-    kind = args.policy or ("pinned" if models else "sequential")
-    threshold = getattr(args, "threshold", 5.0)
-    if kind == "pinned":
-        if not models:
-            raise ConfigError("--policy pinned needs --models")
-        return Policy.pin(models, threshold_pct=threshold)
-    return Policy(kind=cast(PolicyKind, kind), n=args.n, threshold_pct=threshold)
+    kind = cast(PolicyKind, args.policy or ("pinned" if models else "sequential"))
+    return Policy.of(
+        kind,
+        models,
+        n=args.n,
+        threshold_pct=getattr(args, "threshold", None),
+        how_to_name="pass --models",
+    )
 
 
 def apply_result(path: Path, function: str, result: JobResult, original: str) -> None:
@@ -106,9 +113,7 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
     path, function = parse_target(args.target)
     metric = Metric(getattr(args, "metric", "exec_time"))
     task = source_files.task_from_file(path, function, tests_file=args.tests, metric=metric)
-    original = task.current_code or ""
-    if action is Action.GENERATE:
-        task = task.model_copy(update={"current_code": None})
+    original = task.current_code or ""  # what --apply may replace: the stub, for generate
     models = [m.strip() for m in (args.models or "").split(",") if m.strip()]
     policy = _policy(args, models)
     budget = Budget(
@@ -118,9 +123,7 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
     config = AppConfig(
         memory_path=memory_path, models=models, tag_models=tag_models, interpreter=args.python
     )
-    async with App(config) as app:
-        app.validate_models()
-        await app.prepare_memory()
+    async with await App.open(config) as app:
         out.print(f"tests: {task.tests.origin} ({task.tests.kind}); models: {', '.join(app.pool)}")
         job = app.executor().start(task, action, policy, budget)
         try:

@@ -110,8 +110,7 @@ async def serve(console: Console, aliases: list[str]) -> int:
 async def rank(console: Console, args: argparse.Namespace, memory_path: Path) -> int:
     stage = Stage(args.stage)
     categories = [Category(c.strip()) for c in args.categories.split(",") if c.strip()]
-    async with App(AppConfig(memory_path=memory_path)) as app:
-        await app.prepare_memory()
+    async with await App.open(AppConfig(memory_path=memory_path), check_models=False) as app:
         names = list(app.settings) if args.all else app.pool
         metric = Metric(args.metric) if stage is Stage.REFINE else None
         ranked = await app.memory.rank(stage, Language(args.language), categories, metric, names)

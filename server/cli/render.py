@@ -21,19 +21,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from perforch_core import describe
 from perforch_core import events as ev
-from perforch_core.models import Metric, Verdict
+from perforch_core.models import Verdict
 from perforch_core.result import JobResult
-
-
-def fmt_value(metric: Metric, value: float, unit: str) -> str:
-    if unit == "ns":
-        if value >= 1e6:
-            return f"{value / 1e6:.3f} ms"
-        return f"{value / 1e3:.1f} µs"
-    if unit == "B":
-        return f"{value / 1024:.1f} KiB"
-    return f"{value:.3f}"
 
 
 class LiveView:
@@ -59,70 +50,24 @@ class LiveView:
         self.status.update(text=text)
 
     def show(self, event: Any) -> None:
-        kind = getattr(event, "kind", "")
-        if isinstance(event, ev.JobStarted):
-            cats = ", ".join(event.categories) or "none"
-            metric = f", metric {event.metric.value}" if event.metric else ""
-            self._say(
-                f"{event.action.value} {event.task_id} (policy {event.policy}{metric}; "
-                f"categories: {cats})",
-                "bold",
-            )
-        elif isinstance(event, ev.StageStarted):
-            top = ", ".join(f"{r.model} {r.score:.2f}" for r in event.ranking[:5])
-            self._say(f"▶ {event.stage.value}: Memory ranks {top}", "cyan")
-        elif isinstance(event, ev.ModelChosen):
-            score = (
-                ""
-                if event.score is None or math.isnan(event.score)
-                else f" (score {event.score:.2f})"
-            )
-            self._doing(f"{event.stage.value}: asking {event.model}{score}")
-        elif isinstance(event, ev.LLMReplied):
-            if event.ok:
-                self._say(
-                    f"  {event.model} replied in {event.latency_s:.1f}s "
-                    f"({event.completion_tokens} tokens)"
-                )
-                self._doing("running the tests")
-            else:
-                self._say(f"  ✗ {event.model}: {event.error}", "red")
-        elif isinstance(event, ev.TestsRun):
-            who = event.model or "current code"
-            mark, style = ("✓", "green") if event.outcome.passed else ("✗", "red")
-            self._say(f"  {mark} tests on {who}: {event.outcome.summary()}", style)
-        elif isinstance(event, ev.MeasurementSample):
+        """An event's log line (indented under the job's first) and its activity."""
+        if isinstance(event, ev.MeasurementSample):
             self.samples.append(event)
-            self._doing(
-                f"measuring {event.metric.value}: process {event.process}, "
-                f"{fmt_value(event.metric, event.baseline, event.unit)} → "
-                f"{fmt_value(event.metric, event.candidate, event.unit)}"
-            )
-        elif isinstance(event, ev.Measured):
-            style = "green" if event.verdict.improved else "yellow"
-            self._say(f"  measured {event.model}: {verdict_line(event.verdict)}", style)
-        elif isinstance(event, ev.RolledBack):
-            self._say(f"  ↩ rolled back {event.model}: {event.reason}", "yellow")
-        elif isinstance(event, ev.CandidateAccepted):
-            self._say(
-                f"  ✔ accepted {event.model} ({event.stage.value}): {event.reason}", "bold green"
-            )
-        elif kind in ("job_finished", "job_failed", "job_cancelled"):
-            self._doing("done")
+        said = describe.event(event)
+        if said.line is None:
+            pass
+        elif isinstance(event, ev.JobStarted):
+            self._say(said.line, "bold")
+        elif isinstance(event, ev.StageStarted):
+            self._say(f"▶ {said.line}", "cyan")
+        else:
+            self._say(f"  {MARKS[said.tone]}{said.line}", TONES[said.tone])
+        if said.activity is not None:
+            self._doing(said.activity)
 
 
-def verdict_line(v: Verdict) -> str:
-    before = fmt_value(v.metric, v.before.summary, v.before.unit)
-    after = fmt_value(v.metric, v.after.summary, v.after.unit)
-    low, high = -v.interval_pct.high, -v.interval_pct.low
-    word = {"improved": "improved", "not_improved": "not improved", "inconclusive": "inconclusive"}[
-        v.decision
-    ]
-    return (
-        f"{v.metric.label} {before} → {after}: {-v.improvement_pct:+.1f} % "
-        f"(95% CI {low:+.1f}…{high:+.1f} %), {word} "
-        f"(needs ≤ −{v.threshold_pct:g} %, {v.processes} processes)"
-    )
+TONES = {"ok": "green", "bad": "red", "info": ""}
+MARKS = {"ok": "✓ ", "bad": "✗ ", "info": ""}
 
 
 def attempts_table(result: JobResult) -> Table:
@@ -152,19 +97,15 @@ def measurement_table(v: Verdict) -> Table:
     table.add_column("after")
     table.add_row(
         "median",
-        fmt_value(v.metric, v.before.summary, v.before.unit),
-        fmt_value(v.metric, v.after.summary, v.after.unit),
+        describe.value(v.before.summary, v.before.unit),
+        describe.value(v.after.summary, v.after.unit),
     )
     table.add_row(
         "processes",
-        " ".join(fmt_value(v.metric, x, v.before.unit) for x in v.before.values),
-        " ".join(fmt_value(v.metric, x, v.after.unit) for x in v.after.values),
+        " ".join(describe.value(x, v.before.unit) for x in v.before.values),
+        " ".join(describe.value(x, v.after.unit) for x in v.after.values),
     )
-    table.add_row(
-        "change",
-        f"{-v.improvement_pct:+.1f} %",
-        f"95% CI {-v.interval_pct.high:+.1f} … {-v.interval_pct.low:+.1f} %",
-    )
+    table.add_row("change", describe.change(v), v.decision.replace("_", " "))
     if v.process_memory is not None:
         m, mib = v.process_memory, 1 << 20
         for label, field in (

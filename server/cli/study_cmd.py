@@ -142,9 +142,7 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
     records = select(args)
     models = _csv(args.models)
     config = AppConfig(memory_path=memory_path, models=models, tag_models=_csv(args.tag_models))
-    async with App(config) as app:
-        app.validate_models()
-        await app.prepare_memory()
+    async with await App.open(config) as app:
         tagger = Tagger(app.gateway, config.tag_models)
         study = Study(app.gateway, app.profiler, app.memory, tagger, threshold_pct=args.threshold)
         planned = units(records, app.pool, stages, metrics)

@@ -9,6 +9,7 @@ from typing import Any
 from lsprotocol import types as lsp
 from pydantic import BaseModel
 
+from perforch_core import describe
 from perforch_core.models import Action, Language, Metric, TestOutcome
 from perforch_core.result import JobResult
 from perforch_core.source import Function, extras
@@ -75,9 +76,7 @@ def edit_label(result: JobResult) -> str:
     model = result.accepted_model or "unknown model"
     v = result.verdict
     if v is not None and v.improved:
-        low, high = -v.interval_pct.high, -v.interval_pct.low
-        change = f"{-v.improvement_pct:+.1f} % (95 % CI {low:+.1f}…{high:+.1f})"
-        return f"{v.metric.label} {change.replace('-', '−')}, {model}"
+        return f"{v.metric.label} {describe.change(v)}, {model}"
     tests = result.final_tests
     passed = f"passes its tests ({tests.summary()})" if tests else "passes its tests"
     return f"{passed}, {model}"
@@ -156,10 +155,15 @@ def json_safe(value: Any) -> Any:
 
 
 def event_params(token: str, uri: str, function: str, event: BaseModel) -> dict[str, Any]:
-    """The ``perforch/jobEvent`` notification's params."""
+    """The ``perforch/jobEvent`` notification's params: the event's fields, and its text from
+    the one renderer (``line``, ``tone``, ``activity``; ``perforch_core.describe``)."""
+    said = describe.event(event)
     return {
         "token": token,
         "uri": uri,
         "function": function,
         "event": json_safe(event.model_dump(mode="json")),
+        "line": said.line,
+        "tone": said.tone,
+        "activity": said.activity,
     }

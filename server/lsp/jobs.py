@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
-from pydantic import BaseModel
 
+from perforch_core import describe, source
 from perforch_core import events as ev
-from perforch_core import source
 from perforch_core.errors import PerfOrchError
 from perforch_core.job import Job
 from perforch_core.models import Action, Metric, Stage, Task, TestOutcome
-from perforch_core.result import JobResult, verdict_text
+from perforch_core.result import JobResult
 
 from . import convert
 
@@ -49,26 +48,6 @@ class EditorJob:
     job: Job | None = None
     cancelled: bool = False
     original_tests_failed: list[str] = field(default_factory=list)
-
-
-def _progress_message(event: BaseModel) -> str | None:
-    """What the progress bar says for an event (None: leave it)."""
-    if isinstance(event, ev.StageStarted):
-        return f"{event.stage.value}: ranking models"
-    if isinstance(event, ev.ModelChosen):
-        return f"{event.stage.value}: asking {event.model}"
-    if isinstance(event, ev.LLMReplied):
-        return f"{event.stage.value}: {event.model} " + ("replied" if event.ok else "failed")
-    if isinstance(event, ev.TestsRun):
-        who = event.model or "your code"
-        return f"testing {who}: {event.outcome.summary()}"
-    if isinstance(event, ev.MeasurementSample):
-        return f"measuring {event.metric.label}: process {event.process}"
-    if isinstance(event, ev.Measured):
-        return f"{event.model}: {verdict_text(event.verdict)}"
-    if isinstance(event, ev.RolledBack):
-        return f"rolled back {event.model}"
-    return None
 
 
 async def ask_for_model(
@@ -159,7 +138,7 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
             running.cancel()
         async for event in running:
             ls.protocol.notify(JOB_EVENT, convert.event_params(token, job.uri, job.function, event))
-            message = _progress_message(event)
+            message = describe.event(event).activity
             if message:
                 progress.report(token, lsp.WorkDoneProgressReport(message=message))
             if isinstance(event, ev.TestsRun) and event.model is None and event.stage is None:

@@ -56,8 +56,7 @@ class PerforchServer(LanguageServer):
             functions = source.functions(language, text)
             if version is not None:
                 self._functions[uri] = (version, functions)
-        inside = [f for f in functions if f.start <= line < f.end]
-        return min(inside, key=lambda f: f.end - f.start) if inside else None
+        return source.innermost(functions, line)
 
     def forget(self, uri: str) -> None:
         self._functions.pop(uri, None)
@@ -86,14 +85,7 @@ class PerforchServer(LanguageServer):
                     models=self.settings.models,
                     interpreter=self.settings.python,
                 )
-                app = App(config)
-                try:
-                    app.validate_models()
-                    await app.prepare_memory()
-                except BaseException:
-                    await app.aclose()
-                    raise
-                self._app, self._app_settings = app, self.settings
+                self._app, self._app_settings = await App.open(config), self.settings
             return self._app
 
     async def stop(self) -> None:
@@ -193,9 +185,7 @@ def _command(action: Action) -> Any:
                 lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"PerfOrch: {message}")
             )
             return {"error": message}
-        original = task.current_code or ""
-        if action is Action.GENERATE:
-            task = task.model_copy(update={"current_code": None})
+        original = task.current_code or ""  # what an edit may replace: the stub, for generate
         token = f"perforch-{uuid.uuid4().hex[:12]}"
         job = jobs.EditorJob(
             token=token,

@@ -9,10 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from perforch_core.errors import ConfigError
 from perforch_core.memory.store import default_path
 from perforch_core.models import Metric
-from perforch_core.policy import Budget, Policy, PolicyKind
+from perforch_core.policy import DEFAULT_BUDGET, DEFAULT_POLICY, Budget, Policy, PolicyKind
 
 
 class Settings(BaseModel):
@@ -23,12 +22,22 @@ class Settings(BaseModel):
     )
     memory_path: Path = Field(default_factory=default_path, alias="memoryPath")
     policy: PolicyKind = "sequential"
-    n: int = Field(default=5, ge=1, le=20, description="models per stage (sequential, best_of_n)")
-    threshold_pct: float = Field(default=5.0, ge=0.0, alias="thresholdPct")
+    n: int = Field(
+        default=DEFAULT_POLICY.n,
+        ge=1,
+        le=20,
+        description="models per stage (sequential, best_of_n)",
+    )
+    threshold_pct: float = Field(default=DEFAULT_POLICY.threshold_pct, ge=0.0, alias="thresholdPct")
     metric: Metric = Field(default=Metric.EXEC_TIME, description="default metric to optimize")
-    max_llm_calls: int = Field(default=30, ge=1, alias="maxLlmCalls")
-    max_seconds: float = Field(default=1800.0, gt=0, alias="maxSeconds")
-    max_cost_usd: float = Field(default=2.0, ge=0, alias="maxCostUsd")
+    # None: no limit.
+    max_llm_calls: int | None = Field(
+        default=DEFAULT_BUDGET.max_llm_calls, ge=1, alias="maxLlmCalls"
+    )
+    max_seconds: float | None = Field(default=DEFAULT_BUDGET.max_wall_s, gt=0, alias="maxSeconds")
+    max_cost_usd: float | None = Field(
+        default=DEFAULT_BUDGET.max_cost_usd, ge=0, alias="maxCostUsd"
+    )
     auto_apply: bool = Field(
         default=False, alias="autoApply", description="apply results without asking"
     )
@@ -41,16 +50,14 @@ class Settings(BaseModel):
     )
 
     def policy_for(self) -> Policy:
-        """The job policy; ``pinned`` tries the ``models`` setting in order (a ConfigError when
-        it names none: a pinned policy with no models would do nothing)."""
-        if self.policy == "pinned":
-            if not self.models:
-                raise ConfigError(
-                    "the policy is 'pinned' but no models are named",
-                    hint="set perforch.models to the models to try, or choose another policy",
-                )
-            return Policy.pin(self.models, threshold_pct=self.threshold_pct)
-        return Policy(kind=self.policy, n=self.n, threshold_pct=self.threshold_pct)
+        """The job policy (``pinned`` tries the ``models`` setting in order)."""
+        return Policy.of(
+            self.policy,
+            self.models,
+            n=self.n,
+            threshold_pct=self.threshold_pct,
+            how_to_name="set perforch.models to the models to try",
+        )
 
     def budget(self) -> Budget:
         return Budget(

@@ -150,6 +150,18 @@ async def test_generate_then_fix_when_the_generated_code_fails():
     assert [m for m, _ in llm.calls] == [A, A]  # generate: top-1; fix: top-5 from the top
 
 
+async def test_generate_keeps_the_stub_as_the_original_it_replaces():
+    """The front ends hand generate the function as it is (a stub): the result's original is
+    that text, so --apply and the editor's edit compare with what is really in the file."""
+    stub = 'def f(x):\n    """Return x + 1."""\n    raise NotImplementedError\n'
+    x, llm, _, _ = executor({A: [block("    return x + 1")]})
+    result, _ = await run(x, make_task(stub), Action.GENERATE)
+    assert result.status == "succeeded" and result.accepted_stage is Stage.GENERATE
+    assert result.original_code == stub and result.changed
+    assert "return x + 1" in result.final_code
+    assert [m for m, _ in llm.calls] == [A]  # the stub is neither tested nor fixed
+
+
 async def test_call_budget_stops_the_job_with_a_clear_reason():
     x, llm, _, _ = executor({A: [block("    return x  # BUG")], B: [block("    return x + 1")]})
     result, _ = await run(x, make_task(), Action.FIX, budget=Budget(max_llm_calls=1))
