@@ -15,7 +15,6 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,21 +22,21 @@ from pydantic import BaseModel
 from . import describe, projects
 from . import events as ev
 from .errors import BudgetExceededError, LLMError, PerfOrchError, ProfilerError, StorageError
-from .job import DONE, Job
+from .job import Job
 from .llm import parsing, prompts
 from .models import Action, Candidate, Stage, Task, TestOutcome, Verdict
-from .policy import Budget, BudgetTracker, Policy
+from .policy import DEFAULT_POLICY, Budget, BudgetTracker, Policy
 from .ports import (
     ChatMessage,
     LLMPort,
     MemoryPort,
     ModelChoice,
     ModelChooser,
-    Observation,
     ProfilerPort,
     Sample,
 )
-from .result import Attempt, AttemptOutcome, JobResult
+from .recording import Proposal, Recorder, every_call_failed
+from .result import Attempt, AttemptOutcome, JobResult, success_message
 from .tagging import Tagger
 
 log = logging.getLogger("perforch.executor")
@@ -45,13 +44,6 @@ log = logging.getLogger("perforch.executor")
 
 class _StopStage(Exception):
     """The budget ran out: stop asking models in this stage."""
-
-
-@dataclass(frozen=True)
-class _Proposal:
-    code: str
-    candidate_id: str
-    usage: dict[str, Any]
 
 
 class _Run:
@@ -74,19 +66,22 @@ class _Run:
         self.action = action
         self.policy = policy
         self.budget = BudgetTracker(budget)
-        self.attempts: list[Attempt] = []
-        self.observations: list[Observation] = []
+        self.log = Recorder(executor.source)
         self.stopped_by_budget: str | None = None
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        return self.log.attempts
 
     # -- events ----------------------------------------------------------------------------
     def emit(self, cls: type[BaseModel], **fields: Any) -> None:
         event = cls(job_id=self.job.id, elapsed_s=round(self.budget.elapsed_s, 3), **fields)
-        self.job._queue.put_nowait(event)
+        self.job.publish(event)
 
     # -- building blocks -------------------------------------------------------------------
     async def propose(
         self, stage: Stage, ranked: ev.RankedModel, messages: Sequence[ChatMessage]
-    ) -> _Proposal | None:
+    ) -> Proposal | None:
         """Ask ``ranked.model`` for a candidate. None when it gave no usable code (recorded and
         rolled back); raises ``_StopStage`` when the budget is used up."""
         self.emit(
@@ -120,11 +115,11 @@ class _Run:
             return None
         self.emit(ev.LLMReplied, stage=stage, model=ranked.model, ok=True, **usage)
         cid = Candidate(code=code, model=ranked.model, stage=stage).id
-        return _Proposal(code=code, candidate_id=cid, usage=usage)
+        return Proposal(code=code, candidate_id=cid, usage=usage)
 
     async def proposals(
         self, stage: Stage, messages: Sequence[ChatMessage]
-    ) -> AsyncIterator[tuple[ev.RankedModel, _Proposal]]:
+    ) -> AsyncIterator[tuple[ev.RankedModel, Proposal]]:
         """The stage's models in policy order, each with its usable candidate; models without
         one are skipped (recorded by ``propose``); stops when the budget runs out."""
         for ranked in await self.ranking(stage):
@@ -144,29 +139,26 @@ class _Run:
         *,
         reason: str,
         usage: dict[str, Any],
-        proposal: _Proposal | None = None,
+        proposal: Proposal | None = None,
         **fields: Any,
     ) -> None:
         """Record a failed attempt and announce its rollback."""
-        cid = proposal.candidate_id if proposal else None
-        self.record(
-            Attempt(
-                stage=stage,
-                model=ranked.model,
-                score=ranked.score,
-                outcome=outcome,
-                detail=detail,
-                candidate_id=cid,
-                code=proposal.code if proposal else None,
-                **usage,
-                **fields,
-            ),
-            False,
+        self.log.add(
+            self.task,
+            stage,
+            ranked,
+            outcome,
+            detail,
+            success=False,
+            proposal=proposal,
+            usage=usage,
+            **fields,
         )
+        cid = proposal.candidate_id if proposal else None
         self.emit(ev.RolledBack, stage=stage, model=ranked.model, candidate_id=cid, reason=reason)
 
     async def passing(
-        self, stage: Stage, ranked: ev.RankedModel, proposal: _Proposal
+        self, stage: Stage, ranked: ev.RankedModel, proposal: Proposal
     ) -> TestOutcome | None:
         """Test a proposal; a failing one is recorded and rolled back (None)."""
         result = await self.test(proposal.code, stage, ranked.model)
@@ -234,22 +226,6 @@ class _Run:
             log.warning("%s", exc)
         return [ev.RankedModel(model=pick, score=score, why=why)]
 
-    def record(self, attempt: Attempt, success: bool, improvement: float | None = None) -> None:
-        self.attempts.append(attempt)
-        self.observations.append(
-            Observation(
-                model=attempt.model,
-                stage=attempt.stage,
-                language=self.task.language,
-                categories=self.task.categories,
-                metric=self.task.metric if attempt.stage is Stage.REFINE else None,
-                problem_id=self.task.id,
-                success=success,
-                improvement_pct=improvement,
-                source=self.x.source,
-            )
-        )
-
     def accept(self, stage: Stage, model: str, code: str, reason: str) -> None:
         cid = Candidate(code=code, model=model, stage=stage).id
         self.emit(ev.CandidateAccepted, stage=stage, model=model, candidate_id=cid, reason=reason)
@@ -262,19 +238,15 @@ class _Run:
         stage = Stage.GENERATE
         async for ranked, proposal in self.proposals(stage, prompts.generate(self.task)):
             outcome = await self.test(proposal.code, stage, ranked.model)
-            self.record(
-                Attempt(
-                    stage=stage,
-                    model=ranked.model,
-                    score=ranked.score,
-                    outcome="passed" if outcome.passed else "failed_tests",
-                    detail=outcome.summary(),
-                    code=proposal.code,
-                    tests=outcome,
-                    candidate_id=proposal.candidate_id,
-                    **proposal.usage,
-                ),
-                outcome.passed,
+            self.log.add(
+                self.task,
+                stage,
+                ranked,
+                "passed" if outcome.passed else "failed_tests",
+                outcome.summary(),
+                success=outcome.passed,
+                proposal=proposal,
+                tests=outcome,
             )
             if outcome.passed:
                 self.accept(stage, ranked.model, proposal.code, "passes the tests")
@@ -292,19 +264,15 @@ class _Run:
             result = await self.passing(stage, ranked, proposal)
             if result is None:
                 continue
-            self.record(
-                Attempt(
-                    stage=stage,
-                    model=ranked.model,
-                    score=ranked.score,
-                    outcome="passed",
-                    detail=result.summary(),
-                    code=proposal.code,
-                    tests=result,
-                    candidate_id=proposal.candidate_id,
-                    **proposal.usage,
-                ),
-                True,
+            self.log.add(
+                self.task,
+                stage,
+                ranked,
+                "passed",
+                result.summary(),
+                success=True,
+                proposal=proposal,
+                tests=result,
             )
             winners.append((proposal.code, result, ranked.model))
             if not self.policy.takes_all:
@@ -315,9 +283,10 @@ class _Run:
         self.accept(stage, best[2], best[0], f"passes the tests ({best[1].summary()})")
         return best
 
-    async def refine(self, code: str) -> tuple[str, Verdict, str] | None:
+    async def refine(self, code: str, report: str | None = None) -> tuple[str, Verdict, str] | None:
         """The accepted refinement of ``code`` (largest significant gain under best_of_n, the
-        first one otherwise), or None: then ``code`` stays."""
+        first one otherwise), or None: then ``code`` stays. ``report``: the baseline's
+        measurement as the prompt says it, when the caller has it already."""
         metric, stage = self.task.metric, Stage.REFINE
 
         async def on_sample(s: Sample) -> None:
@@ -330,22 +299,20 @@ class _Run:
                 unit=s.unit,
             )
 
-        try:
-            base = await self.x.profiler.measure(self.task, code, metric)
-            report = describe.measurement(metric, base.summary, base.unit)
-        except ProfilerError as exc:
-            report = f"not available ({exc})"
+        if report is None:
+            report = await baseline_report(self.x.profiler, self.task, code)
         messages = prompts.refine(self.task, code, metric, report)
         winners: list[tuple[str, Verdict, str]] = []
         seen = {_norm(code)}
         async for ranked, proposal in self.proposals(stage, messages):
             usage = proposal.usage
             if _norm(proposal.code) in seen:
+                same = _norm(proposal.code) == _norm(code)
                 self.reject(
                     stage,
                     ranked,
                     "unchanged",
-                    "returned code already tried",
+                    "returned the code unchanged" if same else "returned code already tried",
                     reason="no change to the code",
                     usage=usage,
                     proposal=proposal,
@@ -391,21 +358,17 @@ class _Run:
                     verdict=verdict,
                 )
                 continue
-            self.record(
-                Attempt(
-                    stage=stage,
-                    model=ranked.model,
-                    score=ranked.score,
-                    outcome="improved",
-                    detail=describe.verdict(verdict),
-                    code=proposal.code,
-                    tests=result,
-                    verdict=verdict,
-                    candidate_id=proposal.candidate_id,
-                    **usage,
-                ),
-                True,
-                verdict.improvement_pct,
+            self.log.add(
+                self.task,
+                stage,
+                ranked,
+                "improved",
+                describe.verdict(verdict),
+                success=True,
+                proposal=proposal,
+                improvement_pct=verdict.improvement_pct,
+                tests=result,
+                verdict=verdict,
             )
             winners.append((proposal.code, verdict, ranked.model))
             if not self.policy.takes_all:
@@ -474,16 +437,12 @@ class _Run:
         if action is Action.OPTIMIZE:
             refined = await self.refine(code)
             refine_attempts = [a for a in self.attempts if a.stage is Stage.REFINE]
-            if (
-                refined is None
-                and refine_attempts
-                and all(a.outcome == "llm_error" for a in refine_attempts)
-            ):
+            nothing_tried = every_call_failed(refine_attempts)
+            if refined is None and nothing_tried:
                 # Nothing was tried, so "no significant improvement" would be a false claim.
-                first = refine_attempts[0].detail
                 return self.finish(
                     "failed",
-                    f"every model call failed; first error: {first}",
+                    nothing_tried,
                     original,
                     code,
                     final_tests=outcome,
@@ -511,7 +470,9 @@ class _Run:
                     for a in reversed(self.attempts)
                     if a.code == code and a.tests is not None
                 )
-        message = self._message(action, accepted_stage, accepted_model, verdict)
+        message = success_message(
+            action, accepted_stage, accepted_model, verdict, self.stopped_by_budget
+        )
         return self.finish(
             "succeeded",
             message,
@@ -523,31 +484,12 @@ class _Run:
             accepted_stage=accepted_stage,
         )
 
-    def _message(self, action: Action, stage: Stage | None, model: str | None, verdict: Any) -> str:
-        budget = f"; stopped early: {self.stopped_by_budget}" if self.stopped_by_budget else ""
-        if action is Action.OPTIMIZE:
-            if verdict is not None:
-                return f"{describe.verdict(verdict)} by {model}{budget}"
-            prefix = f"fixed by {model}, but " if stage is Stage.FIX else ""
-            return (
-                f"{prefix}no significant improvement: the code is unchanged{budget}"
-                if stage is None
-                else f"{prefix}no significant improvement beyond the fix{budget}"
-            )
-        if stage is Stage.GENERATE:
-            return f"generated by {model}; the tests pass{budget}"
-        return f"fixed by {model}; the tests pass{budget}"
-
     def finish(
         self, status: Any, message: str, original: str, final: str, **fields: Any
     ) -> JobResult:
         b = self.budget
-        if (
-            status == "failed"
-            and self.attempts
-            and all(a.outcome == "llm_error" for a in self.attempts)
-        ):
-            message = f"every model call failed; first error: {self.attempts[0].detail}"
+        if status == "failed":
+            message = every_call_failed(self.attempts) or message
         return JobResult(
             job_id=self.job.id,
             action=self.action,
@@ -570,6 +512,15 @@ class _Run:
 
 def _norm(code: str) -> str:
     return "\n".join(line.rstrip() for line in code.strip().splitlines())
+
+
+async def baseline_report(profiler: ProfilerPort, task: Task, code: str) -> str:
+    """The code's measurement for the task's metric as the refine prompt says it."""
+    try:
+        base = await profiler.measure(task, code, task.metric)
+    except ProfilerError as exc:
+        return f"not available ({exc})"
+    return describe.measurement(task.metric, base.summary, base.unit)
 
 
 class Executor:
@@ -605,8 +556,42 @@ class Executor:
         from the Memory's ranking."""
         job = Job(uuid.uuid4().hex[:12])
         run = _Run(self, job, task, action, policy or Policy(), budget or Budget(), chooser)
-        job._task = asyncio.create_task(self._drive(run), name=f"job-{job.id}")
+        job.drive(self._drive(run))
         return job
+
+    async def attempt(
+        self,
+        task: Task,
+        stage: Stage,
+        model: str,
+        *,
+        threshold_pct: float = DEFAULT_POLICY.threshold_pct,
+        report: str | None = None,
+    ) -> Attempt | None:
+        """One model's attempt at one stage, as the studies measure models (the same stages,
+        tests and measurement as a job): generate the task's function; fix
+        ``task.current_code`` (None when it already passes: nothing to fix); refine
+        ``task.current_code`` for ``task.metric`` (``report``: its measurement as the prompt
+        says it, when known). Nothing is written to Memory; the model server's and the
+        profiler's failures are the attempt's outcome (``llm_error``, ``measure_error``) or
+        raised, never a test failure."""
+        action = {Stage.GENERATE: Action.GENERATE, Stage.FIX: Action.FIX}.get(
+            stage, Action.OPTIMIZE
+        )
+        policy = Policy.pin([model], threshold_pct=threshold_pct)
+        unlimited = Budget(max_llm_calls=None, max_wall_s=None, max_cost_usd=None)
+        run = _Run(self, Job(uuid.uuid4().hex[:12]), task, action, policy, unlimited)
+        code = task.current_code or ""
+        if stage is Stage.GENERATE:
+            await run.generate()
+        elif stage is Stage.FIX:
+            outcome = await run.test(code, None, None)
+            if outcome.passed:
+                return None
+            await run.fix(code, outcome)
+        else:
+            await run.refine(code, report)
+        return run.attempts[-1] if run.attempts else None
 
     async def _drive(self, run: _Run) -> JobResult:
         job = run.job
@@ -630,6 +615,6 @@ class Executor:
             return run.finish("error", f"internal error: {exc!r}", original, original)
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.shield(self.memory.record(run.observations))
+                await asyncio.shield(self.memory.record(run.log.observations))
             log.debug("job %s took %.1fs", job.id, time.monotonic() - started)
-            job._queue.put_nowait(DONE)
+            job.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,6 +21,20 @@ class Job:
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task: asyncio.Task[JobResult] | None = None
 
+    # -- the executor's side ---------------------------------------------------------------
+    def drive(self, work: Coroutine[Any, Any, JobResult]) -> None:
+        """Run ``work`` as this job (once)."""
+        assert self._task is None, "a job is driven once"
+        self._task = asyncio.create_task(work, name=f"job-{self.id}")
+
+    def publish(self, event: BaseModel) -> None:
+        self._queue.put_nowait(event)
+
+    def close(self) -> None:
+        """No more events: the iteration ends after the last one."""
+        self._queue.put_nowait(DONE)
+
+    # -- the caller's side -----------------------------------------------------------------
     def __aiter__(self) -> AsyncIterator[BaseModel]:
         return self._iterate()
 

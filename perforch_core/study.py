@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from . import benchmarks, describe
-from .errors import LLMError, LLMReplyError, ProfilerError
-from .llm import parsing, prompts
+from . import benchmarks
+from .errors import LLMError, ProfilerError
+from .executor import Executor, baseline_report
 from .models import Category, Metric, Stage, Task
-from .ports import ChatMessage, LLMPort, MemoryPort, Observation, ProfilerPort
+from .policy import DEFAULT_POLICY
+from .ports import LLMPort, MemoryPort, Observation, ProfilerPort
 from .tagging import Tagger
 
 SOURCE = "study"
@@ -92,13 +93,13 @@ class Study:
         memory: StudyMemory,
         tagger: Tagger | None = None,
         *,
-        threshold_pct: float = 5.0,
+        threshold_pct: float = DEFAULT_POLICY.threshold_pct,
     ) -> None:
-        self.llm = llm
-        self.profiler = profiler
         self.memory = memory
         self.tagger = tagger or Tagger()
         self.threshold_pct = threshold_pct
+        # Units run through the executor's stages; the pool is each unit's one model.
+        self.executor = Executor(llm, profiler, memory, (), tagger=self.tagger, source=SOURCE)
         self._baselines: dict[tuple[str, Metric], str] = {}
         self._categories: dict[str, tuple[Category, ...]] = {}
 
@@ -153,87 +154,54 @@ class Study:
         )
 
     async def run_unit(self, unit: Unit) -> UnitResult:
+        """One unit through the executor's single-stage attempt: the same prompts, tests and
+        measurement as a job. A model's own failure (no code, failing tests, no gain) is an
+        observation; the model server or the profiler failing is not."""
         started = time.monotonic()
         task = benchmarks.task(unit.record, buggy=unit.stage is Stage.FIX)
         self._categories[task.id] = await self.categories(task)
+        task = task.model_copy(update={"categories": self._categories[task.id]})
+        report = None
+        if unit.stage is Stage.GENERATE:
+            # The paper's setting: the prompt and its *example* tests; the full tests judge.
+            task = task.model_copy(
+                update={"current_code": None, "examples": unit.record.example_test}
+            )
+        elif unit.stage is Stage.REFINE:
+            assert unit.metric is not None
+            task = task.model_copy(update={"metric": unit.metric})
+            report = await self._baseline_report(task)
         try:
-            if unit.stage is Stage.GENERATE:
-                result = await self._generate(unit, task)
-            elif unit.stage is Stage.FIX:
-                result = await self._fix(unit, task)
-            else:
-                result = await self._refine(unit, task)
-        except LLMReplyError as exc:  # the model's fault: a failed attempt
-            result = UnitResult(unit, False, str(exc))
+            attempt = await self.executor.attempt(
+                task, unit.stage, unit.model, threshold_pct=self.threshold_pct, report=report
+            )
         except (LLMError, ProfilerError) as exc:  # ours or the server's: not an observation
-            result = UnitResult(unit, None, f"not measured: {exc}")
+            attempt, why = None, f"not measured: {exc}"
+        else:
+            why = "the buggy solution passes its tests: not usable"
+        seconds = time.monotonic() - started
+        if attempt is None:
+            return UnitResult(unit, None, why, seconds=seconds)
+        if attempt.outcome in ("llm_error", "measure_error"):
+            return UnitResult(unit, None, f"not measured: {attempt.detail}", seconds=seconds)
+        improved = attempt.outcome == "improved"
         return UnitResult(
-            unit=result.unit,
-            success=result.success,
-            detail=result.detail,
-            improvement_pct=result.improvement_pct,
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            seconds=time.monotonic() - started,
+            unit=unit,
+            success=attempt.outcome in ("passed", "improved"),
+            detail=attempt.detail,
+            improvement_pct=attempt.verdict.improvement_pct
+            if improved and attempt.verdict
+            else None,
+            prompt_tokens=attempt.prompt_tokens,
+            completion_tokens=attempt.completion_tokens,
+            seconds=seconds,
         )
 
-    async def _ask(
-        self, unit: Unit, task: Task, messages: Sequence[ChatMessage]
-    ) -> tuple[str, int, int]:
-        reply = await self.llm.complete(unit.model, messages)
-        code = parsing.extract_function(reply.text, task, unit.model)
-        return code, reply.prompt_tokens, reply.completion_tokens
-
-    async def _generate(self, unit: Unit, task: Task) -> UnitResult:
-        """From the prompt and its example tests (the paper's generation study)."""
-        # The paper's setting: the prompt and its *example* tests; the full tests judge.
-        blank = task.model_copy(update={"current_code": None, "examples": unit.record.example_test})
-        code, p, c = await self._ask(unit, blank, prompts.generate(blank))
-        outcome = await self.profiler.run_tests(task, code)
-        return UnitResult(unit, outcome.passed, outcome.summary(), None, p, c)
-
-    async def _fix(self, unit: Unit, task: Task) -> UnitResult:
-        """The buggy solution, with what its tests say, to a passing one."""
-        buggy = task.current_code or ""
-        before = await self.profiler.run_tests(task, buggy)
-        if before.passed:
-            return UnitResult(unit, None, "the buggy solution passes its tests: not usable")
-        code, p, c = await self._ask(unit, task, prompts.fix(task, buggy, before.failure_report()))
-        outcome = await self.profiler.run_tests(task, code)
-        return UnitResult(unit, outcome.passed, outcome.summary(), None, p, c)
-
-    async def _refine(self, unit: Unit, task: Task) -> UnitResult:
-        """The canonical solution to a significantly better one for the metric (by the
-        profiler's rule), still passing its tests."""
-        assert unit.metric is not None
-        canonical = task.current_code or ""
-        report = await self._baseline_report(task, canonical, unit.metric)
-        code, p, c = await self._ask(
-            unit, task, prompts.refine(task, canonical, unit.metric, report)
-        )
-        if code.strip() == canonical.strip():
-            return UnitResult(unit, False, "returned the code unchanged", None, p, c)
-        outcome = await self.profiler.run_tests(task, code)
-        if not outcome.passed:
-            return UnitResult(unit, False, f"tests: {outcome.summary()}", None, p, c)
-        verdict = await self.profiler.compare(
-            task, canonical, code, unit.metric, self.threshold_pct
-        )
-        return UnitResult(
-            unit,
-            verdict.improved,
-            f"{verdict.decision}: {verdict.improvement_pct:+.1f} %",
-            verdict.improvement_pct if verdict.improved else None,
-            p,
-            c,
-        )
-
-    async def _baseline_report(self, task: Task, code: str, metric: Metric) -> str:
-        key = (task.id, metric)
+    async def _baseline_report(self, task: Task) -> str:
+        """The canonical solution's measurement, once per problem and metric."""
+        key = (task.id, task.metric)
         if key not in self._baselines:
-            try:
-                base = await self.profiler.measure(task, code, metric)
-                self._baselines[key] = describe.measurement(metric, base.summary, base.unit)
-            except ProfilerError as exc:
-                self._baselines[key] = f"not available ({exc})"
+            self._baselines[key] = await baseline_report(
+                self.executor.profiler, task, task.current_code or ""
+            )
         return self._baselines[key]
