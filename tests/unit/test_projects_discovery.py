@@ -115,6 +115,23 @@ def test_a_project_with_no_test_of_the_function_says_so(tmp_path: Path):
         source.task_from_file(tmp_path / "x.go", "A")
 
 
+def test_a_call_written_inside_a_string_is_not_a_call(tmp_path: Path):
+    """A test that writes a program mentioning the function (an editor test, a code generator)
+    does not exercise it."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "calc"\n')
+    (tmp_path / "calc.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_calc.py").write_text(
+        "import calc\n\n\ndef test_double():\n    assert calc.double(2) == 4\n\n\n"
+        'def test_writes_a_program(tmp_path):\n    (tmp_path / "p.py").write_text('
+        '"from calc import double\\nprint(double(3))\\n")\n'
+    )
+    task = source.task_from_file(tmp_path / "calc.py", "double")
+    assert task.tests.project is not None
+    assert [t.id for t in task.tests.project.tests] == ["tests/test_calc.py::test_double"]
+    assert task.tests.project.others == 1
+
+
 @pytest.mark.parametrize(
     ("test_id", "reported"),
     [
@@ -222,3 +239,19 @@ def test_two_projects_never_share_a_build_cache(tmp_path: Path):
 def test_a_failure_summary_names_the_line_that_says_what_went_wrong(message: str, said: str):
     outcome = TestOutcome(passed=False, total=3, failures=(TestFailure(name="T", message=message),))
     assert outcome.summary().startswith(f"1 of 3 failed: T: {said}")
+
+
+def test_pytest_plugins_stay_on_with_the_projects_own_interpreter():
+    """Only PerfOrch's interpreter standing in for a project without one runs pytest without
+    plugin autoload; a project whose own environment it is (PerfOrch's repository itself)
+    keeps its plugins, or its pytest configuration would not even parse."""
+    import sys
+
+    from perforch_core.models import ProjectSpec
+    from profiler.languages.python.project import _pytest_step
+
+    spec = ProjectSpec(kind="pytest", root="/p", file="m.py", tests=(), options={"module": "m"})
+    alone = _pytest_step(spec, sys.executable, [])
+    assert alone.env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") == "1"
+    own = spec.model_copy(update={"options": {"module": "m", "python": sys.executable}})
+    assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in _pytest_step(own, sys.executable, []).env

@@ -7,6 +7,7 @@ fixture that calls it) judges it."""
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from pathlib import Path
 
@@ -38,14 +39,32 @@ def _is_test_class(node: ast.ClassDef) -> bool:
     return node.name.startswith("Test") or "TestCase" in bases
 
 
-def _units(tree: ast.Module) -> tuple[dict[str, str], dict[str, list[str]], set[str]]:
-    """(name → code of every function, test ids with their parameters, fixture names)."""
+class _NoStrings(ast.NodeTransformer):
+    """Blanks string constants: a call written inside a string (a test that writes a program
+    to a file) is not a call."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        return ast.Constant(value="") if isinstance(node.value, str) else node
+
+
+def _code_only(node: FunctionNode) -> str:
+    """A function's source for the call search: its code without its strings."""
+    return ast.unparse(_NoStrings().visit(copy.deepcopy(node)))
+
+
+def _units(
+    tree: ast.Module,
+) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]], set[str]]:
+    """(name → code of every function, the same without string literals for the call search,
+    test ids with their parameters, fixture names)."""
     bodies: dict[str, str] = {}
+    searched: dict[str, str] = {}
     params: dict[str, list[str]] = {}
     fixtures: set[str] = set()
 
     def add(node: FunctionNode, key: str, test: bool) -> None:
         bodies[key] = ast.unparse(node)
+        searched[key] = _code_only(node)
         if test:
             params[key] = [a.arg for a in node.args.args]
         if any("fixture" in ast.unparse(d) for d in node.decorator_list):
@@ -60,7 +79,7 @@ def _units(tree: ast.Module) -> tuple[dict[str, str], dict[str, list[str]], set[
                 if isinstance(item, FunctionNode):
                     is_test = test_class and item.name.startswith("test")
                     add(item, f"{node.name}::{item.name}" if is_test else item.name, is_test)
-    return bodies, params, fixtures
+    return bodies, searched, params, fixtures
 
 
 def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None:
@@ -78,14 +97,14 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     # The module's own functions: a test of one that calls the function exercises it too.
     own_tree = _parse(path)
     conftest_bodies: dict[str, str] = (
-        {k: v for k, v in _units(own_tree)[0].items() if k != function} if own_tree else {}
+        {k: v for k, v in _units(own_tree)[1].items() if k != function} if own_tree else {}
     )
     conftest_fixtures: set[str] = set()
     for conftest in walk(root, ("conftest.py",)):
         tree = _parse(conftest)
         if tree is not None:
-            bodies, _, fixtures = _units(tree)
-            conftest_bodies.update(bodies)
+            _, searched, _, fixtures = _units(tree)
+            conftest_bodies.update(searched)
             conftest_fixtures |= fixtures
     for test_file in walk(root, (".py",)):
         if test_file.resolve() == path.resolve() or not is_test_file(test_file):
@@ -102,8 +121,8 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
         if tree is None:
             others += total
             continue
-        bodies, params, fixtures = _units(tree)
-        how = reaching({**conftest_bodies, **bodies}, function)
+        bodies, searched, params, fixtures = _units(tree)
+        how = reaching({**conftest_bodies, **searched}, function)
         reached_fixtures = {f for f in (fixtures | conftest_fixtures) if f in how}
         rel = relative(test_file, root)
         found = 0

@@ -56,9 +56,13 @@ def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = 
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
     }
-    if Path(exe).resolve() == Path(sys.executable).resolve():
-        # PerfOrch's own interpreter: its pytest plugins (pytest-asyncio, pytest-lsp, …) are
-        # not the project's, and a project that turns warnings into errors fails on theirs.
+    own = spec.options.get("python")
+    if Path(exe).resolve() == Path(sys.executable).resolve() and not (
+        own and Path(own).resolve() == Path(exe).resolve()
+    ):
+        # PerfOrch's own interpreter standing in for a project without one: its pytest plugins
+        # (pytest-asyncio, pytest-lsp, …) are not the project's, and a project that turns
+        # warnings into errors fails on theirs. A project's own interpreter keeps its plugins.
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return Step(
         argv=[
