@@ -1,10 +1,12 @@
 """The typed client of the profiler daemon; implements the core's ``ProfilerPort``.
 
-Owns the daemon subprocess: starts it on first use (``python -m profiler.daemon``), forwards its
-stderr to logging, routes notifications to the request that caused them, fails every pending
-request when the daemon exits, and exposes a state enum (starting, running, errored, exited).
-Cancelling an awaiting caller sends ``$/cancelRequest``, so the daemon kills that request's
-processes.
+The JSON-RPC connection is pygls's ``JsonRPCClient`` over the daemon's stdio (as esbonio's
+client talks to its Sphinx agent): it frames messages, matches replies to requests and fails
+the pending ones when the daemon exits. This module owns the daemon's lifetime (started on
+first use with ``python -m profiler.daemon``, again after it exited), forwards its stderr to
+logging, routes the daemon's ``sample`` notifications to the request that caused them, turns
+errors back into PerfOrch's (``protocol.error_from``), and, when an awaiting caller is
+cancelled, sends ``$/cancelRequest`` so the daemon kills that request's processes.
 """
 
 from __future__ import annotations
@@ -16,13 +18,21 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from perforch_core.errors import ProfilerError, ProfilerUnavailableError
+from lsprotocol import converters
+from pygls.client import JsonRPCClient
+from pygls.exceptions import JsonRpcException
+from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
+
+from perforch_core.errors import ProfilerUnavailableError
 from perforch_core.models import Measurement, Metric, Task, TestOutcome, Verdict
 from perforch_core.ports import OnSample, Sample
 
 from . import protocol as p
+
+if TYPE_CHECKING:
+    from cattrs import Converter  # pygls's converter type
 
 log = logging.getLogger("perforch.profiler.client")
 
@@ -47,6 +57,44 @@ def program_for(task: Task, interpreter: str | None = None) -> p.Program:
     )
 
 
+def _plain_json() -> Converter:
+    """pygls's message converter, keeping params and results the JSON they are (our pydantic
+    wire types validate them) instead of turning them into namedtuples."""
+    converter = converters.get_converter()
+
+    def keep(obj: dict[str, Any], cls: type[Any]) -> Any:
+        return cls(**obj)
+
+    for cls in (JsonRPCRequestMessage, JsonRPCResponseMessage, JsonRPCNotification):
+        converter.register_structure_hook(cls, keep)
+    return converter
+
+
+class _Connection(JsonRPCClient):
+    """One daemon process and the JSON-RPC connection to it."""
+
+    def __init__(self, owner: ProfilerClient) -> None:
+        super().__init__(converter_factory=_plain_json)
+        self.owner = owner
+        for method in ("sample", "progress"):
+            self.feature(method)(self._notification(method))
+
+    def _notification(self, method: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
+        async def route(params: dict[str, Any]) -> None:
+            await self.owner._notify(method, params)
+
+        return route
+
+    async def server_exit(self, server: asyncio.subprocess.Process) -> None:
+        if self.owner._connection is self and self.owner.state == ClientState.RUNNING:
+            self.owner.state = ClientState.EXITED
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        log.error("profiler stream broken: %s", error)
+        if self.owner._connection is self:
+            self.owner.state = ClientState.ERRORED
+
+
 class ProfilerClient:
     def __init__(
         self,
@@ -60,11 +108,10 @@ class ProfilerClient:
         self.interpreter = interpreter
         self.test_timeout_s = test_timeout_s
         self.state = ClientState.NEW
+        self._connection: _Connection | None = None
         self._proc: asyncio.subprocess.Process | None = None
-        self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._listeners: dict[int, Notify] = {}
+        self._listeners: dict[str, Notify] = {}
         self._ids = itertools.count(1)
-        self._reader: asyncio.Task[None] | None = None
         self._stderr: asyncio.Task[None] | None = None
         self._start_lock = asyncio.Lock()
 
@@ -74,24 +121,19 @@ class ProfilerClient:
             if self.state == ClientState.RUNNING:
                 return
             self.state = ClientState.STARTING
+            connection = _Connection(self)
             try:
-                self._proc = await asyncio.create_subprocess_exec(
-                    *self.command,
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                    start_new_session=True,
-                )
+                await connection.start_io(*self.command, start_new_session=True)
             except OSError as exc:
                 self.state = ClientState.ERRORED
                 raise ProfilerUnavailableError(f"cannot start the profiler daemon: {exc}") from exc
-            self._reader = asyncio.create_task(self._read_loop(), name="profiler-reader")
+            self._connection, self._proc = connection, connection._server
             self._stderr = asyncio.create_task(self._stderr_loop(), name="profiler-stderr")
             self.state = ClientState.RUNNING
 
     async def aclose(self) -> None:
-        proc = self._proc
-        if proc is None or proc.returncode is not None:
+        proc, connection = self._proc, self._connection
+        if proc is None or connection is None or proc.returncode is not None:
             self.state = ClientState.EXITED
             return
         with contextlib.suppress(Exception):
@@ -101,10 +143,12 @@ class ProfilerClient:
         except TimeoutError:
             proc.kill()
             await proc.wait()
-        for task in (self._reader, self._stderr):
-            if task:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=1)
+        with contextlib.suppress(Exception):
+            stop: Awaitable[None] = connection.stop()  # type: ignore[no-untyped-call]
+            await asyncio.wait_for(stop, timeout=2)
+        if self._stderr is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._stderr, timeout=1)
         self.state = ClientState.EXITED
 
     async def __aenter__(self) -> ProfilerClient:
@@ -119,80 +163,43 @@ class ProfilerClient:
         async for line in self._proc.stderr:
             log.info("%s", line.decode("utf-8", "replace").rstrip())
 
-    async def _read_loop(self) -> None:
-        assert self._proc and self._proc.stdout
-        try:
-            while True:
-                message = await p.read_message(self._proc.stdout)
-                if message is None:
-                    break
-                await self._dispatch(message)
-        except Exception as exc:
-            log.error("profiler stream broken: %s", exc)
-            self.state = ClientState.ERRORED
-        finally:
-            if self.state != ClientState.ERRORED:
-                self.state = ClientState.EXITED
-            error = ProfilerUnavailableError("the profiler daemon exited")
-            for fut in self._pending.values():
-                if not fut.done():
-                    fut.set_exception(error)
-            self._pending.clear()
-
-    async def _dispatch(self, message: dict[str, Any]) -> None:
-        if "method" in message:
-            params = message.get("params") or {}
-            rid = params.get("id")
-            listener = self._listeners.get(rid) if isinstance(rid, int) else None
-            if listener:
-                try:
-                    await listener(message["method"], params)
-                except Exception:
-                    log.exception("notification listener failed")
+    async def _notify(self, method: str, params: dict[str, Any]) -> None:
+        """A notification, to the listener of the request it is about."""
+        listener = self._listeners.get(str(params.get("id")))
+        if listener is None:
             return
-        fut = self._pending.pop(message.get("id"), None)  # type: ignore[arg-type]
-        if fut is None or fut.done():
-            return
-        if "error" in message:
-            err = message["error"] or {}
-            if err.get("code") == p.REQUEST_CANCELLED:
-                fut.cancel()
-            else:
-                fut.set_exception(p.error_from(err))
-        else:
-            fut.set_result(message.get("result"))
-
-    async def _send(self, message: dict[str, Any]) -> None:
-        proc = self._proc
-        if proc is None or proc.stdin is None or proc.returncode is not None:
-            raise ProfilerUnavailableError("the profiler daemon is not running")
         try:
-            proc.stdin.write(p.encode(message))
-            await proc.stdin.drain()
-        except (ConnectionError, BrokenPipeError) as exc:
-            raise ProfilerUnavailableError("the profiler daemon is not running") from exc
+            await listener(method, params)
+        except Exception:
+            log.exception("notification listener failed")
 
     async def _request(
         self, method: str, params: dict[str, Any], listener: Notify | None = None
     ) -> Any:
         if self.state in (ClientState.NEW, ClientState.EXITED, ClientState.ERRORED):
             await self.start()
-        rid = next(self._ids)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = fut
+        connection, proc = self._connection, self._proc
+        if connection is None or proc is None or proc.returncode is not None:
+            raise ProfilerUnavailableError("the profiler daemon is not running")
+        rid = str(next(self._ids))
         if listener:
             self._listeners[rid] = listener
         try:
-            await self._send({"jsonrpc": p.JSONRPC, "id": rid, "method": method, "params": params})
-            return await fut
+            return await connection.protocol.send_request_async(method, params, msg_id=rid)
         except asyncio.CancelledError:
-            with contextlib.suppress(ProfilerError):
-                await self._send(
-                    {"jsonrpc": p.JSONRPC, "method": "$/cancelRequest", "params": {"id": rid}}
-                )
+            with contextlib.suppress(Exception):
+                connection.protocol.notify("$/cancelRequest", {"id": rid})
             raise
+        except JsonRpcException as exc:
+            if exc.code == p.REQUEST_CANCELLED:
+                raise asyncio.CancelledError from exc
+            raise p.error_from(
+                {"code": exc.code, "message": exc.message, "data": exc.data}
+            ) from exc
+        except (RuntimeError, ConnectionError, BrokenPipeError) as exc:
+            # pygls fails the pending requests of a daemon that exited with RuntimeError.
+            raise ProfilerUnavailableError("the profiler daemon exited") from exc
         finally:
-            self._pending.pop(rid, None)
             self._listeners.pop(rid, None)
 
     # -- typed requests --------------------------------------------------------------------
@@ -204,6 +211,16 @@ class ProfilerClient:
         )
         result = await self._request("run_tests", params.model_dump(mode="json"))
         return TestOutcome.model_validate(result)
+
+    async def trace_tests(self, task: Task, code: str) -> p.TraceResult:
+        """Every test of the task's project on ``code``: which reach the function."""
+        params = p.RunTestsParams(
+            program=program_for(task, self.interpreter),
+            source=task.program(code),
+            timeout_s=self.test_timeout_s,
+        )
+        result = await self._request("trace_tests", params.model_dump(mode="json"))
+        return p.TraceResult.model_validate(result)
 
     def _sample_listener(self, on_sample: OnSample | None) -> Notify | None:
         if on_sample is None:

@@ -80,6 +80,13 @@ class Daemon:
                 return await projects.run_tests(params)
             return await self.harness(params.program).run_tests(params)
 
+    async def trace_tests(self, params: p.RunTestsParams, rid: Any, send: Send) -> BaseModel:
+        if params.program.tests.kind != "project":
+            raise RPCError(p.HARNESS_ERROR, "tracing needs the tests of a project")
+        async with self.tests_slots:
+            await self._progress(send, rid, "tracing the tests")
+            return await projects.trace_tests(params)
+
     def _sampler(
         self,
         send: Send,
@@ -136,6 +143,7 @@ class Daemon:
         "run_tests": (p.RunTestsParams, "run_tests"),
         "compare": (p.CompareParams, "compare"),
         "measure": (p.MeasureParams, "measure"),
+        "trace_tests": (p.RunTestsParams, "trace_tests"),
     }
 
     # -- dispatch --------------------------------------------------------------------------

@@ -76,6 +76,14 @@ class RunTestsParams(_Params):
     timeout_s: float = 20.0
 
 
+class TraceResult(BaseModel):
+    """Which of a project's tests reached the function when they all ran (``trace_tests``)."""
+
+    reached: list[str] = Field(default_factory=list, description="pytest node ids")
+    ran: int = 0
+    error: str | None = None  # the suite could not even be collected
+
+
 class CompareParams(_Params):
     program: Program
     baseline: str

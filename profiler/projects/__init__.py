@@ -14,7 +14,7 @@ from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestOutcome
 
 from .. import stages
-from ..protocol import RunTestsParams
+from ..protocol import RunTestsParams, TraceResult
 from ..sandbox import workdir
 from .base import Runner, copy_project, project_cache
 
@@ -56,3 +56,18 @@ async def run_tests(params: RunTestsParams) -> TestOutcome:
             await asyncio.to_thread(copy_project, spec, wd / "src", params.source)
             await stages.report(f"building and testing ({spec.kind})")
             return await run.run(spec, wd, cache, params)
+
+
+async def trace_tests(params: RunTestsParams) -> TraceResult:
+    """Run every test of the project on ``params.source`` and say which reach the function."""
+    spec = params.program.tests.project
+    if spec is None:
+        raise HarnessError("tracing tests without a project")
+    run = runner(spec)
+    cache = project_cache(spec)
+    async with lock(cache):
+        with workdir("perforch-project-") as wd:
+            await stages.report("copying the project")
+            await asyncio.to_thread(copy_project, spec, wd / "src", params.source)
+            await stages.report(f"running every test under a tracer ({spec.kind})")
+            return await run.trace(spec, wd, cache, params)

@@ -26,7 +26,7 @@ from perforch_core.errors import HarnessError
 from perforch_core.models import SKIP_DIRS, ProjectSpec, TestFailure, TestOutcome
 
 from ..harness.base import ProcessResult
-from ..protocol import CompareParams, RunTestsParams
+from ..protocol import CompareParams, RunTestsParams, TraceResult
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed
 from ..toolchains import cache_root
 
@@ -236,6 +236,15 @@ class Runner:
     ) -> Prepared | TestOutcome:
         """Build the copy in ``wd`` for measuring; a failed build's outcome otherwise."""
         raise HarnessError(f"measuring the tests of {spec.kind} projects is not supported yet")
+
+    async def trace(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TraceResult:
+        """Which of every test of the project reach the function (the copy in ``wd``)."""
+        raise HarnessError(
+            f"tracing the tests of {spec.kind} projects is not supported",
+            hint="their tests are found by a static search for calls",
+        )
 
     async def compare_once(
         self,

@@ -254,3 +254,58 @@ async def test_mean_memory_on_a_projects_tests_is_one_clear_refusal(daemon: Prof
     with pytest.raises(HarnessError, match="mean memory is not measured on a project's tests") as e:
         await daemon.compare(task, code, code, Metric.AVG_MEMORY, 5.0)
     assert e.value.hint == "optimize for max_memory, or exec_time"  # carried across the RPC
+
+
+async def test_tracing_finds_the_tests_the_static_search_cannot_and_is_kept(
+    daemon: ProfilerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A test reaching the function only through another module is invisible to a search for
+    calls; running every test under a tracer finds it, and discovery uses the kept map until a
+    file changes."""
+    from perforch_core import languages, projects
+    from perforch_core.projects import testmap
+
+    monkeypatch.setenv("PERFORCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "calc"
+    (root / "calc").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "calc"\n')
+    (root / "calc" / "__init__.py").write_text("")
+    (root / "calc" / "core.py").write_text("def double(x):\n    return 2 * x\n")
+    (root / "calc" / "more.py").write_text(
+        "from calc.core import double as twice\n\n\ndef quad(x):\n    return twice(twice(x))\n"
+    )
+    (root / "tests" / "test_core.py").write_text(
+        "from calc import core\n\n\ndef test_double():\n    assert core.double(2) == 4\n"
+    )
+    (root / "tests" / "test_more.py").write_text(
+        "from calc.more import quad\n\n\ndef test_quad():\n    assert quad(1) == 4\n\n\n"
+        "def test_nothing():\n    assert True\n"
+    )
+    path = root / "calc" / "core.py"
+    static = source.task_from_file(path, "double")
+    assert static.tests.project is not None
+    assert [t.id for t in static.tests.project.tests] == ["tests/test_core.py::test_double"]
+
+    traced = await daemon.trace_tests(static, static.current_code or "")
+    assert traced.error is None and traced.ran == 3
+    assert sorted(traced.reached) == [
+        "tests/test_core.py::test_double",
+        "tests/test_more.py::test_quad",
+    ]
+    testmap.save(static.tests.project.options[testmap.KEY_OPTION], traced.reached, traced.ran)
+
+    now = source.task_from_file(path, "double")
+    assert now.tests.project is not None
+    assert [t.id for t in now.tests.project.tests] == sorted(traced.reached)
+    assert all(t.found_by.endswith("(traced)") for t in now.tests.project.tests)
+    assert now.tests.project.others == 1
+    assert (await daemon.run_tests(now, now.current_code or "")).passed
+
+    # A changed test file: the map is stale, the static search answers again.
+    (root / "tests" / "test_more.py").write_text(
+        "from calc.more import quad\n\n\ndef test_quad():\n    assert quad(2) == 8\n"
+    )
+    support = languages.support(static.language)
+    spec = projects.discover(support, path, path.read_text(), "double")
+    assert spec is not None and [t.id for t in spec.tests] == ["tests/test_core.py::test_double"]

@@ -53,7 +53,8 @@ def _modules(path: Path) -> set[str]:
 def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
     """The daemon shares exactly the wire types (``perforch_core.models``) and the error tree
     (``perforch_core.errors``) with the core; the client, which runs in the core's process and
-    implements its ``ProfilerPort``, may also import the port's types."""
+    implements its ``ProfilerPort``, may also import the port's types and pygls's JSON-RPC
+    client."""
     import sys
 
     # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition.
@@ -66,7 +67,8 @@ def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
     for path in (ROOT / "profiler").rglob("*.py"):
         modules = _modules(path)
         core = {m for m in modules if m.split(".")[0] == "perforch_core"}
-        ports = {"perforch_core.ports"} if path.name == "client.py" else set()
+        client = path.name == "client.py"
+        ports = {"perforch_core.ports"} if client else set()
         assert core <= shared | ports, (path, core - shared - ports)
         foreign = {
             m.split(".")[0]
@@ -75,6 +77,8 @@ def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
         }
         if path == plugin:
             foreign -= {"pytest"}
+        if client:  # its JSON-RPC connection is pygls's client (as esbonio's)
+            foreign -= {"pygls", "lsprotocol", "cattrs"}  # cattrs: a type only
         assert not foreign, (path, foreign)
 
 

@@ -32,7 +32,7 @@ def test_python_package_in_src_layout_all_exercising_tests_not_the_first_found()
     )
     spec = task.tests.project
     assert spec is not None
-    assert spec.options == {"import_root": "src", "module": "intervalkit.words"}
+    assert spec.options["import_root"] == "src" and spec.options["module"] == "intervalkit.words"
     assert spec.others == 4  # the file's other tests, and the ranges tests
     # The prompt shows the selected tests' code.
     assert "def test_duplicate_at_the_end" in task.tests.source

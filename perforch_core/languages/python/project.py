@@ -7,11 +7,13 @@ fixture that calls it) judges it."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import re
 from pathlib import Path
 
 from ...models import ProjectSpec, TestCase
+from ...projects import testmap
 from ...projects.search import calls, find_up, reaching, relative, walk
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini")
@@ -94,13 +96,19 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     top = module.split(".")[0]
     tests: list[TestCase] = []
     others = 0
+    codes: dict[str, str] = {}  # test id → its code, for the tests read
     # The module's own functions: a test of one that calls the function exercises it too.
     own_tree = _parse(path)
     conftest_bodies: dict[str, str] = (
         {k: v for k, v in _units(own_tree)[1].items() if k != function} if own_tree else {}
     )
     conftest_fixtures: set[str] = set()
+    depends: list[tuple[str, bytes]] = []  # what a traced map of the tests is keyed by
+    with contextlib.suppress(OSError):
+        depends.append((relative(path, root), path.read_bytes()))
     for conftest in walk(root, ("conftest.py",)):
+        with contextlib.suppress(OSError):
+            depends.append((relative(conftest, root), conftest.read_bytes()))
         tree = _parse(conftest)
         if tree is not None:
             _, searched, _, fixtures = _units(tree)
@@ -113,6 +121,7 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
             text = test_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        depends.append((relative(test_file, root), text.encode()))
         total = len(re.findall(r"^\s*(?:async\s+)?def\s+test", text, re.M))
         refers = re.search(rf"\b{re.escape(function)}\b", text) and re.search(
             rf"\b(?:{re.escape(top)}|{re.escape(module.rsplit('.', 1)[-1])})\b", text
@@ -125,6 +134,7 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
         how = reaching({**conftest_bodies, **searched}, function)
         reached_fixtures = {f for f in (fixtures | conftest_fixtures) if f in how}
         rel = relative(test_file, root)
+        codes.update({f"{rel}::{t}": bodies[t] for t in params})
         found = 0
         for test_id, args in params.items():
             reason = how.get(test_id)
@@ -147,9 +157,25 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
                 id=f"{rel}::{module}.{function}", file=rel, found_by="its docstring's examples"
             ),
         )
+    map_key = testmap.key(function, depends)
+    traced = testmap.load(map_key)
+    if traced is not None:  # the tests that reached it when every test ran replace the guess
+        reached, ran = traced
+        ids = list(dict.fromkeys(re.sub(r"\[.*\]$", "", i) for i in reached))
+        tests = [
+            TestCase(
+                id=i,
+                file=i.split("::")[0],
+                found_by="reached it when every test ran (traced)",
+                code=codes.get(i, ""),
+            )
+            for i in ids
+        ]
+        others = max(0, ran - len(reached))
     options = {
         "import_root": relative(import_root, root) if import_root != root else ".",
         "module": module,
+        testmap.KEY_OPTION: map_key,
     }
     venv_python = next(
         (

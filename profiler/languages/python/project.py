@@ -26,7 +26,7 @@ from ...projects.base import (
     outcome,
     step,
 )
-from ...protocol import CompareParams, RunTestsParams
+from ...protocol import CompareParams, RunTestsParams, TraceResult
 
 PLUGIN = "perforch_pytest_bench"
 PAIRS = 20
@@ -83,6 +83,9 @@ def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = 
     )
 
 
+TRACE_PLUGIN = "perforch_pytest_trace"
+
+
 class PytestRunner(Runner):
     in_process = True
     # Interpreted calls cost more than the clock: a batch costs ~2 ms of the thread's CPU.
@@ -103,6 +106,33 @@ class PytestRunner(Runner):
         if run.returncode in (2, 3, 4):  # interrupted: the tests could not even be collected
             return build_failure("collecting the tests", run)
         return outcome(cases, run, len(spec.tests), run.wall_s)
+
+    async def trace(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TraceResult:
+        """Every test of the project (its own configuration decides which: ``testpaths``) on
+        the current code, each under a profile hook: which of them reach the function."""
+        plugins = wd / "plugins"
+        plugins.mkdir()
+        source = resources.files(__package__).joinpath("pytest_trace.py").read_text()
+        (plugins / f"{TRACE_PLUGIN}.py").write_text(source)
+        request = {
+            "function": params.program.entry_point,
+            "file": f"/{spec.file}",
+            "out": f"{INSIDE}/trace.json",
+        }
+        (wd / "trace-request.json").write_text(json.dumps(request))
+        exe = interpreter(spec, params.program.interpreter)
+        everything = spec.model_copy(update={"tests": ()})
+        extra = ["-p", TRACE_PLUGIN, f"--perforch-trace={INSIDE}/trace-request.json"]
+        if any("docstring" in t.found_by for t in spec.tests):
+            extra.append("--doctest-modules")
+        run = await step(wd, cache, _pytest_step(everything, exe, extra, True), params.timeout_s)
+        found = wd / "trace.json"
+        if run.returncode in (2, 3, 4) or not found.is_file():
+            return TraceResult(error=build_failure("collecting the tests", run).error)
+        data = json.loads(found.read_text())
+        return TraceResult(reached=list(data["reached"]), ran=int(data["ran"]))
 
     async def compare_once(
         self,

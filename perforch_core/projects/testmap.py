@@ -1,0 +1,49 @@
+"""The traced map of which tests reach a function (``perforch tests --trace``), cached per
+content: the function's file and every test file of the project hash into the key, so any edit
+to them makes the map stale and the static search answers again until the next trace.
+
+Where tracing is possible (pytest projects) the map replaces the static search's guess; the
+tests it names are those that called the function when the whole suite ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+KEY_OPTION = "test_map_key"  # ProjectSpec.options: the key discovery computed
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("PERFORCH_CACHE", Path.home() / ".cache" / "perforch"))
+    return root / "test-maps"
+
+
+def key(function: str, files: Iterable[tuple[str, bytes]]) -> str:
+    """The map's key: the function's name and the (path, content) of the files it depends on
+    (the function's own file and the project's test files), in any order."""
+    digest = hashlib.sha256(function.encode())
+    for name, content in sorted(files):
+        digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(content).digest())
+    return digest.hexdigest()[:24]
+
+
+def load(map_key: str) -> tuple[list[str], int] | None:
+    """(the node ids that reached the function, how many tests ran), if traced."""
+    try:
+        data = json.loads((cache_dir() / f"{map_key}.json").read_text())
+        return [str(i) for i in data["reached"]], int(data["ran"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save(map_key: str, reached: list[str], ran: int) -> Path:
+    path = cache_dir() / f"{map_key}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"reached": reached, "ran": ran}))
+    tmp.replace(path)
+    return path
