@@ -9,6 +9,7 @@ import perforch_core
 import server
 
 ROOT = Path(__file__).resolve().parents[2]
+PYTEST_PLUGINS = ("pytest_bench.py", "pytest_trace.py")
 
 
 def _imports(package: str) -> dict[Path, set[str]]:
@@ -60,10 +61,10 @@ def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
     # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition.
     allowed = {"pydantic", "profiler", "__future__", "pyseccomp"}
     shared = {"perforch_core.models", "perforch_core.errors"}
-    # pytest_bench.py is a pytest plugin the profiler copies into the sandbox: it runs under
-    # pytest in the user's interpreter, never in the daemon.
-    plugin = ROOT / "profiler" / "languages" / "python" / "pytest_bench.py"
-    assert plugin.exists()
+    # The pytest plugins the profiler copies into the sandbox run under pytest in the user's
+    # interpreter, never in the daemon.
+    plugins = [ROOT / "profiler" / "languages" / "python" / f for f in PYTEST_PLUGINS]
+    assert all(p.exists() for p in plugins)
     for path in (ROOT / "profiler").rglob("*.py"):
         modules = _modules(path)
         core = {m for m in modules if m.split(".")[0] == "perforch_core"}
@@ -75,7 +76,7 @@ def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
             for m in modules - core
             if m.split(".")[0] not in allowed | set(sys.stdlib_module_names)
         }
-        if path == plugin:
+        if path in plugins:
             foreign -= {"pytest"}
         if client:  # its JSON-RPC connection is pygls's client (as esbonio's)
             foreign -= {"pygls", "lsprotocol", "cattrs"}  # cattrs: a type only
