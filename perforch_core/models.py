@@ -43,14 +43,23 @@ class Metric(StrEnum):
 
     @property
     def label(self) -> str:
-        return _METRIC_LABELS[self]
+        return _METRIC_WORDS[self][0]
+
+    @property
+    def goal(self) -> str:
+        """What refining for the metric reduces, as the prompt says it."""
+        return _METRIC_WORDS[self][1]
 
 
-_METRIC_LABELS = {
-    Metric.EXEC_TIME: "exec time",
-    Metric.AVG_MEMORY: "mean memory",
-    Metric.MAX_MEMORY: "max memory",
-    Metric.CPU_UTILIZATION: "CPU utilization",
+# Each metric's short label, and what a refinement reduces.
+_METRIC_WORDS = {
+    Metric.EXEC_TIME: ("exec time", "execution time (CPU time per call)"),
+    Metric.AVG_MEMORY: ("mean memory", "the average memory held while the function runs"),
+    Metric.MAX_MEMORY: ("max memory", "the peak memory the function allocates"),
+    Metric.CPU_UTILIZATION: (
+        "CPU utilization",
+        "CPU utilization (CPU time relative to wall time)",
+    ),
 }
 
 

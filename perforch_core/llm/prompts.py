@@ -50,13 +50,6 @@ Goal: reduce {metric_goal}. Prefer a better algorithm or data structure over mic
 the behaviour identical for every input. Return the complete improved function in one \
 ```{fence}``` block."""
 
-METRIC_GOALS = {
-    Metric.EXEC_TIME: "execution time (CPU time per call)",
-    Metric.AVG_MEMORY: "the average memory held while the function runs",
-    Metric.MAX_MEMORY: "the peak memory the function allocates",
-    Metric.CPU_UTILIZATION: "CPU utilization (CPU time relative to wall time)",
-}
-
 TAG = """Which of these categories describe the programming problem below? Categories: \
 {categories}.
 
@@ -125,7 +118,7 @@ def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessa
         code=code.rstrip(),
         fence=fence,
         metric_label=metric.label,
-        metric_goal=METRIC_GOALS[metric],
+        metric_goal=metric.goal,
         examples=_examples(task),
         report=report,
         purpose=_purpose(task),
