@@ -46,7 +46,7 @@ def test_optimize_a_package_function_is_judged_by_the_projects_pytest_tests(
     assert r.returncode == (0 if result["status"] == "succeeded" else 1), r.output
     assert "4 tests of the pytest project" in r.stderr
     # The user's code passed its 8 test cases (4 tests, one parametrized 5 ways) first.
-    assert "tests on current code: 8 passed" in r.stderr, r.stderr
+    assert "tests on your code: 8 passed" in r.stderr, r.stderr
     attempts = result["attempts"]
     assert attempts and attempts[0]["stage"] == "refine"
     for attempt in attempts:  # every candidate ran the same 8 cases, or did not build
@@ -65,7 +65,7 @@ def test_fix_an_injected_bug_in_a_go_module_and_apply_it(perforch, workdir: Path
     r = perforch("fix", "textstats/words.go::Unique", "--models", BIG, "--json", "--apply")
     result = r.json()
     assert "2 tests of the go project" in r.stderr, r.stderr
-    assert "tests on current code: 2 of 2 failed" in r.stderr
+    assert "tests on your code: 2 of 2 failed" in r.stderr
     if result["status"] == "succeeded":
         assert result["final_tests"]["passed"] and result["final_tests"]["total"] == 2
         fixed = path.read_text()
@@ -91,8 +91,8 @@ def test_a_preexisting_failure_of_a_callers_test_is_set_aside_not_fixed(perforch
         "--json",
     )
     result = r.json()
-    assert "tests on current code: 1 of 3 failed" in r.stderr, r.stderr
-    assert "tests on current code: 2 passed (1 failing before the change set aside)" in r.stderr
+    assert "tests on your code: 1 of 3 failed" in r.stderr, r.stderr
+    assert "tests on your code: 2 passed (1 failing before the change set aside)" in r.stderr
     assert all(a["stage"] == "refine" for a in result["attempts"]), result["attempts"]
     assert result["final_tests"]["preexisting"] == [
         "tests/test_ranges.py::test_total_length_counts_integers"
@@ -153,7 +153,7 @@ def test_fix_in_a_maven_and_a_cmake_project_is_judged_by_their_own_tests(
     r = perforch("fix", target, "--models", BIG, "--json")
     result = r.json()
     assert tests in r.stderr, r.stderr
-    assert "tests on current code: " in r.stderr and " failed" in r.stderr
+    assert "tests on your code: " in r.stderr and " failed" in r.stderr
     assert r.returncode == (0 if result["status"] == "succeeded" else 1), r.output
     assert result["attempts"] and result["attempts"][0]["stage"] == "fix"
     for attempt in result["attempts"]:  # the project's build and tests judged every reply
