@@ -255,3 +255,21 @@ def test_pytest_plugins_stay_on_with_the_projects_own_interpreter():
     assert alone.env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") == "1"
     own = spec.model_copy(update={"options": {"module": "m", "python": sys.executable}})
     assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in _pytest_step(own, sys.executable, []).env
+
+
+def test_a_docstring_whose_examples_doctest_skips_is_not_a_test(tmp_path: Path):
+    """toolz's frequencies() has only a ``# doctest: +SKIP`` example: it runs nothing."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "calc"\n')
+    (tmp_path / "calc.py").write_text(
+        'def double(x):\n    """Twice x.\n\n    >>> double(2)  # doctest: +SKIP\n    4\n    """\n'
+        "    return 2 * x\n"
+    )
+    (tmp_path / "test_calc.py").write_text(
+        "from calc import double\n\n\ndef test_double():\n    assert double(2) == 4\n"
+    )
+    task = source.task_from_file(tmp_path / "calc.py", "double")
+    assert task.tests.project is not None
+    assert [t.id for t in task.tests.project.tests] == ["test_calc.py::test_double"]
+    (tmp_path / "test_calc.py").unlink()
+    with pytest.raises(NoTestsError):
+        source.task_from_file(tmp_path / "calc.py", "double")

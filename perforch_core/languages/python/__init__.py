@@ -98,7 +98,7 @@ class Python(LanguageSupport):
             span = source.find_function(text, function, str(path))
         except SourceError:
             return None
-        spec = project.discover(path, function, bool(span.docstring and ">>>" in span.docstring))
+        spec = project.discover(path, function, source.runs_examples(span.docstring))
         if spec is not None and all(t.found_by.startswith("its docstring") for t in spec.tests):
             return spec.model_copy(update={"tests": ()})
         return spec

@@ -7,6 +7,7 @@ lines is carried over byte for byte.
 from __future__ import annotations
 
 import ast
+import doctest
 import inspect
 import re
 import textwrap
@@ -177,10 +178,21 @@ def _with_nested(
 
 
 # -- tests --------------------------------------------------------------------------------
-def _doctest_examples(docstring: str | None) -> str | None:
+def runs_examples(docstring: str | None) -> bool:
+    """Whether the docstring has examples doctest runs (``# doctest: +SKIP`` ones do not)."""
     if not docstring or ">>>" not in docstring:
+        return False
+    try:
+        examples = doctest.DocTestParser().get_examples(docstring)
+    except ValueError:  # malformed examples still fail as a test
+        return True
+    return any(not e.options.get(doctest.SKIP, False) for e in examples)
+
+
+def _doctest_examples(docstring: str | None) -> str | None:
+    if not runs_examples(docstring):
         return None
-    return inspect.cleandoc(docstring)
+    return inspect.cleandoc(docstring or "")
 
 
 def _test_files_calling(path: Path, name: str, module: str) -> list[Path]:
