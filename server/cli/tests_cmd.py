@@ -86,7 +86,8 @@ async def trace(args: argparse.Namespace, out: Console, path: Path, function: st
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    spec = projects.discover(support, path, text, function) if support else None
+    with testmap.ignored():  # the static search's answer, to compare with the trace
+        spec = projects.discover(support, path, text, function) if support else None
     if support is None or spec is None or spec.kind != "pytest":
         raise ConfigError(
             f"--trace runs a pytest project's tests under a tracer; {path} is in none",

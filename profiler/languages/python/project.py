@@ -110,8 +110,10 @@ class PytestRunner(Runner):
     async def trace(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TraceResult:
-        """Every test of the project (its own configuration decides which: ``testpaths``) on
-        the current code, each under a profile hook: which of them reach the function."""
+        """Every test under the project's root on the current code (not only its configured
+        ``testpaths``: the static search also looks everywhere, and a ``bench/`` of test files
+        is a workload worth having), each under a profile hook: which of them reach the
+        function. A file that does not even import is skipped, not fatal."""
         plugins = wd / "plugins"
         plugins.mkdir()
         source = resources.files(__package__).joinpath("pytest_trace.py").read_text()
@@ -124,7 +126,13 @@ class PytestRunner(Runner):
         (wd / "trace-request.json").write_text(json.dumps(request))
         exe = interpreter(spec, params.program.interpreter)
         everything = spec.model_copy(update={"tests": ()})
-        extra = ["-p", TRACE_PLUGIN, f"--perforch-trace={INSIDE}/trace-request.json"]
+        extra = [
+            "-p",
+            TRACE_PLUGIN,
+            f"--perforch-trace={INSIDE}/trace-request.json",
+            "--continue-on-collection-errors",
+            SRC,
+        ]
         if any("docstring" in t.found_by for t in spec.tests):
             extra.append("--doctest-modules")
         run = await step(wd, cache, _pytest_step(everything, exe, extra, True), params.timeout_s)
