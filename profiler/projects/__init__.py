@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestOutcome
@@ -26,6 +28,8 @@ def _runners() -> dict[str, Runner]:
     return runners()
 
 
+T = TypeVar("T")
+
 _locks: dict[Path, asyncio.Lock] = {}
 
 
@@ -41,33 +45,42 @@ def lock(cache: Path) -> asyncio.Lock:
     return _locks.setdefault(cache, asyncio.Lock())
 
 
-async def run_tests(params: RunTestsParams) -> TestOutcome:
-    """Run the project's selected tests on ``params.source`` as the function's file."""
+async def _on_a_copy(
+    params: RunTestsParams,
+    doing: str,
+    work: Callable[[Runner, ProjectSpec, Path, Path], Awaitable[T]],
+) -> T:
+    """``work(runner, spec, work dir, build cache)`` on a sandbox copy of the project with
+    ``params.source`` as the function's file, one build at a time per project."""
     spec = params.program.tests.project
     if spec is None:
         raise HarnessError("project tests without a project")
-    if not spec.tests:
-        return TestOutcome(passed=False, error="no test of the project exercises the function")
     run = runner(spec)
     cache = project_cache(spec)
     async with lock(cache):
         with workdir("perforch-project-") as wd:
             await stages.report("copying the project")
             await asyncio.to_thread(copy_project, spec, wd / "src", params.source)
-            await stages.report(f"building and testing ({spec.kind})")
-            return await run.run(spec, wd, cache, params)
+            await stages.report(f"{doing} ({spec.kind})")
+            return await work(run, spec, wd, cache)
+
+
+async def run_tests(params: RunTestsParams) -> TestOutcome:
+    """Run the project's selected tests on ``params.source`` as the function's file."""
+    spec = params.program.tests.project
+    if spec is not None and not spec.tests:
+        return TestOutcome(passed=False, error="no test of the project exercises the function")
+    return await _on_a_copy(
+        params,
+        "building and testing",
+        lambda run, spec, wd, cache: run.run(spec, wd, cache, params),
+    )
 
 
 async def trace_tests(params: RunTestsParams) -> TraceResult:
     """Run every test of the project on ``params.source`` and say which reach the function."""
-    spec = params.program.tests.project
-    if spec is None:
-        raise HarnessError("tracing tests without a project")
-    run = runner(spec)
-    cache = project_cache(spec)
-    async with lock(cache):
-        with workdir("perforch-project-") as wd:
-            await stages.report("copying the project")
-            await asyncio.to_thread(copy_project, spec, wd / "src", params.source)
-            await stages.report(f"running every test under a tracer ({spec.kind})")
-            return await run.trace(spec, wd, cache, params)
+    return await _on_a_copy(
+        params,
+        "running every test under a tracer",
+        lambda run, spec, wd, cache: run.trace(spec, wd, cache, params),
+    )
