@@ -1,8 +1,8 @@
 """``perforch tests FILE::FUNCTION [--run] [--trace]``: the tests that would judge a function,
 with how each was found, and (``--run``) their outcome on the current code, with no model
-involved. ``--trace`` runs every test of a pytest project once under a tracer and keeps the map
-of which reach the function (until the files change): discovery then uses it instead of the
-static search.
+involved. ``--trace`` runs every test of a pytest project or a Go package once under a tracer
+(coverage, for Go) and keeps the map of which reach the function (until the files change):
+discovery then uses it instead of the static search.
 
 Exit codes: 0 the tests were found (and, with ``--run``, pass); 1 some fail; 2 none found.
 """
@@ -43,6 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds for the test run")
 
 
+TRACED = ("pytest", "go")  # the kinds of project whose tests can run under a tracer
+
+
 def show(out: Console, tests: TestSpec) -> None:
     project = tests.project
     if project is not None:
@@ -59,10 +62,10 @@ def show(out: Console, tests: TestSpec) -> None:
         if any(t.found_by.endswith("(traced)") for t in project.tests):
             out.print("found by running every test under a tracer (kept until these files change)")
         else:
+            hint = "; --trace runs them all once to know" if project.kind in TRACED else ""
             out.print(
                 "found by a static search for calls (direct, or through test helpers and "
-                "fixtures)"
-                + ("; --trace runs them all once to know" if project.kind == "pytest" else "")
+                f"fixtures){hint}"
             )
 
 
@@ -88,11 +91,14 @@ async def trace(args: argparse.Namespace, out: Console, path: Path, function: st
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     with testmap.ignored():  # the static search's answer, to compare with the trace
         spec = projects.discover(support, path, text, function) if support else None
-    if support is None or spec is None or spec.kind != "pytest":
+    if support is None or spec is None or spec.kind not in TRACED:
         raise ConfigError(
-            f"--trace runs a pytest project's tests under a tracer; {path} is in none",
+            f"--trace runs the tests of a pytest project or a Go module; {path} is in neither",
             hint="other projects' tests are found by the static search",
         )
+    span = support.find_function(text, function, str(path))
+    lines = {"lines": f"{span.start + 1}-{span.end}"}  # where coverage must show it ran
+    spec = spec.model_copy(update={"options": {**spec.options, **lines}})
     task = support.task_from_text(
         path,
         text,

@@ -309,3 +309,49 @@ async def test_tracing_finds_the_tests_the_static_search_cannot_and_is_kept(
     support = languages.support(static.language)
     spec = projects.discover(support, path, path.read_text(), "double")
     assert spec is not None and [t.id for t in spec.tests] == ["tests/test_core.py::test_double"]
+
+
+async def test_tracing_a_go_package_by_coverage_finds_a_function_passed_as_a_value(
+    daemon: ProfilerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """``Apply(Double, 2)`` never writes ``Double(``: the call search misses the test that
+    exercises Double; a coverage run of each test sees Double's lines run."""
+    from perforch_core import languages, projects
+    from perforch_core.models import Language
+    from perforch_core.projects import testmap
+
+    monkeypatch.setenv("PERFORCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "calc"
+    root.mkdir()
+    (root / "go.mod").write_text("module example.com/calc\n\ngo 1.21\n")
+    (root / "calc.go").write_text(
+        "package calc\n\nfunc Double(x int) int {\n\treturn 2 * x\n}\n\n"
+        "func Apply(f func(int) int, x int) int {\n\treturn f(x)\n}\n"
+    )
+    (root / "calc_test.go").write_text(
+        'package calc\n\nimport "testing"\n\n'
+        "func TestApplyDouble(t *testing.T) {\n"
+        "\tif Apply(Double, 2) != 4 {\n\t\tt.Fail()\n\t}\n}\n\n"
+        "func TestNothing(t *testing.T) {}\n"
+    )
+    path, go = root / "calc.go", languages.support(Language.GO)
+    text = path.read_text()
+    spec = projects.discover(go, path, text, "Double")
+    assert spec is not None and spec.tests == () and spec.others == 2
+    spec = spec.model_copy(update={"options": {**spec.options, "lines": "3-5"}})
+    task = go.task_from_text(
+        path,
+        text,
+        "Double",
+        tests_file=None,
+        metric=Metric.EXEC_TIME,
+        tests=projects.test_spec(spec),
+    )
+    traced = await daemon.trace_tests(task, task.current_code or "")
+    assert traced.error is None, traced.error
+    assert (traced.reached, traced.ran) == (["TestApplyDouble"], 2)
+    testmap.save(spec.options[testmap.KEY_OPTION], traced.reached, traced.ran)
+    now = source.task_from_file(path, "Double")
+    assert now.tests.project is not None
+    assert [t.id for t in now.tests.project.tests] == ["TestApplyDouble"]
+    assert (await daemon.run_tests(now, now.current_code or "")).passed

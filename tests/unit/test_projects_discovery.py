@@ -273,3 +273,18 @@ def test_a_docstring_whose_examples_doctest_skips_is_not_a_test(tmp_path: Path):
     (tmp_path / "test_calc.py").unlink()
     with pytest.raises(NoTestsError):
         source.task_from_file(tmp_path / "calc.py", "double")
+
+
+def test_a_go_coverage_profile_says_whether_the_functions_lines_ran():
+    from profiler.languages.go.project import reached
+
+    profile = (
+        "mode: count\n"
+        "example.com/calc/calc.go:3.25,5.2 1 0\n"
+        "example.com/calc/calc.go:7.41,9.2 1 3\n"
+        "example.com/calc/other.go:3.25,5.2 1 9\n"
+    )
+    assert not reached(profile, "calc.go", 3, 5)  # its block never ran
+    assert reached(profile, "calc.go", 7, 9)
+    assert not reached(profile, "calc.go", 11, 12)  # no block there
+    assert reached(profile, "sub/other.go", 3, 5)  # matched by the package's file name

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...models import ProjectSpec, TestCase
+from ...projects import testmap
 from ...projects.search import add_body, find_up, reaching, relative
 from . import SUPPORT
 
@@ -19,11 +20,13 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
     package = path.parent
     bodies: dict[str, str] = {}
     test_funcs: dict[str, str] = {}  # name → file
+    depends: list[tuple[str, bytes]] = []  # what a traced map of the tests is keyed by
     for file in sorted(package.glob("*.go")):
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        depends.append((file.name, text.encode()))
         for span in SUPPORT.functions(text):
             add_body(bodies, span.name, span.code)
             if (
@@ -38,11 +41,27 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
         for name, file in test_funcs.items()
         if name in how
     ]
+    others = len(test_funcs) - len(tests)
+    map_key = testmap.key(function, depends)
+    traced = testmap.load(map_key)
+    if traced is not None:  # the tests that ran the function's lines replace the guess
+        names, ran = traced
+        tests = [
+            TestCase(
+                id=name,
+                file=test_funcs.get(name, ""),
+                found_by="ran its lines when every test ran (traced)",
+                code=bodies.get(name, ""),
+            )
+            for name in names
+        ]
+        others = max(0, ran - len(tests))
     return ProjectSpec(
         kind="go",
         root=str(root.resolve()),
         file=relative(path, root),
         tests=tuple(tests),
-        others=len(test_funcs) - len(tests),
+        others=others,
         workdir=relative(package, root) or ".",
+        options={testmap.KEY_OPTION: map_key},
     )

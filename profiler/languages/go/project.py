@@ -24,7 +24,7 @@ from ...projects.base import (
     outcome,
     step,
 )
-from ...protocol import RunTestsParams
+from ...protocol import RunTestsParams, TraceResult
 from .toolchain import go
 
 
@@ -60,9 +60,67 @@ def test_cases(stdout: str) -> dict[str, str | None]:
     return cases
 
 
+def reached(profile: str, file: str, first: int, last: int) -> bool:
+    """Whether a ``-test.coverprofile`` shows a statement of ``file``'s lines first…last run."""
+    name = "/" + Path(file).name
+    for line in profile.splitlines()[1:]:
+        m = re.match(r"^(.+):(\d+)\.\d+,(\d+)\.\d+ \d+ (\d+)$", line.strip())
+        if (
+            m
+            and m.group(1).endswith(name)
+            and int(m.group(4)) > 0
+            and int(m.group(2)) <= last
+            and int(m.group(3)) >= first
+        ):
+            return True
+    return False
+
+
 class GoRunner(Runner):
-    async def prepare(
+    async def trace(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TraceResult:
+        """Every ``Test…`` of the package, each run alone from one coverage build
+        (``-cover -covermode=count``): those whose profile shows the function's lines run."""
+        lines = spec.options.get("lines", "")
+        if not re.fullmatch(r"\d+-\d+", lines):
+            raise HarnessError("tracing a Go package needs the function's lines")
+        first, last = (int(n) for n in lines.split("-"))
+        prepared = await self.prepare(spec, wd, cache, params, cover=True)
+        if isinstance(prepared, TestOutcome):
+            return TraceResult(error=prepared.error)
+        (wd / "cover").mkdir()
+        (wd / "cover").chmod(0o777)  # the tests run as nobody
+        binary = prepared.argv[0]
+        script = (
+            f'for t in $({binary} -test.list "^Test" 2>/dev/null); do '
+            f'{binary} -test.run "^$t\\$" -test.count=1 '
+            f'-test.coverprofile="{INSIDE}/cover/$t.out" 2>&1 | tail -3; done'
+        )
+        run = await step(
+            wd,
+            cache,
+            Step(argv=["sh", "-c", script], cwd=prepared.cwd, env=prepared.env),
+            params.timeout_s,
+        )
+        profiles = sorted((wd / "cover").glob("*.out"))
+        if not profiles:
+            detail = run.crashed_reason or (run.stderr_tail + run.stdout_tail).strip()[-800:]
+            return TraceResult(error=f"no test ran under coverage: {detail or 'no output'}")
+        hit = [
+            p.stem
+            for p in profiles
+            if reached(p.read_text(errors="replace"), spec.file, first, last)
+        ]
+        return TraceResult(reached=hit, ran=len(profiles))
+
+    async def prepare(
+        self,
+        spec: ProjectSpec,
+        wd: Path,
+        cache: Path,
+        params: RunTestsParams,
+        cover: bool = False,
     ) -> Prepared | TestOutcome:
         tc = go()
         modcache = go_modcache()
@@ -83,7 +141,15 @@ class GoRunner(Runner):
             wd,
             cache,
             Step(
-                argv=[str(tc.go), "test", "-c", "-o", f"{INSIDE}/pkg.test", "."],
+                argv=[
+                    str(tc.go),
+                    "test",
+                    "-c",
+                    *(["-cover", "-covermode=count"] if cover else []),
+                    "-o",
+                    f"{INSIDE}/pkg.test",
+                    ".",
+                ],
                 cwd=cwd,
                 env=env,
                 ro_binds=binds,
