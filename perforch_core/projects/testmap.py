@@ -13,10 +13,14 @@ import contextvars
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..models import TestCase
+
 KEY_OPTION = "test_map_key"  # ProjectSpec.options: the key discovery computed
+FOUND_BY = "reached it when every test ran (traced)"
 _ignored: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "perforch_ignore_maps", default=False
 )
@@ -64,3 +68,17 @@ def save(map_key: str, reached: list[str], ran: int) -> Path:
     tmp.write_text(json.dumps({"reached": reached, "ran": ran}))
     tmp.replace(path)
     return path
+
+
+def traced_tests(
+    map_key: str, file_of: Callable[[str], str], code_of: Callable[[str], str]
+) -> tuple[list[TestCase], int] | None:
+    """The kept map as the tests that judge the function (parameterized instances folded into
+    their test) and how many other tests ran; None when the key was never traced."""
+    traced = load(map_key)
+    if traced is None:
+        return None
+    reached, ran = traced
+    ids = list(dict.fromkeys(re.sub(r"\[.*\]$", "", i) for i in reached))
+    tests = [TestCase(id=i, file=file_of(i), found_by=FOUND_BY, code=code_of(i)) for i in ids]
+    return tests, max(0, ran - len(reached))

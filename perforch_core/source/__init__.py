@@ -5,7 +5,6 @@ the file with a function replaced. What differs per language is in ``perforch_co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import languages, projects
@@ -13,13 +12,7 @@ from ..errors import NoTestsError, SourceError
 from ..models import Language, Metric, Task
 from . import extras
 
-
-@dataclass(frozen=True)
-class Function:
-    name: str
-    start: int  # 0-based first line
-    end: int  # 0-based line after the last
-    code: str
+Function = languages.Span  # a function of a file, by whole lines
 
 
 def language_of(path: str | Path) -> Language | None:
@@ -34,7 +27,7 @@ def functions(language: Language, source: str) -> list[Function]:
         spans = languages.support(language).functions(source)
     except SourceError:
         return []
-    return [Function(s.name, s.start, s.end, s.code) for s in spans]
+    return spans
 
 
 def function_at(language: Language, source: str, line: int) -> Function | None:

@@ -43,19 +43,11 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
     ]
     others = len(test_funcs) - len(tests)
     map_key = testmap.key(function, depends)
-    traced = testmap.load(map_key)
+    traced = testmap.traced_tests(
+        map_key, lambda name: test_funcs.get(name, ""), lambda name: bodies.get(name, "")
+    )
     if traced is not None:  # the tests that ran the function's lines replace the guess
-        names, ran = traced
-        tests = [
-            TestCase(
-                id=name,
-                file=test_funcs.get(name, ""),
-                found_by="ran its lines when every test ran (traced)",
-                code=bodies.get(name, ""),
-            )
-            for name in names
-        ]
-        others = max(0, ran - len(tests))
+        tests, others = traced
     return ProjectSpec(
         kind="go",
         root=str(root.resolve()),

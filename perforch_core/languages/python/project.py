@@ -158,20 +158,9 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
             ),
         )
     map_key = testmap.key(function, depends)
-    traced = testmap.load(map_key)
+    traced = testmap.traced_tests(map_key, lambda i: i.split("::")[0], lambda i: codes.get(i, ""))
     if traced is not None:  # the tests that reached it when every test ran replace the guess
-        reached, ran = traced
-        ids = list(dict.fromkeys(re.sub(r"\[.*\]$", "", i) for i in reached))
-        tests = [
-            TestCase(
-                id=i,
-                file=i.split("::")[0],
-                found_by="reached it when every test ran (traced)",
-                code=codes.get(i, ""),
-            )
-            for i in ids
-        ]
-        others = max(0, ran - len(reached))
+        tests, others = traced
     options = {
         "import_root": relative(import_root, root) if import_root != root else ".",
         "module": module,
