@@ -18,10 +18,11 @@ from typing import Protocol
 
 from . import benchmarks
 from .errors import LLMError, ProfilerError
-from .executor import Executor, baseline_report
+from .executor import Executor
 from .models import Category, Metric, Stage, Task
 from .policy import DEFAULT_POLICY
 from .ports import LLMPort, MemoryPort, Observation, ProfilerPort
+from .stages import baseline_report
 from .tagging import Tagger
 
 SOURCE = "study"

@@ -7,7 +7,6 @@ fixture that calls it) judges it."""
 from __future__ import annotations
 
 import ast
-import contextlib
 import copy
 import re
 from pathlib import Path
@@ -98,18 +97,20 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     others = 0
     codes: dict[str, str] = {}  # test id → its code, for the tests read
     # The module's own functions: a test of one that calls the function exercises it too.
-    own_tree = _parse(path)
+    own_text = _read(path)
+    own_tree = _parse(own_text, path)
     conftest_bodies: dict[str, str] = (
         {k: v for k, v in _units(own_tree)[1].items() if k != function} if own_tree else {}
     )
     conftest_fixtures: set[str] = set()
     depends: list[tuple[str, bytes]] = []  # what a traced map of the tests is keyed by
-    with contextlib.suppress(OSError):
-        depends.append((relative(path, root), path.read_bytes()))
+    if own_text is not None:
+        depends.append((relative(path, root), own_text.encode()))
     for conftest in walk(root, ("conftest.py",)):
-        with contextlib.suppress(OSError):
-            depends.append((relative(conftest, root), conftest.read_bytes()))
-        tree = _parse(conftest)
+        conftest_text = _read(conftest)
+        if conftest_text is not None:
+            depends.append((relative(conftest, root), conftest_text.encode()))
+        tree = _parse(conftest_text, conftest)
         if tree is not None:
             _, searched, _, fixtures = _units(tree)
             conftest_bodies.update(searched)
@@ -117,16 +118,15 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     for test_file in walk(root, (".py",)):
         if test_file.resolve() == path.resolve() or not is_test_file(test_file):
             continue
-        try:
-            text = test_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        text = _read(test_file)
+        if text is None:
             continue
         depends.append((relative(test_file, root), text.encode()))
         total = len(re.findall(r"^\s*(?:async\s+)?def\s+test", text, re.M))
         refers = re.search(rf"\b{re.escape(function)}\b", text) and re.search(
             rf"\b(?:{re.escape(top)}|{re.escape(module.rsplit('.', 1)[-1])})\b", text
         )
-        tree = _parse(test_file) if refers else None
+        tree = _parse(text, test_file) if refers else None
         if tree is None:
             others += total
             continue
@@ -186,10 +186,19 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     )
 
 
-def _parse(path: Path) -> ast.Module | None:
+def _read(path: Path) -> str | None:
     try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _parse(text: str | None, path: Path) -> ast.Module | None:
+    if text is None:
+        return None
+    try:
+        return ast.parse(text, filename=str(path))
+    except (SyntaxError, ValueError):
         return None
 
 
