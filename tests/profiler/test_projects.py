@@ -355,3 +355,93 @@ async def test_tracing_a_go_package_by_coverage_finds_a_function_passed_as_a_val
     assert now.tests.project is not None
     assert [t.id for t in now.tests.project.tests] == ["TestApplyDouble"]
     assert (await daemon.run_tests(now, now.current_code or "")).passed
+
+
+POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.example</groupId>
+  <artifactId>calc</artifactId>
+  <version>1.0.0</version>
+  <properties><maven.compiler.release>17</maven.compiler.release></properties>
+  <dependencies>
+    <dependency>
+      <groupId>org.junit.jupiter</groupId>
+      <artifactId>junit-jupiter</artifactId>
+      <version>5.11.4</version>
+      <scope>test</scope>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
+async def test_tracing_a_maven_project_by_jacoco_survives_a_test_that_exhausts_memory(
+    daemon: ProfilerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """``apply(Calc::twice, 2)`` and a @Nested test reach ``twice`` unseen by the call search;
+    JaCoCo's per-test record sees its lines run. A test throwing OutOfMemoryError (which JUnit
+    rethrows, ending the launch, as commons-text's 7 GiB tests do) is kept as run and the
+    tests after it still run."""
+    from perforch_core import languages, projects
+    from perforch_core.models import Language
+    from perforch_core.projects import testmap
+
+    monkeypatch.setenv("PERFORCH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "calc"
+    main = root / "src" / "main" / "java" / "com" / "example"
+    test = root / "src" / "test" / "java" / "com" / "example"
+    main.mkdir(parents=True)
+    test.mkdir(parents=True)
+    (root / "pom.xml").write_text(POM)
+    (main / "Calc.java").write_text(
+        "package com.example;\n\nimport java.util.function.IntUnaryOperator;\n\n"
+        "public final class Calc {\n"
+        "    static int twice(int x) {\n        return 2 * x;\n    }\n\n"
+        "    public static int apply(IntUnaryOperator f, int x) {\n"
+        "        return f.applyAsInt(x);\n    }\n}\n"
+    )
+    (test / "CalcTest.java").write_text(
+        "package com.example;\n\nimport static org.junit.jupiter.api.Assertions.assertEquals;\n\n"
+        "import org.junit.jupiter.api.MethodOrderer;\nimport org.junit.jupiter.api.Nested;\n"
+        "import org.junit.jupiter.api.Test;\nimport org.junit.jupiter.api.TestMethodOrder;\n\n"
+        "@TestMethodOrder(MethodOrderer.MethodName.class)\n"  # a, b, c, then the nested class
+        "class CalcTest {\n"
+        "    @Test\n    void a_appliesTwice() {\n"
+        "        assertEquals(4, Calc.apply(Calc::twice, 2));\n    }\n\n"
+        "    @Test\n    void b_exhaustsMemory() {\n"
+        '        throw new OutOfMemoryError("simulated: needs 7 GiB");\n    }\n\n'
+        "    @Test\n    void c_nothing() {\n        assertEquals(1, 1);\n    }\n\n"
+        "    @Nested\n    class Inner {\n"
+        "        @Test\n        void d_negates() {\n"
+        "            assertEquals(-6, Calc.apply(x -> -Calc.apply(Calc::twice, x), 3));\n"
+        "        }\n    }\n}\n"
+    )
+    path, java = main / "Calc.java", languages.support(Language.JAVA)
+    text = path.read_text()
+    spec = projects.discover(java, path, text, "twice")
+    assert spec is not None and spec.tests == () and spec.others == 4
+    spec = spec.model_copy(update={"options": {**spec.options, "lines": "6-8"}})
+    task = java.task_from_text(
+        path,
+        text,
+        "twice",
+        tests_file=None,
+        metric=Metric.EXEC_TIME,
+        tests=projects.test_spec(spec),
+    )
+    traced = await daemon.trace_tests(task, task.current_code or "")
+    assert traced.error is None, traced.error
+    assert traced.ran == 4  # the tests after the one that ended the launch ran too
+    assert sorted(traced.reached) == [
+        "com.example.CalcTest#a_appliesTwice",
+        "com.example.CalcTest#d_negates",
+    ]
+    testmap.save(spec.options[testmap.KEY_OPTION], traced.reached, traced.ran)
+    now = source.task_from_file(path, "twice")
+    assert now.tests.project is not None
+    assert sorted(t.id for t in now.tests.project.tests) == sorted(traced.reached)
+    assert now.tests.project.others == 2
+    outcome = await daemon.run_tests(now, now.current_code or "")
+    assert outcome.passed, outcome.error
+    assert outcome.total == 2  # the nested class's test is selected by its top-level name

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from ...models import ProjectKind, ProjectSpec, TestCase
+from ...projects import testmap
 from ...projects.search import add_body, find_up, reaching, relative, walk
 from . import SUPPORT
 
@@ -31,9 +32,11 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
     # method calls. Such a test must name the class (``apply`` is everybody's method name).
     own_class = path.stem
     try:
-        own = SUPPORT.functions(path.read_text(encoding="utf-8"))
+        own_text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        own = []
+        own_text = ""
+    own = SUPPORT.functions(own_text) if own_text else []
+    depends = [(relative(path, root), own_text.encode())]  # what a traced map is keyed by
     for span in own:
         if span.name != function:
             add_body(bodies, span.name, span.code)
@@ -44,6 +47,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        depends.append((relative(file, root), text.encode()))
         package = PACKAGE.search(text)
         cls = f"{package.group(1)}.{file.stem}" if package else file.stem
         mentions[relative(file, root)] = re.search(rf"\b{re.escape(own_class)}\b", text) is not None
@@ -60,10 +64,16 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
         for t, f in tests.items()
         if t in how and (mentions[f] or how[t] == f"calls {function}")
     ]
+    others = len(tests) - len(found)
+    map_key = testmap.key(function, depends)
+    traced = testmap.traced_tests(map_key, lambda t: tests.get(t, ""), lambda t: bodies.get(t, ""))
+    if traced is not None:  # the tests whose JaCoCo record covers the function replace the guess
+        found, others = traced
     return ProjectSpec(
         kind=kind,
         root=str(root.resolve()),
         file=relative(path, root),
         tests=tuple(found),
-        others=len(tests) - len(found),
+        others=others,
+        options={testmap.KEY_OPTION: map_key},
     )

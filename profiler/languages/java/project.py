@@ -25,14 +25,15 @@ from ...projects.base import (
     Step,
     build_failure,
     copy_project,
+    first_error,
     junit_cases,
     measured,
     outcome,
     step,
 )
-from ...protocol import CompareParams, RunTestsParams
+from ...protocol import CompareParams, RunTestsParams, TraceResult
 from ...sandbox import Limits
-from .toolchain import java, java_classes, junit_console
+from .toolchain import jacoco_agent, jacoco_core, java, java_classes, junit_console
 
 JVM = (
     "-Xmx256m",
@@ -46,6 +47,8 @@ JVM = (
 )
 # Measuring wants the optimizing JIT (C2): no TieredStopAtLevel there.
 BENCH_JVM = tuple(f for f in JVM if "TieredStopAtLevel" not in f)
+# A whole suite in one JVM (tracing) holds more than the few tests of a job.
+TRACE_JVM = ("-Xmx1g", *(f for f in JVM if not f.startswith("-Xmx")))
 
 
 async def maven_classpath(root: Path, cache: Path) -> list[str]:
@@ -84,13 +87,24 @@ async def maven_classpath(root: Path, cache: Path) -> list[str]:
     return [j for j in jars if not re.search(r"/org/(junit|opentest4j|apiguardian)/", j)]
 
 
-BENCH_SOURCE = Path(__file__).with_name("java_src") / "PerforchJUnitBench.java"
+JAVA_SRC = Path(__file__).with_name("java_src")
+BENCH_SOURCE = JAVA_SRC / "PerforchJUnitBench.java"
 BENCH_PAIRS = 20
+MAIN_SOURCES = "src/main/java"
 
 
 def bench_driver() -> Path:
     """PerforchJUnitBench compiled once against the console launcher."""
     return java_classes(BENCH_SOURCE, "junit-bench", (junit_console(),))
+
+
+def trace_drivers() -> tuple[Path, Path]:
+    """PerforchJUnitTrace (runs every test, one JaCoCo record each) and PerforchJaCoCoLines
+    (which records ran the function's lines), compiled once."""
+    return (
+        java_classes(JAVA_SRC / "PerforchJUnitTrace.java", "junit-trace", (junit_console(),)),
+        java_classes(JAVA_SRC / "PerforchJaCoCoLines.java", "jacoco-lines", jacoco_core()),
+    )
 
 
 @dataclass(frozen=True)
@@ -177,9 +191,97 @@ class JavaRunner(Runner):
 
     @staticmethod
     def _selection(spec: ProjectSpec) -> tuple[list[str], str]:
-        methods = [t.id for t in spec.tests]
-        classes = sorted({m.split("#")[0] for m in methods})
-        return classes, "^(" + "|".join(re.escape(m) for m in methods) + r")(\(.*\))?$"
+        """The test classes to select and the pattern of the methods' qualified names (a
+        nested class's tests are named by their top-level class, as discovery names them)."""
+        methods = [t.id.split("#", 1) for t in spec.tests]
+        classes = sorted({cls for cls, _ in methods})
+        names = [rf"{re.escape(cls)}(\$[\w$]+)?#{re.escape(m)}" for cls, m in methods]
+        return classes, "^(" + "|".join(names) + r")(\(.*\))?$"
+
+    async def trace(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TraceResult:
+        """Every JUnit test of the project, in one JVM with the JaCoCo agent recording the
+        function's package, one record per test; those whose record covers the function's
+        lines (JaCoCo's analysis of the compiled classes) are kept as the map."""
+        lines = spec.options.get("lines", "")
+        if not re.fullmatch(r"\d+-\d+", lines):
+            raise HarnessError("tracing a Java project needs the function's lines")
+        first, last = lines.split("-")
+        source = Path(spec.file)
+        if MAIN_SOURCES not in source.as_posix():
+            return TraceResult(error=f"{spec.file} is not under {MAIN_SOURCES}: not traced")
+        package = source.parent.as_posix().split(f"{MAIN_SOURCES}/", 1)[-1]
+        package = "" if package == MAIN_SOURCES else package
+        setup = await self._setup(spec, cache)
+        failed = await self._build(wd, cache, setup, spec.kind)
+        if failed is not None:
+            return TraceResult(error=failed.error)
+        runner, lines_of = await asyncio.to_thread(trace_drivers)
+        (wd / "trace").mkdir()
+        (wd / "trace").chmod(0o777)  # the tests run as nobody
+        includes = f"{package.replace('/', '.')}.*" if package else "*"
+        await stages.report("running every test under JaCoCo")
+        run = await step(
+            wd,
+            cache,
+            Step(
+                argv=[
+                    str(setup.bin_dir / "java"),
+                    *TRACE_JVM,
+                    f"-javaagent:{jacoco_agent()}=output=none,includes={includes}",
+                    "-cp",
+                    ":".join(
+                        [
+                            str(setup.console),
+                            *self._classpath(wd, "src", ""),
+                            *setup.deps,
+                            str(runner),
+                        ]
+                    ),
+                    "PerforchJUnitTrace",
+                    f"{INSIDE}/test-classes",
+                    f"{INSIDE}/trace",
+                ],
+                ro_binds=[*setup.binds, runner],
+                limits=LIMITS,
+            ),
+            max(params.timeout_s, 60),
+        )
+        if not (wd / "trace" / "done").exists():
+            detail = run.crashed_reason or first_error(run.stderr_tail + run.stdout_tail)
+            return TraceResult(error=f"the tests did not finish under JaCoCo: {detail}")
+        await stages.report("reading the JaCoCo records")
+        analysis = await step(
+            wd,
+            cache,
+            Step(
+                argv=[
+                    str(setup.bin_dir / "java"),
+                    *JVM,
+                    "-cp",
+                    ":".join(map(str, [*jacoco_core(), lines_of])),
+                    "PerforchJaCoCoLines",
+                    f"{INSIDE}/classes",
+                    package,
+                    source.name,
+                    first,
+                    last,
+                    f"{INSIDE}/trace",
+                ],
+                ro_binds=[*setup.binds, lines_of],
+                limits=LIMITS,
+            ),
+            max(params.timeout_s, 60),
+        )
+        try:
+            report = (wd / "trace" / "reached.tsv").read_text().splitlines()
+        except OSError:
+            detail = first_error(analysis.stderr_tail + analysis.stdout_tail)
+            return TraceResult(error=f"the JaCoCo records could not be read: {detail}")
+        reached = [ln.split(" ", 1)[1] for ln in report if ln.startswith("reached ")]
+        ran = next((int(ln.split()[1]) for ln in report if ln.startswith("ran ")), 0)
+        return TraceResult(reached=reached, ran=ran)
 
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams

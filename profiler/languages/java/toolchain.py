@@ -1,5 +1,6 @@
-"""The Java toolchain: the JDK, our own Java helpers compiled once (``java_classes``), and the
-JUnit Platform console launcher fetched once from Maven Central (runs projects' JUnit tests)."""
+"""The Java toolchain: the JDK, our own Java helpers compiled once (``java_classes``), and jars
+fetched once from Maven Central: the JUnit Platform console launcher (runs projects' JUnit
+tests) and JaCoCo (traces which of them run a function)."""
 
 from __future__ import annotations
 
@@ -57,46 +58,74 @@ def java_classes(source: Path, name: str, classpath: tuple[Path, ...] = ()) -> P
 
 
 JUNIT_CONSOLE = "org.junit.platform:junit-platform-console-standalone:6.0.3"
+# JaCoCo traces which tests run a function (``perforch tests --trace``): the agent records
+# per test, the core library (with the ASM it is built on) maps the record to source lines.
+JACOCO_AGENT = "org.jacoco:org.jacoco.agent:0.8.15:jar:runtime"
+JACOCO_CORE = (
+    "org.jacoco:org.jacoco.core:0.8.15",
+    "org.ow2.asm:asm:9.10.1",
+    "org.ow2.asm:asm-commons:9.10.1",
+    "org.ow2.asm:asm-tree:9.10.1",
+)
+ARTIFACTS = (JUNIT_CONSOLE, JACOCO_AGENT, *JACOCO_CORE)
+
+
+def _jar(coordinates: str) -> Path:
+    """Where an artifact (``group:artifact:version[:type:classifier]``) is kept."""
+    parts = coordinates.split(":")
+    artifact, version = parts[1], parts[2]
+    classifier = f"-{parts[4]}" if len(parts) > 4 else ""
+    return cache_root() / "toolchains" / f"{artifact}-{version}{classifier}.jar"
+
+
+def _prepared(coordinates: str) -> Path:
+    jar = _jar(coordinates)
+    if not jar.is_file():
+        raise HarnessError(f"{coordinates} is not prepared", hint="run scripts/setup.sh")
+    return jar
 
 
 def junit_console() -> Path:
     """The JUnit Platform console launcher (standalone jar: the launcher, the Jupiter engine
     and API), which runs a Java project's JUnit 5/6 tests against its compiled classes."""
-    _, artifact, version = JUNIT_CONSOLE.split(":")
-    jar = cache_root() / "toolchains" / f"{artifact}-{version}.jar"
-    if not jar.is_file():
-        raise HarnessError(
-            "the JUnit console launcher is not prepared", hint="run scripts/setup.sh"
-        )
-    return jar
+    return _prepared(JUNIT_CONSOLE)
+
+
+def jacoco_agent() -> Path:
+    return _prepared(JACOCO_AGENT)
+
+
+def jacoco_core() -> tuple[Path, ...]:
+    """JaCoCo's analysis library and the ASM jars it needs."""
+    return tuple(_prepared(c) for c in JACOCO_CORE)
 
 
 def prepare(log: bool = True) -> Path:
-    """Fetch the console launcher once from Maven Central (with ``mvn dependency:get``, into
-    the user's ~/.m2) and keep a copy in the cache."""
-    _group, artifact, version = JUNIT_CONSOLE.split(":")
-    jar = cache_root() / "toolchains" / f"{artifact}-{version}.jar"
-    if jar.is_file():
-        return jar
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise HarnessError("Maven (mvn) is not installed: cannot fetch the JUnit launcher")
-    if log:
-        print(f"perforch setup: fetching {JUNIT_CONSOLE} (runs Java projects' JUnit tests)")
-    tmp = jar.parent / f".{artifact}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    subprocess.run(
-        [
-            mvn,
-            "-B",
-            "-q",
-            "dependency:copy",
-            f"-Dartifact={JUNIT_CONSOLE}",
-            f"-DoutputDirectory={tmp}",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (tmp / jar.name).rename(jar)
-    shutil.rmtree(tmp, ignore_errors=True)
-    return jar
+    """Fetch the console launcher and JaCoCo once from Maven Central (with
+    ``mvn dependency:copy``, through the user's ~/.m2) and keep copies in the cache."""
+    for coordinates in ARTIFACTS:
+        jar = _jar(coordinates)
+        if jar.is_file():
+            continue
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise HarnessError(f"Maven (mvn) is not installed: cannot fetch {coordinates}")
+        if log:
+            print(f"perforch setup: fetching {coordinates}")
+        tmp = jar.parent / f".{jar.stem}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(
+            [
+                mvn,
+                "-B",
+                "-q",
+                "dependency:copy",
+                f"-Dartifact={coordinates}",
+                f"-DoutputDirectory={tmp}",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        (tmp / jar.name).rename(jar)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _jar(JUNIT_CONSOLE)
