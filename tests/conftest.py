@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import os
+import tempfile
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# Maps of traced tests the developer kept (perforch tests --trace) must not change what the
+# suite discovers: the suite, and every process it starts, keeps its own.
+os.environ["PERFORCH_TEST_MAPS"] = tempfile.mkdtemp(prefix="perforch-test-maps-")
 
 
 def pytest_report_header() -> str:

@@ -37,6 +37,9 @@ def ignored() -> Iterator[None]:
 
 
 def cache_dir() -> Path:
+    """Where maps are kept: ``$PERFORCH_TEST_MAPS``, else ``test-maps`` in PerfOrch's cache."""
+    if os.environ.get("PERFORCH_TEST_MAPS"):
+        return Path(os.environ["PERFORCH_TEST_MAPS"])
     root = Path(os.environ.get("PERFORCH_CACHE", Path.home() / ".cache" / "perforch"))
     return root / "test-maps"
 

@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds for the test run")
 
 
-TRACED = ("pytest", "go", "maven", "gradle")  # projects whose tests can run under a tracer
+TRACED = ("pytest", "go", "maven", "gradle", "cmake")  # projects whose tests can be traced
 
 
 def show(out: Console, tests: TestSpec) -> None:

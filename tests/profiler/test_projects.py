@@ -265,7 +265,7 @@ async def test_tracing_finds_the_tests_the_static_search_cannot_and_is_kept(
     from perforch_core import languages, projects
     from perforch_core.projects import testmap
 
-    monkeypatch.setenv("PERFORCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PERFORCH_TEST_MAPS", str(tmp_path / "maps"))
     root = tmp_path / "calc"
     (root / "calc").mkdir(parents=True)
     (root / "tests").mkdir()
@@ -320,7 +320,7 @@ async def test_tracing_a_go_package_by_coverage_finds_a_function_passed_as_a_val
     from perforch_core.models import Language
     from perforch_core.projects import testmap
 
-    monkeypatch.setenv("PERFORCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PERFORCH_TEST_MAPS", str(tmp_path / "maps"))
     root = tmp_path / "calc"
     root.mkdir()
     (root / "go.mod").write_text("module example.com/calc\n\ngo 1.21\n")
@@ -387,7 +387,7 @@ async def test_tracing_a_maven_project_by_jacoco_survives_a_test_that_exhausts_m
     from perforch_core.models import Language
     from perforch_core.projects import testmap
 
-    monkeypatch.setenv("PERFORCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PERFORCH_TEST_MAPS", str(tmp_path / "maps"))
     root = tmp_path / "calc"
     main = root / "src" / "main" / "java" / "com" / "example"
     test = root / "src" / "test" / "java" / "com" / "example"
@@ -445,3 +445,62 @@ async def test_tracing_a_maven_project_by_jacoco_survives_a_test_that_exhausts_m
     outcome = await daemon.run_tests(now, now.current_code or "")
     assert outcome.passed, outcome.error
     assert outcome.total == 2  # the nested class's test is selected by its top-level name
+
+
+async def test_tracing_a_cmake_project_by_gcov_runs_each_ctest_test_alone(
+    daemon: ProfilerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """``apply(twice, 2)`` never writes ``twice(``: the call search misses the program that
+    exercises it; a coverage build's gcov counts, one ctest test at a time, see it run."""
+    from perforch_core import languages, projects
+    from perforch_core.models import Language
+    from perforch_core.projects import testmap
+
+    monkeypatch.setenv("PERFORCH_TEST_MAPS", str(tmp_path / "maps"))
+    root = tmp_path / "calc"
+    (root / "tests").mkdir(parents=True)
+    (root / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.16)\nproject(calc CXX)\n"
+        "add_library(calc calc.cpp)\ntarget_include_directories(calc PUBLIC .)\n"
+        "enable_testing()\nadd_subdirectory(tests)\n"
+    )
+    (root / "calc.h").write_text("int twice(int x);\nint apply(int (*f)(int), int x);\n")
+    (root / "calc.cpp").write_text(
+        "int twice(int x) {\n    return 2 * x;\n}\n\n"
+        "int apply(int (*f)(int), int x) {\n    return f(x);\n}\n"
+    )
+    (root / "tests" / "CMakeLists.txt").write_text(
+        "add_executable(apply_test apply_test.cpp)\n"
+        "target_link_libraries(apply_test PRIVATE calc)\n"
+        "add_test(NAME apply_test COMMAND apply_test)\n"
+        "add_executable(nothing_test nothing_test.cpp)\n"
+        "add_test(NAME nothing_test COMMAND nothing_test)\n"
+    )
+    (root / "tests" / "apply_test.cpp").write_text(
+        '#include "calc.h"\n\nint main() {\n    return apply(twice, 2) == 4 ? 0 : 1;\n}\n'
+    )
+    (root / "tests" / "nothing_test.cpp").write_text("int main() {\n    return 0;\n}\n")
+    path, cpp = root / "calc.cpp", languages.support(Language.CPP)
+    text = path.read_text()
+    spec = projects.discover(cpp, path, text, "twice")
+    assert spec is not None and spec.tests == ()
+    spec = spec.model_copy(update={"options": {**spec.options, "lines": "1-3"}})
+    task = cpp.task_from_text(
+        path,
+        text,
+        "twice",
+        tests_file=None,
+        metric=Metric.EXEC_TIME,
+        tests=projects.test_spec(spec),
+    )
+    traced = await daemon.trace_tests(task, task.current_code or "")
+    assert traced.error is None, traced.error
+    assert (traced.reached, traced.ran) == (["exe:apply_test"], 2)
+    testmap.save(spec.options[testmap.KEY_OPTION], traced.reached, traced.ran)
+    now = source.task_from_file(path, "twice")
+    assert now.tests.project is not None
+    assert [(t.id, t.file) for t in now.tests.project.tests] == [
+        ("exe:apply_test", "tests/apply_test.cpp")
+    ]
+    outcome = await daemon.run_tests(now, now.current_code or "")
+    assert outcome.passed and outcome.total == 1, outcome.error

@@ -3,6 +3,7 @@ fixture projects (tests/fixtures/projects/, in the layouts real repositories hav
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,29 @@ def test_a_go_coverage_profile_says_whether_the_functions_lines_ran():
     assert reached(profile, "calc.go", 7, 9)
     assert not reached(profile, "calc.go", 11, 12)  # no block there
     assert reached(profile, "sub/other.go", 3, 5)  # matched by the package's file name
+
+
+def test_gcov_reports_and_ctest_entries_are_read_as_the_trace_needs():
+    from profiler.languages.cpp.project import reached_lines, trace_id
+
+    one = {
+        "files": [
+            {"file": "/perforch/src/src/calc.cpp", "lines": [{"line_number": 2, "count": 0}]},
+            {"file": "/perforch/src/include/calc.hpp", "lines": [{"line_number": 9, "count": 4}]},
+        ]
+    }
+    two = {
+        "files": [{"file": "/perforch/src/src/calc.cpp", "lines": [{"line_number": 7, "count": 1}]}]
+    }
+    report = json.dumps(one) + "\n" + json.dumps(two) + "\n"  # gcov --stdout: one per object
+    assert not reached_lines(report, "src/calc.cpp", 1, 3)  # compiled, never run
+    assert reached_lines(report, "src/calc.cpp", 6, 8)  # seen in the second object's report
+    assert reached_lines(report, "include/calc.hpp", 8, 10)
+    assert not reached_lines("garbage", "src/calc.cpp", 1, 99)
+
+    gtest = {"name": "Sum.Basic", "command": ["/b/tests/t", "--gtest_filter=Sum.Basic"]}
+    catch2 = {"name": "sums, clamped", "command": ["/b/t", "sums\\, clamped", "--reporter"]}
+    plain = {"name": "smoke", "command": ["/b/tests/smoke_test"]}
+    assert trace_id(gtest) == "case:Sum.Basic"
+    assert trace_id(plain) == "exe:smoke_test"
+    assert trace_id(catch2) == "case:sums, clamped"  # Catch2 escapes the comma

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from ...models import ProjectSpec, TestCase
+from ...projects import testmap
 from ...projects.search import add_body, calls, find_up, reaching, relative, walk
 from . import SUPPORT
 
@@ -79,9 +80,11 @@ def discover(path: Path, source: str, function: str) -> ProjectSpec | None:
     root = _cmake_root(path)
     if root is None:
         return None
-    cmake = "\n".join(
-        f.read_text(encoding="utf-8", errors="replace") for f in walk(root, ("CMakeLists.txt",))
-    )
+    lists = {
+        relative(f, root): f.read_text(encoding="utf-8", errors="replace")
+        for f in walk(root, ("CMakeLists.txt",))
+    }
+    cmake = "\n".join(lists.values())
     if "add_test" not in cmake and "discover_tests" not in cmake:
         return None
     helpers: dict[str, str] = {}
@@ -122,9 +125,12 @@ def discover(path: Path, source: str, function: str) -> ProjectSpec | None:
     discovered = set(DISCOVERED.findall(cmake))
     registered = {m.group(1) for m in ADD_TEST.finditer(cmake)}  # targets ctest runs
     case_files = {rel for _, rel, _ in cases}
+    exe_files: dict[str, str] = {}  # a test program's first source (a traced map names it)
     for m in ADD_EXECUTABLE.finditer(cmake):
         target, sources = m.group(1), m.group(2)
         files = [rel for rel in texts if Path(rel).name in sources.split() or rel in sources]
+        if files:
+            exe_files[target] = files[0]
         if target in discovered or target not in registered:
             continue  # its cases are listed one by one (selected above), or it is no test
         whys = [
@@ -140,10 +146,26 @@ def discover(path: Path, source: str, function: str) -> ProjectSpec | None:
             rel, why = whys[0]
             tests = [t for t in tests if not (t.id.startswith("case:") and t.file in files)]
             tests.append(TestCase(id=f"exe:{target}", file=rel, found_by=f"{rel} {why}"))
+    others = len(cases) - sum(1 for t in tests if t.id.startswith("case:"))
+    # A traced map is keyed by the function's file, the test sources and the CMake lists.
+    depends = [(rel, text.encode()) for rel, text in {**texts, **lists}.items()]
+    depends.append((relative(path, root), source.encode()))
+    map_key = testmap.key(function, depends)
+    case_of = {cid: (rel, body) for cid, rel, body in cases}
+
+    def file_of(tid: str) -> str:
+        return exe_files.get(tid[4:], "") if tid.startswith("exe:") else case_of.get(tid, ("",))[0]
+
+    traced = testmap.traced_tests(
+        map_key, file_of, lambda tid: case_of[tid][1] if tid in case_of else ""
+    )
+    if traced is not None:  # the ctest tests whose gcov counts show the function ran
+        tests, others = traced
     return ProjectSpec(
         kind="cmake",
         root=str(root.resolve()),
         file=relative(path, root),
         tests=tuple(tests),
-        others=len(cases) - sum(1 for t in tests if t.id.startswith("case:")),
+        others=others,
+        options={testmap.KEY_OPTION: map_key},
     )

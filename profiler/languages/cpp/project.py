@@ -1,12 +1,15 @@
 """C++ projects. A self-testing file is compiled alone (``g++ -std=c++17 -O2``) and its
 ``main()`` run. A CMake project is configured and built in this project's own build directory
 (offline: ``FetchContent`` must find its packages installed), its tests listed by ``ctest``,
-and the selected ones run through ``ctest`` (measured by running their commands directly)."""
+and the selected ones run through ``ctest`` (measured by running their commands directly).
+Tracing builds it once more with ``--coverage`` (instrumenting the function's file alone) and
+runs each ctest test by itself: those whose gcov counts show the function's lines run."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -28,9 +31,10 @@ from ...projects.base import (
     outcome,
     step,
 )
-from ...protocol import RunTestsParams
+from ...protocol import RunTestsParams, TraceResult
 
 BUILD = f"{CACHE}/build"
+COVER_BUILD = f"{CACHE}/build-cover"  # the coverage build never mixes with the measured one
 
 
 class SelfTestRunner(Runner):
@@ -82,15 +86,112 @@ def select(listed: object, spec: ProjectSpec) -> list[dict[str, object]]:
     return chosen
 
 
+def trace_id(test: dict[str, object]) -> str:
+    """The discovery id of a ctest test: a case registered by name (GoogleTest, Catch2 or
+    doctest discovery passes the name to its program) or a whole test program."""
+    name = str(test.get("name", ""))
+    command = [str(c) for c in test.get("command") or [""]]  # type: ignore[attr-defined]
+    args = " ".join(command[1:]).replace("\\", "")  # Catch2 escapes "," in names
+    if re.search(rf"(^|[^\w.]){re.escape(name)}($|[^\w.])", args):
+        return f"case:{name}"
+    return f"exe:{Path(command[0]).name}"
+
+
+def reached_lines(report: str, file: str, first: int, last: int) -> bool:
+    """Whether gcov's JSON reports (``--json-format --stdout``, one per object, concatenated)
+    show one of ``file``'s lines first…last run."""
+    decoder, at = json.JSONDecoder(), 0
+    while True:
+        while at < len(report) and report[at].isspace():
+            at += 1
+        if at >= len(report):
+            return False
+        try:
+            data, at = decoder.raw_decode(report, at)
+        except json.JSONDecodeError:
+            return False
+        for entry in data.get("files", []) if isinstance(data, dict) else []:
+            if not str(entry.get("file", "")).endswith("/" + file.lstrip("/")):
+                continue
+            for line in entry.get("lines", []):
+                if first <= int(line.get("line_number", 0)) <= last and line.get("count", 0) > 0:
+                    return True
+
+
 class CMakeRunner(Runner):
-    async def _build(self, wd: Path, cache: Path) -> TestOutcome | list[dict[str, object]]:
-        configure = (
-            f"cmake -S {SRC} -B {BUILD} -DCMAKE_BUILD_TYPE=Release "
-            "-DFETCHCONTENT_FULLY_DISCONNECTED=ON -DFETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS"
+    async def trace(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TraceResult:
+        """Every ctest test, each run alone from one coverage build; those whose gcov counts
+        show the function's lines run are kept as the map."""
+        lines = spec.options.get("lines", "")
+        if not re.fullmatch(r"\d+-\d+", lines):
+            raise HarnessError("tracing a CMake project needs the function's lines")
+        first, last = (int(n) for n in lines.split("-"))
+        # Only the function's file is instrumented: gcov's reports stay small.
+        only = re.escape(f"{SRC}/{spec.file}")
+        flags = f"--coverage -O0 -fprofile-filter-files={only}"
+        listed = await self._build(
+            wd,
+            cache,
+            COVER_BUILD,
+            (
+                "-DCMAKE_BUILD_TYPE=Debug",  # with no -g: objects stay small
+                "-DCMAKE_CXX_FLAGS_DEBUG=-O0",
+                "-DCMAKE_C_FLAGS_DEBUG=-O0",
+                f"-DCMAKE_CXX_FLAGS={flags}",
+                f"-DCMAKE_C_FLAGS={flags}",
+                "-DCMAKE_EXE_LINKER_FLAGS=--coverage",
+                "-DCMAKE_SHARED_LINKER_FLAGS=--coverage",
+            ),
+        )
+        if isinstance(listed, TestOutcome):
+            return TraceResult(error=listed.error)
+        entries = listed.get("tests")
+        tests = [t for t in entries if isinstance(t, dict)] if isinstance(entries, list) else []
+        if not tests:
+            return TraceResult(error="ctest lists no tests")
+        (wd / "cover").mkdir()
+        (wd / "cover").chmod(0o777)  # the tests run as nobody
+        runs = []
+        for n, test in enumerate(tests):
+            pattern = shlex.quote("^" + re.escape(str(test.get("name", ""))) + "$")
+            runs.append(
+                f"find {COVER_BUILD} -name '*.gcda' -delete; "
+                f"ctest --test-dir {COVER_BUILD} -R {pattern} --timeout {int(params.timeout_s)} "
+                f">/dev/null 2>&1; cd {INSIDE}/cover && "
+                f"find {COVER_BUILD} -name '*.gcda' -exec gcov --json-format --stdout {{}} + "
+                f"> {INSIDE}/cover/{n}.json 2>/dev/null; cd {SRC};"
+            )
+        (wd / "trace.sh").write_text("\n".join(runs) + "\n")
+        run = await step(
+            wd, cache, Step(argv=["sh", f"{INSIDE}/trace.sh"]), params.timeout_s * len(tests) + 60
+        )
+        reports = {int(p.stem): p for p in (wd / "cover").glob("*.json")}
+        if not reports:
+            detail = run.crashed_reason or first_error(run.stderr_tail + run.stdout_tail)
+            return TraceResult(error=f"no test ran under coverage: {detail or 'no output'}")
+        reached = [
+            trace_id(tests[n])
+            for n, report in sorted(reports.items())
+            if reached_lines(report.read_text(errors="replace"), spec.file, first, last)
+        ]
+        ran = len({trace_id(t) for t in tests})
+        return TraceResult(reached=list(dict.fromkeys(reached)), ran=ran)
+
+    async def _build(
+        self, wd: Path, cache: Path, build_dir: str = BUILD, options: tuple[str, ...] = ()
+    ) -> TestOutcome | dict[str, object]:
+        configure = " ".join(
+            [
+                f"cmake -S {SRC} -B {build_dir}",
+                *(shlex.quote(o) for o in options or ("-DCMAKE_BUILD_TYPE=Release",)),
+                "-DFETCHCONTENT_FULLY_DISCONNECTED=ON -DFETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS",
+            ]
         )
         script = (
-            f"{configure} >/dev/null && cmake --build {BUILD} -j2 >/dev/null && "
-            f"ctest --test-dir {BUILD} --show-only=json-v1 > {INSIDE}/tests.json"
+            f"{configure} >/dev/null && cmake --build {build_dir} -j2 >/dev/null && "
+            f"ctest --test-dir {build_dir} --show-only=json-v1 > {INSIDE}/tests.json"
         )
         build = await step(wd, cache, Step(argv=["sh", "-c", script]))
         if build.returncode != 0:
