@@ -2,8 +2,9 @@
 content: the function's file and every test file of the project hash into the key, so any edit
 to them makes the map stale and the static search answers again until the next trace.
 
-Where tracing is possible (pytest projects) the map replaces the static search's guess; the
-tests it names are those that called the function when the whole suite ran.
+Where tracing is possible (pytest, Go, Maven/Gradle and CMake projects) the map replaces the
+static search's guess; the tests it names are those that ran the function when the whole suite
+ran.
 """
 
 from __future__ import annotations

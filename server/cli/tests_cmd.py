@@ -1,8 +1,8 @@
 """``perforch tests FILE::FUNCTION [--run] [--trace]``: the tests that would judge a function,
 with how each was found, and (``--run``) their outcome on the current code, with no model
-involved. ``--trace`` runs every test of a pytest project or a Go package once under a tracer
-(coverage, for Go) and keeps the map of which reach the function (until the files change):
-discovery then uses it instead of the static search.
+involved. ``--trace`` runs every test of a pytest, Go, Maven/Gradle or CMake project once under
+a tracer (coverage, for the compiled languages) and keeps the map of which reach the function
+(until the files change): discovery then uses it instead of the static search.
 
 Exit codes: 0 the tests were found (and, with ``--run``, pass); 1 some fail; 2 none found.
 """
@@ -37,8 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trace",
         action="store_true",
-        help="run every test of the (pytest) project under a tracer once and keep the map of "
-        "those that reach the function",
+        help="run every test of the project (pytest, Go, Maven/Gradle, CMake) under a tracer once "
+        "and keep the map of those that reach the function",
     )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds for the test run")
 
@@ -93,8 +93,9 @@ async def trace(args: argparse.Namespace, out: Console, path: Path, function: st
         spec = projects.discover(support, path, text, function) if support else None
     if support is None or spec is None or spec.kind not in TRACED:
         raise ConfigError(
-            f"--trace runs the tests of a pytest project or a Go module; {path} is in neither",
-            hint="other projects' tests are found by the static search",
+            f"--trace runs the tests of a pytest, Go, Maven/Gradle or CMake project; {path} is in "
+            "none of them",
+            hint="other projects' tests (Cargo's) are found by the static search",
         )
     span = support.find_function(text, function, str(path))
     lines = {"lines": f"{span.start + 1}-{span.end}"}  # where coverage must show it ran
