@@ -315,3 +315,43 @@ def test_gcov_reports_and_ctest_entries_are_read_as_the_trace_needs():
     assert trace_id(gtest) == "case:Sum.Basic"
     assert trace_id(plain) == "exe:smoke_test"
     assert trace_id(catch2) == "case:sums, clamped"  # Catch2 escapes the comma
+
+
+def test_a_gradle_build_files_dependencies_are_read_as_maven_coordinates(tmp_path: Path):
+    from profiler.languages.java import gradle
+
+    (tmp_path / "gradle").mkdir()
+    (tmp_path / "gradle" / "libs.versions.toml").write_text(
+        '[versions]\nguava = "33.0.0-jre"\n\n[libraries]\n'
+        'guava = { module = "com.google.guava:guava", version.ref = "guava" }\n'
+        'jackson-bom = "com.fasterxml.jackson:jackson-bom:2.17.0"\n'
+    )
+    (tmp_path / "gradle.properties").write_text("lang3Version=3.17.0\n")
+    (tmp_path / "build.gradle").write_text(
+        "def gsonVersion = '2.11.0'\n"
+        "dependencies {\n"
+        "    implementation libs.guava\n"
+        "    implementation platform(libs.jackson.bom)\n"
+        "    implementation 'com.fasterxml.jackson.core:jackson-databind'\n"
+        '    api "org.apache.commons:commons-lang3:$lang3Version"\n'
+        "    implementation group: 'com.google.code.gson', name: 'gson', version: gsonVersion\n"
+        '    compileOnly "com.google.code.gson:gson:${gsonVersion}"\n'
+        "    implementation project(':core')\n"
+        "    testImplementation 'org.junit.jupiter:junit-jupiter:5.11.4'\n"
+        "    testImplementation 'org.assertj:assertj-core:3.26.0'\n"
+        "    implementation someHelper()\n"
+        "}\n"
+    )
+    found = gradle.declared(tmp_path)
+    assert [(c.group, c.artifact, c.version, c.test) for c in found.dependencies] == [
+        ("com.google.guava", "guava", "33.0.0-jre", False),
+        ("com.fasterxml.jackson.core", "jackson-databind", None, False),  # the BOM's version
+        ("org.apache.commons", "commons-lang3", "3.17.0", False),
+        ("com.google.code.gson", "gson", "2.11.0", False),  # a map naming a variable
+        ("com.google.code.gson", "gson", "2.11.0", False),
+        ("org.assertj", "assertj-core", "3.26.0", True),  # JUnit's own left out
+    ]
+    assert [(p.artifact, p.version) for p in found.platforms] == [("jackson-bom", "2.17.0")]
+    assert found.unread == ["implementation someHelper()"]
+    pom = gradle.pom(found)
+    assert "<scope>import</scope>" in pom and "<artifactId>assertj-core</artifactId>" in pom

@@ -33,6 +33,7 @@ from ...projects.base import (
 )
 from ...protocol import CompareParams, RunTestsParams, TraceResult
 from ...sandbox import Limits
+from . import gradle
 from .toolchain import jacoco_agent, jacoco_core, java, java_classes, junit_console
 
 JVM = (
@@ -51,40 +52,83 @@ BENCH_JVM = tuple(f for f in JVM if "TieredStopAtLevel" not in f)
 TRACE_JVM = ("-Xmx1g", *(f for f in JVM if not f.startswith("-Xmx")))
 
 
+def _not_junit(jars: list[str]) -> list[str]:
+    """JUnit's own jars left out: the console launcher brings the engine."""
+    return [j for j in jars if not re.search(r"/org/(junit|opentest4j|apiguardian)/", j)]
+
+
+async def _resolve(pom_dir: Path, saved: Path) -> str | None:
+    """``mvn -o dependency:build-classpath`` on the pom in ``pom_dir`` into ``saved``: None
+    when it did, else Maven's first error line."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        return "Maven (mvn) is not installed"
+    out = saved.with_suffix(".tmp")
+    proc = await asyncio.create_subprocess_exec(
+        mvn,
+        "-B",
+        "-q",
+        "-o",
+        "dependency:build-classpath",
+        f"-Dmdep.outputFile={out}",
+        cwd=pom_dir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    text, _ = await proc.communicate()
+    if proc.returncode != 0 or not out.exists():
+        lines = [ln for ln in text.decode(errors="replace").splitlines() if "ERROR" in ln]
+        return lines[0] if lines else f"exit code {proc.returncode}"
+    out.rename(saved)
+    return None
+
+
+def _jars(saved: Path) -> list[str]:
+    return _not_junit([j for j in saved.read_text().strip().split(os.pathsep) if j])
+
+
 async def maven_classpath(root: Path, cache: Path) -> list[str]:
-    """The project's dependency jars (JUnit's own left out: the console launcher brings the
-    engine), resolved offline by Maven from the user's ~/.m2 on the user's own pom (never on a
-    candidate), cached per pom."""
+    """The project's dependency jars, resolved offline by Maven from the user's ~/.m2 on the
+    user's own pom (never on a candidate), cached per pom."""
     pom = root / "pom.xml"
-    key = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
-    saved = cache / f"classpath-{key}.txt"
+    saved = cache / f"classpath-{hashlib.sha256(pom.read_bytes()).hexdigest()[:16]}.txt"
     if not saved.exists():
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise HarnessError("Maven (mvn) is not installed: the project's classpath is unknown")
-        out = cache / "classpath.tmp"
-        proc = await asyncio.create_subprocess_exec(
-            mvn,
-            "-B",
-            "-q",
-            "-o",
-            "dependency:build-classpath",
-            f"-Dmdep.outputFile={out}",
-            cwd=root,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        text, _ = await proc.communicate()
-        if proc.returncode != 0 or not out.exists():
-            lines = [ln for ln in text.decode(errors="replace").splitlines() if "ERROR" in ln]
+        error = await _resolve(root, saved)
+        if error is not None:
             raise HarnessError(
-                "Maven could not resolve the project's dependencies offline: "
-                + (lines[0] if lines else f"exit code {proc.returncode}"),
+                f"Maven could not resolve the project's dependencies offline: {error}",
                 hint="build the project once with network (mvn test-compile) so ~/.m2 has them",
             )
-        out.rename(saved)
-    jars = [j for j in saved.read_text().strip().split(os.pathsep) if j]
-    return [j for j in jars if not re.search(r"/org/(junit|opentest4j|apiguardian)/", j)]
+    return _jars(saved)
+
+
+async def gradle_classpath(root: Path, cache: Path) -> list[str]:
+    """A Gradle project's dependency jars: what its build file declares (``gradle.py``),
+    resolved transitively by Maven offline from ~/.m2, else the declared jars from Gradle's
+    own module cache; cached per build file and catalog."""
+    deps = gradle.declared(root)
+    if not deps.dependencies:
+        return []
+    text = gradle.pom(deps)
+    saved = cache / f"classpath-gradle-{hashlib.sha256(text.encode()).hexdigest()[:16]}.txt"
+    if saved.exists():
+        return _jars(saved)
+    pom_dir = cache / "gradle-pom"
+    pom_dir.mkdir(parents=True, exist_ok=True)
+    (pom_dir / "pom.xml").write_text(text)
+    error = await _resolve(pom_dir, saved)
+    if error is None:
+        return _jars(saved)
+    found, missing = gradle.gradle_cache_jars(deps)
+    if missing:
+        names = ", ".join(f"{c.group}:{c.artifact}:{c.version or '?'}" for c in missing)
+        raise HarnessError(
+            f"the Gradle project's dependencies are not in ~/.m2 ({error}) nor in Gradle's "
+            f"cache: {names}",
+            hint="run the project's build once with network (gradle build), or "
+            "mvn dependency:get -Dartifact=GROUP:ARTIFACT:VERSION for each",
+        )
+    return _not_junit(found)
 
 
 JAVA_SRC = Path(__file__).with_name("java_src")
@@ -128,7 +172,8 @@ class JavaRunner(Runner):
     async def _setup(self, spec: ProjectSpec, cache: Path) -> _Setup:
         tc = java()
         console = junit_console()
-        deps = await maven_classpath(Path(spec.root), cache) if spec.kind == "maven" else []
+        resolve = maven_classpath if spec.kind == "maven" else gradle_classpath
+        deps = await resolve(Path(spec.root), cache)
         binds: list[str | Path] = [
             tc.home,
             console.parent,
@@ -176,9 +221,12 @@ class JavaRunner(Runner):
         if build.returncode == 0:
             return None
         failed = build_failure("the build", build)
-        if spec_kind == "gradle" and "does not exist" in (failed.error or ""):
-            note = "a Gradle project's dependencies other than JUnit are not resolved yet"
-            return failed.model_copy(update={"error": f"{note} (only Maven's are)\n{failed.error}"})
+        unread = gradle.declared(Path(wd / tree)).unread if spec_kind == "gradle" else []
+        if unread and "does not exist" in (failed.error or ""):
+            note = "PerfOrch could not read these Gradle dependency declarations: " + "; ".join(
+                unread[:3]
+            )
+            return failed.model_copy(update={"error": f"{note}\n{failed.error}"})
         return failed
 
     @staticmethod
