@@ -504,3 +504,25 @@ async def test_tracing_a_cmake_project_by_gcov_runs_each_ctest_test_alone(
     ]
     outcome = await daemon.run_tests(now, now.current_code or "")
     assert outcome.passed and outcome.total == 1, outcome.error
+
+
+async def test_a_go_package_using_cgo_builds_with_the_c_compiler(
+    daemon: ProfilerClient, tmp_path: Path
+):
+    """A file importing "C" is part of the package only with cgo on: without it the test
+    would see ``undefined: Twice``."""
+    root = tmp_path / "cg"
+    root.mkdir()
+    (root / "go.mod").write_text("module example.com/cg\n\ngo 1.21\n")
+    (root / "cg.go").write_text(
+        'package cg\n\n// int twice(int x) { return 2 * x; }\nimport "C"\n\n'
+        "func Twice(x int) int {\n\treturn int(C.twice(C.int(x)))\n}\n\n"
+        "func Add(a, b int) int {\n\treturn a + b\n}\n"
+    )
+    (root / "cg_test.go").write_text(
+        'package cg\n\nimport "testing"\n\n'
+        "func TestAdd(t *testing.T) {\n\tif Add(Twice(1), 1) != 3 {\n\t\tt.Fail()\n\t}\n}\n"
+    )
+    task = source.task_from_file(root / "cg.go", "Add")
+    outcome = await daemon.run_tests(task, task.current_code or "")
+    assert outcome.passed and outcome.total == 1, outcome.error

@@ -76,6 +76,14 @@ def reached(profile: str, file: str, first: int, last: int) -> bool:
     return False
 
 
+CGO = re.compile(r'^import\s+"C"\s*$|^\s+"C"\s*$', re.M)
+
+
+def uses_cgo(package: Path) -> bool:
+    """Whether a file of the package imports "C" (cgo: built with the system's C compiler)."""
+    return any(CGO.search(f.read_text(errors="replace")) for f in package.glob("*.go"))
+
+
 class GoRunner(Runner):
     async def trace(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
@@ -132,7 +140,7 @@ class GoRunner(Runner):
             "GOSUMDB": "off",
             "GOTOOLCHAIN": "local",
             "GOTELEMETRY": "off",
-            "CGO_ENABLED": "0",
+            "CGO_ENABLED": "1" if uses_cgo(wd / "src" / spec.workdir) else "0",
             "GOPATH": "/tmp/gopath",
         }
         cwd = f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC
