@@ -185,6 +185,7 @@ def test_a_workspace_member_crate_and_a_gradle_project():
     assert _tests("rust/textws/crates/wordcount/src/lib.rs", "distinct_words") == [
         ("lib:tests::keeps_first_appearance_order", "calls distinct_words"),
         ("test:many:many_words", "calls distinct_words"),
+        ("report/lib:tests::reports_counts", "calls report → distinct_words"),  # a dependent
     ]
     task = source.task_from_file(
         FIXTURES / "rust/textws/crates/wordcount/src/lib.rs", "distinct_words"

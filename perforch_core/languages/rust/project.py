@@ -1,7 +1,8 @@
 """Rust crates: the crate whose ``Cargo.toml`` is nearest the file (inside its workspace, when
 there is one). Unit tests in any ``#[cfg(test)]`` module of ``src/``, integration tests in
 ``tests/`` and the function's doctest judge it when they call it (directly or through helpers);
-they run with ``cargo test --offline`` against the user's cargo registry."""
+so do the tests of the workspace's other members that depend on the crate. They run with
+``cargo test --offline`` against the user's cargo registry."""
 
 from __future__ import annotations
 
@@ -74,6 +75,48 @@ def _crate_name(manifest: Path) -> str | None:
     return str(package["name"]) if isinstance(package, dict) and "name" in package else None
 
 
+def _depends_on(manifest: Path, name: str) -> bool:
+    """Whether a crate's manifest lists ``name`` among its (dev-)dependencies."""
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    for table in ("dependencies", "dev-dependencies"):
+        for key, value in (data.get(table) or {}).items():
+            if key == name or (isinstance(value, dict) and value.get("package") == name):
+                return True
+    return False
+
+
+def _dependents(root: Path, crate: Path, name: str) -> list[tuple[str, Path]]:
+    """The workspace's other member crates that depend on ``name``: (their name, directory)."""
+    if root == crate:
+        return []
+    found = []
+    for manifest in walk(root, ("Cargo.toml",)):
+        other = manifest.parent
+        member = _crate_name(manifest)
+        if other != crate and member and _depends_on(manifest, name):
+            found.append((member, other))
+    return found
+
+
+def _crate_fns(crate: Path, root: Path) -> list[tuple[str, str, RustFn]]:
+    """(integration test target or "", file, function) for every function of a crate."""
+    fns: list[tuple[str, str, RustFn]] = []
+    src = crate / "src"
+    for file in walk(src, (".rs",)) if src.is_dir() else ():
+        text = _read(file)
+        if text is not None:
+            fns += [("", relative(file, root), f) for f in items(text, _module_path(file, src))]
+    tests_dir = crate / "tests"
+    for file in sorted(tests_dir.glob("*.rs")) if tests_dir.is_dir() else ():
+        text = _read(file)
+        if text is not None:
+            fns += [(file.stem, relative(file, root), f) for f in items(text, [])]
+    return fns
+
+
 def _workspace_root(crate: Path) -> Path:
     for directory in crate.parents:
         manifest = directory / "Cargo.toml"
@@ -92,34 +135,33 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     if name is None:
         return None
     root = _workspace_root(crate)
-    fns: list[tuple[str, str, RustFn]] = []  # (integration test or "", file, function)
-    src = crate / "src"
-    for file in walk(src, (".rs",)) if src.is_dir() else ():
-        text = _read(file)
-        if text is not None:
-            fns += [("", relative(file, root), f) for f in items(text, _module_path(file, src))]
-    tests_dir = crate / "tests"
-    for file in sorted(tests_dir.glob("*.rs")) if tests_dir.is_dir() else ():
-        text = _read(file)
-        if text is not None:
-            fns += [(file.stem, relative(file, root), f) for f in items(text, [])]
-    bodies = {f.path: f.code for _, _, f in fns if f.is_test}
-    for _, _, f in fns:  # helpers are called by their simple name
+    # (member crate, or "" for the function's own; integration test or ""; file; function)
+    fns = [("", target, file, f) for target, file, f in _crate_fns(crate, root)]
+    dependents = _dependents(root, crate, name)
+    for member, directory in dependents:
+        fns += [(member, target, file, f) for target, file, f in _crate_fns(directory, root)]
+
+    def key(member: str, f: RustFn) -> str:
+        return f"{member}/{f.path}" if member else f.path
+
+    bodies = {key(m, f): f.code for m, _, _, f in fns if f.is_test}
+    for _, _, _, f in fns:  # helpers are called by their simple name
         if not f.is_test:
             add_body(bodies, f.name, f.code)
-    own = next((f for _, _, f in fns if f.name == function and not f.is_test), None)
+    own = next((f for m, _, _, f in fns if not m and f.name == function and not f.is_test), None)
     is_method = own is not None and re.search(r"\(\s*&?\s*(?:mut\s+)?self\b", own.code) is not None
     how = reaching(bodies, function, method_calls=is_method)
     tests: list[TestCase] = []
     others = 0
-    for target, rel_file, f in fns:
+    for member, target, rel_file, f in fns:
         if not f.is_test:
             continue
-        reason = how.get(f.path)
+        reason = how.get(key(member, f))
         if reason is None:
             others += 1
             continue
         test_id = f"test:{target}:{f.path}" if target else f"lib:{f.path}"
+        test_id = f"{member}/{test_id}" if member else test_id  # another member's test
         tests.append(TestCase(id=test_id, file=rel_file, found_by=reason, code=f.code))
     if has_doctest and own is not None:
         rel = relative(path, root)

@@ -49,13 +49,20 @@ def libtest_cases(stdout: str) -> dict[str, str | None]:
 
 def _ids(spec: ProjectSpec) -> tuple[list[str], list[str]]:
     """(unit and integration test paths, doctest paths). Ids: lib:PATH, test:TARGET:PATH,
-    doc:PATH."""
-    tests = [
-        t.id.split(":", 2)[-1] if t.id.startswith("test:") else t.id[4:]
-        for t in spec.tests
-        if not t.id.startswith("doc:")
-    ]
-    return tests, [t.id[4:] for t in spec.tests if t.id.startswith("doc:")]
+    doc:PATH; another workspace member's tests are prefixed with ``CRATE/``."""
+    tests = []
+    for t in spec.tests:
+        own = re.sub(r"^[\w-]+/", "", t.id)
+        if not own.startswith("doc:"):
+            tests.append(own.split(":", 2)[-1] if own.startswith("test:") else own[4:])
+    return list(dict.fromkeys(tests)), [t.id[4:] for t in spec.tests if t.id.startswith("doc:")]
+
+
+def _packages(spec: ProjectSpec) -> str:
+    """``-p`` for the function's crate and each member whose tests were selected."""
+    crates = [spec.options["crate"]]
+    crates += [t.id.split("/", 1)[0] for t in spec.tests if re.match(r"^[\w-]+/", t.id)]
+    return " ".join(f'-p "{c}"' for c in dict.fromkeys(crates))
 
 
 class CargoRunner(Runner):
@@ -78,7 +85,7 @@ class CargoRunner(Runner):
         env, binds, cargo = self._env()
         cwd = f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC
         script = (
-            f'"{cargo}" test --offline -p "{spec.options["crate"]}" --tests --no-run '
+            f'"{cargo}" test --offline {_packages(spec)} --tests --no-run '
             f"--message-format=json-render-diagnostics > {INSIDE}/cargo.json"
         )
         build = await step(
