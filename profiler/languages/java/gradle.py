@@ -47,10 +47,19 @@ def build_file(root: Path) -> Path | None:
     )
 
 
+def build_root(root: Path) -> Path:
+    """The build's root (where ``settings.gradle[.kts]`` is): a subproject's catalog and
+    properties live there."""
+    for directory in (root, *root.parents):
+        if any((directory / n).is_file() for n in ("settings.gradle.kts", "settings.gradle")):
+            return directory
+    return root
+
+
 def _properties(root: Path, text: str) -> dict[str, str]:
     """``name = value`` from gradle.properties and simple assignments in the build file."""
     found: dict[str, str] = {}
-    props = root / "gradle.properties"
+    props = build_root(root) / "gradle.properties"
     if props.is_file():
         for line in props.read_text(encoding="utf-8", errors="replace").splitlines():
             key, sep, value = line.partition("=")
@@ -63,7 +72,7 @@ def _properties(root: Path, text: str) -> dict[str, str]:
 
 def _catalog(root: Path) -> dict[str, str]:
     """The version catalog's libraries: accessor (``commons.lang3``) → ``group:artifact[:v]``."""
-    path = root / "gradle" / "libs.versions.toml"
+    path = build_root(root) / "gradle" / "libs.versions.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

@@ -69,6 +69,7 @@ async def _resolve(pom_dir: Path, saved: Path) -> str | None:
         "-B",
         "-q",
         "-o",
+        "-Dstyle.color=never",
         "dependency:build-classpath",
         f"-Dmdep.outputFile={out}",
         cwd=pom_dir,
@@ -77,7 +78,8 @@ async def _resolve(pom_dir: Path, saved: Path) -> str | None:
     )
     text, _ = await proc.communicate()
     if proc.returncode != 0 or not out.exists():
-        lines = [ln for ln in text.decode(errors="replace").splitlines() if "ERROR" in ln]
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", text.decode(errors="replace"))
+        lines = [ln.removeprefix("[ERROR] ") for ln in plain.splitlines() if "ERROR" in ln]
         return lines[0] if lines else f"exit code {proc.returncode}"
     out.rename(saved)
     return None
@@ -205,7 +207,13 @@ class JavaRunner(Runner):
             f"if [ -s {INSIDE}/{out}main.txt ]; then "
             f"{javac} -d {classes} -cp '{cp}' @{INSIDE}/{out}main.txt; fi; "
             f"find src/test/java -name '*.java' > {INSIDE}/{out}test.txt; "
-            f"{javac} -d {tests} -cp '{cp}' @{INSIDE}/{out}test.txt"
+            # Classes the tests use from other source sets (a Gradle build's src/common/java)
+            # are compiled as javac meets them; their module-info is left out (the tests are
+            # compiled on the class path, as the build tools do by default).
+            f"sp=src/test/java; for d in src/*/java; do case $d in src/main/java|src/test/java) "
+            f";; *) c={INSIDE}/{out}sets/${{d#src/}}; mkdir -p $c && cp -r $d/. $c/ && "
+            "rm -f $c/module-info.java && sp=$sp:$c;; esac; done; "
+            f"{javac} -d {tests} -cp '{cp}' -sourcepath \"$sp\" @{INSIDE}/{out}test.txt"
         )
         await stages.report("building (javac)")
         build = await step(
