@@ -1,17 +1,18 @@
 """The per-language harness interface and the language-independent comparison driver.
 
 A harness knows how to build and run one language's candidates; the driver here turns its
-single-process A/B results into a verdict: 3 fresh processes, growing to 5 and then 8 while the
-decision is inconclusive (``profiler.stats``), each process's result streamed as it arrives.
+single-process A/B results into a verdict by the plan of ``profiler.stats``: 4 fresh processes,
+then 4 more while the decision is inconclusive, each look's interval at the level the plan
+spends on it; each process's result streamed as it arrives.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import (
@@ -38,6 +39,31 @@ class ProcessResult:
     unit: str
     batch_calls: int
     memory: ProcessMemory | None = None  # process-level footprints, when measured
+    wall_baseline: float = 0.0  # wall time per call (time metrics), beside the CPU time
+    wall_candidate: float = 0.0
+    first: tuple[float, float] | None = None  # CPU time of each side's first call
+    second: tuple[float, float] | None = None  # … and of its second
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ProcessResult:
+        """From an in-process driver's result (py_runner.py, pytest_bench.py,
+        PerforchJUnitBench): the contract's fields, by name."""
+
+        def pair(key: str) -> tuple[float, float] | None:
+            value = data.get(key)
+            return (float(value[0]), float(value[1])) if value else None
+
+        return cls(
+            ratio=float(data["ratio"]),
+            baseline=float(data["baseline"]),
+            candidate=float(data["candidate"]),
+            unit=str(data["unit"]),
+            batch_calls=int(data["k"]),
+            wall_baseline=float(data.get("wall_baseline", 0.0)),
+            wall_candidate=float(data.get("wall_candidate", 0.0)),
+            first=pair("first"),
+            second=pair("second"),
+        )
 
 
 # Per-call times below this are not the function: the optimizer folded the tests away.
@@ -69,14 +95,16 @@ class CountingHarness(Protocol):
     ) -> InstructionCounts: ...
 
 
-GROWTH = (3, 5, 8)
+def plan(params: CompareParams) -> list[int]:
+    """The looks (processes measured by each) within the request's bounds."""
+    looks = [n for n in stats.LOOKS if params.min_processes <= n <= params.max_processes]
+    return looks or [params.min_processes]
 
 
 async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) -> Verdict:
     results: list[ProcessResult] = []
-    targets = [n for n in GROWTH if params.min_processes <= n <= params.max_processes] or [
-        params.min_processes
-    ]
+    targets = plan(params)
+    level = stats.look_confidence(len(targets))
     for target in targets:
         while len(results) < target:
             seed = len(results) + 1
@@ -89,7 +117,7 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
         if _folded(results[-1]):
             break
         if (
-            stats.decide([r.ratio for r in results], params.threshold_pct).decision
+            stats.decide([r.ratio for r in results], params.threshold_pct, level).decision
             != "inconclusive"
         ):
             break
@@ -97,7 +125,7 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
     before = [r.baseline for r in results]
     after = [r.candidate for r in results]
     note = ""
-    decision = stats.decide([r.ratio for r in results], params.threshold_pct)
+    decision = stats.decide([r.ratio for r in results], params.threshold_pct, level)
     if any(_folded(r) for r in results):
         note = (
             f"workload too small to measure: a test-suite run takes under {MIN_MEASURABLE_NS:g} ns,"

@@ -269,7 +269,8 @@ class CompiledHarness:
             )
         return (
             f"{metric.value}: baseline and candidate interleaved in one {lang} process "
-            f"(thread CPU time per ~{self.constants.target_batch_ns / 1e6:g} ms batch)"
+            f"(the process's CPU time, all threads, per ~{self.constants.target_batch_ns / 1e6:g} "
+            "ms batch)"
         )
 
     @staticmethod
@@ -300,9 +301,11 @@ class CompiledHarness:
         return recipe, built.path
 
     def _limits(self, params: CompareParams, address_space_mb: int | None = None) -> Limits:
+        """A measuring run's limits: no CPU-time limit (the process clock must keep its
+        nanoseconds), the wall-clock limit ends it."""
         return Limits(
             wall_s=params.timeout_s,
-            cpu_s=int(params.timeout_s) + 1,
+            cpu_s=None,
             address_space_mb=address_space_mb or self.run_limits.address_space_mb,
         )
 
@@ -328,6 +331,10 @@ class CompiledHarness:
             candidate=data.candidate,
             unit=data.unit,
             batch_calls=data.k,
+            wall_baseline=data.wall_baseline,
+            wall_candidate=data.wall_candidate,
+            first=data.first,
+            second=data.second,
         )
 
     async def footprints(

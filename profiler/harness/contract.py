@@ -1,4 +1,4 @@
-"""The measuring contract (version 1) between a compiled language's harness and its driver.
+"""The measuring contract (version 2) between a compiled language's harness and its driver.
 
 A driver is a real source file in its language (``profiler/languages/<name>/driver.*``),
 built into one program with both sides' tests and a small generated *sides* file that runs
@@ -6,19 +6,22 @@ side 0 (the baseline's tests), side 1 (the candidate's) or side 2 (nothing: the 
 ``process_memory.EMPTY``). It understands three commands, each led by the contract's version,
 which the driver checks (a mismatch exits 2 with a message):
 
-``measure 1 MODE PAIRS SEED TARGET_NS FLOOR_BYTES WARMUP_NS MAX_K``
-    Calibrate ``k`` test-suite runs per batch on side 0 so a batch costs about ``TARGET_NS`` of
-    the thread's CPU time (at most ``MAX_K``), warm both sides up (two batches each, or for
+``measure 2 MODE PAIRS SEED TARGET_NS FLOOR_BYTES WARMUP_NS MAX_K``
+    First time one test-suite run of each side, twice (``first``, ``second``: the CPU time of
+    each side's first and second runs, before anything else ran them). Then calibrate ``k``
+    runs per batch on side 0 so a batch costs about ``TARGET_NS`` of the process's CPU time
+    (all its threads; at most ``MAX_K``), warm both sides up (two batches each, or for
     ``WARMUP_NS`` of wall time when it is not 0), then run ``PAIRS`` A/B pairs, the side that
     goes first drawn from ``SEED``. ``MODE`` is a :class:`Mode` name. Prints one line:
-    ``PERFORCH_RESULT {"contract": 1, "ratio": …, "baseline": …, "candidate": …, "unit": …,
-    "k": …}``: medians over the pairs of baseline ÷ candidate and of each side's value (per
-    run for ``cpu_time``; per batch for ``cpu_per_wall``; per run, floored at ``FLOOR_BYTES``,
-    for ``allocated``).
-``hold 1 SIDE CPU_NS WALL_NS``
+    ``PERFORCH_RESULT {"contract": 2, "ratio": …, "baseline": …, "candidate": …, "unit": …,
+    "k": …, "wall_baseline": …, "wall_candidate": …, "first": [a, b], "second": [a, b]}``:
+    medians over the pairs of baseline ÷ candidate and of each side's value (per run for
+    ``cpu_time``; per batch for ``cpu_per_wall``; per run, floored at ``FLOOR_BYTES``, for
+    ``allocated``) and of each side's wall time per run (0 for ``allocated``).
+``hold 2 SIDE CPU_NS WALL_NS``
     Run one side's tests (or none, side 2) until ``CPU_NS`` of CPU time or ``WALL_NS`` of wall
     time have passed: the memory launcher samples the process meanwhile.
-``count 1 SIDE N``
+``count 2 SIDE N``
     Run one side's tests ``N`` times (under valgrind, for instruction counts).
 
 Every constant lives here (:class:`Constants`); a harness may change the ones its language
@@ -37,12 +40,12 @@ import json
 from perforch_core.errors import HarnessError
 from perforch_core.models import Metric
 
-VERSION = 1
+VERSION = 2
 RESULT_TAG = "PERFORCH_RESULT"
 
 
 class Mode(enum.StrEnum):
-    CPU_TIME = "cpu_time"  # the thread's CPU time per test-suite run
+    CPU_TIME = "cpu_time"  # the process's CPU time (all threads) per test-suite run
     CPU_PER_WALL = "cpu_per_wall"  # CPU time ÷ wall time per batch
     ALLOCATED = "allocated"  # the language's allocation counter over one test-suite run
 
@@ -57,7 +60,7 @@ UNITS = {Mode.CPU_TIME: "ns", Mode.CPU_PER_WALL: "ratio", Mode.ALLOCATED: "B"}
 
 @dataclasses.dataclass(frozen=True)
 class Constants:
-    target_batch_ns: int = 1_000_000  # a batch costs ~1 ms of thread CPU (clock overhead ~1 µs)
+    target_batch_ns: int = 1_000_000  # a batch costs ~1 ms of CPU (clock overhead ~1 µs)
     floor_bytes: int = 16_384  # allocation differences under 16 KiB are noise, not gains
     warmup_ns: int = 0  # 0: two batches per side; else warm both sides up this long
     max_k: int = 1 << 26
@@ -100,6 +103,10 @@ class Result:
     candidate: float
     unit: str
     k: int
+    wall_baseline: float = 0.0  # per run, ns (time modes)
+    wall_candidate: float = 0.0
+    first: tuple[float, float] = (0.0, 0.0)  # CPU ns of each side's first run
+    second: tuple[float, float] = (0.0, 0.0)  # … and second run
 
 
 def parse_result(stdout: str, mode: Mode) -> Result | None:
@@ -118,6 +125,10 @@ def parse_result(stdout: str, mode: Mode) -> Result | None:
             candidate=float(data["candidate"]),
             unit=str(data["unit"]),
             k=int(data["k"]),
+            wall_baseline=float(data["wall_baseline"]),
+            wall_candidate=float(data["wall_candidate"]),
+            first=(float(data["first"][0]), float(data["first"][1])),
+            second=(float(data["second"][0]), float(data["second"][1])),
         )
         version = data["contract"]
     except (ValueError, KeyError, TypeError) as exc:

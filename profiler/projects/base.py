@@ -210,13 +210,7 @@ def measured(path: Path, run: RunResult) -> ProcessResult:
             or (run.stderr_tail + run.stdout_tail)[-800:]
         )
         raise HarnessError(f"measuring the project's tests failed: {detail}")
-    return ProcessResult(
-        ratio=float(data["ratio"]),
-        baseline=float(data["baseline"]),
-        candidate=float(data["candidate"]),
-        unit=str(data["unit"]),
-        batch_calls=int(data["k"]),
-    )
+    return ProcessResult.of(data)
 
 
 class Runner:
@@ -259,13 +253,16 @@ class Runner:
         raise NotImplementedError
 
 
-async def step(wd: Path, cache: Path, s: Step, timeout_s: float | None = None) -> RunResult:
-    """Run one step in the sandbox, the copy at ``/perforch`` and the cache writable."""
+async def step(
+    wd: Path, cache: Path, s: Step, timeout_s: float | None = None, measuring: bool = False
+) -> RunResult:
+    """Run one step in the sandbox, the copy at ``/perforch`` and the cache writable.
+    ``measuring``: no CPU-time limit, so that the process CPU clock keeps its resolution."""
     limits = s.limits
-    if timeout_s is not None:
+    if timeout_s is not None or measuring:
         limits = Limits(
-            wall_s=timeout_s,
-            cpu_s=max(1, int(timeout_s * 2) + 1),
+            wall_s=timeout_s if timeout_s is not None else limits.wall_s,
+            cpu_s=None if measuring else max(1, int((timeout_s or 0) * 2) + 1),
             address_space_mb=limits.address_space_mb,
             processes=limits.processes,
             file_size_mb=limits.file_size_mb,

@@ -18,6 +18,7 @@ from profiler.harness import contract
 from profiler.languages.cpp.harness import DRIVER as CPP_DRIVER
 from profiler.languages.go.harness import DRIVER as GO_DRIVER
 from profiler.languages.java.harness import DRIVER as JAVA_DRIVER
+from profiler.languages.java.toolchain import process_clock
 from profiler.languages.rust.harness import DRIVER as RUST_DRIVER
 
 SIDES = Path(__file__).with_name("drivers")
@@ -68,7 +69,8 @@ def _java(wd: Path) -> Driver:
     (wd / "PerforchBench.java").write_text(JAVA_DRIVER)
     shutil.copy(SIDES / "PerforchSides.java", wd)
     _run(["javac", "-d", "classes", "PerforchBench.java", "PerforchSides.java"], wd)
-    return _runner(["java", "-Xshare:auto", "-cp", "classes", "PerforchBench"], wd)
+    clock = f"-Dperforch.clock={process_clock()}"
+    return _runner(["java", "-Xshare:auto", clock, "-cp", "classes", "PerforchBench"], wd)
 
 
 BUILDERS = {"cpp": _cpp, "rust": _rust, "go": _go, "java": _java}
@@ -98,6 +100,8 @@ def test_time_modes_answer_in_the_contracts_shape(driver: Driver, mode: contract
     assert result is not None, done.stdout
     assert 1 <= result.k <= QUICK.max_k
     assert result.baseline >= 0 and result.candidate >= 0 and result.ratio > 0
+    assert result.wall_baseline > 0 and result.wall_candidate > 0  # beside the CPU time
+    assert min(result.first) > 0 and min(result.second) > 0  # each side's first two runs
 
 
 def test_hold_and_count_run_and_exit_cleanly(driver: Driver) -> None:
@@ -109,16 +113,17 @@ def test_hold_and_count_run_and_exit_cleanly(driver: Driver) -> None:
 
 def test_another_contract_version_or_mode_is_refused(driver: Driver) -> None:
     argv = contract.measure_argv(contract.Mode.CPU_TIME, 3, 1, QUICK)
-    other = driver([argv[0], "2", *argv[2:]])
-    assert other.returncode == 2 and "contract 1" in other.stderr
+    other = driver([argv[0], "1", *argv[2:]])
+    assert other.returncode == 2 and "contract 2" in other.stderr
     bad_mode = driver([*argv[:2], "wall_time", *argv[3:]])
     assert bad_mode.returncode == 2 and "unknown mode" in bad_mode.stderr
     assert driver(["measure"]).returncode == 2
 
 
 def test_a_result_line_of_another_contract_is_the_harness_bug() -> None:
-    line = 'PERFORCH_RESULT {"contract": 2, "ratio": 1, "baseline": 1, "candidate": 1, '
-    line += '"unit": "ns", "k": 1}'
-    with pytest.raises(HarnessError, match="contract 2"):
+    line = 'PERFORCH_RESULT {"contract": 1, "ratio": 1, "baseline": 1, "candidate": 1, '
+    line += '"unit": "ns", "k": 1, "wall_baseline": 1, "wall_candidate": 1, "first": [1, 1], '
+    line += '"second": [1, 1]}'
+    with pytest.raises(HarnessError, match="contract 1"):
         contract.parse_result(line, contract.Mode.CPU_TIME)
     assert contract.parse_result("no result here", contract.Mode.CPU_TIME) is None

@@ -4,6 +4,7 @@ shared/notes/profiler.md: the default JVM needs 4 GiB of address space, these ru
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from ...harness import contract
 from ...harness.compiled import CompiledHarness, Recipe
 from ...sandbox import Limits
 from .javac_service import JavacService
-from .toolchain import java
+from .toolchain import java, process_clock
 
 JVM_FLAGS = (
     "-Xmx128m",
@@ -82,7 +83,7 @@ class JavaHarness(CompiledHarness):
 
     def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
         """Both test programs in packages ``pa`` / ``pb`` of one JVM, driven by PerforchBench
-        (thread CPU time from the ThreadMXBean, ≥ 0.5 s of JIT warm-up)."""
+        (the process's CPU time through our JNI clock, ≥ 0.5 s of JIT warm-up)."""
         files_a, main = self._files(baseline, tests, "pa")
         files_b, _ = self._files(candidate, tests, "pb")
         # One build serves every process and metric: the driver's arguments.
@@ -92,7 +93,11 @@ class JavaHarness(CompiledHarness):
             "PerforchBench.java": DRIVER,
             "PerforchSides.java": sides(main),
         }
-        return self._recipe(files, ["PerforchBench"], BENCH_JVM_FLAGS)
+        clock = process_clock()
+        recipe = self._recipe(
+            files, ["PerforchBench"], (*BENCH_JVM_FLAGS, f"-Dperforch.clock={clock}")
+        )
+        return dataclasses.replace(recipe, ro_binds=[*recipe.ro_binds, clock.parent])
 
     def __init__(self) -> None:
         self.javac = JavacService(JAVAC_SERVICE_FLAGS)

@@ -34,7 +34,14 @@ from ...projects.base import (
 from ...protocol import CompareParams, RunTestsParams, TraceResult
 from ...sandbox import Limits
 from . import gradle
-from .toolchain import jacoco_agent, jacoco_core, java, java_classes, junit_console
+from .toolchain import (
+    jacoco_agent,
+    jacoco_core,
+    java,
+    java_classes,
+    junit_console,
+    process_clock,
+)
 
 JVM = (
     "-Xmx256m",
@@ -393,6 +400,7 @@ class JavaRunner(Runner):
             if failed is not None:
                 raise HarnessError(f"the {label} did not build for measuring: {failed.error}")
         driver = await asyncio.to_thread(bench_driver)
+        clock = await asyncio.to_thread(process_clock)
         classes, pattern = self._selection(spec)
         lines = [
             f"metric {params.metric.value}",
@@ -413,15 +421,17 @@ class JavaRunner(Runner):
                 argv=[
                     str(setup.bin_dir / "java"),
                     *BENCH_JVM,
+                    f"-Dperforch.clock={clock}",
                     "-cp",
                     ":".join([str(setup.console), *setup.deps, str(driver)]),
                     "PerforchJUnitBench",
                     f"{INSIDE}/request.txt",
                     f"{INSIDE}/result.json",
                 ],
-                ro_binds=[*setup.binds, driver],
+                ro_binds=[*setup.binds, driver, clock.parent],
                 limits=LIMITS,
             ),
             params.timeout_s,
+            measuring=True,
         )
         return measured(wd / "result.json", run)

@@ -57,6 +57,43 @@ def java_classes(source: Path, name: str, classpath: tuple[Path, ...] = ()) -> P
     return out
 
 
+CLOCK_SOURCE = Path(__file__).with_name("java_src") / "perforch_clock.c"
+
+
+def process_clock() -> Path:
+    """``libperforchclock.so`` (our JNI function reading CLOCK_PROCESS_CPUTIME_ID), built once
+    with gcc outside the sandbox (it is our code), keyed by its source and the JDK."""
+    tc = java()
+    key = hashlib.sha256(CLOCK_SOURCE.read_bytes() + tc.version.encode()).hexdigest()[:10]
+    out = cache_root() / "toolchains" / f"perforch-clock-{key}" / "libperforchclock.so"
+    if out.is_file():
+        return out
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        raise HarnessError("gcc is not installed: the Java drivers' process clock cannot be built")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    include = tc.home / "include"
+    subprocess.run(
+        [
+            gcc,
+            "-O2",
+            "-shared",
+            "-fPIC",
+            f"-I{include}",
+            f"-I{include / 'linux'}",
+            str(CLOCK_SOURCE),
+            "-o",
+            str(tmp),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    os.chmod(out.parent, 0o755)
+    tmp.replace(out)
+    return out
+
+
 JUNIT_CONSOLE = "org.junit.platform:junit-platform-console-standalone:6.0.3"
 # JaCoCo traces which tests run a function (``perforch tests --trace``): the agent records
 # per test, the core library (with the ASM it is built on) maps the record to source lines.
@@ -101,8 +138,9 @@ def jacoco_core() -> tuple[Path, ...]:
 
 
 def prepare(log: bool = True) -> Path:
-    """Fetch the console launcher and JaCoCo once from Maven Central (with
-    ``mvn dependency:copy``, through the user's ~/.m2) and keep copies in the cache."""
+    """Build the process clock; fetch the console launcher and JaCoCo once from Maven Central
+    (with ``mvn dependency:copy``, through the user's ~/.m2) and keep copies in the cache."""
+    process_clock()
     for coordinates in ARTIFACTS:
         jar = _jar(coordinates)
         if jar.is_file():

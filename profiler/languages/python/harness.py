@@ -150,7 +150,8 @@ class PythonHarness:
             (wd / "request.json").write_text(json.dumps(req))
             limits = Limits(
                 wall_s=wall_s,
-                cpu_s=max(1, int(wall_s) + 1),
+                # Measuring: no CPU-time limit (the process clock keeps its nanoseconds).
+                cpu_s=None if request.get("mode") == "compare" else max(1, int(wall_s) + 1),
                 address_space_mb=address_space_mb or self.limits.address_space_mb,
                 file_size_mb=self.limits.file_size_mb,
             )
@@ -216,13 +217,7 @@ class PythonHarness:
         if data is None or "harness_error" in data:
             detail = run.crashed_reason or (data or {}).get("harness_error") or run.stderr_tail
             raise HarnessError(f"measurement process failed: {detail}")
-        return ProcessResult(
-            ratio=float(data["ratio"]),
-            baseline=float(data["baseline"]),
-            candidate=float(data["candidate"]),
-            unit=data["unit"],
-            batch_calls=int(data["k"]),
-        )
+        return ProcessResult.of(data)
 
     async def footprints(
         self, params: CompareParams, baseline: str, candidate: str, seed: int

@@ -170,5 +170,5 @@ class PytestRunner(Runner):
         (wd / "request.json").write_text(json.dumps(request))
         exe = interpreter(spec, params.program.interpreter)
         s = _pytest_step(spec, exe, ["-p", PLUGIN, f"--perforch-bench={INSIDE}/request.json"], True)
-        run = await step(wd, cache, s, params.timeout_s)
+        run = await step(wd, cache, s, params.timeout_s, measuring=True)
         return measured(wd / "result.json", run)

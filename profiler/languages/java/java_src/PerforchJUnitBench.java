@@ -3,11 +3,16 @@
 // class loader of their own (the JUnit Platform, the engines and the project's dependencies in
 // the shared parent), so both versions of the function are loaded at once.
 //
-// Usage: java -cp <console-standalone.jar>:<deps>:<this> PerforchJUnitBench REQUEST RESULT
+// Time is the process's CPU time (all threads), read through the JNI library named by
+// -Dperforch.clock (perforch_clock.c).
+//
+// Usage: java -Dperforch.clock=<libperforchclock.so> -cp <console-standalone.jar>:<deps>:<this>
+//        PerforchJUnitBench REQUEST RESULT
 // REQUEST lines: "metric exec_time|cpu_utilization|max_memory", "pairs N", "seed N",
 // "pattern REGEX" (fully qualified method names), then "a PATH", "b PATH" (class path entries
 // of each side, one per line) and "class NAME" (the test classes to select).
-// RESULT: one JSON object {"ratio", "baseline", "candidate", "unit", "k"} or {"harness_error"}.
+// RESULT: one JSON object {"contract", "ratio", "baseline", "candidate", "unit", "k",
+// "wall_baseline", "wall_candidate", "first", "second"} (contract 2) or {"harness_error"}.
 
 import java.io.File;
 import java.lang.management.ManagementFactory;
@@ -31,7 +36,7 @@ import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
 import org.junit.platform.launcher.listeners.TestExecutionSummary;
 
 public final class PerforchJUnitBench {
-    static final int CONTRACT = 1;
+    static final int CONTRACT = 2;
     // The measuring contract's constants (profiler/harness/contract.py), from the request.
     long targetBatchNs = -1; // a batch costs about this much CPU
     long warmupNs = -1; // CPU per side before measuring (the JIT)
@@ -43,17 +48,14 @@ public final class PerforchJUnitBench {
 
     final Launcher launcher = LauncherFactory.create();
 
-    /** CPU time of every live thread (ns resolution; the process clock here ticks in 10 ms).
-     * A thread that starts and ends between two readings is not counted. */
+    static native long processCpuNanos();
+
+    /** The process's CPU time, every thread's, ended ones too (ns resolution). */
     static long cpuNow() {
-        long total = 0;
-        for (long t : THREADS.getThreadCpuTime(THREADS.getAllThreadIds())) {
-            if (t > 0) {
-                total += t;
-            }
-        }
-        return total;
+        return processCpuNanos();
     }
+
+    double lastWall; // per run, of the last batch
 
     static final class Side {
         final ClassLoader loader;
@@ -114,6 +116,7 @@ public final class PerforchJUnitBench {
         }
         long cpu = cpuNow() - c0;
         long wall = System.nanoTime() - w0;
+        lastWall = (double) wall / k;
         if (metric.equals("cpu_utilization")) {
             return wall > 0 ? (double) cpu / wall : 1.0;
         }
@@ -130,6 +133,7 @@ public final class PerforchJUnitBench {
     public static void main(String[] args) throws Exception {
         Path result = Path.of(args[1]);
         try {
+            System.load(System.getProperty("perforch.clock"));
             Files.writeString(result, new PerforchJUnitBench().measure(Path.of(args[0])));
         } catch (Throwable e) {
             String text = String.valueOf(e).replace("\\", "\\\\").replace("\"", "\\\"");
@@ -162,7 +166,7 @@ public final class PerforchJUnitBench {
                 case "class" -> classes.add(value);
                 case "contract" -> {
                     if (Integer.parseInt(value) != CONTRACT) {
-                        throw new IllegalArgumentException("this driver speaks contract 1");
+                        throw new IllegalArgumentException("this driver speaks contract 2");
                     }
                 }
                 case "target_batch_ns" -> targetBatchNs = Long.parseLong(value);
@@ -178,6 +182,10 @@ public final class PerforchJUnitBench {
         }
         Side sa = side(a, classes, pattern);
         Side sb = side(b, classes, pattern);
+        // The first and second runs of each side, before anything else: a candidate that keeps
+        // results between calls is much cheaper the second time than the baseline is.
+        double[] first = {batch(sa, 1, "exec_time"), batch(sb, 1, "exec_time")};
+        double[] second = {batch(sa, 1, "exec_time"), batch(sb, 1, "exec_time")};
         // Warm up both sides (the JIT), then calibrate k runs per batch on the baseline.
         for (Side s : new Side[] {sa, sb}) {
             long c0 = cpuNow();
@@ -205,16 +213,23 @@ public final class PerforchJUnitBench {
         double[] ratios = new double[pairs];
         double[] va = new double[pairs];
         double[] vb = new double[pairs];
+        double[] wa = new double[pairs];
+        double[] wb = new double[pairs];
+        boolean timed = !metric.equals("max_memory");
         for (int p = 0; p < pairs; p++) {
             boolean aFirst = rng.nextBoolean();
             double x;
             double y;
             if (aFirst) {
                 x = batch(sa, k, metric);
+                wa[p] = timed ? lastWall : 0;
                 y = batch(sb, k, metric);
+                wb[p] = timed ? lastWall : 0;
             } else {
                 y = batch(sb, k, metric);
+                wb[p] = timed ? lastWall : 0;
                 x = batch(sa, k, metric);
+                wa[p] = timed ? lastWall : 0;
             }
             va[p] = x;
             vb[p] = y;
@@ -223,7 +238,10 @@ public final class PerforchJUnitBench {
         String unit = metric.equals("exec_time") ? "ns" : metric.equals("max_memory") ? "B" : "ratio";
         return String.format(
                 java.util.Locale.ROOT,
-                "{\"ratio\": %s, \"baseline\": %s, \"candidate\": %s, \"unit\": \"%s\", \"k\": %d}",
-                median(ratios), median(va), median(vb), unit, k);
+                "{\"contract\": %d, \"ratio\": %s, \"baseline\": %s, \"candidate\": %s, "
+                        + "\"unit\": \"%s\", \"k\": %d, \"wall_baseline\": %s, "
+                        + "\"wall_candidate\": %s, \"first\": [%s, %s], \"second\": [%s, %s]}",
+                CONTRACT, median(ratios), median(va), median(vb), unit, k, median(wa),
+                median(wb), first[0], first[1], second[0], second[1]);
     }
 }
