@@ -70,6 +70,8 @@ def verdict(v: Verdict, *, numbers: bool = True) -> str:
     if numbers:
         before, after = value(v.before.summary, v.before.unit), value(v.after.summary, v.after.unit)
         what = f"{what} {before} → {after}:"
+    if v.rejected:
+        return f"{what} {change(v)}, not accepted: {v.rejected}"
     if v.decision == "improved":
         return f"{what} {change(v)}, {v.processes} processes, improved"
     if v.decision == "not_improved":

@@ -328,7 +328,10 @@ class Verdict(_Frozen):
     metric: Metric
     decision: Literal["improved", "not_improved", "inconclusive"]
     improvement_pct: float = Field(description="(before − after) / before × 100, median estimate")
-    interval_pct: Interval = Field(description="bootstrap interval of the improvement (%)")
+    interval_pct: Interval = Field(
+        description="95 % interval of the improvement (%): Student's t over the per-process "
+        "log-ratios, at the level the measuring plan spends on the look that decided"
+    )
     threshold_pct: float
     before: Measurement
     after: Measurement
@@ -339,6 +342,20 @@ class Verdict(_Frozen):
         default=None, description="process-level memory reported beside a memory verdict"
     )
     instructions: InstructionCounts | None = None
+    wall_before_ns: float | None = Field(
+        default=None, description="wall time per run beside the CPU time (time metrics)"
+    )
+    wall_after_ns: float | None = None
+    repeat_speedup: float | None = Field(
+        default=None,
+        description="how many times cheaper the candidate's second run of the tests was than "
+        "its first, relative to the baseline's (median over processes)",
+    )
+    rejected: str = Field(
+        default="",
+        description="why a measured gain is not accepted (a candidate that keeps results "
+        "between calls): the decision is then not_improved",
+    )
 
     @property
     def improved(self) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import describe, projects
+from . import caching, describe, languages, projects
 from . import events as ev
 from .errors import BudgetExceededError, LLMError, ProfilerError, StorageError
 from .job import Job
@@ -316,6 +316,9 @@ class Run:
             try:
                 verdict = await self.x.profiler.compare(
                     self.task, code, proposal.code, metric, self.policy.threshold_pct, on_sample
+                )
+                verdict = caching.guarded(
+                    languages.support(self.task.language), code, proposal.code, verdict
                 )
             except ProfilerError as exc:
                 self.reject(

@@ -108,6 +108,9 @@ export function verdictText(v: Verdict): string {
   const change = -v.improvement_pct;
   const ci = `95 % CI ${signed(-v.interval_pct.high)}…${signed(-v.interval_pct.low)} %`;
   const numbers = `${formatValue(v.before.summary, v.before.unit)} → ${formatValue(v.after.summary, v.after.unit)}`;
+  if (v.rejected) {
+    return `${label} ${numbers}: ${signed(change)} % (${ci}), not accepted: ${v.rejected}`;
+  }
   if (v.decision === "improved") {
     return `${label} ${numbers}: ${signed(change)} % (${ci}, ${v.processes} processes), improved`;
   }

@@ -59,6 +59,11 @@ export interface Verdict {
   processes: number;
   method: string;
   note: string;
+  wall_before_ns?: number | null;
+  wall_after_ns?: number | null;
+  repeat_speedup?: number | null;
+  /** Why a measured gain is not accepted (a candidate that keeps results between calls). */
+  rejected?: string;
 }
 
 interface Base {

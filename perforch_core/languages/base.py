@@ -125,6 +125,21 @@ class LanguageSupport(ABC):
             return True
         return any(self.uses(code, n) for n in names)
 
+    # -- state that outlives a call ------------------------------------------------------------
+    # (description, pattern whose first non-empty group is the name) of declarations that keep
+    # values from one call to the next: static locals, globals, lazily built statics.
+    state_patterns: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def kept_state(self, code: str) -> set[str]:
+        """What in ``code`` keeps values from one call to the next (a cache, a memo, a static
+        or global variable), each said shortly: ``a static variable `memo```."""
+        found = set()
+        for what, pattern in self.state_patterns:
+            for m in pattern.finditer(code):
+                name = next((g for g in m.groups() if g), m.group(0))
+                found.add(f"{what} `{name}`")
+        return found
+
     # -- tests -----------------------------------------------------------------------------
     def discover(self, path: Path, source: str, function: str) -> ProjectSpec | None:
         """The project around ``path`` with the tests that exercise ``function``; None when

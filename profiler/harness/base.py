@@ -166,7 +166,27 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
         note=note,
         process_memory=memory,
         instructions=instructions,
+        wall_before_ns=_median_wall([r.wall_baseline for r in results]),
+        wall_after_ns=_median_wall([r.wall_candidate for r in results]),
+        repeat_speedup=repeat_speedup(results),
     )
+
+
+def repeat_speedup(results: list[ProcessResult]) -> float | None:
+    """How many times cheaper the candidate's second run of the tests was than its first,
+    relative to the baseline's (the median over processes): a candidate that keeps results
+    between calls shows a large value. None where the driver does not time single runs."""
+    drops = sorted(
+        (r.first[1] / r.second[1]) / (r.first[0] / r.second[0])
+        for r in results
+        if r.first is not None and r.second is not None and min(*r.first, *r.second) > 0
+    )
+    return drops[len(drops) // 2] if len(drops) >= 2 else None
+
+
+def _median_wall(values: list[float]) -> float | None:
+    measured = [v for v in values if v > 0]
+    return statistics.median(measured) if measured else None
 
 
 def _folded(result: ProcessResult) -> bool:

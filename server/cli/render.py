@@ -105,7 +105,15 @@ def measurement_table(v: Verdict) -> Table:
         " ".join(describe.value(x, v.before.unit) for x in v.before.values),
         " ".join(describe.value(x, v.after.unit) for x in v.after.values),
     )
+    if v.wall_before_ns is not None and v.wall_after_ns is not None:
+        table.add_row(
+            "wall time (median)",
+            describe.value(v.wall_before_ns, "ns"),
+            describe.value(v.wall_after_ns, "ns"),
+        )
     table.add_row("change", describe.change(v), v.decision.replace("_", " "))
+    if v.rejected:
+        table.add_row("not accepted", v.rejected, "")
     if v.process_memory is not None:
         m, mib = v.process_memory, 1 << 20
         for label, field in (

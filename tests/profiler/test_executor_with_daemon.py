@@ -49,3 +49,43 @@ async def test_a_looping_candidate_is_rolled_back_and_the_next_model_wins(tmp_pa
             Stage.REFINE, Language.PYTHON, [], task.metric, ["m/loops", "m/good"]
         )
         assert ranked[0].model == "m/good"  # the job's outcomes were recorded
+
+
+MEMO = (
+    "_memo = {}\n\n\ndef total(n):\n    if n in _memo:\n        return _memo[n]\n"
+    "    s = 0\n    for i in range(n):\n        s += i\n    _memo[n] = s\n    return s\n"
+)
+
+
+async def test_a_memoizing_candidate_is_rolled_back_with_the_reason(tmp_path: Path):
+    """The memo measures as a large gain (the workload repeats ``total(3000)``), but it adds a
+    module-level dict and its second run is far cheaper than its first: rolled back, saying so;
+    the closed form that follows is accepted."""
+    task = Task(
+        id="t::total",
+        language=Language.PYTHON,
+        entry_point="total",
+        module="mod",
+        signature="def total(n):",
+        current_code=SLOW,
+        tests=TestSpec(kind="doctest", source=">>> total(3000)\n4498500\n", origin="t"),
+    )
+    llm = FakeLLM(
+        {
+            "m/memo": [fence(MEMO)],
+            "m/good": [fence("def total(n):\n    return n * (n - 1) // 2\n")],
+        }
+    )
+    async with ProfilerClient(test_timeout_s=10) as profiler, Memory(tmp_path / "m.db") as mem:
+        from perforch_core.policy import Policy
+
+        x = Executor(llm, profiler, mem, ["m/memo", "m/good"])
+        job = x.start(task, Action.OPTIMIZE, Policy.pin(["m/memo", "m/good"]))
+        _ = [e async for e in job]
+        result = await job.result()
+    memo = result.attempts[0]
+    assert memo.model == "m/memo" and memo.outcome == "not_improved", memo
+    assert memo.verdict is not None and memo.verdict.improvement_pct > 20  # measured as a gain
+    assert "a module-level container `_memo`" in memo.detail
+    assert "keeps results between calls" in memo.detail
+    assert result.status == "succeeded" and result.accepted_model == "m/good"

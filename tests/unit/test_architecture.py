@@ -58,8 +58,9 @@ def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
     client."""
     import sys
 
-    # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition.
-    allowed = {"pydantic", "profiler", "__future__", "pyseccomp"}
+    # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition;
+    # numpy and scipy: the decision's statistics (profiler/stats.py).
+    allowed = {"pydantic", "profiler", "__future__", "pyseccomp", "numpy", "scipy"}
     shared = {"perforch_core.models", "perforch_core.errors"}
     # The pytest plugins the profiler copies into the sandbox run under pytest in the user's
     # interpreter, never in the daemon.

@@ -35,6 +35,16 @@ class Cpp(TreeSitterLanguage):
     grammar = tree_sitter_cpp.language
     function_nodes = frozenset({"function_definition"})
     test_globs = ("*_test.cpp", "test_*.cpp", "*_test.cc", "tests/*.cpp")
+    state_patterns = (
+        (
+            "a static variable",
+            re.compile(
+                r"\bstatic\s+(?!constexpr\b|const\b|inline\b)(?:[\w:]+(?:<[^;{}]*?>)?[\s*&]+)+"
+                r"(\w+)\s*(?:=|;|\{|\[)"
+            ),
+        ),
+        ("a thread_local variable", re.compile(r"\bthread_local\b[^;={]*?\b(\w+)\s*(?:=|;|\{)")),
+    )
     import_line = re.compile(
         r"^(?:#\s*include\s*[<\"][^>\"]+[>\"]|using\s+namespace\s+[\w:]+\s*;)$"
     )

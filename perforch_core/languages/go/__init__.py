@@ -21,6 +21,11 @@ class Go(TreeSitterLanguage):
     extensions = (".go",)
     stub_body = 'panic("not implemented")'
     no_tests_hint = "add a *_test.go beside it (same package) with a Test function calling it"
+    state_patterns = (
+        ("a package variable", re.compile(r"^var\s+(\w+)", re.M)),
+        ("a package variable", re.compile(r"^var\s*\(\s*\n\s*(\w+)", re.M)),
+        ("a sync.Once", re.compile(r"\b(\w+)\s+sync\.Once\b")),
+    )
     grammar = tree_sitter_go.language
     function_nodes = frozenset({"function_declaration", "method_declaration"})
     test_globs = ("*_test.go",)

@@ -26,6 +26,15 @@ class Java(TreeSitterLanguage):
     grammar = tree_sitter_java.language
     function_nodes = frozenset({"method_declaration", "constructor_declaration"})
     test_globs = ("*Test.java", "Test*.java", "*Tests.java")
+    state_patterns = (
+        (
+            "a static field",
+            re.compile(
+                r"\bstatic\s+(?!final\s+(?:int|long|double|float|boolean|char|byte|short|String)"
+                r"\s)(?:final\s+)?[\w.]+(?:<[^;(){}]*?>)?(?:\[\])*\s+(\w+)\s*(?:=|;)"
+            ),
+        ),
+    )
     import_line = re.compile(r"^import\s+(?:static\s+)?[\w.]+(?:\.\*)?\s*;$")
     top_import = re.compile(r"^import\s")
     imports_after = re.compile(r"^package\s")

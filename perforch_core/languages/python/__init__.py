@@ -89,6 +89,9 @@ class Python(LanguageSupport):
             return "".join([*added, "\n", *lines])
         return "".join([*lines[:at], *added, *lines[at:]])
 
+    def kept_state(self, code: str) -> set[str]:
+        return source.kept_state(code)
+
     def discover(self, path: Path, text: str, function: str) -> ProjectSpec | None:
         """The package's tests of ``function``. A function whose only tests are its
         docstring's examples keeps the single-file doctest path (measured in one process)."""

@@ -102,10 +102,11 @@ def normalize_candidate(
     """Turn a code block into a candidate block for ``entry_point`` (``source/extras.py``).
 
     Module-level imports the file lacks come first (they are merged into the file's import
-    block); helper functions and classes with new names come next, beside the function; a helper
-    whose name the module already defines is nested in the function instead (the module's own
-    stays as it is); other top-level statements (tests, prints) are dropped. The original
-    docstring is kept when the model dropped it. Raises ``SourceError``.
+    block); module-level assignments the code uses (a constant, a table) whose names the module
+    does not define, then helper functions and classes with new names come next, beside the
+    function; a helper whose name the module already defines is nested in the function instead
+    (the module's own stays as it is); other top-level statements (tests, prints) are dropped.
+    The original docstring is kept when the model dropped it. Raises ``SourceError``.
     """
     tree = parse(code, "<reply>")
     funcs = _top_level_functions(tree)
@@ -115,19 +116,25 @@ def normalize_candidate(
     lines = code.splitlines(keepends=True)
     module = module_prefix + module_suffix
     try:
-        module_names = {
-            n.name
-            for n in parse(module, "<module>").body
-            if isinstance(n, FunctionNode | ast.ClassDef)
-        }
+        module_body = parse(module, "<module>").body
     except SourceError:
-        module_names = set()
+        module_body = []
+    module_names = {n.name for n in module_body if isinstance(n, FunctionNode | ast.ClassDef)}
+    module_vars = {t for n in module_body for t in _assigned(n)}
+    used = {
+        n.id
+        for node in tree.body
+        if isinstance(node, FunctionNode | ast.ClassDef)
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name)
+    }
 
     def segment(node: ast.stmt) -> str:
         start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         return "".join(lines[start - 1 : node.end_lineno])
 
     imports: list[str] = []
+    constants: list[str] = []
     helpers: list[str] = []
     nested: list[str] = []
     for node in tree.body:
@@ -135,6 +142,8 @@ def normalize_candidate(
             continue
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports += [" ".join(ln.split()) for ln in segment(node).strip().splitlines()]
+        elif (names := _assigned(node)) and names & used and not names & module_vars:
+            constants.append(textwrap.dedent(segment(node)).rstrip())
         elif isinstance(node, FunctionNode | ast.ClassDef):
             text = textwrap.dedent(segment(node)).rstrip()
             (nested if node.name in module_names else helpers).append(text)
@@ -146,9 +155,22 @@ def normalize_candidate(
     func_text = textwrap.dedent(segment(target))
     if nested or (original_docstring is not None and ast.get_docstring(target) is None):
         func_text = _with_nested(func_text, target, nested, original_docstring)
-    block = extras.join(imports, "\n\n\n".join([*helpers, func_text.rstrip()]) + "\n")
+    parts = (["\n".join(constants)] if constants else []) + [*helpers, func_text.rstrip()]
+    block = extras.join(imports, "\n\n\n".join(parts) + "\n")
     parse(block, "<candidate>")
     return block
+
+
+def _assigned(node: ast.stmt) -> set[str]:
+    """The names a top-level assignment binds (none for anything else)."""
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        targets = [node.target]
+    else:
+        return set()
+    names = {t.id for t in targets if isinstance(t, ast.Name)}
+    return names if len(names) == len(targets) else set()
 
 
 def _with_nested(
@@ -274,3 +296,66 @@ def task_from_text(
         tests=tests,
         metric=metric,
     )
+
+
+_CACHES = {"lru_cache", "cache", "cached", "memoize", "memoized", "cached_property"}
+_MUTABLE_CALLS = {"dict", "list", "set", "defaultdict", "OrderedDict", "Counter", "deque"}
+
+
+def _mutable(node: ast.expr | None) -> bool:
+    if isinstance(node, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp):
+        return True
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        return name in _MUTABLE_CALLS
+    return False
+
+
+def kept_state(code: str) -> set[str]:
+    """What in ``code`` keeps values from one call to the next: a caching decorator, a mutable
+    default argument, a ``global`` or ``nonlocal`` name, a module-level container, an
+    attribute set on a function."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return set()
+    found: set[str] = set()
+    for stmt in tree.body:  # module-level containers
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else []
+        if isinstance(stmt, ast.AnnAssign):
+            targets = [stmt.target]
+        value = stmt.value if isinstance(stmt, ast.Assign | ast.AnnAssign) else None
+        for target in targets:
+            if isinstance(target, ast.Name) and _mutable(value):
+                found.add(f"a module-level container `{target.id}`")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for deco in node.decorator_list:
+                call = deco.func if isinstance(deco, ast.Call) else deco
+                name = call.id if isinstance(call, ast.Name) else getattr(call, "attr", "")
+                if name in _CACHES:
+                    found.add(f"@{name} on `{node.name}`")
+            args = node.args
+            for arg, default in zip(
+                [*args.posonlyargs, *args.args][-len(args.defaults) :] if args.defaults else [],
+                args.defaults,
+                strict=False,
+            ):
+                if _mutable(default):
+                    found.add(f"a mutable default `{arg.arg}`")
+            for kwarg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=False):
+                if _mutable(kw_default):
+                    found.add(f"a mutable default `{kwarg.arg}`")
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            kind = "global" if isinstance(node, ast.Global) else "nonlocal"
+            found.update(f"a {kind} `{n}`" for n in node.names)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id not in ("self", "cls")
+                ):
+                    found.add(f"an attribute `{target.value.id}.{target.attr}`")
+    return found

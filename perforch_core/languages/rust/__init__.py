@@ -22,6 +22,18 @@ class Rust(TreeSitterLanguage):
     extensions = (".rs",)
     stub_body = "todo!()"
     no_tests_hint = "add a #[cfg(test)] mod tests with #[test] functions calling it"
+    state_patterns = (
+        ("a static mut", re.compile(r"\bstatic\s+mut\s+(\w+)")),
+        (
+            "a static with interior mutability",
+            re.compile(
+                r"\bstatic\s+(\w+)\s*:\s*[^=;]*?\b(?:Mutex|RwLock|RefCell|Cell|Atomic\w+|"
+                r"OnceLock|OnceCell|LazyLock|Lazy)\b"
+            ),
+        ),
+        ("a thread_local!", re.compile(r"\bthread_local!\s*\{[^}]*?\bstatic\s+(\w+)")),
+        ("a lazy_static!", re.compile(r"\blazy_static!\s*\{[^}]*?\bstatic\s+ref\s+(\w+)")),
+    )
     grammar = tree_sitter_rust.language
     function_nodes = frozenset({"function_item"})
     import_line = re.compile(r"^use\s+[^;]+;$")

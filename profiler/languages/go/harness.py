@@ -51,7 +51,9 @@ class GoHarness(CompiledHarness):
                 **files_a,
                 **files_b,
                 "src/main_test.go": DRIVER,
-                "src/perforch_sides_test.go": sides(tests_a, tests_b),
+                "src/perforch_sides_test.go": sides(
+                    tests_a, tests_b, parallel=".Parallel()" in tests.source
+                ),
             }
         )
         # One binary (built once) serves every process and metric: the driver's arguments.
@@ -101,10 +103,18 @@ class GoHarness(CompiledHarness):
 DRIVER = Path(__file__).with_name("driver_test.go").read_text()
 
 
-def sides(tests_a: list[str], tests_b: list[str]) -> str:
-    """The driver's ``perforchSide``: side 0 runs the baseline's tests, 1 the candidate's."""
-    a = "; ".join(f"pa.{n}(t)" for n in tests_a)
-    b = "; ".join(f"pb.{n}(t)" for n in tests_b)
+def sides(tests_a: list[str], tests_b: list[str], parallel: bool = False) -> str:
+    """The driver's ``perforchSide``: side 0 runs the baseline's tests, 1 the candidate's,
+    called with the driver's ``*testing.T``. Tests with parallel subtests (``t.Parallel``) run
+    as subtests themselves (``t.Run`` returns when all their subtests have finished; a direct
+    call would leave those running after the batch was timed); the others are called directly,
+    which costs no goroutine per call."""
+
+    def call(pkg: str, name: str) -> str:
+        return f't.Run("{name}", {pkg}.{name})' if parallel else f"{pkg}.{name}(t)"
+
+    a = "; ".join(call("pa", n) for n in tests_a)
+    b = "; ".join(call("pb", n) for n in tests_b)
     return (
         'package main\n\nimport (\n\t"testing"\n\n'
         '\tpa "perforch/candidate/perforch_a"\n\tpb "perforch/candidate/perforch_b"\n)\n\n'
