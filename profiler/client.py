@@ -273,9 +273,12 @@ class ProfilerClient:
         on_sample: OnSample | None = None,
         *,
         instructions: bool = False,
+        processes: int | None = None,
     ) -> Verdict:
         """Compare two whole modules under the task's tests; ``instructions`` adds valgrind's
-        instruction counts per test run (C++, Rust, Go)."""
+        instruction counts per test run (C++, Rust, Go); ``processes``: exactly this many
+        (one look) instead of the plan's looks (a benchmark's reference run)."""
+        bounds = {"min_processes": processes, "max_processes": processes} if processes else {}
         params = p.CompareParams(
             program=program_for(task, self.interpreter),
             baseline=baseline,
@@ -283,6 +286,7 @@ class ProfilerClient:
             metric=metric,
             threshold_pct=threshold_pct,
             instructions=instructions,
+            **bounds,
         )
         result = await self._request(
             "compare", params.model_dump(mode="json"), self._sample_listener(on_sample)
