@@ -77,8 +77,8 @@ class ProjectHarness:
         if metric is Metric.AVG_MEMORY:
             return "avg_memory is not measured on a project's tests yet"
         what = {
-            Metric.EXEC_TIME: "CPU time (pytest: the measuring thread's; JUnit: every live "
-            "thread's; Go, Rust, C++: every thread and child process's)",
+            Metric.EXEC_TIME: "CPU time of every thread (Go, Rust, C++: and of every child "
+            "process), wall time beside it",
             Metric.CPU_UTILIZATION: "CPU time ÷ wall time",
             Metric.MAX_MEMORY: "peak resident memory",
         }[metric]

@@ -3,7 +3,7 @@ asserts); it passes when it exits 0.
 
 Measuring: both programs go into one binary, each inside its own namespace with ``main`` renamed
 (``return 0;`` added, since falling off a non-``main`` function is undefined), ``#include`` lines
-hoisted; a driver calibrates K calls per batch (~1 ms of thread CPU time), warms up and runs
+hoisted; a driver calibrates K calls per batch (~1 ms of process CPU time), warms up and runs
 interleaved A/B batch pairs in random order. The same binary holds one side's tests for the memory
 launcher (``hold``) and runs them a fixed number of times for valgrind (``count``).
 """

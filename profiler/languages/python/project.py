@@ -88,7 +88,7 @@ TRACE_PLUGIN = "perforch_pytest_trace"
 
 class PytestRunner(Runner):
     in_process = True
-    # Interpreted calls cost more than the clock: a batch costs ~2 ms of the thread's CPU.
+    # Interpreted calls cost more than the clock: a batch costs ~2 ms of the process's CPU.
     constants = contract.Constants(target_batch_ns=2_000_000, max_k=1 << 20)
 
     async def run(

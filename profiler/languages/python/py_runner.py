@@ -10,7 +10,8 @@ candidate module(s). Modes:
   warm up, then run ``pairs`` A/B batch pairs in random order and write one ratio A/B per pair.
   The metric decides what a batch measures:
 
-  * ``exec_time``: CPU time of the measuring thread (utime + stime) over K workload calls;
+  * ``exec_time``: the process's CPU time (every thread's) over K workload calls, the wall
+    time beside it;
   * ``cpu_utilization``: CPU time / wall time over the batch;
   * ``max_memory``: tracemalloc peak above the starting level during one workload call;
   * ``avg_memory``: mean tracemalloc level, sampled every 1 ms by a thread, above the starting
