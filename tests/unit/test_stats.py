@@ -63,7 +63,7 @@ def test_same_data_same_verdict():
 def test_the_interval_is_students_t_over_the_log_ratios():
     logs = np.log([1.10, 1.05, 1.12, 1.07])
     half = 3.182446305284263 * np.std(logs, ddof=1) / 2  # t(0.975, 3 df)
-    low, high = stats.t_interval([1.10, 1.05, 1.12, 1.07], 0.95)
+    low, high = stats.t_interval([1.10, 1.05, 1.12, 1.07], 0.95, floor=0.0)
     assert math.isclose(low, math.exp(logs.mean() - half), rel_tol=1e-9)
     assert math.isclose(high, math.exp(logs.mean() + half), rel_tol=1e-9)
 
@@ -97,6 +97,12 @@ def test_the_plan_holds_its_coverage_and_its_aa_error_on_simulated_processes():
 
 def improvement_pct(ratio: float) -> float:
     return stats.improvement_pct(ratio)
+
+
+def test_no_interval_is_narrower_than_the_machines_resolution():
+    low, high = stats.t_interval([1.25, 1.25, 1.25, 1.25], 0.95)
+    assert math.isclose(low, 1.25 * math.exp(-stats.MIN_HALF_WIDTH))
+    assert math.isclose(high, 1.25 * math.exp(stats.MIN_HALF_WIDTH))
 
 
 def test_adding_processes_while_undecided_does_not_raise_false_accepts():
