@@ -264,7 +264,7 @@ GO = {
         1_000_000,
     ),
 }
-GO_IMPORTS = {"hash": ("sort",), "threads": ("sync",)}
+GO_IMPORTS = ("sort", "sync")  # imported by the programs that use them (Go refuses unused ones)
 
 # -- Java -----------------------------------------------------------------------------------
 JAVA_TAIL = """class Workload {
@@ -366,7 +366,8 @@ def program(language: Language, key: str, code: str, n: int) -> str:
     if language is Language.RUST:
         return code + RUST_TAIL.replace("ITERATIONS", str(n))
     if language is Language.GO:
-        imports = "".join(f'\t"{m}"\n' for m in (*GO_IMPORTS.get(key, ()), "testing"))
+        used = [m for m in GO_IMPORTS if f"{m}." in code]
+        imports = "".join(f'\t"{m}"\n' for m in (*used, "testing"))
         return f"package main\n\nimport (\n{imports})\n\n{code}\n" + GO_TAIL.replace(
             "ITERATIONS", str(n)
         )
