@@ -41,10 +41,11 @@ COUNT_DIR = "/perforch"  # the work dir inside the sandbox for instruction count
 PAIRS = 12  # A/B pairs per process: the interval is over processes; 12 keeps a process ~0.12 s
 
 _METHODS = {
-    Metric.EXEC_TIME: "CPU time (thread utime+stime) per test-suite call; baseline and candidate "
-    "interleaved in one Python process, batches ≥ 2 ms, 20 pairs per process",
-    Metric.CPU_UTILIZATION: "CPU time / wall time per batch; baseline and candidate interleaved "
-    "in one process",
+    Metric.EXEC_TIME: "the process's CPU time (every thread's) per test-suite call, wall time "
+    f"beside it; baseline and candidate interleaved in one Python process, batches ≥ 2 ms, "
+    f"{PAIRS} pairs per process",
+    Metric.CPU_UTILIZATION: "the process's CPU time / wall time per batch; baseline and "
+    "candidate interleaved in one process",
     Metric.MAX_MEMORY: "tracemalloc peak above the starting level during one test-suite call; "
     "interleaved in one process; process-level peak RSS and VmData+VmStk above an empty harness "
     "reported beside it",
