@@ -351,6 +351,10 @@ class Verdict(_Frozen):
         description="how many times cheaper the candidate's second run of the tests was than "
         "its first, relative to the baseline's (median over processes)",
     )
+    process_ratios: tuple[float, ...] = Field(
+        default=(),
+        description="baseline ÷ candidate of each process, the values the interval is over",
+    )
     rejected: str = Field(
         default="",
         description="why a measured gain is not accepted (a candidate that keeps results "

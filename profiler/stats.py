@@ -48,6 +48,12 @@ LOOKS = (4, 8)  # processes measured by each look of the plan
 # this floor, scenarios with 40x-75x ratios had intervals a tenth of a percent wide and held the
 # 100-process truth in 60-72 % of runs.
 MIN_HALF_WIDTH = 0.02
+# … and the ratio of two very different workloads is itself less stable than that of two similar
+# ones: their batches, of very different lengths, meet the machine's drifting state differently
+# (Java's boxing scenario, a 28x ratio, varied 25x-43x between processes minutes apart while 4
+# neighbouring processes agreed within 5 %). The floor grows with the size of the effect: 1.5 %
+# of |log ratio| (±5 % at 28x, ±2 % up to 3.8x). Measured by ``perforch bench fidelity``.
+RELATIVE_HALF_WIDTH = 0.015
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,8 @@ def t_interval(
     ratios: list[float], confidence: float = CONFIDENCE, floor: float = MIN_HALF_WIDTH
 ) -> tuple[float, float]:
     """Two-sided ``confidence`` bounds (low, high) of the geometric mean of ``ratios``: a
-    Student-t interval over their logarithms, never narrower than ``floor`` on either side."""
+    Student-t interval over their logarithms, never narrower than ``floor`` on either side, nor
+    than ``RELATIVE_HALF_WIDTH`` of the mean log-ratio (``floor=0``: the plain t interval)."""
     from scipy import stats as sps  # the first decision pays its import, not every start
 
     if len(ratios) < 2:
@@ -85,6 +92,7 @@ def t_interval(
     logs = np.log(np.asarray(ratios, dtype=float))
     mean = float(np.mean(logs))
     se = float(np.std(logs, ddof=1)) / math.sqrt(len(logs))
+    floor = max(floor, RELATIVE_HALF_WIDTH * abs(mean)) if floor else 0.0
     half = max(floor, float(sps.t.ppf(0.5 + confidence / 2.0, df=len(logs) - 1)) * se)
     return math.exp(mean - half), math.exp(mean + half)
 

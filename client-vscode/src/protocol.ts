@@ -62,6 +62,7 @@ export interface Verdict {
   wall_before_ns?: number | null;
   wall_after_ns?: number | null;
   repeat_speedup?: number | null;
+  process_ratios?: number[];
   /** Why a measured gain is not accepted (a candidate that keeps results between calls). */
   rejected?: string;
 }

@@ -169,6 +169,7 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
         wall_before_ns=_median_wall([r.wall_baseline for r in results]),
         wall_after_ns=_median_wall([r.wall_candidate for r in results]),
         repeat_speedup=repeat_speedup(results),
+        process_ratios=tuple(r.ratio for r in results),
     )
 
 

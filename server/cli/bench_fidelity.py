@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
 import time
 from pathlib import Path
@@ -63,6 +64,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", action="append", help="only these scenarios (keys), repeatable")
     p.add_argument("--threshold", type=float, default=5.0, help="minimum effect (%%)")
     p.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
+    p.add_argument(
+        "--replay",
+        action="store_true",
+        help="re-decide the stored per-process ratios (the JSON in --out) under the current "
+        "interval rule and rewrite the report; refused where the plan would have stopped "
+        "elsewhere (processes that were not measured)",
+    )
 
 
 def task(language: Language) -> Task:
@@ -94,8 +102,78 @@ def programs(language: Language, s: Scenario) -> tuple[str, str]:
     )
 
 
+def replay(row: dict[str, Any], threshold: float) -> dict[str, Any] | None:
+    """The row decided again by the plan on its stored per-process ratios; None when the plan
+    would now stop at another look than the one measured."""
+    ratios = row["ratios"]
+    level = stats.look_confidence(len(stats.LOOKS))
+    for look in stats.LOOKS:
+        if len(ratios) < look:
+            return None
+        d = stats.decide(ratios[:look], threshold, level)
+        if d.decision != "inconclusive" or look == stats.LOOKS[-1]:
+            if look != len(ratios):
+                return None
+            return {
+                **row,
+                "decision": d.decision,
+                "improvement": d.improvement_pct,
+                "low": d.low_pct,
+                "high": d.high_pct,
+            }
+    return None
+
+
+def rerender(args: argparse.Namespace, console: Console) -> int:
+    language = Language(args.language)
+    path = args.out / f"profiler-fidelity-{language.value}.json"
+    data = json.loads(path.read_text())
+    if data.get("ratios") != "process":
+        console.print(f"{path} stores ratios of medians, not the processes' own: measure again")
+        return 1
+    rows = [replay(r, data["threshold"]) for r in data["rows"]]
+    lost = sum(r is None for r in rows)
+    if lost:
+        console.print(f"{lost} comparisons would stop at another look now: measure again")
+        return 1
+    kept = [r for r in rows if r is not None]
+    chosen = [s for s in scenarios(language) if s.key in data["references"]]
+    args.threshold = data["threshold"]
+    args.runs = max((r["run"] for r in kept), default=0) + 1
+    args.reference = max((v["processes"] for v in data["references"].values()), default=0)
+    when, load, total_s = data.get("measured"), data.get("load"), data.get("total_s")
+    md = args.out / f"profiler-fidelity-{language.value}.md"
+    header = re.search(
+        r"Measured (\S+) on .*?load average at start ([\d.]+)\);.*? in ([\d.]+) min",
+        md.read_text() if md.exists() else "",
+    )
+    if header and when is None:  # stored before the JSON carried them: the report's header
+        when, load, total_s = header[1], float(header[2]), float(header[3]) * 60
+    report = _report(
+        language,
+        chosen,
+        data["references"],
+        kept,
+        args,
+        float(total_s or 0.0),
+        (float(load or 0.0), 0.0, 0.0),
+        when,
+    )
+    report += (
+        f"\nIntervals and decisions re-derived with `--replay` ({dt.date.today().isoformat()}) "
+        "from the per-process ratios measured then, under the current interval rule; every "
+        "comparison stops at the look it was measured to.\n"
+    )
+    (args.out / f"profiler-fidelity-{language.value}.md").write_text(report)
+    path.write_text(json.dumps({**data, "rows": kept}, indent=1))
+    console.print(report, markup=False, highlight=False)
+    return 0
+
+
 async def run(args: argparse.Namespace) -> int:
     console = Console()
+    if args.replay:
+        return rerender(args, console)
     language = Language(args.language)
     chosen = [s for s in scenarios(language) if not args.scenario or s.key in args.scenario]
     base_task = task(language)
@@ -158,7 +236,15 @@ async def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     md = args.out / f"profiler-fidelity-{language.value}.md"
     md.write_text(report)
-    data = {"references": references, "rows": rows, "threshold": args.threshold}
+    data = {
+        "references": references,
+        "rows": rows,
+        "threshold": args.threshold,
+        "ratios": "process",  # Verdict.process_ratios: what --replay re-decides
+        "total_s": total_s,
+        "load": load_before[0],
+        "measured": dt.datetime.now().isoformat(timespec="minutes"),
+    }
     (args.out / f"profiler-fidelity-{language.value}.json").write_text(json.dumps(data, indent=1))
     console.print(report, markup=False, highlight=False)
     console.print(f"wrote {md}")
@@ -166,7 +252,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def _ratios(v: Any) -> list[float]:
-    return [b / a for a, b in zip(v.after.values, v.before.values, strict=True) if a > 0]
+    """The per-process ratios the verdict's interval is over (each the median of that
+    process's pair ratios; not the ratio of its two medians, which differs on skewed data)."""
+    return list(v.process_ratios)
 
 
 def summary(s: Scenario, reference: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -218,6 +306,7 @@ def _report(
     args: argparse.Namespace,
     total_s: float,
     load: tuple[float, float, float],
+    when: str | None = None,
 ) -> str:
     label = languages.support(language).label
     method = rows[0]["method"] if rows else "no rows"
@@ -225,7 +314,7 @@ def _report(
     lines = [
         f"# Profiler fidelity: {label}",
         "",
-        f"Measured {dt.datetime.now().isoformat(timespec='minutes')} on {platform.node()} "
+        f"Measured {when or dt.datetime.now().isoformat(timespec='minutes')} on {platform.node()} "
         f"({os.cpu_count()} CPUs, load average at start {load[0]:.2f}); "
         f"{len(rows)} comparisons and {len(references)} reference runs in {total_s / 60:.1f} min.",
         f"Command: `.venv/bin/perforch bench fidelity --language {language.value} --runs "

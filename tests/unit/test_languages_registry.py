@@ -15,7 +15,11 @@ from profiler import languages as profiler_languages
 ROOT = Path(__file__).resolve().parents[2]
 # Data about benchmarks, not about languages: HumanEvalPack's per-language record layouts and
 # the fidelity benchmark's workload in each language.
-BENCHMARK_DATA = {"perforch_core/benchmarks.py", "server/cli/bench.py"}
+BENCHMARK_DATA = {
+    "perforch_core/benchmarks.py",
+    "server/cli/fidelity_programs.py",
+    "server/cli/bench_fidelity.py",  # the cost goals per language
+}
 
 
 @pytest.mark.parametrize("language", list(Language))
