@@ -9,8 +9,9 @@ paper's sense is ``(before − after) / before × 100 = (1 − 1/r) × 100``.
 **The interval.** A Student-t interval for the mean of the per-process log-ratios
 ``y_i = log r_i`` (``scipy.stats.t``, n − 1 degrees of freedom): its width comes from the
 spread of the per-process values, so it accounts for both sources of noise, with the
-uncertainty of estimating that spread from few processes; and never narrower than ±2 %
-(``MIN_HALF_WIDTH``: what this machine can resolve between processes measured apart). Its
+uncertainty of estimating that spread from few processes; and never narrower than ±2 %, nor
+than 1.5 % of the log-ratio (``MIN_HALF_WIDTH``, ``RELATIVE_HALF_WIDTH``: what this machine can
+resolve between processes measured apart). Its
 coverage is measured, not assumed: ``perforch bench fidelity`` reports, per scenario, how often
 it held the effect that a 100-process reference run establishes.
 
