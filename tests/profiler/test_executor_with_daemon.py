@@ -13,12 +13,9 @@ from tests.fakes import FakeLLM
 SLOW = "def total(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n"
 
 
-def fence(code: str) -> str:
-    return f"```python\n{code}```"
-
-
-async def test_a_looping_candidate_is_rolled_back_and_the_next_model_wins(tmp_path: Path):
-    task = Task(
+def total_task() -> Task:
+    """``total(n)`` as a slow loop, judged by one doctest (the workload repeats it)."""
+    return Task(
         id="t::total",
         language=Language.PYTHON,
         entry_point="total",
@@ -27,6 +24,14 @@ async def test_a_looping_candidate_is_rolled_back_and_the_next_model_wins(tmp_pa
         current_code=SLOW,
         tests=TestSpec(kind="doctest", source=">>> total(3000)\n4498500\n", origin="t"),
     )
+
+
+def fence(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+async def test_a_looping_candidate_is_rolled_back_and_the_next_model_wins(tmp_path: Path):
+    task = total_task()
     llm = FakeLLM(
         {
             "m/loops": [fence("def total(n):\n    while True:\n        pass\n")],
@@ -61,15 +66,7 @@ async def test_a_memoizing_candidate_is_rolled_back_with_the_reason(tmp_path: Pa
     """The memo measures as a large gain (the workload repeats ``total(3000)``), but it adds a
     module-level dict and its second run is far cheaper than its first: rolled back, saying so;
     the closed form that follows is accepted."""
-    task = Task(
-        id="t::total",
-        language=Language.PYTHON,
-        entry_point="total",
-        module="mod",
-        signature="def total(n):",
-        current_code=SLOW,
-        tests=TestSpec(kind="doctest", source=">>> total(3000)\n4498500\n", origin="t"),
-    )
+    task = total_task()
     llm = FakeLLM(
         {
             "m/memo": [fence(MEMO)],

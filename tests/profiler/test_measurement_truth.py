@@ -262,25 +262,15 @@ def has_duplicates(items):
     return found
 '''
 
-MEMO_CPP = """long spread_work() {
-    static bool known = false;
-    static long answer = 0;
-    if (known) return answer;
-    std::vector<long> sums(2, 0);
-    std::vector<std::thread> pool;
-    for (int t = 0; t < 2; t++) {
-        pool.emplace_back([&sums, t] {
-            volatile long s = 0;
-            for (long i = 0; i < 6000000; i++) s = s + (i ^ t);
-            sums[t] = s;
-        });
-    }
-    for (auto& th : pool) th.join();
-    answer = sums[0] + sums[1];
-    known = true;
-    return answer;
-}
-"""
+# The same function remembering its one answer in statics: free from its second call on.
+MEMO_CPP = CPP_WORK.split("long spread_work() {\n", 1)[1].replace(
+    "    return sums[0] + sums[1];\n",
+    "    answer = sums[0] + sums[1];\n    known = true;\n    return answer;\n",
+)
+MEMO_CPP = (
+    "long spread_work() {\n    static bool known = false;\n    static long answer = 0;\n"
+    "    if (known) return answer;\n" + MEMO_CPP
+)
 
 
 async def test_a_memoizing_candidate_shows_its_repeats_getting_free_and_is_not_accepted(

@@ -311,12 +311,32 @@ async def test_tracing_finds_the_tests_the_static_search_cannot_and_is_kept(
     assert spec is not None and [t.id for t in spec.tests] == ["tests/test_core.py::test_double"]
 
 
+def _statically(language, path: Path, function: str, lines: str):
+    """The project spec the static search finds for ``function`` (no map kept yet), with the
+    function's lines for the tracer, and a task for it."""
+    from perforch_core import languages, projects
+
+    support = languages.support(language)
+    text = path.read_text()
+    spec = projects.discover(support, path, text, function)
+    assert spec is not None
+    spec = spec.model_copy(update={"options": {**spec.options, "lines": lines}})
+    task = support.task_from_text(
+        path,
+        text,
+        function,
+        tests_file=None,
+        metric=Metric.EXEC_TIME,
+        tests=projects.test_spec(spec),
+    )
+    return spec, task
+
+
 async def test_tracing_a_go_package_by_coverage_finds_a_function_passed_as_a_value(
     daemon: ProfilerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """``Apply(Double, 2)`` never writes ``Double(``: the call search misses the test that
     exercises Double; a coverage run of each test sees Double's lines run."""
-    from perforch_core import languages, projects
     from perforch_core.models import Language
     from perforch_core.projects import testmap
 
@@ -334,19 +354,9 @@ async def test_tracing_a_go_package_by_coverage_finds_a_function_passed_as_a_val
         "\tif Apply(Double, 2) != 4 {\n\t\tt.Fail()\n\t}\n}\n\n"
         "func TestNothing(t *testing.T) {}\n"
     )
-    path, go = root / "calc.go", languages.support(Language.GO)
-    text = path.read_text()
-    spec = projects.discover(go, path, text, "Double")
-    assert spec is not None and spec.tests == () and spec.others == 2
-    spec = spec.model_copy(update={"options": {**spec.options, "lines": "3-5"}})
-    task = go.task_from_text(
-        path,
-        text,
-        "Double",
-        tests_file=None,
-        metric=Metric.EXEC_TIME,
-        tests=projects.test_spec(spec),
-    )
+    path = root / "calc.go"
+    spec, task = _statically(Language.GO, path, "Double", "3-5")
+    assert spec.tests == () and spec.others == 2
     traced = await daemon.trace_tests(task, task.current_code or "")
     assert traced.error is None, traced.error
     assert (traced.reached, traced.ran) == (["TestApplyDouble"], 2)
@@ -383,7 +393,6 @@ async def test_tracing_a_maven_project_by_jacoco_survives_a_test_that_exhausts_m
     JaCoCo's per-test record sees its lines run. A test throwing OutOfMemoryError (which JUnit
     rethrows, ending the launch, as commons-text's 7 GiB tests do) is kept as run and the
     tests after it still run."""
-    from perforch_core import languages, projects
     from perforch_core.models import Language
     from perforch_core.projects import testmap
 
@@ -417,19 +426,9 @@ async def test_tracing_a_maven_project_by_jacoco_survives_a_test_that_exhausts_m
         "            assertEquals(-6, Calc.apply(x -> -Calc.apply(Calc::twice, x), 3));\n"
         "        }\n    }\n}\n"
     )
-    path, java = main / "Calc.java", languages.support(Language.JAVA)
-    text = path.read_text()
-    spec = projects.discover(java, path, text, "twice")
-    assert spec is not None and spec.tests == () and spec.others == 4
-    spec = spec.model_copy(update={"options": {**spec.options, "lines": "6-8"}})
-    task = java.task_from_text(
-        path,
-        text,
-        "twice",
-        tests_file=None,
-        metric=Metric.EXEC_TIME,
-        tests=projects.test_spec(spec),
-    )
+    path = main / "Calc.java"
+    spec, task = _statically(Language.JAVA, path, "twice", "6-8")
+    assert spec.tests == () and spec.others == 4
     traced = await daemon.trace_tests(task, task.current_code or "")
     assert traced.error is None, traced.error
     assert traced.ran == 4  # the tests after the one that ended the launch ran too
@@ -452,7 +451,6 @@ async def test_tracing_a_cmake_project_by_gcov_runs_each_ctest_test_alone(
 ):
     """``apply(twice, 2)`` never writes ``twice(``: the call search misses the program that
     exercises it; a coverage build's gcov counts, one ctest test at a time, see it run."""
-    from perforch_core import languages, projects
     from perforch_core.models import Language
     from perforch_core.projects import testmap
 
@@ -480,19 +478,9 @@ async def test_tracing_a_cmake_project_by_gcov_runs_each_ctest_test_alone(
         '#include "calc.h"\n\nint main() {\n    return apply(twice, 2) == 4 ? 0 : 1;\n}\n'
     )
     (root / "tests" / "nothing_test.cpp").write_text("int main() {\n    return 0;\n}\n")
-    path, cpp = root / "calc.cpp", languages.support(Language.CPP)
-    text = path.read_text()
-    spec = projects.discover(cpp, path, text, "twice")
-    assert spec is not None and spec.tests == ()
-    spec = spec.model_copy(update={"options": {**spec.options, "lines": "1-3"}})
-    task = cpp.task_from_text(
-        path,
-        text,
-        "twice",
-        tests_file=None,
-        metric=Metric.EXEC_TIME,
-        tests=projects.test_spec(spec),
-    )
+    path = root / "calc.cpp"
+    spec, task = _statically(Language.CPP, path, "twice", "1-3")
+    assert spec.tests == ()
     traced = await daemon.trace_tests(task, task.current_code or "")
     assert traced.error is None, traced.error
     assert (traced.reached, traced.ran) == (["exe:apply_test"], 2)
