@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -325,17 +326,7 @@ class CompiledHarness:
         if run.returncode != 0 or data is None:
             detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
             raise HarnessError(f"measurement process failed: {detail}")
-        return ProcessResult(
-            ratio=data.ratio,
-            baseline=data.baseline,
-            candidate=data.candidate,
-            unit=data.unit,
-            batch_calls=data.k,
-            wall_baseline=data.wall_baseline,
-            wall_candidate=data.wall_candidate,
-            first=data.first,
-            second=data.second,
-        )
+        return ProcessResult.of(dataclasses.asdict(data))
 
     async def footprints(
         self, params: CompareParams, baseline: str, candidate: str, seed: int

@@ -279,6 +279,24 @@ async def step(
     )
 
 
+def traced_lines(spec: ProjectSpec) -> tuple[int, int]:
+    """The function's first and last lines, which a tracer must see run (``perforch tests
+    --trace`` puts them in the spec's options)."""
+    lines = spec.options.get("lines", "")
+    if not re.fullmatch(r"\d+-\d+", lines):
+        raise HarnessError(f"tracing a {spec.kind} project needs the function's lines")
+    first, last = lines.split("-")
+    return int(first), int(last)
+
+
+def shared_dir(wd: Path, name: str) -> Path:
+    """A directory of the work dir the sandboxed tests (running as nobody) write into."""
+    path = wd / name
+    path.mkdir()
+    path.chmod(0o777)
+    return path
+
+
 # -- the copy -------------------------------------------------------------------------------
 def _ignore(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in SKIP_DIRS or (n.startswith(".") and n not in (".cargo",))}

@@ -29,7 +29,9 @@ from ...projects.base import (
     junit_cases,
     offline,
     outcome,
+    shared_dir,
     step,
+    traced_lines,
 )
 from ...protocol import RunTestsParams, TraceResult
 
@@ -124,10 +126,7 @@ class CMakeRunner(Runner):
     ) -> TraceResult:
         """Every ctest test, each run alone from one coverage build; those whose gcov counts
         show the function's lines run are kept as the map."""
-        lines = spec.options.get("lines", "")
-        if not re.fullmatch(r"\d+-\d+", lines):
-            raise HarnessError("tracing a CMake project needs the function's lines")
-        first, last = (int(n) for n in lines.split("-"))
+        first, last = traced_lines(spec)
         # Only the function's file is instrumented: gcov's reports stay small.
         only = re.escape(f"{SRC}/{spec.file}")
         flags = f"--coverage -O0 -fprofile-filter-files={only}"
@@ -151,8 +150,7 @@ class CMakeRunner(Runner):
         tests = [t for t in entries if isinstance(t, dict)] if isinstance(entries, list) else []
         if not tests:
             return TraceResult(error="ctest lists no tests")
-        (wd / "cover").mkdir()
-        (wd / "cover").chmod(0o777)  # the tests run as nobody
+        shared_dir(wd, "cover")
         runs = []
         for n, test in enumerate(tests):
             pattern = shlex.quote("^" + re.escape(str(test.get("name", ""))) + "$")

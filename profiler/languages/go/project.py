@@ -22,7 +22,9 @@ from ...projects.base import (
     build_failure,
     offline,
     outcome,
+    shared_dir,
     step,
+    traced_lines,
 )
 from ...protocol import RunTestsParams, TraceResult
 from .toolchain import go
@@ -90,15 +92,11 @@ class GoRunner(Runner):
     ) -> TraceResult:
         """Every ``Test…`` of the package, each run alone from one coverage build
         (``-cover -covermode=count``): those whose profile shows the function's lines run."""
-        lines = spec.options.get("lines", "")
-        if not re.fullmatch(r"\d+-\d+", lines):
-            raise HarnessError("tracing a Go package needs the function's lines")
-        first, last = (int(n) for n in lines.split("-"))
+        first, last = traced_lines(spec)
         prepared = await self.prepare(spec, wd, cache, params, cover=True)
         if isinstance(prepared, TestOutcome):
             return TraceResult(error=prepared.error)
-        (wd / "cover").mkdir()
-        (wd / "cover").chmod(0o777)  # the tests run as nobody
+        shared_dir(wd, "cover")
         binary = prepared.argv[0]
         script = (
             f'for t in $({binary} -test.list "^Test" 2>/dev/null); do '

@@ -29,7 +29,9 @@ from ...projects.base import (
     junit_cases,
     measured,
     outcome,
+    shared_dir,
     step,
+    traced_lines,
 )
 from ...protocol import CompareParams, RunTestsParams, TraceResult
 from ...sandbox import Limits
@@ -267,10 +269,7 @@ class JavaRunner(Runner):
         """Every JUnit test of the project, in one JVM with the JaCoCo agent recording the
         function's package, one record per test; those whose record covers the function's
         lines (JaCoCo's analysis of the compiled classes) are kept as the map."""
-        lines = spec.options.get("lines", "")
-        if not re.fullmatch(r"\d+-\d+", lines):
-            raise HarnessError("tracing a Java project needs the function's lines")
-        first, last = lines.split("-")
+        first, last = traced_lines(spec)
         source = Path(spec.file)
         if MAIN_SOURCES not in source.as_posix():
             return TraceResult(error=f"{spec.file} is not under {MAIN_SOURCES}: not traced")
@@ -281,8 +280,7 @@ class JavaRunner(Runner):
         if failed is not None:
             return TraceResult(error=failed.error)
         runner, lines_of = await asyncio.to_thread(trace_drivers)
-        (wd / "trace").mkdir()
-        (wd / "trace").chmod(0o777)  # the tests run as nobody
+        shared_dir(wd, "trace")
         includes = f"{package.replace('/', '.')}.*" if package else "*"
         await stages.report("running every test under JaCoCo")
         run = await step(
@@ -328,8 +326,8 @@ class JavaRunner(Runner):
                     f"{INSIDE}/classes",
                     package,
                     source.name,
-                    first,
-                    last,
+                    str(first),
+                    str(last),
                     f"{INSIDE}/trace",
                 ],
                 ro_binds=[*setup.binds, lines_of],
