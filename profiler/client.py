@@ -12,6 +12,7 @@ cancelled, sends ``$/cancelRequest`` so the daemon kills that request's processe
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 import logging
@@ -90,6 +91,11 @@ class _Connection(JsonRPCClient):
             self.owner.state = ClientState.EXITED
 
     def report_server_error(self, error: Exception, source: Any) -> None:
+        if isinstance(error, concurrent.futures.InvalidStateError):
+            # The daemon's reply to a request whose caller was cancelled: pygls sets it on the
+            # cancelled future and reports that; the stream itself is fine.
+            log.debug("reply to a cancelled request: %s", error)
+            return
         log.error("profiler stream broken: %s", error)
         if self.owner._connection is self:
             self.owner.state = ClientState.ERRORED
@@ -121,6 +127,10 @@ class ProfilerClient:
             if self.state == ClientState.RUNNING:
                 return
             self.state = ClientState.STARTING
+            stale = self._proc
+            if stale is not None and stale.returncode is None:
+                stale.kill()  # a daemon whose stream broke must not outlive its replacement
+                await stale.wait()
             connection = _Connection(self)
             try:
                 await connection.start_io(*self.command, start_new_session=True)

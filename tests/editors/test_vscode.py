@@ -92,9 +92,25 @@ async def _optimize_with_picked_model(page: Page) -> None:
     await row.click()
 
 
-async def _diff_shown(page: Page) -> None:
+async def _diff_shown(page: Page, server: CodeServer, jobs_before: int) -> None:
+    """The review diff opens; if the job ends without proposing a change, fail at once with
+    how it ended and the PerfOrch output (not after a blind wait)."""
     diff = page.locator(".monaco-diff-editor").first
-    await diff.wait_for(timeout=600_000)
+
+    async def shown_or_ended() -> bool:
+        if await diff.is_visible():
+            return True
+        output = server.output()
+        ended = [line for line in output.splitlines() if " ended (" in line]
+        proposed = output.count("— proposed for")
+        if len(ended) > jobs_before and proposed <= jobs_before:
+            raise AssertionError(f"the job ended with no diff: {ended[-1]}\n{output[-4000:]}")
+        return False
+
+    try:
+        await _wait_until(shown_or_ended, 600, "the review diff")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- PerfOrch output ---\n{server.output()[-4000:]}") from None
     await page.locator(".tab", has_text="↔ proposed").first.wait_for(timeout=10_000)
 
 
@@ -125,7 +141,7 @@ async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
 
                 # 1. Optimize, pick the model, review the diff, Accept: the file changes.
                 await _optimize_with_picked_model(page)
-                await _diff_shown(page)
+                await _diff_shown(page, server, 0)
                 await page.screenshot(path=str(ARTIFACTS / "diff-view.png"))
                 assert target.read_text() == SOURCE, "written before review"
                 await page.locator('.editor-actions [aria-label^="Accept Proposed Change"]').click()
@@ -156,7 +172,7 @@ async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
                     lambda: _contains(editor_text, "for j in range"), 30, "the editor to reload"
                 )
                 await _optimize_with_picked_model(page)
-                await _diff_shown(page)
+                await _diff_shown(page, server, 1)
                 await page.locator('.editor-actions [aria-label^="Reject Proposed Change"]').click()
                 await page.locator(".tab", has_text="↔ proposed").first.wait_for(
                     state="detached", timeout=30_000
