@@ -11,8 +11,8 @@ Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
   ignores it for root); otherwise bwrap maps nobody in a user namespace;
 - a **seccomp** deny-list (EPERM): ptrace, process_vm_*, bpf, perf_event_open, keyring and
   kernel-module calls, mount/pivot_root/unshare/setns, swap, reboot, acct, userfaultfd;
-- rlimits: CPU seconds (SIGXCPU first), address space, file size (an output flood stops), open
-  files, processes (a fork bomb stops), no core dumps;
+- rlimits, set by ``prlimit`` in front of bwrap: CPU seconds (SIGXCPU first), address space,
+  file size (an output flood stops), open files, processes (a fork bomb stops), no core dumps;
 - a new session and a wall-clock timeout that kills the whole process group; bwrap's
   ``--die-with-parent`` and the PID namespace take every descendant down with it;
 - a cleared environment; stdout/stderr go to files in the work dir, only their tails come back.
@@ -70,7 +70,7 @@ class RunResult:
     def crashed_reason(self) -> str | None:
         if self.timed_out:
             return f"timed out after {self.wall_s:.1f} s (killed)"
-        if self.signal_name:
+        if self.signal_name and self.signal_name != "SIGABRT":  # abort(): its stderr says why
             return {
                 "SIGXCPU": "used up its CPU-time limit (killed)",
                 "SIGXFSZ": "wrote more output than allowed (killed)",
@@ -242,23 +242,33 @@ def wrap(
     return cmd + list(argv)
 
 
-def _limiter(limits: Limits) -> None:
-    def set_limit(which: int, value: int) -> None:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(which, (value, value))
-
-    # Soft < hard for CPU: SIGXCPU first (reported clearly), SIGKILL a second later.
+def limits_argv(limits: Limits) -> list[str]:
+    """``prlimit`` setting ``limits`` on the command it then executes. Not a ``preexec_fn``:
+    that makes Python fork the whole daemon (~13 ms at 150 MB resident, every run) where
+    without it the child is spawned with vfork (~1 ms). A limit above what this user may set
+    is lowered to the hard limit it has."""
+    wanted: list[tuple[str, int, int, int]] = [
+        ("--as", resource.RLIMIT_AS, limits.address_space_mb << 20, limits.address_space_mb << 20),
+        ("--fsize", resource.RLIMIT_FSIZE, limits.file_size_mb << 20, limits.file_size_mb << 20),
+        ("--nofile", resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
+        ("--core", resource.RLIMIT_CORE, 0, 0),
+    ]
     if limits.cpu_s is not None:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
-    set_limit(resource.RLIMIT_AS, limits.address_space_mb << 20)
-    set_limit(resource.RLIMIT_FSIZE, limits.file_size_mb << 20)
-    set_limit(resource.RLIMIT_NOFILE, limits.open_files)
-    if os.geteuid() == 0 and sandbox_mode() == "bwrap":
+        # Soft < hard for CPU: SIGXCPU first (reported clearly), SIGKILL a second later.
+        wanted.append(("--cpu", resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 1))
+    root = os.geteuid() == 0
+    if root and sandbox_mode() == "bwrap":
         # Counts processes per real uid: the candidate runs as nobody. (For an unprivileged
         # user it would count the user's own processes too, so the PID namespace must do.)
-        set_limit(resource.RLIMIT_NPROC, limits.processes)
-    set_limit(resource.RLIMIT_CORE, 0)
+        wanted.append(("--nproc", resource.RLIMIT_NPROC, limits.processes, limits.processes))
+    argv = ["prlimit"]
+    for flag, which, soft, hard in wanted:
+        if not root:
+            ceiling = resource.getrlimit(which)[1]
+            if ceiling != resource.RLIM_INFINITY:
+                soft, hard = min(soft, ceiling), min(hard, ceiling)
+        argv.append(f"{flag}={soft}:{hard}")
+    return [*argv, "--"]
 
 
 def _tail(path: Path) -> str:
@@ -313,6 +323,7 @@ async def _spawn(
             fds = (program.fileno(),)
         command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None, mount_at, rw_binds)
         return await asyncio.create_subprocess_exec(
+            *limits_argv(limits),
             *command,
             pass_fds=fds,
             cwd=cwd,
@@ -321,7 +332,6 @@ async def _spawn(
             stdout=stdout,
             stderr=stderr,
             start_new_session=True,
-            preexec_fn=lambda: _limiter(limits),
         )
 
 
@@ -383,9 +393,11 @@ async def run_sandboxed(
         kill_group(proc.pid)
     rc = await proc.wait()
     sig = None
-    if rc is not None and rc < 0 and not timed_out:
+    # bwrap exits 128 + N when the command inside was killed by signal N (as a shell does).
+    number = -rc if rc < 0 else rc - 128 if rc > 128 and sandbox_mode() == "bwrap" else 0
+    if number and not timed_out:
         with contextlib.suppress(ValueError):
-            sig = signal.Signals(-rc).name
+            sig = signal.Signals(number).name
     return RunResult(
         returncode=rc,
         timed_out=timed_out,

@@ -15,6 +15,7 @@ import pytest
 
 from perforch_core.models import Language, Task, TestSpec
 from profiler.client import ProfilerClient
+from profiler.sandbox import Limits, run_sandboxed, workdir
 
 CHECK = "def check(f):\n    result = f()\n    assert result == 'blocked', result\n"
 
@@ -215,3 +216,20 @@ ok = all(rc == -1 and err == 1 for _, rc, err in results)  # EPERM
 return 'blocked' if ok else repr(results)
 """,
     )
+
+
+async def test_the_limits_hold_inside_and_a_cpu_hog_gets_sigxcpu(tmp_path: Path):
+    """The rlimits are set on the sandboxed command (by prlimit in front of bwrap): the shell
+    inside sees them, and a busy loop past its CPU seconds is stopped by SIGXCPU, not by the
+    wall clock."""
+    limits = Limits(wall_s=20, cpu_s=1, address_space_mb=512, open_files=64)
+    with workdir("perforch-limits-") as wd:
+        seen = await run_sandboxed(
+            ["sh", "-c", "ulimit -t; ulimit -v; ulimit -n; ulimit -c; ulimit -f"],
+            cwd=wd,
+            limits=limits,
+        )
+        assert seen.returncode == 0, seen.stderr_tail
+        assert seen.stdout_tail.split() == ["1", str(512 * 1024), "64", "0", str(16 * 1024 * 2)]
+        hog = await run_sandboxed(["sh", "-c", "while :; do :; done"], cwd=wd, limits=limits)
+        assert hog.signal_name == "SIGXCPU" and not hog.timed_out, hog
