@@ -136,6 +136,11 @@ def sandbox_mode() -> str:
             hint="run scripts/setup.sh (it installs the Debian package), or set "
             "PERFORCH_SANDBOX=none to run without namespaces (unsafe)",
         )
+    if shutil.which("prlimit") is None:
+        raise SandboxError(
+            "prlimit (util-linux) is not installed: candidates' resource limits cannot be set",
+            hint="install the Debian package util-linux",
+        )
     return mode
 
 
