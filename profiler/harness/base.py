@@ -72,6 +72,22 @@ MIN_MEASURABLE_NS = 50.0
 
 OnSample = Callable[[int, ProcessResult], Awaitable[None]]
 
+MIN_PAIRS = 5  # a process's ratio is the median of its pairs: at least five of them
+
+
+def pairs_within_budget(first: ProcessResult, default_pairs: int, target_batch_ns: float) -> int:
+    """The pairs for a comparison's later processes, from its first: as many as cost what
+    ``default_pairs`` cost with batches at most twice their target (where doubling k leaves
+    them), at least ``MIN_PAIRS``. A test suite that runs for milliseconds makes every batch
+    longer than that (k = 1); its processes then run fewer pairs instead of costing
+    proportionally more. The interval stays valid: it is over processes, each an unbiased
+    median of its pairs, whatever their number."""
+    if first.unit != "ns" or first.batch_calls < 1:
+        return default_pairs
+    pair_ns = first.batch_calls * (first.baseline + first.candidate)
+    budget_ns = default_pairs * 2 * (2 * target_batch_ns)
+    return max(MIN_PAIRS, min(default_pairs, int(budget_ns // max(pair_ns, 1.0))))
+
 
 class Harness(Protocol):
     async def run_tests(self, params: RunTestsParams) -> TestOutcome: ...
@@ -81,6 +97,10 @@ class Harness(Protocol):
     ) -> ProcessResult: ...
 
     def method(self, metric: Metric) -> str: ...
+
+    def pairs_after(self, first: ProcessResult) -> int | None:
+        """The pairs for the later processes of a comparison (None: the default)."""
+        ...
 
 
 class FootprintHarness(Protocol):
@@ -111,6 +131,8 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
             await stages.report(f"measuring {params.metric.value}: process {seed} (of {target})")
             result = await harness.compare_once(params, params.baseline, params.candidate, seed)
             results.append(result)
+            if len(results) == 1 and params.pairs is None:
+                params = params.model_copy(update={"pairs": harness.pairs_after(result)})
             await on_sample(len(results), result)
             if _folded(result):
                 break  # more processes cannot make a folded workload measurable

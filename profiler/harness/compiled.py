@@ -39,7 +39,7 @@ from ..toolchains import cache_root as toolchain_cache
 from ..toolchains import launcher
 from . import contract
 from . import process_memory as pm
-from .base import ProcessResult
+from .base import ProcessResult, pairs_within_budget
 
 TAIL = 2000
 
@@ -273,6 +273,9 @@ class CompiledHarness:
             f"(the process's CPU time, all threads, per ~{self.constants.target_batch_ns / 1e6:g} "
             "ms batch)"
         )
+
+    def pairs_after(self, first: ProcessResult) -> int | None:
+        return pairs_within_budget(first, self.default_pairs, self.constants.target_batch_ns)
 
     @staticmethod
     def with_tests(module: str, tests: TestSpec) -> str:

@@ -58,6 +58,10 @@ class _Pair:
 class ProjectHarness:
     """Runs and measures project tasks for the daemon (one per daemon, any language)."""
 
+    def pairs_after(self, first: ProcessResult) -> int | None:
+        """A sample's processes are already sized to ``TARGET_CPU_S``: the default holds."""
+        return None
+
     def __init__(self) -> None:
         self._pair: _Pair | None = None
         # Built copies by (project, source), newest last: the baseline measured alone before

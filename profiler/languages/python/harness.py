@@ -31,7 +31,7 @@ from perforch_core.models import (
 
 from ...harness import contract
 from ...harness import process_memory as pm
-from ...harness.base import ProcessResult
+from ...harness.base import ProcessResult, pairs_within_budget
 from ...protocol import CompareParams, Program, RunTestsParams
 from ...sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
 from ...toolchains import launcher
@@ -200,6 +200,9 @@ class PythonHarness:
             stderr_tail=run.stderr_tail[-2000:],
             duration_s=float(data.get("duration_s", run.wall_s)),
         )
+
+    def pairs_after(self, first: ProcessResult) -> int | None:
+        return pairs_within_budget(first, PAIRS, self.constants.target_batch_ns)
 
     async def compare_once(
         self, params: CompareParams, baseline: str, candidate: str, seed: int
