@@ -90,8 +90,8 @@ class CompareParams(_Params):
     candidate: str
     metric: Metric = Metric.EXEC_TIME
     threshold_pct: float = 5.0
-    min_processes: int = 4  # the plan's looks (profiler.stats.LOOKS) within these bounds
-    max_processes: int = 8
+    min_processes: int = 6  # the plan's looks (profiler.stats.LOOKS) within these bounds
+    max_processes: int = 12
     pairs: int | None = Field(
         default=None, description="A/B batch pairs per process; None: the language's default"
     )

@@ -8,6 +8,7 @@ spends on it; each process's result streamed as it arrives.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import statistics
 from collections.abc import Awaitable, Callable, Mapping
@@ -72,7 +73,12 @@ MIN_MEASURABLE_NS = 50.0
 
 OnSample = Callable[[int, ProcessResult], Awaitable[None]]
 
-MIN_PAIRS = 5  # a process's ratio is the median of its pairs: at least five of them
+MIN_PAIRS = 3  # a process's ratio is the median of its pairs: at least three of them
+# Idle time between a comparison's processes. The machine's state (what the other tenants of
+# the host do) changes the ratio of dissimilar workloads in modes lasting ~0.1-0.3 s; processes
+# measured back to back share one, apart they sample the modes nearly independently, which the
+# interval over processes assumes. It costs the comparison latency, not machine time.
+PROCESS_GAP_S = 0.25
 
 
 def pairs_within_budget(first: ProcessResult, default_pairs: int, target_batch_ns: float) -> int:
@@ -128,6 +134,8 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
     for target in targets:
         while len(results) < target:
             seed = len(results) + 1
+            if results:
+                await asyncio.sleep(PROCESS_GAP_S)
             await stages.report(f"measuring {params.metric.value}: process {seed} (of {target})")
             result = await harness.compare_once(params, params.baseline, params.candidate, seed)
             results.append(result)

@@ -238,7 +238,7 @@ class CompiledHarness:
     language: Language
     failure_markers: Sequence[str] = ()
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
-    default_pairs = 10  # native code's per-pair spread is small (A/A sd ~1 % per process)
+    default_pairs = 5  # native code's per-pair spread is small (A/A sd ~1.5 % per process)
     counter_method = ""  # how max_memory is counted inside the process
     valgrind_env: Mapping[str, str] = {}
     no_instructions = ""  # why instruction counts are not offered, if they are not

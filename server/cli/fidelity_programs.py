@@ -124,7 +124,7 @@ CPP = {
         "    for (long i = 0; i < n; i++) v.push_back((i * 7919) % 10007);\n"
         "    std::sort(v.begin(), v.end());\n"
         "    return (long)(std::unique(v.begin(), v.end()) - v.begin());\n}\n",
-        100_000,
+        20_000,
     ),
     "recursion": (
         "__attribute__((noinline)) long tri(long k) { return k == 0 ? 0 : k + tri(k - 1); }\n"
@@ -142,7 +142,7 @@ CPP = {
         "    std::thread t1([&] { a = part(0, n / 2); });\n"
         "    std::thread t2([&] { b = part(n / 2, n); });\n    t1.join();\n    t2.join();\n"
         "    return (a + b) % 1000003;\n}\n",
-        1_000_000,
+        300_000,
     ),
 }
 
@@ -180,7 +180,7 @@ RUST = {
         "fn work(n: u64) -> u64 {\n"
         "    let mut v: Vec<u64> = (0..n).map(|i| (i * 7919) % 10007).collect();\n"
         "    v.sort_unstable();\n    v.dedup();\n    v.len() as u64\n}\n",
-        100_000,
+        20_000,
     ),
     "recursion": (
         "#[inline(never)]\nfn tri(k: u64) -> u64 {\n"
@@ -197,7 +197,7 @@ RUST = {
         RUST_PART + "fn work(n: u64) -> u64 {\n    let (a, b) = std::thread::scope(|s| {\n"
         "        let a = s.spawn(|| part(0, n / 2));\n        let b = s.spawn(|| part(n / 2, n));\n"
         "        (a.join().unwrap(), b.join().unwrap())\n    });\n    (a + b) % 1000003\n}\n",
-        1_000_000,
+        300_000,
     ),
 }
 
@@ -242,7 +242,7 @@ GO = {
         "    sort.Slice(v, func(a, b int) bool { return v[a] < v[b] })\n    var count int64\n"
         "    for i := range v {\n        if i == 0 || v[i] != v[i-1] {\n            count++\n"
         "        }\n    }\n    return count\n}\n",
-        100_000,
+        20_000,
     ),
     "recursion": (
         "//go:noinline\nfunc tri(k int64) int64 {\n    if k == 0 {\n        return 0\n    }\n"
@@ -261,7 +261,7 @@ GO = {
         "    wg.Add(2)\n    go func() { defer wg.Done(); a = part(0, n/2) }()\n"
         "    go func() { defer wg.Done(); b = part(n/2, n) }()\n    wg.Wait()\n"
         "    return (a + b) % 1000003\n}\n",
-        1_000_000,
+        300_000,
     ),
 }
 GO_IMPORTS = ("sort", "sync")  # imported by the programs that use them (Go refuses unused ones)
@@ -304,7 +304,7 @@ JAVA = {
         "        java.util.Arrays.sort(v);\n        long count = 0;\n"
         "        for (int i = 0; i < n; i++) if (i == 0 || v[i] != v[i - 1]) count++;\n"
         "        return count;\n    }\n",
-        100_000,
+        20_000,
     ),
     "recursion": (
         "    static long tri(long k) { return k == 0 ? 0 : k + tri(k - 1); }\n"
@@ -327,7 +327,7 @@ JAVA = {
         "        } catch (InterruptedException e) {\n"
         "            throw new IllegalStateException(e);\n"
         "        }\n        return (out[0] + out[1]) % 1000003;\n    }\n",
-        1_000_000,
+        300_000,
     ),
 }
 

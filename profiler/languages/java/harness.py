@@ -51,7 +51,7 @@ class JavaHarness(CompiledHarness):
     language = Language.JAVA
     failure_markers = ("Exception", "Error", "at Main", "at Solution")
     run_limits = Limits(wall_s=30, cpu_s=30, address_space_mb=1024)
-    default_pairs = 20  # the cost is JVM start-up and JIT warm-up, not the pairs
+    default_pairs = 10  # the cost is JVM start-up and JIT warm-up, not the pairs
     counter_method = "bytes allocated by the measuring thread (ThreadMXBean)"
     no_instructions = "the JIT makes Java's instruction counts vary by about 1 %"
     # The JIT: K doubles until a batch costs ≥ 2 ms, then both sides warm up for 0.5 s.
