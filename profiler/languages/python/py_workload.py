@@ -1,0 +1,227 @@
+"""Generated workloads and differential testing for Python: run by the profiler inside the
+sandbox, standard library only.
+
+Usage: ``python -I py_workload.py REQUEST.json RESULT.json`` in a scratch directory holding
+the module(s) and the input generator. The generator is a module defining
+``generate_input(size: int, rng: random.Random) -> tuple`` (the function's arguments), as
+ENAMEL's experts wrote theirs. Modes:
+
+- ``probe``: validate the generator on the original (``module_a``) and scale it. For each seed,
+  it must return the same arguments twice (deterministic for a seed), and the original must not
+  raise on them. Then the size doubles from ``start_size`` until one call of the original costs
+  ``target_ns`` of CPU (median over the seeds), ``max_size`` is reached or ``budget_ns`` is
+  spent. Writes every size tried with its time, and the size chosen.
+- ``diff``: call the original (A) and the candidate (B) on the same generated inputs (each on
+  its own deep copy) for every size and seed asked, and compare what a caller can see: the
+  return value, the arguments afterwards (mutation), and the type of the exception raised. On a
+  mismatch, shrink: the smallest size (then seed) that still differs is reported, with the
+  input and both outcomes.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import math
+import random
+import statistics
+import sys
+import time
+import types
+from collections.abc import Callable
+from typing import Any
+
+REPR_LIMIT = 600  # characters of an input or outcome shown to the user
+
+
+def load_module(name: str, path: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def short(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a repr that raises says so instead
+        text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
+    return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 1] + "…"
+
+
+class GeneratorError(Exception):
+    """The generator (not the function) is at fault: it raised, or is not deterministic."""
+
+
+def make_input(generate: Callable[..., Any], size: int, seed: int) -> tuple[Any, ...]:
+    try:
+        args = generate(size, random.Random(seed))
+    except Exception as exc:
+        raise GeneratorError(f"generate_input({size}, seed {seed}) raised {exc!r}") from exc
+    if not isinstance(args, (tuple, list)):
+        args = (args,)  # a single argument returned bare
+    return tuple(args)
+
+
+def same(a: object, b: object) -> bool:
+    """Equal as a caller would check: same type (int vs float differs, bool vs int differs),
+    floats within 1e-9 relative (NaN equal to NaN), containers element by element."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        assert isinstance(b, float)
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0)
+    if isinstance(a, (list, tuple)):
+        assert isinstance(b, (list, tuple))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        assert isinstance(b, dict)
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:
+        return repr(a) == repr(b)
+
+
+def outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Any]:
+    """Call ``fn`` on its own copy of ``args``: what it returned or raised, and the arguments
+    afterwards."""
+    mine = copy.deepcopy(args)
+    try:
+        return {"returned": fn(*mine), "raised": None, "args_after": mine}
+    except Exception as exc:
+        return {"returned": None, "raised": type(exc).__name__, "args_after": mine}
+
+
+def difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+    """What a caller would see differ between two outcomes (None: nothing)."""
+    if a["raised"] != b["raised"]:
+        return (
+            f"the original {'raised ' + a['raised'] if a['raised'] else 'returned'}, "
+            f"the candidate {'raised ' + b['raised'] if b['raised'] else 'returned'}"
+        )
+    if a["raised"] is None and not same(a["returned"], b["returned"]):
+        return "the return values differ"
+    if not same(a["args_after"], b["args_after"]):
+        return "the arguments differ afterwards (one of them mutates its input)"
+    return None
+
+
+def cpu_ns_of_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
+    mine = copy.deepcopy(args)
+    t0 = time.process_time_ns()
+    fn(*mine)
+    return time.process_time_ns() - t0
+
+
+def probe(request: dict[str, Any]) -> dict[str, Any]:
+    gen = load_module("perforch_generator", request["generator"]).generate_input
+    fn = getattr(load_module("module_a", request["module_a"]), request["entry"])
+    seeds: list[int] = request["seeds"]
+    target_ns, max_size, budget_ns = (
+        int(request["target_ns"]),
+        int(request["max_size"]),
+        int(request["budget_ns"]),
+    )
+    size = int(request.get("start_size", 8))
+    tried: list[dict[str, Any]] = []
+    started = time.process_time_ns()
+    while True:
+        times = []
+        for seed in seeds:
+            args = make_input(gen, size, seed)
+            if short(make_input(gen, size, seed)) != short(args):
+                raise GeneratorError(f"generate_input({size}, seed {seed}) is not deterministic")
+            try:
+                times.append(cpu_ns_of_call(fn, args))
+            except Exception as exc:
+                return {
+                    "ok": False,
+                    "error": f"the original raised {type(exc).__name__}: {exc} on "
+                    f"generate_input({size}, seed {seed}) = {short(args)}",
+                    "tried": tried,
+                }
+        tried.append({"size": size, "ns": statistics.median(times)})
+        spent = time.process_time_ns() - started
+        if tried[-1]["ns"] >= target_ns or size >= max_size or spent >= budget_ns:
+            break
+        size = min(max_size, size * 2)
+    return {"ok": True, "size": tried[-1]["size"], "ns": tried[-1]["ns"], "tried": tried}
+
+
+def mismatch(
+    fa: Callable[..., Any], fb: Callable[..., Any], args: tuple[Any, ...], size: int, seed: int
+) -> dict[str, Any] | None:
+    """How A and B differ on ``args`` (None: they agree), as shown to the user."""
+    a, b = outcome(fa, args), outcome(fb, args)
+    why = difference(a, b)
+    if why is None:
+        return None
+    return {
+        "size": size,
+        "seed": seed,
+        "why": why,
+        "input": short(args),
+        "original": short(a["returned"]) if a["raised"] is None else f"raised {a['raised']}",
+        "candidate": short(b["returned"]) if b["raised"] is None else f"raised {b['raised']}",
+    }
+
+
+def shrink(
+    gen: Callable[..., Any],
+    fa: Callable[..., Any],
+    fb: Callable[..., Any],
+    size: int,
+    seeds: list[int],
+) -> dict[str, Any] | None:
+    """The smallest size (then the first seed) at which A and B still differ."""
+    sizes = sorted({s for s in (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if s < size} | {size})
+    for n in sizes:
+        for seed in seeds:
+            try:
+                args = make_input(gen, n, seed)
+            except GeneratorError:
+                continue  # the generator may not accept tiny sizes
+            found = mismatch(fa, fb, args, n, seed)
+            if found is not None:
+                return found
+    return None
+
+
+def diff(request: dict[str, Any]) -> dict[str, Any]:
+    gen = load_module("perforch_generator", request["generator"]).generate_input
+    fa = getattr(load_module("module_a", request["module_a"]), request["entry"])
+    fb = getattr(load_module("module_b", request["module_b"]), request["entry"])
+    seeds: list[int] = request["seeds"]
+    checked = 0
+    for size in request["sizes"]:
+        for seed in seeds:
+            found = mismatch(fa, fb, make_input(gen, size, seed), size, seed)
+            if found is not None:
+                smallest = shrink(gen, fa, fb, size, seeds) or found  # None: it varies
+                return {"ok": False, "checked": checked + 1, "mismatch": smallest}
+            checked += 1
+    return {"ok": True, "checked": checked}
+
+
+def main(argv: list[str]) -> int:
+    request_path, result_path = argv[1], argv[2]
+    with open(request_path, encoding="utf-8") as fh:
+        request = json.load(fh)
+    sys.path.insert(0, ".")
+    try:
+        result = probe(request) if request["mode"] == "probe" else diff(request)
+    except GeneratorError as exc:
+        result = {"ok": False, "generator_error": str(exc)}
+    except Exception as exc:  # a module that does not load, a missing function
+        result = {"ok": False, "harness_error": f"{type(exc).__name__}: {exc}"}
+    with open(result_path, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, default=repr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,148 @@
+"""The generated-workload runner's logic (``py_workload.py``), in-process: probing and scaling a
+generator, and differential testing with shrinking. (The sandboxed runs are profiler tests.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from profiler.languages.python import py_workload as w
+
+GENERATOR = """
+def generate_input(size, rng):
+    return ([rng.randint(-size, size) for _ in range(size)],)
+"""
+QUADRATIC = """
+def has_duplicates(items):
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            if items[i] == items[j]:
+                return True
+    return False
+"""
+LINEAR = "def has_duplicates(items):\n    return len(set(items)) != len(items)\n"
+# Passes small example tests, differs from size 3 on: only the first two items are compared.
+WRONG = "def has_duplicates(items):\n    return len(items) >= 2 and items[0] == items[1]\n"
+SORTS = """
+def has_duplicates(items):
+    items.sort()
+    return any(a == b for a, b in zip(items, items[1:]))
+"""
+
+
+def files(tmp_path: Path, **sources: str) -> dict[str, str]:
+    paths = {}
+    for name, text in sources.items():
+        (tmp_path / f"{name}.py").write_text(text)
+        paths[name] = str(tmp_path / f"{name}.py")
+    return paths
+
+
+def run(tmp_path: Path, request: dict[str, object]) -> dict[str, object]:
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    assert (
+        w.main(["py_workload.py", str(tmp_path / "request.json"), str(tmp_path / "out.json")]) == 0
+    )
+    result: dict[str, object] = json.loads((tmp_path / "out.json").read_text())
+    return result
+
+
+def test_probe_scales_the_size_until_a_call_costs_the_target(tmp_path: Path):
+    p = files(tmp_path, gen=GENERATOR, a=QUADRATIC)
+    request = {
+        "mode": "probe",
+        "generator": p["gen"],
+        "module_a": p["a"],
+        "entry": "has_duplicates",
+    }
+    out = run(
+        tmp_path,
+        {
+            **request,
+            "seeds": [1, 2],
+            "target_ns": 2_000_000,
+            "max_size": 1 << 16,
+            "budget_ns": 5_000_000_000,
+        },
+    )
+    assert out["ok"], out
+    tried = out["tried"]
+    assert isinstance(tried, list) and [t["size"] for t in tried] == [
+        8 * 2**i for i in range(len(tried))
+    ]
+    assert tried[-1]["ns"] >= 2_000_000 > tried[-2]["ns"]
+
+
+def test_probe_refuses_a_generator_that_is_not_deterministic(tmp_path: Path):
+    gen = """
+import random
+def generate_input(size, rng):
+    return ([random.random() for _ in range(size)],)
+"""
+    p = files(tmp_path, gen=gen, a=LINEAR)
+    out = run(
+        tmp_path,
+        {
+            "mode": "probe",
+            "generator": p["gen"],
+            "module_a": p["a"],
+            "entry": "has_duplicates",
+            "seeds": [1],
+            "target_ns": 10**6,
+            "max_size": 64,
+            "budget_ns": 10**9,
+        },
+    )
+    assert not out["ok"] and "not deterministic" in str(out["generator_error"])
+
+
+def test_an_equivalent_candidate_passes_and_a_wrong_one_is_shrunk(tmp_path: Path):
+    p = files(tmp_path, gen=GENERATOR, a=QUADRATIC, b=LINEAR, c=WRONG)
+    base = {
+        "mode": "diff",
+        "generator": p["gen"],
+        "module_a": p["a"],
+        "entry": "has_duplicates",
+        "seeds": [1, 2, 3],
+        "sizes": [50, 200],
+    }
+    assert run(tmp_path, {**base, "module_b": p["b"]}) == {"ok": True, "checked": 6}
+    out = run(tmp_path, {**base, "module_b": p["c"]})
+    assert not out["ok"]
+    found = out["mismatch"]
+    assert isinstance(found, dict) and found["why"] == "the return values differ"
+    assert found["size"] <= 4, found  # shrunk from 50
+    assert found["original"] != found["candidate"]
+
+
+def test_mutating_the_argument_is_a_difference(tmp_path: Path):
+    p = files(tmp_path, gen=GENERATOR, a=LINEAR, b=SORTS)
+    out = run(
+        tmp_path,
+        {
+            "mode": "diff",
+            "generator": p["gen"],
+            "module_a": p["a"],
+            "module_b": p["b"],
+            "entry": "has_duplicates",
+            "seeds": [1],
+            "sizes": [20],
+        },
+    )
+    assert not out["ok"] and "mutates" in out["mismatch"]["why"]  # type: ignore[index]
+
+
+def test_raising_another_exception_type_is_a_difference():
+    a = w.outcome(lambda x: 1 // x, (0,))
+    b = w.outcome(lambda x: [][x], (0,))
+    assert (
+        w.difference(a, b)
+        == "the original raised ZeroDivisionError, the candidate raised IndexError"
+    )
+    assert w.difference(a, w.outcome(lambda x: 1 // x, (0,))) is None
+
+
+def test_same_is_strict_about_types_and_lenient_about_float_rounding():
+    assert w.same(0.1 + 0.2, 0.3) and w.same(float("nan"), float("nan"))
+    assert not w.same(1, 1.0) and not w.same(True, 1) and not w.same([1, 2], (1, 2))
+    assert w.same({"a": [1.0, 2]}, {"a": [1.0, 2]}) and not w.same({"a": 1}, {"b": 1})
