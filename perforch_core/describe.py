@@ -144,6 +144,16 @@ def event(e: BaseModel) -> Described:
             "ok" if e.verdict.improved else "bad",
             activity=f"{e.model}: {e.verdict.decision.replace('_', ' ')}",
         )
+    if isinstance(e, ev.WorkloadPrepared):
+        w = e.workload
+        if w is None:
+            return Described(f"measuring on the tests: {e.detail}", activity="refine: no workload")
+        call = f", one call of the original {value(w.per_call_ns, 'ns')}" if w.per_call_ns else ""
+        return Described(
+            f"workload {e.detail}: generate_input(size={w.size}) × {len(w.seeds)} seeds{call}",
+            "ok",
+            activity=f"refine: workload of size {w.size}",
+        )
     if isinstance(e, ev.CandidateAccepted):
         return Described(f"accepted {e.model or 'your code'} ({e.stage.value}): {e.reason}", "ok")
     if isinstance(e, ev.RolledBack):

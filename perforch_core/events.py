@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .models import Action, Metric, Stage, TestOutcome, Verdict
+from .models import Action, Metric, Stage, TestOutcome, Verdict, Workload
 
 
 class _Event(BaseModel):
@@ -90,6 +90,15 @@ class Measured(_Event):
     verdict: Verdict
 
 
+class WorkloadPrepared(_Event):
+    """What refinement measures on: a generated workload (``workloads.py``), or the tests and
+    why there is none."""
+
+    kind: Literal["workload"] = "workload"
+    workload: Workload | None
+    detail: str
+
+
 class CandidateAccepted(_Event):
     kind: Literal["candidate_accepted"] = "candidate_accepted"
     stage: Stage
@@ -130,6 +139,7 @@ JobEvent = Annotated[
     | TestsRun
     | MeasurementSample
     | Measured
+    | WorkloadPrepared
     | CandidateAccepted
     | RolledBack
     | JobFinished

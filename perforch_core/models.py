@@ -178,6 +178,53 @@ class TestSpec(_Frozen):
     project: ProjectSpec | None = None
 
 
+class Workload(_Frozen):
+    """Inputs to measure the function on instead of its tests: ``generator`` is Python source
+    defining ``generate_input(size, rng)``, which returns the function's arguments; the
+    workload is one call per seed at ``size`` (chosen so that a call of the original costs
+    ``per_call_ns``). Python for now; the compiled languages read the same inputs later."""
+
+    generator: str
+    size: int
+    seeds: tuple[int, ...] = (1, 2, 3)
+    mutates: bool = Field(
+        default=False, description="the original changes its arguments: each call gets a copy"
+    )
+    origin: str = Field(description="who wrote the generator, for the user")
+    per_call_ns: float | None = None
+
+
+class ProbeResult(_Frozen):
+    """An input generator tried on the original and scaled (the profiler's ``probe_workload``)."""
+
+    ok: bool
+    size: int | None = None
+    ns: float | None = Field(default=None, description="CPU time of one call of the original")
+    mutates: bool = False
+    tried: list[dict[str, float]] = Field(default_factory=list, description="size, ns")
+    error: str | None = None
+
+
+class Mismatch(_Frozen):
+    """The smallest generated input on which the candidate differs from the original."""
+
+    size: int
+    seed: int
+    why: str
+    input: str
+    original: str
+    candidate: str
+
+
+class DifferentialResult(_Frozen):
+    """Original and candidate on the same generated inputs (``differential``)."""
+
+    ok: bool
+    checked: int = 0
+    mismatch: Mismatch | None = None
+    error: str | None = Field(default=None, description="the check itself could not run")
+
+
 class Task(_Frozen):
     """One function to generate, fix or optimize, with everything needed to test it."""
 
@@ -198,6 +245,9 @@ class Task(_Frozen):
     )
     categories: tuple[Category, ...] = ()
     metric: Metric = Metric.EXEC_TIME
+    workload: Workload | None = Field(
+        default=None, description="generated inputs to measure on instead of the tests"
+    )
 
     def program(self, function_code: str) -> str:
         """The whole module with ``function_code`` (a candidate block: new imports, helpers,

@@ -33,6 +33,11 @@ class Policy(BaseModel):
         default_factory=dict, description="pinned models per stage (kind = pinned)"
     )
     threshold_pct: float = Field(default=5.0, ge=0.0, description="minimum improvement")
+    generated_workload: bool = Field(
+        default=True,
+        description="refine measures on generated inputs and checks candidates against the "
+        "original on them (Python; workloads.py)",
+    )
 
     @classmethod
     def pin(cls, models: Sequence[str], **kw: object) -> Policy:

@@ -19,6 +19,7 @@ AttemptOutcome = Literal[
     "not_improved",
     "inconclusive",
     "measure_error",
+    "differs",  # passed the tests, differed from the original on generated inputs
 ]
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import caching, describe, languages, projects
+from . import caching, describe, languages, projects, workloads
 from . import events as ev
 from .errors import BudgetExceededError, LLMError, ProfilerError, StorageError
 from .job import Job
@@ -109,11 +109,15 @@ class Run:
         return Proposal(code=code, candidate_id=cid, usage=usage)
 
     async def proposals(
-        self, stage: Stage, messages: Sequence[ChatMessage]
+        self,
+        stage: Stage,
+        messages: Sequence[ChatMessage],
+        ranking: Sequence[ev.RankedModel] | None = None,
     ) -> AsyncIterator[tuple[ev.RankedModel, Proposal]]:
-        """The stage's models in policy order, each with its usable candidate; models without
-        one are skipped (recorded by ``propose``); stops when the budget runs out."""
-        for ranked in await self.ranking(stage):
+        """The stage's models in policy order (``ranking``, when the stage has it already),
+        each with its usable candidate; models without one are skipped (recorded by
+        ``propose``); stops when the budget runs out."""
+        for ranked in ranking if ranking is not None else await self.ranking(stage):
             try:
                 proposal = await self.propose(stage, ranked, messages)
             except _StopStage:
@@ -290,12 +294,15 @@ class Run:
                 unit=s.unit,
             )
 
+        ranking = await self.ranking(stage)
+        if ranking and await self.prepare_workload(code, ranking[0].model):
+            report = None  # the baseline again, on the workload
         if report is None:
             report = await baseline_report(self.x.profiler, self.task, code)
         messages = prompts.refine(self.task, code, metric, report)
         winners: list[tuple[str, Verdict, str]] = []
         seen = {_norm(code)}
-        async for ranked, proposal in self.proposals(stage, messages):
+        async for ranked, proposal in self.proposals(stage, messages, ranking):
             usage = proposal.usage
             if _norm(proposal.code) in seen:
                 same = _norm(proposal.code) == _norm(code)
@@ -312,6 +319,19 @@ class Run:
             seen.add(_norm(proposal.code))
             result = await self.passing(stage, ranked, proposal)
             if result is None:
+                continue
+            differs = await self.differs(code, proposal.code)
+            if differs is not None:
+                self.reject(
+                    stage,
+                    ranked,
+                    "differs",
+                    differs,
+                    reason=differs,
+                    usage=usage,
+                    proposal=proposal,
+                    tests=result,
+                )
                 continue
             try:
                 verdict = await self.x.profiler.compare(
@@ -372,6 +392,51 @@ class Run:
         best = max(winners, key=lambda w: w[1].improvement_pct)
         self.accept(stage, best[2], best[0], describe.verdict(best[1]))
         return best
+
+    async def prepare_workload(self, code: str, model: str) -> bool:
+        """Give the task a generated workload (``workloads.py``) where one applies; True when
+        it got one. What happened is an event either way."""
+        profiler = workloads.usable_profiler(self.x.profiler)
+        if (
+            not self.policy.generated_workload
+            or profiler is None
+            or self.task.workload is not None
+            or not workloads.supported(self.task)
+        ):
+            return False
+        workload, detail, replies = await workloads.prepare(
+            self.x.llm, profiler, workloads.usable_memory(self.x.memory), self.task, code, model
+        )
+        for reply in replies:
+            self.budget.charge(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
+        self.emit(ev.WorkloadPrepared, workload=workload, detail=detail)
+        if workload is None:
+            return False
+        self.task = self.task.model_copy(update={"workload": workload})
+        return True
+
+    async def differs(self, code: str, candidate: str) -> str | None:
+        """Why ``candidate`` does not behave as ``code`` on the generated inputs (None: it
+        does, or there is no workload to check it on)."""
+        workload, profiler = self.task.workload, workloads.usable_profiler(self.x.profiler)
+        if workload is None or profiler is None:
+            return None
+        try:
+            result = await profiler.differential(
+                self.task,
+                code,
+                candidate,
+                workload.generator,
+                workloads.sizes(workload),
+                list(workload.seeds),
+            )
+        except ProfilerError as exc:
+            return f"could not be checked against the original: {exc}"
+        if result.ok:
+            return None
+        if result.mismatch is not None:
+            return workloads.describe_mismatch(result.mismatch)
+        return f"could not be checked against the original: {result.error}"
 
     def unchanged(self, status: Any, message: str) -> JobResult:
         """The result of a job that ended before changing the code."""

@@ -55,6 +55,7 @@ def program_for(task: Task, interpreter: str | None = None) -> p.Program:
         entry_point=task.entry_point,
         tests=task.tests,
         interpreter=interpreter,
+        workload=task.workload,
     )
 
 
@@ -231,6 +232,44 @@ class ProfilerClient:
         )
         result = await self._request("trace_tests", params.model_dump(mode="json"))
         return p.TraceResult.model_validate(result)
+
+    async def probe_workload(
+        self, task: Task, code: str, generator: str, *, target_ns: int = 5_000_000
+    ) -> p.ProbeResult:
+        """Check ``generator`` on the function as it is (``code``) and scale it until one call
+        costs ``target_ns`` of CPU."""
+        params = p.ProbeWorkloadParams(
+            program=program_for(task, self.interpreter),
+            source=task.program(code),
+            generator=generator,
+            target_ns=target_ns,
+        )
+        result = await self._request("probe_workload", params.model_dump(mode="json"))
+        return p.ProbeResult.model_validate(result)
+
+    async def differential(
+        self,
+        task: Task,
+        baseline: str,
+        candidate: str,
+        generator: str,
+        sizes: list[int],
+        seeds: list[int] | None = None,
+        *,
+        timeout_s: float = 60.0,
+    ) -> p.DifferentialResult:
+        """Do the two versions of the function behave the same on the generated inputs?"""
+        params = p.DifferentialParams(
+            program=program_for(task, self.interpreter),
+            baseline=task.program(baseline),
+            candidate=task.program(candidate),
+            generator=generator,
+            sizes=sizes,
+            seeds=seeds or [1, 2, 3],
+            timeout_s=timeout_s,
+        )
+        result = await self._request("differential", params.model_dump(mode="json"))
+        return p.DifferentialResult.model_validate(result)
 
     def _sample_listener(self, on_sample: OnSample | None) -> Notify | None:
         if on_sample is None:

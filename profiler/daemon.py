@@ -87,6 +87,30 @@ class Daemon:
             await self._progress(send, rid, "tracing the tests")
             return await projects.trace_tests(params)
 
+    def _workloads(self, program: p.Program) -> Any:
+        """The harness of a language that runs generated inputs (Python for now)."""
+        h = self.harness(program)
+        if not hasattr(h, "probe_workload"):
+            raise RPCError(
+                p.HARNESS_ERROR,
+                f"generated workloads are not supported for {program.language.value} yet",
+            )
+        return h
+
+    async def probe_workload(
+        self, params: p.ProbeWorkloadParams, rid: Any, send: Send
+    ) -> BaseModel:
+        async with self.tests_slots:
+            await self._progress(send, rid, "trying the input generator")
+            result: BaseModel = await self._workloads(params.program).probe_workload(params)
+            return result
+
+    async def differential(self, params: p.DifferentialParams, rid: Any, send: Send) -> BaseModel:
+        async with self.tests_slots:
+            await self._progress(send, rid, "differential testing")
+            result: BaseModel = await self._workloads(params.program).differential(params)
+            return result
+
     def _sampler(
         self,
         send: Send,
@@ -144,6 +168,8 @@ class Daemon:
         "compare": (p.CompareParams, "compare"),
         "measure": (p.MeasureParams, "measure"),
         "trace_tests": (p.RunTestsParams, "trace_tests"),
+        "probe_workload": (p.ProbeWorkloadParams, "probe_workload"),
+        "differential": (p.DifferentialParams, "differential"),
     }
 
     # -- dispatch --------------------------------------------------------------------------

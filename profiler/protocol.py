@@ -17,7 +17,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from perforch_core.errors import HarnessError, PerfOrchError, ProfilerError, SandboxError
-from perforch_core.models import Language, Metric, TestSpec
+from perforch_core.models import (
+    DifferentialResult,
+    Language,
+    Metric,
+    ProbeResult,
+    TestSpec,
+    Workload,
+)
 
 JSONRPC = "2.0"
 
@@ -68,6 +75,9 @@ class Program(_Params):
     entry_point: str
     tests: TestSpec
     interpreter: str | None = Field(default=None, description="Python executable to run with")
+    workload: Workload | None = Field(
+        default=None, description="measure on these generated inputs instead of the tests"
+    )
 
 
 class RunTestsParams(_Params):
@@ -99,6 +109,35 @@ class CompareParams(_Params):
         default=False, description="also count instructions per test run with valgrind"
     )
     timeout_s: float = 120.0
+
+
+__all__ = ["DifferentialResult", "ProbeResult"]  # the core's types, on the wire as they are
+
+
+class ProbeWorkloadParams(_Params):
+    """Validate an input generator on the original and scale it to ``target_ns`` a call."""
+
+    program: Program
+    source: str = Field(description="the module with the original function")
+    generator: str
+    seeds: list[int] = Field(default_factory=lambda: [1, 2, 3])
+    target_ns: int = 5_000_000
+    max_size: int = 1 << 20
+    budget_ns: int = 10_000_000_000  # CPU time the probing may spend
+    start_size: int = 8
+    timeout_s: float = 60.0
+
+
+class DifferentialParams(_Params):
+    """Original and candidate on the same generated inputs: do they behave the same?"""
+
+    program: Program
+    baseline: str
+    candidate: str
+    generator: str
+    sizes: list[int]
+    seeds: list[int] = Field(default_factory=lambda: [1, 2, 3])
+    timeout_s: float = 60.0
 
 
 class MeasureParams(_Params):

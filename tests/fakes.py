@@ -9,10 +9,13 @@ from perforch_core.errors import LLMUnavailableError
 from perforch_core.events import RankedModel
 from perforch_core.models import (
     Category,
+    DifferentialResult,
     Interval,
     Language,
     Measurement,
     Metric,
+    Mismatch,
+    ProbeResult,
     Stage,
     Task,
     TestFailure,
@@ -132,6 +135,55 @@ class FakeProfiler:
             processes=3,
             method="fake",
         )
+
+
+class FakeWorkloadProfiler(FakeProfiler):
+    """Also runs generated workloads: a generator containing 'REFUSE' is refused by the probe;
+    a candidate containing 'DIFFERS' differs from the original on the inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.probed: list[str] = []
+        self.checked: list[tuple[str, list[int]]] = []
+        self.compared_tasks: list[Task] = []
+
+    async def probe_workload(
+        self, task: Task, code: str, generator: str, *, target_ns: int = 5_000_000
+    ) -> ProbeResult:
+        self.probed.append(generator)
+        if "REFUSE" in generator:
+            return ProbeResult(ok=False, error="generate_input(8, seed 1) is not deterministic")
+        return ProbeResult(
+            ok=True, size=4096, ns=float(target_ns), tried=[{"size": 4096, "ns": target_ns}]
+        )
+
+    async def differential(
+        self,
+        task: Task,
+        baseline: str,
+        candidate: str,
+        generator: str,
+        sizes: list[int],
+        seeds: list[int] | None = None,
+        *,
+        timeout_s: float = 60.0,
+    ) -> DifferentialResult:
+        self.checked.append((candidate, sizes))
+        if "DIFFERS" not in candidate:
+            return DifferentialResult(ok=True, checked=len(sizes) * 3)
+        found = Mismatch(
+            size=3,
+            seed=1,
+            why="the return values differ",
+            input="([1, 2, 1],)",
+            original="True",
+            candidate="False",
+        )
+        return DifferentialResult(ok=False, checked=1, mismatch=found)
+
+    async def compare(self, task: Task, *args: object, **kw: object) -> Verdict:  # type: ignore[override]
+        self.compared_tasks.append(task)
+        return await super().compare(task, *args, **kw)  # type: ignore[arg-type]
 
 
 class FakeMemory:

@@ -67,6 +67,16 @@ export interface Verdict {
   rejected?: string;
 }
 
+/** Generated inputs refinement measures on (perforch_core.models.Workload). */
+export interface Workload {
+  generator: string;
+  size: number;
+  seeds: number[];
+  mutates: boolean;
+  origin: string;
+  per_call_ns: number | null;
+}
+
 interface Base {
   job_id: string;
   elapsed_s: number;
@@ -111,6 +121,7 @@ export type JobEvent = Base &
         unit: string;
       }
     | { kind: "measured"; stage: Stage; model: string; candidate_id: string; verdict: Verdict }
+    | { kind: "workload"; workload: Workload | null; detail: string }
     | {
         kind: "candidate_accepted";
         stage: Stage;

@@ -46,6 +46,7 @@ class LanguageSupport(ABC):
     imports_after: re.Pattern[str]
     doc_line: re.Pattern[str]
     helper_gap = "\n\n"  # between a helper and what follows it
+    generated_workloads = False  # the profiler runs generated inputs for it (workloads.py)
 
     # -- source --------------------------------------------------------------------------
     @abstractmethod

@@ -50,6 +50,24 @@ Goal: reduce {metric_goal}. Prefer a better algorithm or data structure over mic
 the behaviour identical for every input. Return the complete improved function in one \
 ```{fence}``` block."""
 
+GENERATOR = """Write an input generator for this {language} function, so that its speed can \
+be measured on large inputs.
+
+{purpose}```{fence}
+{code}
+```
+
+Write a Python function `generate_input(size: int, rng: random.Random) -> tuple` that returns \
+the arguments of one call of `{entry_point}`, as a tuple: inputs the function accepts (as its \
+docstring and examples describe), typical of real use, whose size grows with `size` (for \
+example a list of `size` items, or a number near `size`). Take every random choice from `rng`, \
+so that a seed always gives the same input. Standard library only; no other code. Return it in \
+one ```python``` block.{retry}"""
+
+GENERATOR_RETRY = """
+
+Your previous generator could not be used: {error}"""
+
 TAG = """Which of these categories describe the programming problem below? Categories: \
 {categories}.
 
@@ -124,6 +142,30 @@ def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessa
         purpose=_purpose(task),
     )
     return [_system(task), ChatMessage("user", body)]
+
+
+def generator(task: Task, code: str, error: str | None = None) -> list[ChatMessage]:
+    """Ask for ``generate_input(size, rng)`` for the task's function (the generated workload);
+    ``error``: why the previous one was refused."""
+    support = languages.support(task.language)
+    return [
+        ChatMessage(
+            "system",
+            "You write test-input generators in Python. Answer with exactly one fenced code "
+            "block and nothing else.",
+        ),
+        ChatMessage(
+            "user",
+            GENERATOR.format(
+                language=support.label,
+                purpose=_purpose(task),
+                fence=support.fence,
+                code=code,
+                entry_point=task.entry_point,
+                retry=GENERATOR_RETRY.format(error=error) if error else "",
+            ),
+        ),
+    ]
 
 
 def tag(description: str) -> list[ChatMessage]:

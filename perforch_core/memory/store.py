@@ -20,7 +20,7 @@ import aiosqlite
 
 from ..errors import StorageError
 from ..events import RankedModel
-from ..models import Category, Language, Metric, Stage
+from ..models import Category, Language, Metric, Stage, Workload
 from ..ports import ModelChoice, Observation
 from . import ranking, seed
 
@@ -300,6 +300,26 @@ class Memory:
             await db.commit()
         except sqlite3.Error as exc:
             raise StorageError(f"cannot cache categories in Memory: {exc}") from exc
+
+    async def cached_workload(self, key: str) -> Workload | None:
+        rows = await self._execute("SELECT workload FROM workloads WHERE key=?", (key,))
+        if not rows:
+            return None
+        try:
+            return Workload.model_validate_json(str(rows[0]["workload"]))
+        except ValueError:
+            return None  # written by another version: generate it again
+
+    async def cache_workload(self, key: str, workload: Workload) -> None:
+        db = await self._conn()
+        try:
+            await db.execute(
+                "INSERT OR REPLACE INTO workloads (key, workload) VALUES (?, ?)",
+                (key, workload.model_dump_json()),
+            )
+            await db.commit()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot cache a workload in Memory: {exc}") from exc
 
     async def choices(self, stage: Stage | None = None) -> list[dict[str, Any]]:
         """Hand-picked models, newest first."""

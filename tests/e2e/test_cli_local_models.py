@@ -77,7 +77,13 @@ def test_optimize_reports_a_measured_verdict_and_apply_writes_only_the_function(
         assert result["status"] == "succeeded", r.output
         assert result["message"].startswith("no significant improvement: the code is unchanged")
         for a in result["attempts"]:
-            assert a["outcome"] in ("failed_tests", "not_improved", "inconclusive", "unchanged")
+            assert a["outcome"] in (
+                "failed_tests",
+                "differs",  # passed the tests, behaved otherwise on generated inputs
+                "not_improved",
+                "inconclusive",
+                "unchanged",
+            )
             assert a["detail"], a
             if a["outcome"] in ("not_improved", "inconclusive"):
                 assert a["verdict"] is not None and a["verdict"]["decision"] == a["outcome"]

@@ -10,7 +10,10 @@ from profiler.languages.python import py_workload as w
 
 GENERATOR = """
 def generate_input(size, rng):
-    return ([rng.randint(-size, size) for _ in range(size)],)
+    items = rng.sample(range(10 * size + 10), size)
+    if size > 2:
+        items[-1] = items[0]  # one duplicate, found last by the quadratic loop
+    return (items,)
 """
 QUADRATIC = """
 def has_duplicates(items):

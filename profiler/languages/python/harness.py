@@ -32,11 +32,20 @@ from perforch_core.models import (
 from ...harness import contract
 from ...harness import process_memory as pm
 from ...harness.base import ProcessResult, pairs_within_budget
-from ...protocol import CompareParams, Program, RunTestsParams
+from ...protocol import (
+    CompareParams,
+    DifferentialParams,
+    DifferentialResult,
+    ProbeResult,
+    ProbeWorkloadParams,
+    Program,
+    RunTestsParams,
+)
 from ...sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
 from ...toolchains import launcher
 
 RUNNER = "py_runner.py"
+WORKLOAD_RUNNER = "py_workload.py"  # generated inputs: probing a generator, differential tests
 COUNT_DIR = "/perforch"  # the work dir inside the sandbox for instruction counts
 PAIRS = 6  # A/B pairs per process: the interval is over processes (six of them, apart)
 
@@ -89,6 +98,7 @@ class PythonHarness:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits(address_space_mb=4096)
         self._runner_source = resources.files(__package__).joinpath(RUNNER).read_text()
+        self._workload_source = resources.files(__package__).joinpath(WORKLOAD_RUNNER).read_text()
         self._usable: set[str] = set()
 
     async def _probe(self, exe: str) -> None:
@@ -145,6 +155,7 @@ class PythonHarness:
                 "module": program.module,
                 "entry_point": program.entry_point,
                 "tests": {"kind": program.tests.kind, "source": program.tests.source},
+                "workload": program.workload.model_dump(mode="json") if program.workload else None,
                 "paths": paths,
                 "constants": self.constants.as_request(),
             }
@@ -172,6 +183,103 @@ class PythonHarness:
             result_file = wd / "result.json"
             data = json.loads(result_file.read_text()) if result_file.exists() else None
             return data, run
+
+    async def _run_workload_runner(
+        self, program: Program, files: dict[str, str], request: dict[str, Any], wall_s: float
+    ) -> tuple[dict[str, Any] | None, RunResult]:
+        """``py_workload.py`` on ``files`` (name → source) in a fresh sandboxed work dir."""
+        with workdir("perforch-py-workload-") as wd:
+            (wd / WORKLOAD_RUNNER).write_text(self._workload_source)
+            for name, text in files.items():
+                (wd / name).write_text(text)
+            (wd / "request.json").write_text(json.dumps(request))
+            exe = _interpreter(program)
+            await self._probe(exe)
+            run = await run_sandboxed(
+                [exe, "-I", WORKLOAD_RUNNER, "request.json", "result.json"],
+                cwd=wd,
+                limits=Limits(
+                    wall_s=wall_s,
+                    cpu_s=max(1, int(wall_s) + 1),
+                    address_space_mb=self.limits.address_space_mb,
+                    file_size_mb=self.limits.file_size_mb,
+                ),
+                ro_binds=_binds(exe),
+            )
+            result_file = wd / "result.json"
+            data = json.loads(result_file.read_text()) if result_file.exists() else None
+            return data, run
+
+    @staticmethod
+    def _runner_error(data: dict[str, Any] | None, run: RunResult) -> str | None:
+        if data is None:
+            return (
+                run.crashed_reason
+                or run.stderr_tail.strip()[-600:]
+                or (f"exited with code {run.returncode} before reporting")
+            )
+        if "generator_error" in data:
+            return f"the input generator is unusable: {data['generator_error']}"
+        if "harness_error" in data:
+            return f"harness error: {data['harness_error']}"
+        return None
+
+    async def probe_workload(self, params: ProbeWorkloadParams) -> ProbeResult:
+        """Validate the generator on the original and scale it (``py_workload.py probe``)."""
+        data, run = await self._run_workload_runner(
+            params.program,
+            {"module_a.py": params.source, "generator.py": params.generator},
+            {
+                "mode": "probe",
+                "module_a": "module_a.py",
+                "generator": "generator.py",
+                "entry": params.program.entry_point,
+                "seeds": params.seeds,
+                "target_ns": params.target_ns,
+                "max_size": params.max_size,
+                "budget_ns": params.budget_ns,
+                "start_size": params.start_size,
+            },
+            params.timeout_s,
+        )
+        error = self._runner_error(data, run)
+        if error is not None or data is None:
+            return ProbeResult(ok=False, error=error)
+        return ProbeResult(
+            ok=bool(data["ok"]),
+            size=data.get("size"),
+            ns=data.get("ns"),
+            mutates=bool(data.get("mutates", False)),
+            tried=data.get("tried", []),
+            error=data.get("error"),
+        )
+
+    async def differential(self, params: DifferentialParams) -> DifferentialResult:
+        """Original and candidate on the same generated inputs (``py_workload.py diff``)."""
+        data, run = await self._run_workload_runner(
+            params.program,
+            {
+                "module_a.py": params.baseline,
+                "module_b.py": params.candidate,
+                "generator.py": params.generator,
+            },
+            {
+                "mode": "diff",
+                "module_a": "module_a.py",
+                "module_b": "module_b.py",
+                "generator": "generator.py",
+                "entry": params.program.entry_point,
+                "sizes": params.sizes,
+                "seeds": params.seeds,
+            },
+            params.timeout_s,
+        )
+        error = self._runner_error(data, run)
+        if error is not None or data is None:
+            if run.timed_out:
+                error = f"the original or the candidate did not finish in {params.timeout_s:g} s"
+            return DifferentialResult(ok=False, error=error)
+        return DifferentialResult.model_validate(data)
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
         data, run = await self._run(

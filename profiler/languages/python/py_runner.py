@@ -6,8 +6,9 @@ candidate module(s). Modes:
 - ``test``: import the candidate, run its tests (doctest / test functions / HumanEval ``check``)
   and write the outcome.
 - ``compare``: import baseline (A) and candidate (B) side by side in this one process, turn the
-  tests into a workload, calibrate K calls per batch (doubling until a batch costs ≥ 2 ms CPU),
-  warm up, then run ``pairs`` A/B batch pairs in random order and write one ratio A/B per pair.
+  tests (or, when the request carries a ``workload``, the generated inputs) into a workload,
+  calibrate K calls per batch (doubling until a batch costs ≥ 2 ms CPU), warm up, then run
+  ``pairs`` A/B batch pairs in random order and write one ratio A/B per pair.
   The metric decides what a batch measures:
 
   * ``exec_time``: the process's CPU time (every thread's) over K workload calls, the wall
@@ -316,10 +317,45 @@ def calibrate(work: Callable[[], None]) -> int:
     return k
 
 
+def generated_workload(
+    fn: Callable[..., object],
+    workload: dict,  # type: ignore[type-arg]
+) -> Callable[[], None]:
+    """One call of ``fn`` per seed on the generated inputs (``generate_input(size, rng)``),
+    built once; a function that changes its arguments gets a fresh copy each call (the copy
+    is inside the measured time on both sides: a gain reads smaller, never larger)."""
+    import copy
+
+    space: dict[str, object] = {"__name__": "perforch_generator"}
+    exec(compile(workload["generator"], "<generator>", "exec"), space)
+    generate = space["generate_input"]
+    inputs = []
+    for seed in workload["seeds"]:
+        args = generate(workload["size"], random.Random(seed))  # type: ignore[operator]
+        inputs.append(tuple(args) if isinstance(args, (tuple, list)) else (args,))
+    if workload.get("mutates"):
+
+        def run_copies() -> None:
+            for args in inputs:
+                fn(*copy.deepcopy(args))
+
+        return run_copies
+
+    def run_inputs() -> None:
+        for args in inputs:
+            fn(*args)
+
+    return run_inputs
+
+
 def _workloads(req: dict) -> list[Callable[[], None]]:  # type: ignore[type-arg]
+    """Each side's workload: its tests, or the generated inputs when the request has them."""
     works = []
     for tag, path in zip("AB", req["paths"], strict=True):
         module = load_module(f"{req['module']}_{tag}", path)
+        if req.get("workload"):
+            works.append(generated_workload(getattr(module, req["entry_point"]), req["workload"]))
+            continue
         suite = Suite(req["tests"], module, req["module"], req["entry_point"], tag)
         works.append(suite.workload())
     return works

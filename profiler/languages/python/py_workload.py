@@ -10,7 +10,8 @@ ENAMEL's experts wrote theirs. Modes:
   it must return the same arguments twice (deterministic for a seed), and the original must not
   raise on them. Then the size doubles from ``start_size`` until one call of the original costs
   ``target_ns`` of CPU (median over the seeds), ``max_size`` is reached or ``budget_ns`` is
-  spent. Writes every size tried with its time, and the size chosen.
+  spent. Writes every size tried with its time, the size chosen, and whether the original
+  changes its arguments (then every measured call gets its own copy).
 - ``diff``: call the original (A) and the candidate (B) on the same generated inputs (each on
   its own deep copy) for every size and seed asked, and compare what a caller can see: the
   return value, the arguments afterwards (mutation), and the type of the exception raised. On a
@@ -149,7 +150,15 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
         if tried[-1]["ns"] >= target_ns or size >= max_size or spent >= budget_ns:
             break
         size = min(max_size, size * 2)
-    return {"ok": True, "size": tried[-1]["size"], "ns": tried[-1]["ns"], "tried": tried}
+    last = make_input(gen, size, seeds[0])
+    mutates = difference(outcome(fn, last), {**outcome(fn, last), "args_after": last}) is not None
+    return {
+        "ok": True,
+        "size": tried[-1]["size"],
+        "ns": tried[-1]["ns"],
+        "tried": tried,
+        "mutates": mutates,
+    }
 
 
 def mismatch(

@@ -1,0 +1,169 @@
+"""Generated workloads for refinement: inputs large enough to measure the function on (its
+tests' inputs usually are not), and the inputs each candidate is checked on against the
+original (differential testing). Python for now; the other languages keep their tests.
+
+1. A model writes ``generate_input(size, rng)`` (``prompts.generator``); the reply's Python
+   block defining it is kept (:func:`parse_generator`).
+2. The profiler checks it on the original, in the sandbox (deterministic for a seed, inputs the
+   original accepts), and doubles the size until one call of the original costs
+   ``TARGET_NS`` of CPU (``probe_workload``). A refused generator goes back to the model once,
+   with the reason.
+3. The workload is kept in Memory per version of the function (:func:`key`), so refining the
+   same code again asks no model.
+4. A refine candidate that passes the tests runs against the original on the generated inputs,
+   at small sizes and at the workload's (``differential``); any difference in return value,
+   arguments afterwards or exception type rolls it back, naming the smallest input that
+   differs (:func:`describe_mismatch`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Protocol
+
+from . import languages
+from .errors import LLMError, LLMReplyError, ProfilerError, StorageError
+from .llm import parsing, prompts
+from .models import DifferentialResult, Mismatch, ProbeResult, Task, Workload
+from .ports import LLMPort, LLMReply
+
+log = logging.getLogger("perforch.workloads")
+
+TARGET_NS = 5_000_000  # one call of the original on the workload: 5 ms of CPU
+ATTEMPTS = 2  # a refused generator is sent back once with the reason
+SEEDS = (1, 2, 3)
+DIFF_SIZES = (0, 1, 2, 3, 5, 8, 16, 64)  # small inputs first: edge cases, cheap to check
+
+
+class WorkloadProfiler(Protocol):
+    """What the profiler offers for generated workloads (``ProfilerClient`` has it)."""
+
+    async def probe_workload(
+        self, task: Task, code: str, generator: str, *, target_ns: int = TARGET_NS
+    ) -> ProbeResult: ...
+
+    async def differential(
+        self,
+        task: Task,
+        baseline: str,
+        candidate: str,
+        generator: str,
+        sizes: list[int],
+        seeds: list[int] | None = None,
+        *,
+        timeout_s: float = 60.0,
+    ) -> DifferentialResult: ...
+
+
+class WorkloadMemory(Protocol):
+    async def cached_workload(self, key: str) -> Workload | None: ...
+
+    async def cache_workload(self, key: str, workload: Workload) -> None: ...
+
+
+def supported(task: Task) -> bool:
+    """Languages whose profiler runs generated inputs (Python for now), in a single file (a
+    project's tests measure as they are)."""
+    return languages.support(task.language).generated_workloads and task.tests.kind != "project"
+
+
+def key(task: Task, code: str) -> str:
+    text = "\0".join((task.language.value, task.entry_point, task.prefix, code))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_generator(reply: str, model: str) -> str:
+    """The Python block defining ``generate_input`` (it must at least compile)."""
+    for tag, code in parsing.code_blocks(reply) or [("python", reply)]:
+        if "def generate_input" not in code or tag not in ("", "python", "py", "python3"):
+            continue
+        try:
+            compile(code, "<generator>", "exec")
+        except SyntaxError as exc:
+            raise LLMReplyError(f"the generator does not compile: {exc}", model=model) from exc
+        return code
+    raise LLMReplyError("the reply holds no Python block defining generate_input()", model=model)
+
+
+def sizes(workload: Workload) -> list[int]:
+    """The sizes differential testing runs at: the small ones, then the workload's own."""
+    return sorted({s for s in DIFF_SIZES if s < workload.size} | {workload.size})
+
+
+def describe_mismatch(m: Mismatch) -> str:
+    return (
+        f"differs from the original on a generated input ({m.why}): "
+        f"{m.input} → original {m.original}, candidate {m.candidate}"
+    )
+
+
+async def prepare(
+    llm: LLMPort,
+    profiler: WorkloadProfiler,
+    memory: WorkloadMemory | None,
+    task: Task,
+    code: str,
+    model: str,
+    *,
+    target_ns: int = TARGET_NS,
+) -> tuple[Workload | None, str, list[LLMReply]]:
+    """A workload for ``code`` (cached, or written by ``model`` and checked), or None and why;
+    with the model's replies, for the job's accounting."""
+    cache_key = key(task, code)
+    if memory is not None:
+        try:
+            cached = await memory.cached_workload(cache_key)
+        except StorageError as exc:
+            log.warning("%s", exc)
+            cached = None
+        if cached is not None:
+            return cached, f"the workload generated before ({cached.origin})", []
+    replies: list[LLMReply] = []
+    error: str | None = None
+    for _ in range(ATTEMPTS):
+        try:
+            reply = await llm.complete(model, prompts.generator(task, code, error))
+        except LLMError as exc:
+            return None, f"{model} could not write an input generator: {exc}", replies
+        replies.append(reply)
+        try:
+            generator = parse_generator(reply.text, model)
+            probe = await profiler.probe_workload(task, code, generator, target_ns=target_ns)
+        except LLMReplyError as exc:
+            error = str(exc)
+            continue
+        except ProfilerError as exc:
+            return None, f"the input generator could not be tried: {exc}", replies
+        if not probe.ok or probe.size is None:
+            error = probe.error or "it was refused"
+            continue
+        workload = Workload(
+            generator=generator,
+            size=probe.size,
+            seeds=SEEDS,
+            mutates=probe.mutates,
+            origin=f"generated by {model}",
+            per_call_ns=probe.ns,
+        )
+        if memory is not None:
+            try:
+                await memory.cache_workload(cache_key, workload)
+            except StorageError as exc:
+                log.warning("%s", exc)
+        return workload, f"generated by {model}", replies
+    return None, f"{model}'s input generator was refused: {error}", replies
+
+
+def usable_memory(memory: object) -> WorkloadMemory | None:
+    """The Memory, when it keeps workloads."""
+    if hasattr(memory, "cached_workload") and hasattr(memory, "cache_workload"):
+        return memory  # type: ignore[return-value]
+    return None
+
+
+def usable_profiler(profiler: object) -> WorkloadProfiler | None:
+    """The profiler, when it runs generated workloads."""
+    if hasattr(profiler, "probe_workload") and hasattr(profiler, "differential"):
+        return profiler  # type: ignore[return-value]
+    return None

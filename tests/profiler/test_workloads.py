@@ -1,0 +1,89 @@
+"""Generated workloads through the real daemon and sandbox (Python): a generator is checked and
+scaled on the original, the comparison measures on its inputs instead of the tiny doctest, and
+differential testing catches a candidate the tests let through."""
+
+from __future__ import annotations
+
+import pytest
+
+from perforch_core.models import Language, Metric, Task, TestSpec, Workload
+from profiler.client import ProfilerClient
+
+QUADRATIC = """def has_duplicates(items):
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            if items[i] == items[j]:
+                return True
+    return False
+"""
+LINEAR = "def has_duplicates(items):\n    return len(set(items)) != len(items)\n"
+# The doctest's two examples pass; it only looks at neighbours.
+NEIGHBOURS = """def has_duplicates(items):
+    return any(a == b for a, b in zip(items, items[1:]))
+"""
+GENERATOR = """def generate_input(size, rng):
+    items = rng.sample(range(10 * size + 10), size)
+    if size > 2:
+        items[-1] = items[0]  # one duplicate, far from its twin
+    return (items,)
+"""
+DOCTEST = ">>> has_duplicates([1, 1])\nTrue\n>>> has_duplicates([1, 2, 3])\nFalse\n"
+
+
+def task(workload: Workload | None = None) -> Task:
+    return Task(
+        id="t::has_duplicates",
+        language=Language.PYTHON,
+        entry_point="has_duplicates",
+        module="dups",
+        signature="def has_duplicates(items):",
+        tests=TestSpec(kind="doctest", source=DOCTEST, origin="t"),
+        workload=workload,
+    )
+
+
+@pytest.fixture
+async def client():
+    c = ProfilerClient(test_timeout_s=10)
+    await c.start()
+    yield c
+    await c.aclose()
+
+
+async def test_a_generator_is_scaled_and_the_comparison_measures_its_inputs(
+    client: ProfilerClient,
+):
+    probe = await client.probe_workload(task(), QUADRATIC, GENERATOR, target_ns=3_000_000)
+    assert probe.ok and probe.size is not None and probe.ns is not None, probe
+    assert probe.ns >= 3_000_000 and probe.size > 8 and not probe.mutates
+    sizes = [int(t["size"]) for t in probe.tried]
+    assert sizes == sorted(sizes) and sizes[-1] == probe.size
+
+    on_tests = await client.compare(task(), QUADRATIC, LINEAR, Metric.EXEC_TIME, 5.0)
+    workload = Workload(generator=GENERATOR, size=probe.size, origin="t", per_call_ns=probe.ns)
+    on_inputs = await client.compare(task(workload), QUADRATIC, LINEAR, Metric.EXEC_TIME, 5.0)
+    # On the doctest (two and three items) a call costs microseconds; on the generated inputs
+    # the original costs what the probe scaled it to, and the linear version wins by far more.
+    assert on_tests.before.summary < 100_000 < 1_000_000 < on_inputs.before.summary
+    assert on_inputs.decision == "improved"
+    assert on_inputs.improvement_pct > max(50.0, on_tests.improvement_pct)
+
+
+async def test_differential_testing_finds_the_smallest_input_that_differs(client: ProfilerClient):
+    assert (await client.run_tests(task(), NEIGHBOURS)).passed  # the tests let it through
+    same = await client.differential(task(), QUADRATIC, LINEAR, GENERATOR, sizes=[50, 500])
+    assert same.ok and same.checked == 6 and same.mismatch is None
+    wrong = await client.differential(task(), QUADRATIC, NEIGHBOURS, GENERATOR, sizes=[50, 500])
+    assert not wrong.ok and wrong.mismatch is not None, wrong
+    assert wrong.mismatch.why == "the return values differ"
+    assert wrong.mismatch.size == 3  # shrunk from 50: the smallest input with a duplicate
+    assert (wrong.mismatch.original, wrong.mismatch.candidate) == ("True", "False")
+
+
+async def test_a_broken_generator_and_a_hanging_candidate_are_reported(client: ProfilerClient):
+    flaky = "import random\ndef generate_input(size, rng):\n    return ([random.random()],)\n"
+    probe = await client.probe_workload(task(), LINEAR, flaky)
+    assert not probe.ok and "not deterministic" in (probe.error or ""), probe
+    hangs = "def has_duplicates(items):\n    while True:\n        pass\n"
+    result = await client.differential(task(), QUADRATIC, hangs, GENERATOR, [10], timeout_s=3)
+    assert not result.ok and result.mismatch is None and result.error, result
