@@ -45,6 +45,12 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
             default=DEFAULT_POLICY.threshold_pct,
             help=f"minimum improvement (%%) to accept, default {DEFAULT_POLICY.threshold_pct:g}",
         )
+        p.add_argument(
+            "--tests-only",
+            action="store_true",
+            help="measure on the tests and check candidates by them alone: no generated "
+            "workload (Python has one by default: a model writes an input generator)",
+        )
     p.add_argument("--models", help="comma-separated model names to use (default: the pool)")
     p.add_argument(
         "--policy",
@@ -80,13 +86,16 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
 
 def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
     kind = cast(PolicyKind, args.policy or ("pinned" if models else "sequential"))
-    return Policy.of(
+    policy = Policy.of(
         kind,
         models,
         n=args.n,
         threshold_pct=getattr(args, "threshold", None),
         how_to_name="pass --models",
     )
+    if getattr(args, "tests_only", False):
+        policy = policy.model_copy(update={"generated_workload": False})
+    return policy
 
 
 def apply_result(path: Path, function: str, result: JobResult, original: str) -> None:
