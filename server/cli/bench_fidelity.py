@@ -421,6 +421,17 @@ def _report(
             f"{f['cost_median']:.2f} s, {f['cost_max']:.2f} s ({f['latency_median']:.1f} s) | "
             f"{'met' if not missed else 'missed: ' + '; '.join(missed)} |"
         )
+    if rows:
+        every = statistics.median(r["cost_s"] for r in rows)
+        lines += [
+            "",
+            f"Over all {len(rows)} comparisons: median cost {every:.2f} s (goal ≤ "
+            f"{COST_GOAL_S[language]:g} s), median latency "
+            f"{statistics.median(r.get('latency_s', r['cost_s']) for r in rows):.1f} s; "
+            f"coverage ≥ {COVERAGE_GOAL:.0%} in "
+            f"{sum(f['coverage'] >= COVERAGE_GOAL for f in figures.values())} of "
+            f"{len(figures)} scenarios.",
+        ]
     lines += [
         "",
         "Coverage: the share of comparisons whose interval held the truth around them (and, "
