@@ -11,6 +11,7 @@ export const SERVER_KEYS = [
   "policy",
   "n",
   "thresholdPct",
+  "generatedWorkload",
   "metric",
   "maxLlmCalls",
   "maxSeconds",

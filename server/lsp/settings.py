@@ -29,6 +29,9 @@ class Settings(BaseModel):
         description="models per stage (sequential, best_of_n)",
     )
     threshold_pct: float = Field(default=DEFAULT_POLICY.threshold_pct, ge=0.0, alias="thresholdPct")
+    generated_workload: bool = Field(
+        default=DEFAULT_POLICY.generated_workload, alias="generatedWorkload"
+    )
     metric: Metric = Field(default=Metric.EXEC_TIME, description="default metric to optimize")
     # None: no limit.
     max_llm_calls: int | None = Field(
@@ -57,7 +60,7 @@ class Settings(BaseModel):
             n=self.n,
             threshold_pct=self.threshold_pct,
             how_to_name="set perforch.models to the models to try",
-        )
+        ).model_copy(update={"generated_workload": self.generated_workload})
 
     def budget(self) -> Budget:
         return Budget(
