@@ -24,7 +24,7 @@ NEIGHBOURS = """def has_duplicates(items):
 GENERATOR = """def generate_input(size, rng):
     items = rng.sample(range(10 * size + 10), size)
     if size > 2:
-        items[-1] = items[0]  # one duplicate, far from its twin
+        items[-1] = items[-3]  # one duplicate, two apart: the quadratic loop finds it last
     return (items,)
 """
 DOCTEST = ">>> has_duplicates([1, 1])\nTrue\n>>> has_duplicates([1, 2, 3])\nFalse\n"

@@ -12,7 +12,7 @@ GENERATOR = """
 def generate_input(size, rng):
     items = rng.sample(range(10 * size + 10), size)
     if size > 2:
-        items[-1] = items[0]  # one duplicate, found last by the quadratic loop
+        items[-1] = items[-3]  # one duplicate, two apart: the quadratic loop finds it last
     return (items,)
 """
 QUADRATIC = """

@@ -100,9 +100,14 @@ def improvement_pct(ratio: float) -> float:
 
 
 def test_no_interval_is_narrower_than_the_machines_resolution():
-    low, high = stats.t_interval([1.25, 1.25, 1.25, 1.25], 0.95)
-    assert math.isclose(low, 1.25 * math.exp(-stats.MIN_HALF_WIDTH))
-    assert math.isclose(high, 1.25 * math.exp(stats.MIN_HALF_WIDTH))
+    low, high = stats.t_interval([1.15, 1.15, 1.15, 1.15], 0.95)
+    assert math.isclose(low, 1.15 * math.exp(-stats.MIN_HALF_WIDTH))
+    assert math.isclose(high, 1.15 * math.exp(stats.MIN_HALF_WIDTH))
+    # A large effect: the machine's state moves it by a share of its size (40x: 28x-58x).
+    low, high = stats.t_interval([40.0] * 6, 0.95)
+    half = stats.RELATIVE_HALF_WIDTH * math.log(40.0)
+    assert math.isclose(low, 40.0 * math.exp(-half)) and math.isclose(high, 40.0 * math.exp(half))
+    assert 27 < low < 28 and 57 < high < 58.5
 
 
 def test_adding_processes_while_undecided_does_not_raise_false_accepts():
