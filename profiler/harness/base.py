@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import statistics
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -79,6 +80,22 @@ MIN_PAIRS = 3  # a process's ratio is the median of its pairs: at least three of
 # measured back to back share one, apart they sample the modes nearly independently, which the
 # interval over processes assumes. It costs the comparison latency, not machine time.
 PROCESS_GAP_S = 0.25
+# When the last measuring process ended (monotonic clock): every process, a comparison's first
+# included, starts at least PROCESS_GAP_S after it. Idle time before a process changes what it
+# measures (a two-thread workload read 3 % slower after a pause than right after another
+# process): all of them get the same.
+_last_process_end = 0.0
+
+
+async def _pause_before_process() -> None:
+    wait = _last_process_end + PROCESS_GAP_S - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+def _process_ended() -> None:
+    global _last_process_end
+    _last_process_end = time.monotonic()
 
 
 def pairs_within_budget(first: ProcessResult, default_pairs: int, target_batch_ns: float) -> int:
@@ -134,10 +151,12 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
     for target in targets:
         while len(results) < target:
             seed = len(results) + 1
-            if results:
-                await asyncio.sleep(PROCESS_GAP_S)
+            await _pause_before_process()
             await stages.report(f"measuring {params.metric.value}: process {seed} (of {target})")
-            result = await harness.compare_once(params, params.baseline, params.candidate, seed)
+            try:
+                result = await harness.compare_once(params, params.baseline, params.candidate, seed)
+            finally:
+                _process_ended()
             results.append(result)
             if len(results) == 1 and params.pairs is None:
                 params = params.model_copy(update={"pairs": harness.pairs_after(result)})

@@ -25,6 +25,7 @@ comparison; the raw rows go to JSON beside it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import math
@@ -199,6 +200,7 @@ async def run(args: argparse.Namespace) -> int:
                 truth: list[float] = []
                 reference_s = 0.0
                 for i in range(args.runs):
+                    await asyncio.sleep(PROCESS_GAP_S)  # the daemon's pause, outside the cost
                     t0 = time.monotonic()
                     v = await client.compare_programs(
                         base_task, baseline, candidate, Metric.EXEC_TIME, args.threshold
@@ -222,6 +224,7 @@ async def run(args: argparse.Namespace) -> int:
                     )
                     rows[-1]["reference_chunk"] = [len(truth), len(truth)]
                     if len(truth) < args.reference:  # the reference's share of this moment
+                        await asyncio.sleep(PROCESS_GAP_S)
                         t0 = time.monotonic()
                         ref = await client.compare_programs(
                             base_task,
