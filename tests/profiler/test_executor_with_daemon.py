@@ -30,11 +30,17 @@ def fence(code: str) -> str:
     return f"```python\n{code}```"
 
 
+GENERATOR = "def generate_input(size, rng):\n    return (size + rng.randint(0, 9),)\n"
+
+
 async def test_a_looping_candidate_is_rolled_back_and_the_next_model_wins(tmp_path: Path):
+    """With the generated workload: the first model writes the generator, which the real
+    sandbox checks and scales; the loop fails the tests, the closed form passes them, agrees
+    with the original on the generated inputs and is measured on them."""
     task = total_task()
     llm = FakeLLM(
         {
-            "m/loops": [fence("def total(n):\n    while True:\n        pass\n")],
+            "m/loops": [fence(GENERATOR), fence("def total(n):\n    while True:\n        pass\n")],
             "m/good": [fence("def total(n):\n    return n * (n - 1) // 2\n")],
         }
     )
@@ -50,6 +56,9 @@ async def test_a_looping_candidate_is_rolled_back_and_the_next_model_wins(tmp_pa
         assert loops.outcome == "failed_tests" and loops.tests and loops.tests.timed_out
         assert result.verdict and result.verdict.improved
         assert any(e.kind == "measurement_sample" for e in events)
+        (prepared,) = [e for e in events if e.kind == "workload"]
+        assert prepared.workload is not None and prepared.workload.size > 1000, prepared
+        assert result.verdict.before.summary > 1_000_000  # one call costs ~5 ms, not the doctest's
         ranked = await mem.rank(
             Stage.REFINE, Language.PYTHON, [], task.metric, ["m/loops", "m/good"]
         )
@@ -77,7 +86,8 @@ async def test_a_memoizing_candidate_is_rolled_back_with_the_reason(tmp_path: Pa
         from perforch_core.policy import Policy
 
         x = Executor(llm, profiler, mem, ["m/memo", "m/good"])
-        job = x.start(task, Action.OPTIMIZE, Policy.pin(["m/memo", "m/good"]))
+        policy = Policy.pin(["m/memo", "m/good"]).model_copy(update={"generated_workload": False})
+        job = x.start(task, Action.OPTIMIZE, policy)
         _ = [e async for e in job]
         result = await job.result()
     memo = result.attempts[0]
