@@ -8,24 +8,11 @@ import pytest
 
 from perforch_core.models import Language, Metric, Task, TestSpec, Workload
 from profiler.client import ProfilerClient
+from tests.workload_sources import GENERATOR, LINEAR, QUADRATIC
 
-QUADRATIC = """def has_duplicates(items):
-    for i in range(len(items)):
-        for j in range(i + 1, len(items)):
-            if items[i] == items[j]:
-                return True
-    return False
-"""
-LINEAR = "def has_duplicates(items):\n    return len(set(items)) != len(items)\n"
 # The doctest's two examples pass; it only looks at neighbours.
 NEIGHBOURS = """def has_duplicates(items):
     return any(a == b for a, b in zip(items, items[1:]))
-"""
-GENERATOR = """def generate_input(size, rng):
-    items = rng.sample(range(10 * size + 10), size)
-    if size > 2:
-        items[-1] = items[-3]  # one duplicate, two apart: the quadratic loop finds it last
-    return (items,)
 """
 DOCTEST = ">>> has_duplicates([1, 1])\nTrue\n>>> has_duplicates([1, 2, 3])\nFalse\n"
 

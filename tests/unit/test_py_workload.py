@@ -7,23 +7,8 @@ import json
 from pathlib import Path
 
 from profiler.languages.python import py_workload as w
+from tests.workload_sources import GENERATOR, LINEAR, QUADRATIC
 
-GENERATOR = """
-def generate_input(size, rng):
-    items = rng.sample(range(10 * size + 10), size)
-    if size > 2:
-        items[-1] = items[-3]  # one duplicate, two apart: the quadratic loop finds it last
-    return (items,)
-"""
-QUADRATIC = """
-def has_duplicates(items):
-    for i in range(len(items)):
-        for j in range(i + 1, len(items)):
-            if items[i] == items[j]:
-                return True
-    return False
-"""
-LINEAR = "def has_duplicates(items):\n    return len(set(items)) != len(items)\n"
 # Passes small example tests, differs from size 3 on: only the first two items are compared.
 WRONG = "def has_duplicates(items):\n    return len(items) >= 2 and items[0] == items[1]\n"
 SORTS = """
