@@ -404,6 +404,12 @@ class Run:
             or not workloads.supported(self.task)
         ):
             return False
+        limit = self.budget.budget.max_llm_calls
+        if limit is not None and self.budget.calls + workloads.ATTEMPTS >= limit:
+            # The generator would take the calls the candidates need.
+            detail = f"the budget of {limit} LLM calls leaves no room for an input generator"
+            self.emit(ev.WorkloadPrepared, workload=None, detail=detail)
+            return False
         workload, detail, replies = await workloads.prepare(
             self.x.llm, profiler, workloads.usable_memory(self.x.memory), self.task, code, model
         )

@@ -95,3 +95,15 @@ async def test_the_policy_can_turn_it_off():
     result, events = await run(x, make_task(GOOD), Policy(generated_workload=False))
     assert result.status == "succeeded" and not prof.probed
     assert not any(isinstance(e, ev.WorkloadPrepared) for e in events)
+
+
+async def test_a_tight_call_budget_is_left_to_the_candidates():
+    from perforch_core.policy import Budget
+
+    x, _, prof, _ = executor({A: [block("    return x + 1  # FAST30 ")]})
+    job = x.start(make_task(GOOD), Action.OPTIMIZE, None, Budget(max_llm_calls=2))
+    events = [e async for e in job]
+    result = await job.result()
+    assert result.status == "succeeded" and not prof.probed
+    (prepared,) = [e for e in events if isinstance(e, ev.WorkloadPrepared)]
+    assert prepared.workload is None and "leaves no room" in prepared.detail
