@@ -116,6 +116,12 @@ class BudgetTracker:
     def elapsed_s(self) -> float:
         return time.monotonic() - self.started
 
+    @property
+    def calls_left(self) -> int | None:
+        """LLM calls the budget still allows (None: no limit)."""
+        limit = self.budget.max_llm_calls
+        return None if limit is None else max(0, limit - self.calls)
+
     def check(self) -> None:
         b = self.budget
         if b.max_llm_calls is not None and self.calls >= b.max_llm_calls:

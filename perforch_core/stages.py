@@ -404,10 +404,13 @@ class Run:
             or not workloads.supported(self.task)
         ):
             return False
-        limit = self.budget.budget.max_llm_calls
-        if limit is not None and self.budget.calls + workloads.ATTEMPTS >= limit:
+        left = self.budget.calls_left
+        if left is not None and left <= workloads.ATTEMPTS:
             # The generator would take the calls the candidates need.
-            detail = f"the budget of {limit} LLM calls leaves no room for an input generator"
+            detail = (
+                f"the budget of {self.budget.budget.max_llm_calls} LLM calls leaves no room "
+                "for an input generator"
+            )
             self.emit(ev.WorkloadPrepared, workload=None, detail=detail)
             return False
         workload, detail, replies = await workloads.prepare(

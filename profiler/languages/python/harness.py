@@ -167,22 +167,44 @@ class PythonHarness:
                 address_space_mb=address_space_mb or self.limits.address_space_mb,
                 file_size_mb=self.limits.file_size_mb,
             )
-            exe = _interpreter(program)
-            await self._probe(exe)
-            flags = ["-s"] if deterministic else ["-I"]
-            argv = [*prefix, exe, *flags, RUNNER, "request.json", "result.json"]
-            binds = _binds(exe) + pm.launcher_binds(prefix)
-            run = await run_sandboxed(
-                argv,
-                cwd=wd,
-                limits=limits,
+            return await self._execute(
+                program,
+                wd,
+                RUNNER,
+                limits,
+                prefix=prefix,
+                flags=("-s",) if deterministic else ("-I",),
                 env=env,
-                ro_binds=binds,
                 mount_at=COUNT_DIR if fixed_dir else None,
             )
-            result_file = wd / "result.json"
-            data = json.loads(result_file.read_text()) if result_file.exists() else None
-            return data, run
+
+    async def _execute(
+        self,
+        program: Program,
+        wd: Path,
+        script: str,
+        limits: Limits,
+        *,
+        prefix: Sequence[str] = (),
+        flags: Sequence[str] = ("-I",),
+        env: Mapping[str, str] | None = None,
+        mount_at: str | None = None,
+    ) -> tuple[dict[str, Any] | None, RunResult]:
+        """Run ``script request.json result.json`` in ``wd`` with the program's interpreter,
+        sandboxed; the result file's JSON (None when it wrote none) and the run."""
+        exe = _interpreter(program)
+        await self._probe(exe)
+        run = await run_sandboxed(
+            [*prefix, exe, *flags, script, "request.json", "result.json"],
+            cwd=wd,
+            limits=limits,
+            env=env,
+            ro_binds=_binds(exe) + pm.launcher_binds(prefix),
+            mount_at=mount_at,
+        )
+        result_file = wd / "result.json"
+        data = json.loads(result_file.read_text()) if result_file.exists() else None
+        return data, run
 
     async def _run_workload_runner(
         self, program: Program, files: dict[str, str], request: dict[str, Any], wall_s: float
@@ -193,22 +215,13 @@ class PythonHarness:
             for name, text in files.items():
                 (wd / name).write_text(text)
             (wd / "request.json").write_text(json.dumps(request))
-            exe = _interpreter(program)
-            await self._probe(exe)
-            run = await run_sandboxed(
-                [exe, "-I", WORKLOAD_RUNNER, "request.json", "result.json"],
-                cwd=wd,
-                limits=Limits(
-                    wall_s=wall_s,
-                    cpu_s=max(1, int(wall_s) + 1),
-                    address_space_mb=self.limits.address_space_mb,
-                    file_size_mb=self.limits.file_size_mb,
-                ),
-                ro_binds=_binds(exe),
+            limits = Limits(
+                wall_s=wall_s,
+                cpu_s=max(1, int(wall_s) + 1),
+                address_space_mb=self.limits.address_space_mb,
+                file_size_mb=self.limits.file_size_mb,
             )
-            result_file = wd / "result.json"
-            data = json.loads(result_file.read_text()) if result_file.exists() else None
-            return data, run
+            return await self._execute(program, wd, WORKLOAD_RUNNER, limits)
 
     @staticmethod
     def _runner_error(data: dict[str, Any] | None, run: RunResult) -> str | None:
