@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import SKIP_DIRS, ProjectSpec, TestFailure, TestOutcome
+from perforch_core.models import SKIP_DIRS, Metric, ProjectSpec, TestFailure, TestOutcome
 
 from ..harness.base import ProcessResult
 from ..protocol import CompareParams, RunTestsParams, TraceResult
@@ -215,10 +215,11 @@ def measured(path: Path, run: RunResult) -> ProcessResult:
 
 class Runner:
     """One kind of project: how it is built, and how its selected tests run. A runner whose
-    test framework can run both sides in one process (``in_process``) measures a comparison in
-    :meth:`compare_once`; the others are measured as processes from :meth:`prepare`'s build."""
+    test framework can run both sides in one process measures the metrics in ``in_process``
+    in :meth:`compare_once`; the others are measured as processes from :meth:`prepare`'s
+    build."""
 
-    in_process = False
+    in_process: frozenset[Metric] = frozenset()
 
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams

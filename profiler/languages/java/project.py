@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import ProjectSpec, TestOutcome
+from perforch_core.models import Metric, ProjectSpec, TestOutcome
 
 from ... import stages
 from ...harness import contract
 from ...harness.base import ProcessResult
 from ...projects.base import (
     INSIDE,
+    Prepared,
     Runner,
     Step,
     build_failure,
@@ -174,7 +175,9 @@ LIMITS = Limits(wall_s=300, cpu_s=600, address_space_mb=4096)
 
 
 class JavaRunner(Runner):
-    in_process = True
+    # One JVM for time and peak memory; mean memory as processes (the JVM has no allocation
+    # level to sample like tracemalloc's: its resident memory is what the runner samples).
+    in_process = frozenset({Metric.EXEC_TIME, Metric.CPU_UTILIZATION, Metric.MAX_MEMORY})
     # JUnit runs cost milliseconds: ~20 ms batches after ≥ 1 s of CPU per side for the JIT.
     constants = contract.Constants(
         target_batch_ns=20_000_000, warmup_ns=1_000_000_000, max_k=1 << 20
@@ -344,6 +347,34 @@ class JavaRunner(Runner):
         ran = next((int(ln.split()[1]) for ln in report if ln.startswith("ran ")), 0)
         return TraceResult(reached=reached, ran=ran)
 
+    def _launch(self, spec: ProjectSpec, wd: Path, setup: _Setup) -> list[str]:
+        """The JUnit console launcher running the selected tests on the built copy."""
+        run_cp = ":".join([*self._classpath(wd, "src", ""), *setup.deps])
+        classes, pattern = self._selection(spec)
+        return [
+            str(setup.bin_dir / "java"),
+            *JVM,
+            "-jar",
+            str(setup.console),
+            "execute",
+            "--disable-banner",
+            "--disable-ansi-colors",
+            "--details=none",
+            f"--class-path={run_cp}",
+            *(f"--select-class={c}" for c in classes),
+            f"--include-methodname={pattern}",
+        ]
+
+    async def prepare(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> Prepared | TestOutcome:
+        """The copy built for measuring in processes (mean memory: one JVM per run)."""
+        setup = await self._setup(spec, cache)
+        failed = await self._build(wd, cache, setup, spec.kind)
+        if failed is not None:
+            return failed
+        return Prepared(argv=self._launch(spec, wd, setup), ro_binds=setup.binds)
+
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TestOutcome:
@@ -351,27 +382,12 @@ class JavaRunner(Runner):
         failed = await self._build(wd, cache, setup, spec.kind)
         if failed is not None:
             return failed
-        run_cp = ":".join([*self._classpath(wd, "src", ""), *setup.deps])
-        classes, pattern = self._selection(spec)
         await stages.report("running the tests (JUnit)")
         run = await step(
             wd,
             cache,
             Step(
-                argv=[
-                    str(setup.bin_dir / "java"),
-                    *JVM,
-                    "-jar",
-                    str(setup.console),
-                    "execute",
-                    "--disable-banner",
-                    "--disable-ansi-colors",
-                    "--details=none",
-                    f"--class-path={run_cp}",
-                    *(f"--select-class={c}" for c in classes),
-                    f"--include-methodname={pattern}",
-                    f"--reports-dir={INSIDE}/reports",
-                ],
+                argv=[*self._launch(spec, wd, setup), f"--reports-dir={INSIDE}/reports"],
                 ro_binds=setup.binds,
                 limits=LIMITS,
             ),

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import ProjectSpec, TestOutcome
+from perforch_core.models import Metric, ProjectSpec, TestOutcome
 
 from ...harness import contract
 from ...harness.base import ProcessResult
@@ -87,7 +87,7 @@ TRACE_PLUGIN = "perforch_pytest_trace"
 
 
 class PytestRunner(Runner):
-    in_process = True
+    in_process = frozenset(Metric)  # all four, in one pytest process (pytest_bench.py)
     # Interpreted calls cost more than the clock: a batch costs ~2 ms of the process's CPU.
     constants = contract.Constants(target_batch_ns=2_000_000, max_k=1 << 20)
 

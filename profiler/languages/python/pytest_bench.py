@@ -15,7 +15,9 @@ Metrics: ``exec_time`` (the process's CPU time, every thread's: work the tests h
 threads counts; the measuring run has no RLIMIT_CPU, under which this kernel would serve the
 clock at 4 ms ticks, see docs/measurement.md), with the wall time beside it,
 ``cpu_utilization`` (CPU ÷ wall per batch), ``max_memory`` (tracemalloc peak above the start of
-one call, floored at 16 KiB). Each test's first and second calls per side are timed too (a
+one call, floored at 16 KiB), ``avg_memory`` (the tracemalloc level above the start, sampled
+every 1 ms by a thread while the test repeats for ≥ 50 ms: the mean, per test, averaged over the
+tests; floored at 16 KiB). Each test's first and second calls per side are timed too (a
 candidate that keeps results between calls is much cheaper the second time).
 """
 
@@ -25,6 +27,7 @@ import json
 import random
 import statistics
 import sys
+import threading
 import time
 import tracemalloc
 import types
@@ -140,17 +143,19 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
             state.teardown_exact(nxt)
             continue
         try:
-            k = _calibrate(run, use, fa, req["constants"]) if metric != "max_memory" else 1
+            timed = metric in ("exec_time", "cpu_utilization")
+            k = _calibrate(run, use, fa, req["constants"]) if timed else 1
             calls += k
             for side in (fa, fb, fa, fb):
                 use(side)
-                _batch(run, k, metric)
+                _batch(run, k, metric, req["constants"])
             for p in range(pairs):
                 order = [0, 1]
                 rng.shuffle(order)
                 for side in order:
                     use((fa, fb)[side])
-                    value = _batch(run, k, metric) / (k if metric == "exec_time" else 1)
+                    value = _batch(run, k, metric, req["constants"])
+                    value /= k if metric == "exec_time" else 1
                     if metric == "max_memory":  # the suite's peak: its largest test's
                         sums[p][side] = max(sums[p][side], value)
                     else:
@@ -162,13 +167,13 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
             state.teardown_exact(nxt)
     if not measured:
         raise RuntimeError("every selected test was skipped: nothing to measure")
-    if metric in ("max_memory",):
+    if metric in ("cpu_utilization", "avg_memory"):  # the mean over the tests
+        sums = [[a / measured, b / measured] for a, b in sums]
+    if metric in ("max_memory", "avg_memory"):
         floor = req["constants"]["floor_bytes"]
         sums = [[max(floor, a), max(floor, b)] for a, b in sums]
-    if metric == "cpu_utilization":
-        sums = [[a / measured, b / measured] for a, b in sums]
     ratios = [a / b for a, b in sums if b > 0]
-    unit = {"exec_time": "ns", "cpu_utilization": "ratio", "max_memory": "B"}[metric]
+    unit = {"exec_time": "ns", "cpu_utilization": "ratio"}.get(metric, "B")
     return {
         "ratio": statistics.median(ratios),
         "baseline": statistics.median(a for a, _ in sums),
@@ -227,7 +232,44 @@ def _calibrate(
 LAST_WALL = [0.0]  # the wall time of the last timed batch, ns
 
 
-def _batch(run: Callable[[], None], k: int, metric: str) -> float:
+def _sampled_mean(run: Callable[[], None], min_ns: int) -> float:
+    """The mean tracemalloc level above the start while ``run`` repeats for ≥ ``min_ns``,
+    sampled every 1 ms by a thread (the samples' list made before the start is read)."""
+    samples = [0] * 100_000
+    count = 0
+    stop = threading.Event()
+    tracemalloc.start()
+    start, _ = tracemalloc.get_traced_memory()
+
+    def sampler() -> None:
+        nonlocal count
+        deadline = time.perf_counter_ns()
+        while not stop.is_set() and count < len(samples):
+            samples[count] = tracemalloc.get_traced_memory()[0] - start
+            count += 1
+            deadline += 1_000_000
+            delay = (deadline - time.perf_counter_ns()) / 1e9
+            if delay > 0:
+                time.sleep(delay)
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    thread.start()
+    try:
+        t0 = time.perf_counter_ns()
+        while True:
+            run()
+            if time.perf_counter_ns() - t0 >= min_ns:
+                break
+    finally:
+        stop.set()
+        thread.join()
+        tracemalloc.stop()
+    return statistics.fmean(samples[:count]) if count else 0.0
+
+
+def _batch(run: Callable[[], None], k: int, metric: str, c: dict[str, int]) -> float:
+    if metric == "avg_memory":
+        return _sampled_mean(run, c["sampled_min_ns"])
     if metric == "max_memory":
         tracemalloc.start()
         tracemalloc.reset_peak()
