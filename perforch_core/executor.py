@@ -61,6 +61,9 @@ async def _flow(run: Run) -> JobResult:
             return run.finish("failed", "no model produced usable code", original, original)
     else:
         outcome = await run.test(code, None, None)
+        if outcome.environment:  # no model can change that: say it, spend nothing
+            why = outcome.environment
+            return run.finish("failed", why, original, original, final_tests=outcome)
         if action is Action.OPTIMIZE and not outcome.passed:
             outcome = await run.set_aside_preexisting(code, outcome)
 

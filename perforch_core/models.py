@@ -291,6 +291,11 @@ class TestOutcome(_Frozen):
     preexisting: tuple[str, ...] = Field(
         default=(), description="tests set aside: they failed on the code before the change"
     )
+    environment: str = Field(
+        default="",
+        description="why the tests cannot run whatever the code (the project's dependencies "
+        "are not cached, and the sandbox has no network): no model can fix that",
+    )
 
     def summary(self) -> str:
         if self.passed:

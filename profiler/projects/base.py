@@ -163,12 +163,11 @@ def junit_cases(path: Path) -> dict[str, str | None]:
 
 def offline(result: TestOutcome, cache: str, command: str) -> TestOutcome:
     """A build that failed for want of dependencies the sandbox cannot download."""
-    return result.model_copy(
-        update={
-            "error": f"the project's dependencies are not in {cache}, and the sandbox has no "
-            f"network: run `{command}` in the project once, then try again\n{result.error}"
-        }
+    why = (
+        f"the project's dependencies are not in {cache}, and the sandbox has no network: "
+        f"run `{command}` in the project once, then try again"
     )
+    return result.model_copy(update={"error": f"{why}\n{result.error}", "environment": why})
 
 
 @dataclass

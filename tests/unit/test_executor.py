@@ -288,6 +288,27 @@ async def test_optimize_sets_aside_a_project_tests_preexisting_failure_and_never
     assert [r.outcome.passed for r in runs] == [False, True]
 
 
+@pytest.mark.parametrize("action", [Action.OPTIMIZE, Action.FIX])
+async def test_tests_that_cannot_run_for_want_of_dependencies_end_the_job_without_a_model(
+    action: Action,
+):
+    """A project whose dependencies are not cached fails the same whatever the code: no model
+    is asked to "fix" it (found on agnivade/levenshtein with an empty module cache)."""
+    from perforch_core.models import TestOutcome
+
+    why = "the project's dependencies are not in the Go module cache, and there is no network"
+    x, llm, prof, _ = executor({A: [block("    return x + 1")]}, order=(A,))
+
+    async def run_tests(t, code):
+        return TestOutcome(passed=False, error=f"{why}\nmkdir …: read-only", environment=why)
+
+    prof.run_tests = run_tests  # type: ignore[method-assign]
+    result, _ = await run(x, make_task("def f(x):\n    return x\n"), action)
+    assert result.status == "failed" and not result.changed
+    assert result.message == why
+    assert result.attempts == () and llm.calls == []
+
+
 async def test_llm_tagging_keeps_categories_a_majority_names():
     from perforch_core.models import Category
     from perforch_core.tagging import Tagger

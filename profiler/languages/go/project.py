@@ -164,8 +164,11 @@ class GoRunner(Runner):
         if build.returncode != 0:
             failed = build_failure("the build", build)
             text = failed.error or ""
-            if "cannot find module" in text or "missing go.sum" in text or "GOPROXY=off" in text:
-                how = "go mod download` (or `go mod tidy"
+            # A module not in the cache: Go says so, or fails to make its directory there
+            # (the cache is read-only in the sandbox).
+            missing = ("cannot find module", "missing go.sum", "GOPROXY=off", f"mkdir {modcache}")
+            if any(m in text for m in missing):
+                how = "go mod download` or `go mod tidy"
                 return offline(failed, f"the Go module cache ({modcache})", how)
             return failed
         pattern = "^(" + "|".join(re.escape(t.id) for t in spec.tests) + ")$"
