@@ -125,8 +125,9 @@ async def _flow(run: Run) -> JobResult:
             outcome = next(
                 a.tests for a in reversed(run.attempts) if a.code == code and a.tests is not None
             )
+    refine = [a for a in run.attempts if a.stage is Stage.REFINE]
     message = success_message(
-        action, accepted_stage, accepted_model, verdict, run.stopped_by_budget
+        action, accepted_stage, accepted_model, verdict, run.stopped_by_budget, refine
     )
     return run.finish(
         "succeeded",

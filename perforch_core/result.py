@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from collections import Counter
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -81,14 +83,36 @@ class JobResult(BaseModel):
         )
 
 
+_NOT_MEASURED = {
+    "failed_tests": "failed the tests",
+    "no_code": "gave no usable code",
+    "unchanged": "returned the code unchanged",
+    "differs": "differed from the original on generated inputs",
+    "llm_error": "got no reply",
+    "measure_error": "could not be measured",
+}
+
+
+def unmeasured(refine: Sequence[Attempt]) -> str | None:
+    """Why no refine candidate was measured ("2 failed the tests, 1 returned the code
+    unchanged"), or None when one was: then "no significant improvement" is a measurement."""
+    if not refine or any(a.verdict is not None for a in refine):
+        return None
+    counts = Counter(a.outcome for a in refine)
+    return ", ".join(f"{n} {_NOT_MEASURED.get(o, o)}" for o, n in counts.items())
+
+
 def success_message(
     action: Action,
     stage: Stage | None,
     model: str | None,
     verdict: Verdict | None,
     stopped_by_budget: str | None = None,
+    refine: Sequence[Attempt] = (),
 ) -> str:
-    """What a succeeded job says: who changed the code and why it may land."""
+    """What a succeeded job says: who changed the code and why it may land. ``refine``: the
+    refine stage's attempts, so that a job whose candidates were never measured does not claim
+    "no significant improvement"."""
     from . import describe  # describe renders events, which carry results
 
     budget = f"; stopped early: {stopped_by_budget}" if stopped_by_budget else ""
@@ -96,6 +120,10 @@ def success_message(
         if verdict is not None:
             return f"{describe.verdict(verdict)} by {model}{budget}"
         prefix = f"fixed by {model}, but " if stage is Stage.FIX else ""
+        why = unmeasured(refine)
+        if why is not None:
+            what = "the code is unchanged" if stage is None else "the fix is kept"
+            return f"{prefix}no candidate was measured ({why}): {what}{budget}"
         return (
             f"{prefix}no significant improvement: the code is unchanged{budget}"
             if stage is None

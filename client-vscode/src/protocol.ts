@@ -39,6 +39,8 @@ export interface TestOutcome {
   duration_s: number;
   /** Tests set aside: they failed on the code before the change (pre-existing failures). */
   preexisting?: string[];
+  /** Why the tests cannot run whatever the code (dependencies not cached): no model can fix it. */
+  environment?: string;
 }
 
 export interface Measurement {

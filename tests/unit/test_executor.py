@@ -212,6 +212,21 @@ async def test_a_crashing_port_becomes_a_job_failed_event(action):
     assert events[-1].kind == "job_failed"
 
 
+async def test_optimize_whose_candidates_all_fail_says_none_was_measured():
+    """ "No significant improvement" is a measurement; when every candidate failed its tests
+    nothing was measured, and the message says what happened instead."""
+    good = "def f(x):\n    return x + 1\n"
+    x, _, _, _ = executor(
+        {A: [block("    return x  # BUG")], B: [block("    return x - 1  # BUG")], C: []}
+    )
+    result, _ = await run(x, make_task(good), Action.OPTIMIZE)
+    assert result.status == "succeeded" and not result.changed
+    assert result.message.startswith("no candidate was measured (2 failed the tests"), (
+        result.message
+    )
+    assert result.message.endswith(": the code is unchanged")
+
+
 async def test_optimize_with_no_model_answering_fails_instead_of_claiming_no_gain():
     from perforch_core.errors import LLMUnavailableError
 
