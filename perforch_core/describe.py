@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from . import events as ev
-from .models import Metric, Verdict
+from .models import Metric, Scaling, Verdict
 
 Tone = Literal["ok", "bad", "info"]
 
@@ -78,6 +78,23 @@ def verdict(v: Verdict, *, numbers: bool = True) -> str:
         return f"{what} no significant gain, {change(v)}; needs ≤ −{v.threshold_pct:g} %"
     why = f": {v.note}" if v.note else f", {change(v)}, {v.processes} processes"
     return f"{what} inconclusive{why}"
+
+
+def exponent(k: float | None) -> str:
+    return "n^?" if k is None else f"n^{k:.1f}"
+
+
+def scaling(s: Scaling) -> str:
+    """Complexity evidence in one line: ``time of one call ∝ n^2.0 → n^1.0 (n = 16…1024,
+    fitted over n ≥ 128; at n = 1024: 4.10 ms → 61.2 µs)``."""
+    what = "time of one call" if s.unit == "ns" else "peak memory of one call"
+    last = s.points[-1]
+    at = f"at n = {last.size}: {value(last.baseline, s.unit)} → {value(last.candidate, s.unit)}"
+    first = s.points[0].size
+    return (
+        f"{what} ∝ {exponent(s.exponent_before)} → {exponent(s.exponent_after)} "
+        f"(n = {first}…{last.size}, fitted over n ≥ {s.fitted_from}; {at})"
+    )
 
 
 def measurement(metric: Metric, x: float, unit: str) -> str:
@@ -154,6 +171,10 @@ def event(e: BaseModel) -> Described:
             "ok",
             activity=f"refine: workload of size {w.size}",
         )
+    if isinstance(e, ev.ScalingMeasured):
+        if e.scaling is None:
+            return Described(f"no complexity evidence: {e.detail}")
+        return Described(scaling(e.scaling), "ok", activity="refine: complexity evidence")
     if isinstance(e, ev.CandidateAccepted):
         return Described(f"accepted {e.model or 'your code'} ({e.stage.value}): {e.reason}", "ok")
     if isinstance(e, ev.RolledBack):

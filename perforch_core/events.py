@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .models import Action, Metric, Stage, TestOutcome, Verdict, Workload
+from .models import Action, Metric, Scaling, Stage, TestOutcome, Verdict, Workload
 
 
 class _Event(BaseModel):
@@ -99,6 +99,15 @@ class WorkloadPrepared(_Event):
     detail: str
 
 
+class ScalingMeasured(_Event):
+    """Complexity evidence for the accepted refinement (``complexity.py``), or why there is
+    none although a workload was there."""
+
+    kind: Literal["scaling"] = "scaling"
+    scaling: Scaling | None
+    detail: str = ""
+
+
 class CandidateAccepted(_Event):
     kind: Literal["candidate_accepted"] = "candidate_accepted"
     stage: Stage
@@ -140,6 +149,7 @@ JobEvent = Annotated[
     | MeasurementSample
     | Measured
     | WorkloadPrepared
+    | ScalingMeasured
     | CandidateAccepted
     | RolledBack
     | JobFinished

@@ -225,6 +225,36 @@ class DifferentialResult(_Frozen):
     error: str | None = Field(default=None, description="the check itself could not run")
 
 
+class ScalingPoint(_Frozen):
+    """The cost of one call of each side at one input size (median over seeds and repeats)."""
+
+    size: int
+    baseline: float
+    candidate: float
+
+
+class ScalingResult(_Frozen):
+    """Both sides called at growing sizes of the generated input (the profiler's ``scaling``)."""
+
+    ok: bool
+    points: tuple[ScalingPoint, ...] = ()
+    unit: str = "ns"
+    error: str | None = None
+
+
+class Scaling(_Frozen):
+    """Complexity evidence: how one call's cost grows with the input's size before and after
+    the change, with the exponent of a least-squares fit on log-log axes (cost ∝ n^k)."""
+
+    metric: Metric
+    unit: str = Field(description="ns: CPU time of one call; B: tracemalloc peak of one call")
+    points: tuple[ScalingPoint, ...]
+    exponent_before: float | None = Field(description="k of the fit for the original")
+    exponent_after: float | None = Field(description="k of the fit for the change")
+    fitted_from: int = Field(description="the smallest size in the fit (the larger sizes)")
+    plot: str = Field(default="", description="a PNG of the log-log plot, when one was drawn")
+
+
 class Task(_Frozen):
     """One function to generate, fix or optimize, with everything needed to test it."""
 

@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Action, Metric, Stage, TestOutcome, Verdict
+from .models import Action, Metric, Scaling, Stage, TestOutcome, Verdict
 
 AttemptOutcome = Literal[
     "passed",
@@ -60,6 +60,9 @@ class JobResult(BaseModel):
     accepted_stage: Stage | None = None
     final_tests: TestOutcome | None = None
     verdict: Verdict | None = None
+    scaling: Scaling | None = Field(
+        default=None, description="complexity evidence for the accepted refinement"
+    )
     attempts: tuple[Attempt, ...] = ()
     llm_calls: int = 0
     prompt_tokens: int = 0

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import caching, describe, languages, projects, workloads
+from . import caching, complexity, describe, languages, projects, workloads
 from . import events as ev
 from .errors import BudgetExceededError, LLMError, ProfilerError, StorageError
 from .job import Job
 from .llm import parsing, prompts
-from .models import Action, Candidate, Stage, Task, TestOutcome, Verdict
+from .models import Action, Candidate, Scaling, Stage, Task, TestOutcome, Verdict
 from .policy import Budget, BudgetTracker, Policy
 from .ports import (
     ChatMessage,
@@ -59,6 +59,7 @@ class Run:
         self.budget = BudgetTracker(budget)
         self.log = Recorder(executor.source)
         self.stopped_by_budget: str | None = None
+        self.scaling: Scaling | None = None  # complexity evidence for the accepted refinement
 
     @property
     def attempts(self) -> list[Attempt]:
@@ -391,6 +392,9 @@ class Run:
             return None
         best = max(winners, key=lambda w: w[1].improvement_pct)
         self.accept(stage, best[2], best[0], describe.verdict(best[1]))
+        if self.task.workload is not None:
+            self.scaling, why = await complexity.measure(self.x.profiler, self.task, code, best[0])
+            self.emit(ev.ScalingMeasured, scaling=self.scaling, detail=why)
         return best
 
     async def prepare_workload(self, code: str, model: str) -> bool:
@@ -474,6 +478,7 @@ class Run:
             cost_usd=b.cost_usd,
             elapsed_s=b.elapsed_s,
             stopped_by_budget=self.stopped_by_budget,
+            scaling=self.scaling,
             **fields,
         )
 

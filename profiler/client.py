@@ -271,6 +271,29 @@ class ProfilerClient:
         result = await self._request("differential", params.model_dump(mode="json"))
         return p.DifferentialResult.model_validate(result)
 
+    async def scaling(
+        self,
+        task: Task,
+        baseline: str,
+        candidate: str,
+        generator: str,
+        sizes: list[int],
+        seeds: list[int],
+        metric: Metric,
+    ) -> p.ScalingResult:
+        """The cost of one call of each version at each size of the generated input."""
+        params = p.ScalingParams(
+            program=program_for(task, self.interpreter),
+            baseline=task.program(baseline),
+            candidate=task.program(candidate),
+            generator=generator,
+            sizes=sizes,
+            seeds=seeds,
+            metric=metric,
+        )
+        result = await self._request("scaling", params.model_dump(mode="json"))
+        return p.ScalingResult.model_validate(result)
+
     def _sample_listener(self, on_sample: OnSample | None) -> Notify | None:
         if on_sample is None:
             return None

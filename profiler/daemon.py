@@ -111,6 +111,12 @@ class Daemon:
             result: BaseModel = await self._workloads(params.program).differential(params)
             return result
 
+    async def scaling(self, params: p.ScalingParams, rid: Any, send: Send) -> BaseModel:
+        async with self.tests_slots:
+            await self._progress(send, rid, "calling both versions at growing input sizes")
+            result: BaseModel = await self._workloads(params.program).scaling(params)
+            return result
+
     def _sampler(
         self,
         send: Send,
@@ -170,6 +176,7 @@ class Daemon:
         "trace_tests": (p.RunTestsParams, "trace_tests"),
         "probe_workload": (p.ProbeWorkloadParams, "probe_workload"),
         "differential": (p.DifferentialParams, "differential"),
+        "scaling": (p.ScalingParams, "scaling"),
     }
 
     # -- dispatch --------------------------------------------------------------------------

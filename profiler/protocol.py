@@ -22,6 +22,7 @@ from perforch_core.models import (
     Language,
     Metric,
     ProbeResult,
+    ScalingResult,
     TestSpec,
     Workload,
 )
@@ -111,7 +112,11 @@ class CompareParams(_Params):
     timeout_s: float = 120.0
 
 
-__all__ = ["DifferentialResult", "ProbeResult"]  # the core's types, on the wire as they are
+__all__ = [
+    "DifferentialResult",
+    "ProbeResult",
+    "ScalingResult",
+]  # the core's types, on the wire as they are
 
 
 class ProbeWorkloadParams(_Params):
@@ -138,6 +143,21 @@ class DifferentialParams(_Params):
     sizes: list[int]
     seeds: list[int] = Field(default_factory=lambda: [1, 2, 3])
     timeout_s: float = 60.0
+
+
+class ScalingParams(_Params):
+    """Original and candidate called at each size of the generated input: the cost of one
+    call of each (complexity evidence)."""
+
+    program: Program
+    baseline: str
+    candidate: str
+    generator: str
+    sizes: list[int]
+    seeds: list[int] = Field(default_factory=lambda: [1, 2, 3])
+    metric: Metric = Metric.EXEC_TIME
+    repeats: int = 3
+    timeout_s: float = 120.0
 
 
 class MeasureParams(_Params):

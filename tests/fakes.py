@@ -16,6 +16,8 @@ from perforch_core.models import (
     Metric,
     Mismatch,
     ProbeResult,
+    ScalingPoint,
+    ScalingResult,
     Stage,
     Task,
     TestFailure,
@@ -146,6 +148,7 @@ class FakeWorkloadProfiler(FakeProfiler):
         self.probed: list[str] = []
         self.checked: list[tuple[str, list[int]]] = []
         self.compared_tasks: list[Task] = []
+        self.scaled: list[list[int]] = []
 
     async def probe_workload(
         self, task: Task, code: str, generator: str, *, target_ns: int = 5_000_000
@@ -180,6 +183,23 @@ class FakeWorkloadProfiler(FakeProfiler):
             candidate="False",
         )
         return DifferentialResult(ok=False, checked=1, mismatch=found)
+
+    async def scaling(
+        self,
+        task: Task,
+        baseline: str,
+        candidate: str,
+        generator: str,
+        sizes: list[int],
+        seeds: list[int],
+        metric: Metric,
+    ) -> ScalingResult:
+        """The original grows as n², the candidate as n (one call: 10·n² and 40·n ns)."""
+        self.scaled.append(sizes)
+        points = tuple(
+            ScalingPoint(size=n, baseline=10.0 * n * n, candidate=40.0 * n) for n in sizes
+        )
+        return ScalingResult(ok=True, points=points, unit="ns")
 
     async def compare(self, task: Task, *args: object, **kw: object) -> Verdict:  # type: ignore[override]
         self.compared_tasks.append(task)

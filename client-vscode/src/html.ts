@@ -4,7 +4,7 @@
  * (everything from the server is escaped); the webview only sets it.
  */
 
-import { escapeXml, samplesChart } from "./chart";
+import { escapeXml, exponentText, samplesChart, scalingChart } from "./chart";
 import { formatValue, isRunning, verdictText, type Job } from "./jobs";
 import { METRIC_LABELS } from "./protocol";
 
@@ -28,6 +28,15 @@ function jobSection(job: Job): string {
       `<p class="verdict ${v.decision}">${esc(status)} ${esc(job.verdictModel ?? "")}: ${esc(verdictText(v))}</p>` +
       (v.method ? `<p class="method">${esc(v.method)}</p>` : "");
   }
+  let scaling = "";
+  if (job.scaling !== null) {
+    const s = job.scaling;
+    const what = s.unit === "ns" ? "time of one call" : "peak memory of one call";
+    scaling =
+      `<div class="chart">${scalingChart(s)}</div>` +
+      `<p class="method">complexity: ${esc(what)} ∝ ${esc(exponentText(s.exponent_before))} → ` +
+      `${esc(exponentText(s.exponent_after))} (fitted over n ≥ ${s.fitted_from})</p>`;
+  }
   const summary = job.summary ? `<p class="summary">${esc(job.summary)}</p>` : "";
   const cancel = isRunning(job)
     ? `<button class="cancel" data-token="${esc(job.token)}">Cancel</button>`
@@ -35,7 +44,7 @@ function jobSection(job: Job): string {
   return (
     `<section class="job ${job.status}" data-token="${esc(job.token)}">` +
     `<h3>${esc(job.title)} <span class="status">${esc(job.status)}</span>${cancel}</h3>` +
-    `<ul class="steps">${steps}</ul>${chart}${result}${summary}</section>`
+    `<ul class="steps">${steps}</ul>${chart}${result}${scaling}${summary}</section>`
   );
 }
 
@@ -57,6 +66,11 @@ h3 { font-size: 1em; margin: 10px 0 4px; }
 .bad .icon { color: var(--vscode-testing-iconFailed, #e51400); }
 .samples .baseline { fill: none; stroke: var(--vscode-foreground); }
 .samples .candidate { fill: var(--vscode-charts-blue, #3794ff); }
+.scaling circle.baseline { fill: none; stroke: var(--vscode-charts-orange, #d18616); }
+.scaling circle.candidate { fill: var(--vscode-charts-blue, #3794ff); }
+.scaling polyline.baseline { stroke: var(--vscode-charts-orange, #d18616); }
+.scaling polyline.candidate { stroke: var(--vscode-charts-blue, #3794ff); }
+.scaling .fitted { fill: var(--vscode-editor-foreground, #888); opacity: 0.07; }
 .samples .axis { stroke: var(--vscode-foreground); opacity: .4; }
 .samples .label { fill: var(--vscode-foreground); font-size: 9px; opacity: .8; }
 .numbers td, .numbers th { padding: 1px 8px 1px 0; text-align: left; }

@@ -4,7 +4,14 @@
  * and the final before/after numbers. Pure: no VS Code here, so it is unit-tested directly.
  */
 
-import { METRIC_LABELS, type JobEvent, type JobEventParams, type Metric, type Verdict } from "./protocol";
+import {
+  METRIC_LABELS,
+  type JobEvent,
+  type JobEventParams,
+  type Metric,
+  type Scaling,
+  type Verdict,
+} from "./protocol";
 
 export type JobStatus = "starting" | "running" | "succeeded" | "failed" | "cancelled";
 
@@ -40,6 +47,8 @@ export interface Job {
   verdictAccepted: boolean;
   /** Every measured candidate's verdict, by candidate id. */
   measured: Record<string, { model: string; verdict: Verdict }>;
+  /** Complexity evidence for the accepted refinement, when it had a generated workload. */
+  scaling: Scaling | null;
   summary: string | null;
 }
 
@@ -58,6 +67,7 @@ export function newJob(token: string, uri: string, fn: string, title: string): J
     verdictModel: null,
     verdictAccepted: false,
     measured: {},
+    scaling: null,
     summary: null,
   };
 }
@@ -156,6 +166,9 @@ export function applyEvent(job: Job, params: JobEventParams): Job {
         next.verdictModel = next.measured[e.candidate_id].model;
         next.verdictAccepted = true;
       }
+      break;
+    case "scaling":
+      next.scaling = e.scaling;
       break;
     case "job_finished":
       next.status = e.success ? "succeeded" : "failed";

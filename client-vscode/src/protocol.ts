@@ -79,6 +79,24 @@ export interface Workload {
   per_call_ns: number | null;
 }
 
+/** Complexity evidence for the accepted refinement (perforch_core.models.Scaling). */
+export interface ScalingPoint {
+  size: number;
+  baseline: number;
+  candidate: number;
+}
+
+export interface Scaling {
+  metric: Metric;
+  /** "ns": CPU time of one call; "B": tracemalloc peak of one call. */
+  unit: string;
+  points: ScalingPoint[];
+  exponent_before: number | null;
+  exponent_after: number | null;
+  fitted_from: number;
+  plot: string;
+}
+
 interface Base {
   job_id: string;
   elapsed_s: number;
@@ -124,6 +142,7 @@ export type JobEvent = Base &
       }
     | { kind: "measured"; stage: Stage; model: string; candidate_id: string; verdict: Verdict }
     | { kind: "workload"; workload: Workload | null; detail: string }
+    | { kind: "scaling"; scaling: Scaling | null; detail: string }
     | {
         kind: "candidate_accepted";
         stage: Stage;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { samplesChart } from "../src/chart";
+import { samplesChart, scalingChart } from "../src/chart";
 import { jobsHtml } from "../src/html";
 import { JobBook } from "../src/jobs";
 
@@ -38,5 +38,51 @@ describe("the view's page", () => {
 
   it("says how to start when there is no job", () => {
     expect(jobsHtml([], "N", "x")).toContain("press Ctrl+. to Generate, Fix or Optimize");
+  });
+});
+
+describe("the complexity evidence", () => {
+  const scaling = {
+    metric: "exec_time" as const,
+    unit: "ns",
+    points: [
+      { size: 64, baseline: 4e4, candidate: 2e3 },
+      { size: 128, baseline: 1.6e5, candidate: 4e3 },
+      { size: 256, baseline: 6.4e5, candidate: 8e3 },
+      { size: 512, baseline: 2.56e6, candidate: 1.6e4 },
+    ],
+    exponent_before: 2.0,
+    exponent_after: 1.0,
+    fitted_from: 128,
+    plot: "",
+  };
+
+  it("is drawn on log-log axes: the quadratic side climbs faster than the linear one", () => {
+    const svg = scalingChart(scaling);
+    expect(svg).toContain("○ before n^2.0 → ● after n^1.0");
+    expect(svg).toContain("n = 512: before 2.560 ms");
+    const ys = (side: string) =>
+      [...svg.matchAll(new RegExp(`<circle class="${side}" cx="[\\d.]+" cy="([\\d.]+)"`, "g"))].map((m) => Number(m[1]));
+    const [before, after] = [ys("baseline"), ys("candidate")];
+    expect(before).toHaveLength(4);
+    // Equal steps in log n: equal steps on the chart, twice as steep before as after.
+    const rise = (v: number[]) => v[0] - v[3];
+    expect(rise(before) / rise(after)).toBeCloseTo(2, 1);
+  });
+
+  it("reaches the job view from the server's scaling event", () => {
+    const book = new JobBook();
+    book.start("t1", "file:///w/a.py", "f", "PerfOrch: optimize f");
+    book.apply({
+      token: "t1",
+      uri: "file:///w/a.py",
+      function: "f",
+      event: { kind: "scaling", job_id: "j", elapsed_s: 1, scaling, detail: "" },
+      line: "time of one call ∝ n^2.0 → n^1.0",
+      tone: "ok",
+    });
+    const html = jobsHtml(book.all(), "N", "x");
+    expect(html).toContain('<svg class="scaling"');
+    expect(html).toContain("complexity: time of one call ∝ n^2.0 → n^1.0 (fitted over n ≥ 128)");
   });
 });

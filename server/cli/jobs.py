@@ -21,7 +21,7 @@ from perforch_core.result import JobResult
 from perforch_core.source import extras
 
 from ..app import App, AppConfig
-from . import render
+from . import render, scaling_plot
 
 
 def parse_target(target: str) -> tuple[Path, str]:
@@ -143,6 +143,15 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
             job.cancel()
             raise
         result = await job.result()
+    if result.scaling is not None:
+        png = scaling_plot.draw(
+            result.scaling,
+            scaling_plot.reports_dir() / f"{job.id}-complexity.png",
+            f"{path.name}::{function}, {result.accepted_model}",
+        )
+        if png is not None:
+            scaling = result.scaling.model_copy(update={"plot": str(png)})
+            result = result.model_copy(update={"scaling": scaling})
     diff = extras.file_diff(
         task.language, task.prefix, task.suffix, original, result.final_code, str(path)
     )

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from perforch_core import describe
 from perforch_core import events as ev
-from perforch_core.models import Verdict
+from perforch_core.models import Scaling, Verdict
 from perforch_core.result import JobResult
 
 
@@ -136,6 +136,23 @@ def measurement_table(v: Verdict) -> Table:
     return table
 
 
+def scaling_table(s: Scaling) -> Table:
+    """Complexity evidence: one call's cost at each size, before and after."""
+    table = Table(title=f"complexity: {describe.scaling(s)}")
+    table.add_column("n", justify="right")
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
+    for p in s.points:
+        fitted = "" if p.size >= s.fitted_from else " (not fitted)"
+        table.add_row(
+            f"{p.size}{fitted}",
+            describe.value(p.baseline, s.unit),
+            describe.value(p.candidate, s.unit),
+        )
+    table.caption = f"plot: {s.plot}" if s.plot else "no plot (install the 'report' extra)"
+    return table
+
+
 def summary(console: Console, result: JobResult, path: str, diff: str | None = None) -> None:
     """The job's tables, its outcome and the diff (``diff``: the whole file's, when the caller
     has it; else the function's)."""
@@ -143,6 +160,8 @@ def summary(console: Console, result: JobResult, path: str, diff: str | None = N
         console.print(attempts_table(result))
     if result.verdict is not None:
         console.print(measurement_table(result.verdict))
+    if result.scaling is not None:
+        console.print(scaling_table(result.scaling))
     cost = f", ${result.cost_usd:.4f}" if result.cost_usd else ""
     console.print(
         f"{result.llm_calls} LLM calls, {result.prompt_tokens} + "

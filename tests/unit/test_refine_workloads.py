@@ -4,6 +4,9 @@ original on its inputs; a refused generator falls back to the tests, with the re
 
 from __future__ import annotations
 
+import pytest
+
+from perforch_core import describe
 from perforch_core import events as ev
 from perforch_core.executor import Executor
 from perforch_core.models import Action, Workload
@@ -51,6 +54,38 @@ async def test_the_top_model_writes_the_workload_and_candidates_are_measured_on_
     assert "generate_input" in llm.calls[0][1][-1].content  # the first call asks for it
     assert prof.probed and all(t.workload is not None for t in prof.compared_tasks)
     assert prof.checked[0][1] == [0, 1, 2, 3, 5, 8, 16, 64, 4096]
+
+
+async def test_the_accepted_refinement_comes_with_its_complexity_evidence():
+    x, _, prof, _ = executor({A: [GENERATOR, block("    return x + 1  # FAST30 ")]})
+    result, events = await run(x, make_task(GOOD))
+    assert result.accepted_model == A
+    assert prof.scaled == [[64, 128, 256, 512, 1024, 2048, 4096]]  # 4096 halved six times
+    s = result.scaling
+    assert s is not None and s.fitted_from == 512
+    assert s.exponent_before is not None and abs(s.exponent_before - 2.0) < 1e-6
+    assert s.exponent_after is not None and abs(s.exponent_after - 1.0) < 1e-6
+    (measured,) = [e for e in events if isinstance(e, ev.ScalingMeasured)]
+    line = describe.event(measured).line
+    assert line.startswith("time of one call ∝ n^2.0 → n^1.0 (n = 64…4096, fitted over n ≥ 512")
+    assert line.endswith("at n = 4096: 167.8 ms → 163.8 µs)")
+
+
+async def test_no_complexity_evidence_without_an_accepted_refinement():
+    x, _, prof, _ = executor({A: [GENERATOR, block("    return x + 1  # FAST1 ")], B: []})
+    result, events = await run(x, make_task(GOOD))
+    assert result.accepted_model is None and result.scaling is None and prof.scaled == []
+    assert not any(isinstance(e, ev.ScalingMeasured) for e in events)
+
+
+def test_the_exponent_is_a_log_log_fit_and_needs_three_sizes():
+    from perforch_core import complexity
+
+    assert complexity.exponent([8, 16, 32, 64], [3 * n**1.5 for n in (8, 16, 32, 64)]) == (
+        pytest.approx(1.5)
+    )
+    assert complexity.exponent([8, 16], [1.0, 2.0]) is None
+    assert complexity.exponent([8, 16, 32], [1.0, 0.0, 2.0]) is None  # a zero is no point
 
 
 async def test_a_candidate_that_differs_from_the_original_is_rolled_back_with_the_input():

@@ -40,6 +40,8 @@ from ...protocol import (
     ProbeWorkloadParams,
     Program,
     RunTestsParams,
+    ScalingParams,
+    ScalingResult,
 )
 from ...sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
 from ...toolchains import launcher
@@ -293,6 +295,35 @@ class PythonHarness:
                 error = f"the original or the candidate did not finish in {params.timeout_s:g} s"
             return DifferentialResult(ok=False, error=error)
         return DifferentialResult.model_validate(data)
+
+    async def scaling(self, params: ScalingParams) -> ScalingResult:
+        """The cost of one call of each side at each size (``py_workload.py scale``)."""
+        data, run = await self._run_workload_runner(
+            params.program,
+            {
+                "module_a.py": params.baseline,
+                "module_b.py": params.candidate,
+                "generator.py": params.generator,
+            },
+            {
+                "mode": "scale",
+                "module_a": "module_a.py",
+                "module_b": "module_b.py",
+                "generator": "generator.py",
+                "entry": params.program.entry_point,
+                "sizes": params.sizes,
+                "seeds": params.seeds,
+                "metric": params.metric.value,
+                "repeats": params.repeats,
+            },
+            params.timeout_s,
+        )
+        error = self._runner_error(data, run)
+        if error is not None or data is None:
+            if run.timed_out:
+                error = f"calling both sides at every size took over {params.timeout_s:g} s"
+            return ScalingResult(ok=False, error=error)
+        return ScalingResult.model_validate(data)
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
         data, run = await self._run(

@@ -17,6 +17,10 @@ ENAMEL's experts wrote theirs. Modes:
   return value, the arguments afterwards (mutation), and the type of the exception raised. On a
   mismatch, shrink: the smallest size (then seed) that still differs is reported, with the
   input and both outcomes.
+- ``scale``: the cost of one call of A and of B at each size asked (complexity evidence): per
+  size and seed, A and B alternately, ``repeats`` times each, the median over all of them.
+  Time: CPU time of one call (calls shorter than 0.2 ms repeated in a loop, each on its own
+  copy of the input). Memory: tracemalloc's peak during one call above its start.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import random
 import statistics
 import sys
 import time
+import tracemalloc
 import types
 from collections.abc import Callable
 from typing import Any
@@ -216,13 +221,70 @@ def diff(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "checked": checked}
 
 
+MIN_TIMED_NS = 200_000  # a call timed alone below this is repeated in a loop
+
+
+def cost_of_call(fn: Callable[..., Any], args: tuple[Any, ...], memory: bool) -> float:
+    """One call's CPU time (ns), or its tracemalloc peak above the start (bytes)."""
+    if memory:
+        mine = copy.deepcopy(args)
+        tracemalloc.start()
+        try:
+            start, _ = tracemalloc.get_traced_memory()
+            fn(*mine)
+            return float(tracemalloc.get_traced_memory()[1] - start)
+        finally:
+            tracemalloc.stop()
+    once = cpu_ns_of_call(fn, args)
+    if once >= MIN_TIMED_NS:
+        return float(once)
+    k = min(1000, MIN_TIMED_NS // max(once, 1) + 1)
+    copies = [copy.deepcopy(args) for _ in range(k)]
+    t0 = time.process_time_ns()
+    for mine in copies:
+        fn(*mine)
+    return (time.process_time_ns() - t0) / k
+
+
+def scale(request: dict[str, Any]) -> dict[str, Any]:
+    gen = load_module("perforch_generator", request["generator"]).generate_input
+    fa = getattr(load_module("module_a", request["module_a"]), request["entry"])
+    fb = getattr(load_module("module_b", request["module_b"]), request["entry"])
+    memory = request["metric"] in ("max_memory", "avg_memory")
+    points = []
+    for size in request["sizes"]:
+        costs: tuple[list[float], list[float]] = ([], [])
+        for seed in request["seeds"]:
+            args = make_input(gen, size, seed)
+            for _ in range(int(request["repeats"])):
+                for side, fn in ((0, fa), (1, fb)):
+                    try:
+                        costs[side].append(cost_of_call(fn, args, memory))
+                    except Exception as exc:
+                        which = ("original", "candidate")[side]
+                        raise RuntimeError(
+                            f"the {which} raised {type(exc).__name__} at size {size}"
+                        ) from exc
+        points.append(
+            {
+                "size": size,
+                "baseline": statistics.median(costs[0]),
+                "candidate": statistics.median(costs[1]),
+            }
+        )
+    return {"ok": True, "points": points, "unit": "B" if memory else "ns"}
+
+
+MODES = {"probe": probe, "diff": diff, "scale": scale}
+
+
 def main(argv: list[str]) -> int:
     request_path, result_path = argv[1], argv[2]
     with open(request_path, encoding="utf-8") as fh:
         request = json.load(fh)
     sys.path.insert(0, ".")
     try:
-        result = probe(request) if request["mode"] == "probe" else diff(request)
+        result = MODES[request["mode"]](request)
     except GeneratorError as exc:
         result = {"ok": False, "generator_error": str(exc)}
     except Exception as exc:  # a module that does not load, a missing function
