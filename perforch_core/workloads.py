@@ -1,6 +1,7 @@
 """Generated workloads for refinement: inputs large enough to measure the function on (its
 tests' inputs usually are not), and the inputs each candidate is checked on against the
-original (differential testing). Python for now; the other languages keep their tests.
+original (differential testing). Python for now (lone files and pytest projects); the other
+languages keep their tests.
 
 1. A model writes ``generate_input(size, rng)`` (``prompts.generator``); the reply's Python
    block defining it is kept (:func:`parse_generator`).
@@ -63,9 +64,9 @@ class WorkloadMemory(Protocol):
 
 
 def supported(task: Task) -> bool:
-    """Languages whose profiler runs generated inputs (Python for now), in a single file (a
-    project's tests measure as they are)."""
-    return languages.support(task.language).generated_workloads and task.tests.kind != "project"
+    """Languages whose profiler runs generated inputs (Python for now: lone files and pytest
+    projects, where the function's module is imported from the project's copy)."""
+    return languages.support(task.language).generated_workloads
 
 
 def key(task: Task, code: str) -> str:

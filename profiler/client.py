@@ -234,16 +234,24 @@ class ProfilerClient:
         return p.TraceResult.model_validate(result)
 
     async def probe_workload(
-        self, task: Task, code: str, generator: str, *, target_ns: int = 5_000_000
+        self,
+        task: Task,
+        code: str,
+        generator: str,
+        *,
+        target_ns: int = 5_000_000,
+        sizes: tuple[int, int] | None = None,
     ) -> p.ProbeResult:
         """Check ``generator`` on the function as it is (``code``) and scale it until one call
-        costs ``target_ns`` of CPU."""
+        costs ``target_ns`` of CPU (``sizes``: the first and the largest size to try)."""
         params = p.ProbeWorkloadParams(
             program=program_for(task, self.interpreter),
             source=task.program(code),
             generator=generator,
             target_ns=target_ns,
         )
+        if sizes is not None:
+            params = params.model_copy(update={"start_size": sizes[0], "max_size": sizes[1]})
         result = await self._request("probe_workload", params.model_dump(mode="json"))
         return p.ProbeResult.model_validate(result)
 

@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import SKIP_DIRS, Metric, ProjectSpec, TestFailure, TestOutcome
@@ -219,6 +220,9 @@ class Runner:
     build."""
 
     in_process: frozenset[Metric] = frozenset()
+    # What runs generated inputs on the project's function (probe_workload, differential,
+    # scaling), when the language has them: None where it has not.
+    generated_inputs: Any = None
 
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams

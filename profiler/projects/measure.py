@@ -25,6 +25,7 @@ import statistics
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import Metric, ProjectSpec, TestOutcome
@@ -32,7 +33,17 @@ from perforch_core.models import Metric, ProjectSpec, TestOutcome
 from .. import stages
 from ..harness import process_memory as pm
 from ..harness.base import ProcessResult
-from ..protocol import CompareParams, RunTestsParams
+from ..protocol import (
+    CompareParams,
+    DifferentialParams,
+    DifferentialResult,
+    ProbeResult,
+    ProbeWorkloadParams,
+    Program,
+    RunTestsParams,
+    ScalingParams,
+    ScalingResult,
+)
 from ..sandbox import NOBODY, Limits, workdir
 from ..toolchains import launcher
 from . import lock, run_tests, runner
@@ -79,6 +90,28 @@ class ProjectHarness:
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
         return await run_tests(params)
+
+    # -- generated inputs (the runner's, where its language has them) ---------------------
+    def _inputs(self, program: Program) -> Any:
+        spec = program.tests.project
+        if spec is None:
+            raise HarnessError("project tests without a project")
+        inputs = runner(spec).generated_inputs
+        if inputs is None:
+            raise HarnessError(f"generated workloads are not supported in {spec.kind} projects yet")
+        return inputs
+
+    async def probe_workload(self, params: ProbeWorkloadParams) -> ProbeResult:
+        result: ProbeResult = await self._inputs(params.program).probe_workload(params)
+        return result
+
+    async def differential(self, params: DifferentialParams) -> DifferentialResult:
+        result: DifferentialResult = await self._inputs(params.program).differential(params)
+        return result
+
+    async def scaling(self, params: ScalingParams) -> ScalingResult:
+        result: ScalingResult = await self._inputs(params.program).scaling(params)
+        return result
 
     def method(self, metric: Metric) -> str:
         if metric is Metric.AVG_MEMORY:

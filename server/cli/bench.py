@@ -1,5 +1,5 @@
-"""``perforch bench``: the benchmarks that write reports (``fidelity``, ``lsp``, ``projects``)
-and ``export`` (a HumanEvalPack problem as a file and its tests)."""
+"""``perforch bench``: the benchmarks that write reports (``fidelity``, ``lsp``, ``projects``,
+``workloads``) and ``export`` (a HumanEvalPack problem as a file and its tests)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from perforch_core import benchmarks
 from perforch_core.errors import ConfigError
 
-from . import bench_fidelity, bench_lsp, bench_projects
+from . import bench_fidelity, bench_lsp, bench_projects, bench_workloads
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     bench_projects.add_arguments(
         sub.add_parser("projects", help="optimize, fix and generate on every fixture project")
+    )
+    bench_workloads.add_arguments(
+        sub.add_parser("workloads", help="generated workloads against ENAMEL's expert inputs")
     )
     exp = sub.add_parser("export", help="write a HumanEvalPack problem as a file + its tests")
     exp.add_argument("task_id", help="e.g. Python/3")
@@ -37,6 +40,8 @@ async def run(args: argparse.Namespace) -> int:
         return export(args)
     if args.bench_cmd == "projects":
         return await bench_projects.run(args)
+    if args.bench_cmd == "workloads":
+        return await bench_workloads.run(args)
     return await bench_fidelity.run(args)
 
 

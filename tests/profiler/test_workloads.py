@@ -74,3 +74,37 @@ async def test_a_broken_generator_and_a_hanging_candidate_are_reported(client: P
     hangs = "def has_duplicates(items):\n    while True:\n        pass\n"
     result = await client.differential(task(), QUADRATIC, hangs, GENERATOR, [10], timeout_s=3)
     assert not result.ok and result.mismatch is None and result.error, result
+
+
+async def test_a_pytest_projects_function_is_probed_checked_measured_and_scaled(
+    client: ProfilerClient,
+):
+    """words.py imports a sibling relatively (``from ._text import normalize``): the module is
+    imported from the project's copy, the candidate runs as its twin, and the measurement
+    uses the generated inputs instead of the project's tests."""
+    from pathlib import Path
+
+    from perforch_core import complexity, source
+
+    path = Path(__file__).resolve().parents[1] / "fixtures/projects/python/intervalkit"
+    task = source.task_from_file(path / "src/intervalkit/words.py", "has_duplicates")
+    assert task.tests.kind == "project"
+    code = task.current_code or ""
+    probe = await client.probe_workload(task, code, GENERATOR, target_ns=3_000_000)
+    assert probe.ok and probe.size is not None and probe.ns is not None, probe
+    workload = Workload(generator=GENERATOR, size=probe.size, origin="t", per_call_ns=probe.ns)
+    task = task.model_copy(update={"workload": workload})
+
+    diff = await client.differential(task, code, NEIGHBOURS, GENERATOR, [0, 1, 2, 3, 5, 8])
+    assert not diff.ok and diff.mismatch is not None and diff.mismatch.size == 3, diff
+
+    verdict = await client.compare(task, code, LINEAR, Metric.EXEC_TIME, 5.0)
+    assert verdict.decision == "improved" and verdict.improvement_pct > 50, verdict
+    assert verdict.before.summary > 1_000_000  # ms per run: the scaled inputs, not the tests
+
+    sizes = complexity.sizes(workload)
+    scaled = await client.scaling(task, code, LINEAR, GENERATOR, sizes, [1, 2, 3], Metric.EXEC_TIME)
+    assert scaled.ok, scaled
+    evidence = complexity.evidence(Metric.EXEC_TIME, scaled, workload.size)
+    assert evidence.exponent_before is not None and evidence.exponent_before > 1.6, evidence
+    assert evidence.exponent_after is not None and evidence.exponent_after < 1.4, evidence

@@ -34,17 +34,12 @@ from ...harness import process_memory as pm
 from ...harness.base import ProcessResult, pairs_within_budget
 from ...protocol import (
     CompareParams,
-    DifferentialParams,
-    DifferentialResult,
-    ProbeResult,
-    ProbeWorkloadParams,
     Program,
     RunTestsParams,
-    ScalingParams,
-    ScalingResult,
 )
 from ...sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
 from ...toolchains import launcher
+from .generated import GeneratedInputs
 
 RUNNER = "py_runner.py"
 WORKLOAD_RUNNER = "py_workload.py"  # generated inputs: probing a generator, differential tests
@@ -92,7 +87,7 @@ def _binds(exe: str) -> list[str]:
     return sorted(binds)
 
 
-class PythonHarness:
+class PythonHarness(GeneratedInputs):
     language = Language.PYTHON
     # Interpreted calls cost more than the clock: K doubles until a batch costs ≥ 2 ms.
     constants = contract.Constants(target_batch_ns=2_000_000, max_k=1 << 20)
@@ -224,106 +219,6 @@ class PythonHarness:
                 file_size_mb=self.limits.file_size_mb,
             )
             return await self._execute(program, wd, WORKLOAD_RUNNER, limits)
-
-    @staticmethod
-    def _runner_error(data: dict[str, Any] | None, run: RunResult) -> str | None:
-        if data is None:
-            return (
-                run.crashed_reason
-                or run.stderr_tail.strip()[-600:]
-                or (f"exited with code {run.returncode} before reporting")
-            )
-        if "generator_error" in data:
-            return f"the input generator is unusable: {data['generator_error']}"
-        if "harness_error" in data:
-            return f"harness error: {data['harness_error']}"
-        return None
-
-    async def probe_workload(self, params: ProbeWorkloadParams) -> ProbeResult:
-        """Validate the generator on the original and scale it (``py_workload.py probe``)."""
-        data, run = await self._run_workload_runner(
-            params.program,
-            {"module_a.py": params.source, "generator.py": params.generator},
-            {
-                "mode": "probe",
-                "module_a": "module_a.py",
-                "generator": "generator.py",
-                "entry": params.program.entry_point,
-                "seeds": params.seeds,
-                "target_ns": params.target_ns,
-                "max_size": params.max_size,
-                "budget_ns": params.budget_ns,
-                "start_size": params.start_size,
-            },
-            params.timeout_s,
-        )
-        error = self._runner_error(data, run)
-        if error is not None or data is None:
-            return ProbeResult(ok=False, error=error)
-        return ProbeResult(
-            ok=bool(data["ok"]),
-            size=data.get("size"),
-            ns=data.get("ns"),
-            mutates=bool(data.get("mutates", False)),
-            tried=data.get("tried", []),
-            error=data.get("error"),
-        )
-
-    async def differential(self, params: DifferentialParams) -> DifferentialResult:
-        """Original and candidate on the same generated inputs (``py_workload.py diff``)."""
-        data, run = await self._run_workload_runner(
-            params.program,
-            {
-                "module_a.py": params.baseline,
-                "module_b.py": params.candidate,
-                "generator.py": params.generator,
-            },
-            {
-                "mode": "diff",
-                "module_a": "module_a.py",
-                "module_b": "module_b.py",
-                "generator": "generator.py",
-                "entry": params.program.entry_point,
-                "sizes": params.sizes,
-                "seeds": params.seeds,
-            },
-            params.timeout_s,
-        )
-        error = self._runner_error(data, run)
-        if error is not None or data is None:
-            if run.timed_out:
-                error = f"the original or the candidate did not finish in {params.timeout_s:g} s"
-            return DifferentialResult(ok=False, error=error)
-        return DifferentialResult.model_validate(data)
-
-    async def scaling(self, params: ScalingParams) -> ScalingResult:
-        """The cost of one call of each side at each size (``py_workload.py scale``)."""
-        data, run = await self._run_workload_runner(
-            params.program,
-            {
-                "module_a.py": params.baseline,
-                "module_b.py": params.candidate,
-                "generator.py": params.generator,
-            },
-            {
-                "mode": "scale",
-                "module_a": "module_a.py",
-                "module_b": "module_b.py",
-                "generator": "generator.py",
-                "entry": params.program.entry_point,
-                "sizes": params.sizes,
-                "seeds": params.seeds,
-                "metric": params.metric.value,
-                "repeats": params.repeats,
-            },
-            params.timeout_s,
-        )
-        error = self._runner_error(data, run)
-        if error is not None or data is None:
-            if run.timed_out:
-                error = f"calling both sides at every size took over {params.timeout_s:g} s"
-            return ScalingResult(ok=False, error=error)
-        return ScalingResult.model_validate(data)
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
         data, run = await self._run(

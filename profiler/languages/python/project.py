@@ -4,11 +4,13 @@ editable install of the user's tree; measured in one process by ``pytest_bench.p
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import Metric, ProjectSpec, TestOutcome
@@ -21,12 +23,16 @@ from ...projects.base import (
     Runner,
     Step,
     build_failure,
+    copy_project,
     junit_cases,
     measured,
     outcome,
+    project_cache,
     step,
 )
-from ...protocol import CompareParams, RunTestsParams, TraceResult
+from ...protocol import CompareParams, Program, RunTestsParams, TraceResult
+from ...sandbox import RunResult, workdir
+from .generated import GeneratedInputs
 
 PLUGIN = "perforch_pytest_bench"
 PAIRS = 20
@@ -45,17 +51,23 @@ def python_binds(exe: str) -> list[str]:
     return sorted(binds)
 
 
-def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = False) -> Step:
+def _python_env(spec: ProjectSpec, plugins: bool = False) -> dict[str, str]:
+    """The copy's import root first on the path (it shadows an editable install of the
+    user's tree), then the copy itself."""
     import_root = spec.options.get("import_root", ".")
     path = [f"{SRC}/{import_root}"] if import_root != "." else []
     if plugins:
         path.insert(0, f"{INSIDE}/plugins")
-    doctest = ["--doctest-modules"] if any("docstring" in t.found_by for t in spec.tests) else []
-    env = {
+    return {
         "PYTHONPATH": ":".join([*path, SRC]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
     }
+
+
+def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = False) -> Step:
+    doctest = ["--doctest-modules"] if any("docstring" in t.found_by for t in spec.tests) else []
+    env = _python_env(spec, plugins)
     own = spec.options.get("python")
     if Path(exe).resolve() == Path(sys.executable).resolve() and not (
         own and Path(own).resolve() == Path(exe).resolve()
@@ -88,6 +100,10 @@ TRACE_PLUGIN = "perforch_pytest_trace"
 
 class PytestRunner(Runner):
     in_process = frozenset(Metric)  # all four, in one pytest process (pytest_bench.py)
+
+    def __init__(self) -> None:
+        self.generated_inputs = PytestInputs()
+
     # Interpreted calls cost more than the clock: a batch costs ~2 ms of the process's CPU.
     constants = contract.Constants(target_batch_ns=2_000_000, max_k=1 << 20)
 
@@ -166,9 +182,46 @@ class PytestRunner(Runner):
             "seed": seed,
             "out": f"{INSIDE}/result.json",
             "constants": self.constants.as_request(),
+            # Generated inputs, when refinement has them: measured instead of the tests.
+            "workload": (
+                params.program.workload.model_dump(mode="json") if params.program.workload else None
+            ),
         }
         (wd / "request.json").write_text(json.dumps(request))
         exe = interpreter(spec, params.program.interpreter)
         s = _pytest_step(spec, exe, ["-p", PLUGIN, f"--perforch-bench={INSIDE}/request.json"], True)
         run = await step(wd, cache, s, params.timeout_s, measuring=True)
         return measured(wd / "result.json", run)
+
+
+class PytestInputs(GeneratedInputs):
+    """Generated inputs for a function of a pytest project: ``py_workload.py`` runs beside a
+    sandboxed copy of the project (the original in place), imports the function's module by
+    name as the project's own code does, and runs the candidate's module as its twin."""
+
+    async def _run_workload_runner(
+        self, program: Program, files: dict[str, str], request: dict[str, Any], wall_s: float
+    ) -> tuple[dict[str, Any] | None, RunResult]:
+        spec = program.tests.project
+        if spec is None or spec.kind != "pytest":
+            raise HarnessError("generated workloads run in pytest projects and lone files only")
+        exe = interpreter(spec, program.interpreter)
+        cache = project_cache(spec)
+        with workdir("perforch-project-") as wd:
+            await asyncio.to_thread(copy_project, spec, wd / "src", files["module_a.py"])
+            for name, text in files.items():
+                (wd / name).write_text(text)
+            source = resources.files(__package__).joinpath("py_workload.py").read_text()
+            (wd / "py_workload.py").write_text(source)
+            (wd / "request.json").write_text(
+                json.dumps({**request, "import": spec.options["module"]})
+            )
+            s = Step(
+                argv=[exe, "py_workload.py", "request.json", "result.json"],
+                cwd=INSIDE,
+                env=_python_env(spec),
+                ro_binds=python_binds(exe),
+            )
+            run = await step(wd, cache, s, wall_s)
+            found = wd / "result.json"
+            return (json.loads(found.read_text()) if found.is_file() else None), run

@@ -2,9 +2,10 @@
 sandbox, standard library only.
 
 Usage: ``python -I py_workload.py REQUEST.json RESULT.json`` in a scratch directory holding
-the module(s) and the input generator. The generator is a module defining
-``generate_input(size: int, rng: random.Random) -> tuple`` (the function's arguments), as
-ENAMEL's experts wrote theirs. Modes:
+the module(s) and the input generator (for a project's module: without ``-I``, the project's
+copy on ``PYTHONPATH``, the module imported by name: ``import`` in the request). The
+generator is a module defining ``generate_input(size: int, rng: random.Random) -> tuple``
+(the function's arguments), as ENAMEL's experts wrote theirs. Modes:
 
 - ``probe``: validate the generator on the original (``module_a``) and scale it. For each seed,
   it must return the same arguments twice (deterministic for a seed), and the original must not
@@ -48,6 +49,30 @@ def load_module(name: str, path: str) -> types.ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def functions(request: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
+    """The original (A) and, when asked, the candidate (B). Lone files are loaded from
+    ``module_a``/``module_b``. A project's module (``import``: its dotted name, the project's
+    copy on the path) is imported as the project's code imports it, and the candidate's module
+    source is run as a twin of it (same name and package: its relative imports resolve), in a
+    namespace of its own."""
+    entry = request["entry"]
+    if not request.get("import"):
+        fa = getattr(load_module("module_a", request["module_a"]), entry)
+        b = request.get("module_b")
+        return fa, getattr(load_module("module_b", b), entry) if b else None
+    module = importlib.import_module(request["import"])
+    fa = getattr(module, entry)
+    if not request.get("module_b"):
+        return fa, None
+    twin = types.ModuleType(module.__name__)
+    twin.__package__ = module.__package__
+    twin.__file__ = getattr(module, "__file__", None)
+    with open(request["module_b"], encoding="utf-8") as fh:
+        code = compile(fh.read(), twin.__file__ or request["module_b"], "exec")
+    exec(code, twin.__dict__)
+    return fa, getattr(twin, entry)
 
 
 def short(value: object) -> str:
@@ -125,7 +150,7 @@ def cpu_ns_of_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
 
 def probe(request: dict[str, Any]) -> dict[str, Any]:
     gen = load_module("perforch_generator", request["generator"]).generate_input
-    fn = getattr(load_module("module_a", request["module_a"]), request["entry"])
+    fn, _ = functions(request)
     seeds: list[int] = request["seeds"]
     target_ns, max_size, budget_ns = (
         int(request["target_ns"]),
@@ -207,8 +232,8 @@ def shrink(
 
 def diff(request: dict[str, Any]) -> dict[str, Any]:
     gen = load_module("perforch_generator", request["generator"]).generate_input
-    fa = getattr(load_module("module_a", request["module_a"]), request["entry"])
-    fb = getattr(load_module("module_b", request["module_b"]), request["entry"])
+    fa, fb = functions(request)
+    assert fb is not None, "differential testing needs module_b"
     seeds: list[int] = request["seeds"]
     checked = 0
     for size in request["sizes"]:
@@ -248,8 +273,8 @@ def cost_of_call(fn: Callable[..., Any], args: tuple[Any, ...], memory: bool) ->
 
 def scale(request: dict[str, Any]) -> dict[str, Any]:
     gen = load_module("perforch_generator", request["generator"]).generate_input
-    fa = getattr(load_module("module_a", request["module_a"]), request["entry"])
-    fb = getattr(load_module("module_b", request["module_b"]), request["entry"])
+    fa, fb = functions(request)
+    assert fb is not None, "scaling needs module_b"
     memory = request["metric"] in ("max_memory", "avg_memory")
     points = []
     for size in request["sizes"]:

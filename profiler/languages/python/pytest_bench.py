@@ -23,6 +23,7 @@ candidate that keeps results between calls is much cheaper the second time).
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import statistics
@@ -119,14 +120,14 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
     walls = [[0.0, 0.0] for _ in range(pairs)]
     first, second = [0.0, 0.0], [0.0, 0.0]
     calls = 0
-    state = session._setupstate
-    items = list(session.items)
+    if req.get("workload"):
+        units = [_generated(module, req["function"], req["workload"])]
+    else:
+        units = _tests(session)
     measured = 0
-    for index, item in enumerate(items):
-        nxt = items[index + 1] if index + 1 < len(items) else None
+    for name, enter, leave in units:
         try:
-            state.setup(item)
-            run = _runner(item)
+            run = enter()
             for calls_so_far in (first, second):  # the first call checks: a failure is said
                 for index, label in ((0, "baseline"), (1, "candidate")):
                     use((fa, fb)[index])
@@ -136,11 +137,11 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
                     except pytest.skip.Exception:
                         raise
                     except Exception as exc:
-                        raise RuntimeError(f"{item.nodeid} failed on the {label}: {exc}") from exc
+                        raise RuntimeError(f"{name} failed on the {label}: {exc}") from exc
                     calls_so_far[index] += time.process_time_ns() - start
         except pytest.skip.Exception:  # skipped by the project itself: not part of the workload
             use(fa)
-            state.teardown_exact(nxt)
+            leave()
             continue
         try:
             timed = metric in ("exec_time", "cpu_utilization")
@@ -164,7 +165,7 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
             measured += 1
         finally:
             use(fa)
-            state.teardown_exact(nxt)
+            leave()
     if not measured:
         raise RuntimeError("every selected test was skipped: nothing to measure")
     if metric in ("cpu_utilization", "avg_memory"):  # the mean over the tests
@@ -187,6 +188,52 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
         "first": first,
         "second": second,
     }
+
+
+Unit = tuple[str, Callable[[], Callable[[], None]], Callable[[], None]]  # name, set up, tear down
+
+
+def _tests(session: Any) -> list[Unit]:
+    """The selected tests, each set up before it is measured and torn down after."""
+    state = session._setupstate
+    items = list(session.items)
+    units: list[Unit] = []
+    for index, item in enumerate(items):
+        nxt = items[index + 1] if index + 1 < len(items) else None
+
+        def enter(item: Any = item) -> Callable[[], None]:
+            state.setup(item)
+            return _runner(item)
+
+        def leave(nxt: Any = nxt) -> None:
+            state.teardown_exact(nxt)
+
+        units.append((item.nodeid, enter, leave))
+    return units
+
+
+def _generated(module: types.ModuleType, function: str, workload: dict[str, Any]) -> Unit:
+    """The generated inputs (one per seed, at the workload's size) as one unit: each run calls
+    the function the module holds now (the side switched in) on every input, on a fresh copy
+    when the function changes its arguments (inside both sides' time: diluted, not inflated)."""
+
+    def enter() -> Callable[[], None]:
+        space: dict[str, Any] = {"__name__": "perforch_generator"}
+        exec(compile(workload["generator"], "<generator>", "exec"), space)
+        inputs = []
+        for seed in workload["seeds"]:
+            args = space["generate_input"](workload["size"], random.Random(seed))
+            inputs.append(tuple(args) if isinstance(args, (tuple, list)) else (args,))
+        mutates = bool(workload.get("mutates"))
+
+        def run() -> None:
+            f = getattr(module, function)
+            for args in inputs:
+                f(*(copy.deepcopy(args) if mutates else args))
+
+        return run
+
+    return ("the generated workload", enter, lambda: None)
 
 
 def _runner(item: Any) -> Callable[[], None]:

@@ -1,0 +1,130 @@
+"""Generated inputs for Python functions, whichever way the function is loaded: probing an input
+generator, differential testing and the cost at growing sizes all run ``py_workload.py`` in the
+sandbox; :class:`GeneratedInputs` turns its requests and results into the protocol's, and the
+harness that has the function (a lone file, or a pytest project's copy) says how it runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...protocol import (
+    DifferentialParams,
+    DifferentialResult,
+    ProbeResult,
+    ProbeWorkloadParams,
+    Program,
+    ScalingParams,
+    ScalingResult,
+)
+from ...sandbox import RunResult
+
+
+class GeneratedInputs:
+    """``probe_workload``, ``differential`` and ``scaling`` over :meth:`_run_workload_runner`."""
+
+    async def _run_workload_runner(
+        self, program: Program, files: dict[str, str], request: dict[str, Any], wall_s: float
+    ) -> tuple[dict[str, Any] | None, RunResult]:
+        """``py_workload.py`` with ``files`` (module_a.py, module_b.py, generator.py) and
+        ``request``: its result's JSON (None when it wrote none) and the run."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _runner_error(data: dict[str, Any] | None, run: RunResult) -> str | None:
+        if data is None:
+            return (
+                run.crashed_reason
+                or run.stderr_tail.strip()[-600:]
+                or (f"exited with code {run.returncode} before reporting")
+            )
+        if "generator_error" in data:
+            return f"the input generator is unusable: {data['generator_error']}"
+        if "harness_error" in data:
+            return f"harness error: {data['harness_error']}"
+        return None
+
+    async def probe_workload(self, params: ProbeWorkloadParams) -> ProbeResult:
+        """Validate the generator on the original and scale it (``py_workload.py probe``)."""
+        data, run = await self._run_workload_runner(
+            params.program,
+            {"module_a.py": params.source, "generator.py": params.generator},
+            {
+                "mode": "probe",
+                "module_a": "module_a.py",
+                "generator": "generator.py",
+                "entry": params.program.entry_point,
+                "seeds": params.seeds,
+                "target_ns": params.target_ns,
+                "max_size": params.max_size,
+                "budget_ns": params.budget_ns,
+                "start_size": params.start_size,
+            },
+            params.timeout_s,
+        )
+        error = self._runner_error(data, run)
+        if error is not None or data is None:
+            return ProbeResult(ok=False, error=error)
+        return ProbeResult(
+            ok=bool(data["ok"]),
+            size=data.get("size"),
+            ns=data.get("ns"),
+            mutates=bool(data.get("mutates", False)),
+            tried=data.get("tried", []),
+            error=data.get("error"),
+        )
+
+    async def differential(self, params: DifferentialParams) -> DifferentialResult:
+        """Original and candidate on the same generated inputs (``py_workload.py diff``)."""
+        data, run = await self._run_workload_runner(
+            params.program,
+            {
+                "module_a.py": params.baseline,
+                "module_b.py": params.candidate,
+                "generator.py": params.generator,
+            },
+            {
+                "mode": "diff",
+                "module_a": "module_a.py",
+                "module_b": "module_b.py",
+                "generator": "generator.py",
+                "entry": params.program.entry_point,
+                "sizes": params.sizes,
+                "seeds": params.seeds,
+            },
+            params.timeout_s,
+        )
+        error = self._runner_error(data, run)
+        if error is not None or data is None:
+            if run.timed_out:
+                error = f"the original or the candidate did not finish in {params.timeout_s:g} s"
+            return DifferentialResult(ok=False, error=error)
+        return DifferentialResult.model_validate(data)
+
+    async def scaling(self, params: ScalingParams) -> ScalingResult:
+        """The cost of one call of each side at each size (``py_workload.py scale``)."""
+        data, run = await self._run_workload_runner(
+            params.program,
+            {
+                "module_a.py": params.baseline,
+                "module_b.py": params.candidate,
+                "generator.py": params.generator,
+            },
+            {
+                "mode": "scale",
+                "module_a": "module_a.py",
+                "module_b": "module_b.py",
+                "generator": "generator.py",
+                "entry": params.program.entry_point,
+                "sizes": params.sizes,
+                "seeds": params.seeds,
+                "metric": params.metric.value,
+                "repeats": params.repeats,
+            },
+            params.timeout_s,
+        )
+        error = self._runner_error(data, run)
+        if error is not None or data is None:
+            if run.timed_out:
+                error = f"calling both sides at every size took over {params.timeout_s:g} s"
+            return ScalingResult(ok=False, error=error)
+        return ScalingResult.model_validate(data)
