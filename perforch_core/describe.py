@@ -163,6 +163,12 @@ def event(e: BaseModel) -> Described:
         )
     if isinstance(e, ev.WorkloadPrepared):
         w = e.workload
+        if e.benchmarks:
+            return Described(
+                f"measuring on your benchmarks: {', '.join(e.benchmarks)} ({e.detail})",
+                "ok",
+                activity="refine: your benchmarks",
+            )
         if w is None:
             return Described(f"measuring on the tests: {e.detail}", activity="refine: no workload")
         call = f", one call of the original {value(w.per_call_ns, 'ns')}" if w.per_call_ns else ""

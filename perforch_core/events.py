@@ -97,6 +97,7 @@ class WorkloadPrepared(_Event):
     kind: Literal["workload"] = "workload"
     workload: Workload | None
     detail: str
+    benchmarks: tuple[str, ...] = ()  # the user's own, measured instead (no generator asked)
 
 
 class ScalingMeasured(_Event):

@@ -144,6 +144,11 @@ class ProjectSpec(_Frozen):
         "any change: pre-existing failures, not judging candidates of an optimization",
     )
     workdir: str = Field(default=".", description="where the build runs, relative to ``root``")
+    benchmarks: tuple[TestCase, ...] = Field(
+        default=(),
+        description="the user's own benchmarks that exercise the function (Go ``Benchmark…``): "
+        "measured instead of the tests, which still judge correctness",
+    )
     options: dict[str, str] = Field(
         default_factory=dict, description="per-kind settings (a crate's name, a classpath …)"
     )
@@ -422,6 +427,10 @@ class Verdict(_Frozen):
     after: Measurement
     processes: int
     method: str = Field(description="how it was measured, for the user")
+    workload: str = Field(
+        default="",
+        description="what ran as the workload: the user's benchmarks, generated inputs, or tests",
+    )
     note: str = Field(default="", description="a caveat the user must see, e.g. a folded workload")
     process_memory: ProcessMemory | None = Field(
         default=None, description="process-level memory reported beside a memory verdict"

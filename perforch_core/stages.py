@@ -400,6 +400,15 @@ class Run:
     async def prepare_workload(self, code: str, model: str) -> bool:
         """Give the task a generated workload (``workloads.py``) where one applies; True when
         it got one. What happened is an event either way."""
+        project = self.task.tests.project
+        if project is not None and project.benchmarks:  # the user's benchmarks come first
+            self.emit(
+                ev.WorkloadPrepared,
+                workload=None,
+                detail="they reach the function",
+                benchmarks=tuple(b.id for b in project.benchmarks),
+            )
+            return False
         profiler = workloads.usable_profiler(self.x.profiler)
         if (
             not self.policy.generated_workload

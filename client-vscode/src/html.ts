@@ -26,6 +26,7 @@ function jobSection(job: Job): string {
       `<td>${esc(formatValue(v.before.summary, v.before.unit))}</td>` +
       `<td>${esc(formatValue(v.after.summary, v.after.unit))}</td></tr></table>` +
       `<p class="verdict ${v.decision}">${esc(status)} ${esc(job.verdictModel ?? "")}: ${esc(verdictText(v))}</p>` +
+      (v.workload ? `<p class="method">workload: ${esc(v.workload)}</p>` : "") +
       (v.method ? `<p class="method">${esc(v.method)}</p>` : "");
   }
   let scaling = "";

@@ -60,6 +60,8 @@ export interface Verdict {
   after: Measurement;
   processes: number;
   method: string;
+  /** What ran as the workload: the user's benchmarks, generated inputs, or the tests. */
+  workload?: string;
   note: string;
   wall_before_ns?: number | null;
   wall_after_ns?: number | null;
@@ -141,7 +143,7 @@ export type JobEvent = Base &
         unit: string;
       }
     | { kind: "measured"; stage: Stage; model: string; candidate_id: string; verdict: Verdict }
-    | { kind: "workload"; workload: Workload | null; detail: string }
+    | { kind: "workload"; workload: Workload | null; detail: string; benchmarks?: string[] }
     | { kind: "scaling"; scaling: Scaling | null; detail: string }
     | {
         kind: "candidate_accepted";

@@ -28,7 +28,7 @@ from perforch_core.models import (
 )
 
 from .. import stages, stats
-from ..protocol import CompareParams, MeasureParams, RunTestsParams
+from ..protocol import CompareParams, MeasureParams, Program, RunTestsParams
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,7 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
         ),
         processes=len(results),
         method=harness.method(params.metric),
+        workload=workload_of(params.program),
         note=note,
         process_memory=memory,
         instructions=instructions,
@@ -220,6 +221,20 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
         repeat_speedup=repeat_speedup(results),
         process_ratios=tuple(r.ratio for r in results),
     )
+
+
+def workload_of(program: Program) -> str:
+    """What a comparison of ``program`` runs as its workload, in the user's words."""
+    w, spec = program.workload, program.tests.project
+    if w is not None:
+        return (
+            f"generated inputs, generate_input(size={w.size}) × {len(w.seeds)} seeds ({w.origin})"
+        )
+    if spec is not None and spec.benchmarks:
+        return "your benchmarks: " + ", ".join(b.id for b in spec.benchmarks)
+    if spec is not None:
+        return f"the project's {len(spec.tests)} tests that judge the function"
+    return f"the tests ({program.tests.origin})"
 
 
 def repeat_speedup(results: list[ProcessResult]) -> float | None:

@@ -112,6 +112,8 @@ def measurement_table(v: Verdict) -> Table:
             describe.value(v.wall_after_ns, "ns"),
         )
     table.add_row("change", describe.change(v), v.decision.replace("_", " "))
+    if v.workload:
+        table.add_row("workload", v.workload, "")
     if v.rejected:
         table.add_row("not accepted", v.rejected, "")
     if v.process_memory is not None:

@@ -57,6 +57,11 @@ def show(out: Console, tests: TestSpec) -> None:
         table.add_row(test, file, how)
     out.print(table)
     if project is not None:
+        for b in project.benchmarks:
+            out.print(
+                f"benchmark {b.id} ({b.file}, {b.found_by}): measured instead of the tests",
+                markup=False,
+            )
         if project.others:
             out.print(f"{project.others} other tests of the project do not exercise it (not run)")
         if any(t.found_by.endswith("(traced)") for t in project.tests):

@@ -198,6 +198,10 @@ async def test_a_clearly_faster_reply_is_merged_tested_and_measured_as_improved(
     verdict = await daemon.compare(task, task.current_code or "", candidate, Metric.EXEC_TIME, 5.0)
     assert verdict.decision == "improved", verdict
     assert "project's own tests" in verdict.method
+    if kind == "go":  # the package has a benchmark reaching TopWords: it is the workload
+        assert verdict.workload == "your benchmarks: BenchmarkTopWords"
+    else:
+        assert verdict.workload.startswith("the project's "), verdict.workload
 
 
 async def test_a_project_whose_dependencies_are_not_cached_gets_one_clear_message(

@@ -142,3 +142,25 @@ async def test_a_tight_call_budget_is_left_to_the_candidates():
     assert result.status == "succeeded" and not prof.probed
     (prepared,) = [e for e in events if isinstance(e, ev.WorkloadPrepared)]
     assert prepared.workload is None and "leaves no room" in prepared.detail
+
+
+async def test_the_users_benchmarks_come_first_and_no_generator_is_asked_for():
+    from perforch_core.models import Language, ProjectSpec, TestCase, TestSpec
+
+    case = TestCase(id="TestF", file="f_test.go", found_by="calls F")
+    bench = TestCase(id="BenchmarkF", file="bench_test.go", found_by="calls F")
+    spec = ProjectSpec(kind="go", root="/p", file="f.go", tests=(case,), benchmarks=(bench,))
+    task = make_task(GOOD).model_copy(
+        update={
+            "language": Language.PYTHON,  # a language with generated workloads: still not asked
+            "tests": TestSpec(kind="project", source="", origin="p", project=spec),
+        }
+    )
+    x, llm, prof, _ = executor({A: [block("    return x + 1  # FAST30 ")]})
+    result, events = await run(x, task)
+    assert result.accepted_model == A and prof.probed == []
+    assert "generate_input" not in llm.calls[0][1][-1].content
+    (prepared,) = [e for e in events if isinstance(e, ev.WorkloadPrepared)]
+    assert prepared.benchmarks == ("BenchmarkF",)
+    line = describe.event(prepared).line
+    assert line == "measuring on your benchmarks: BenchmarkF (they reach the function)"

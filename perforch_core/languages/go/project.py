@@ -1,7 +1,8 @@
 """Go modules: the package directory of the function (all of its files, ``_test`` external
 test packages included) inside the module that ``go.mod`` roots. Its ``Test…`` functions that
 call the function, directly or through helpers anywhere in the package, judge it; they run with
-``go test -run`` against the user's module cache, offline."""
+``go test -run`` against the user's module cache, offline. Its ``Benchmark…`` functions that
+reach the function the same way are the user's benchmarks: measured instead of the tests."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
     package = path.parent
     bodies: dict[str, str] = {}
     test_funcs: dict[str, str] = {}  # name → file
+    bench_funcs: dict[str, str] = {}
     depends: list[tuple[str, bytes]] = []  # what a traced map of the tests is keyed by
     for file in sorted(package.glob("*.go")):
         try:
@@ -29,16 +31,21 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
         depends.append((file.name, text.encode()))
         for span in SUPPORT.functions(text):
             add_body(bodies, span.name, span.code)
-            if (
-                file.name.endswith("_test.go")
-                and span.name.startswith("Test")
-                and ("*testing.T" in span.header)
-            ):
+            if not file.name.endswith("_test.go"):
+                continue
+            if span.name.startswith("Test") and "*testing.T" in span.header:
                 test_funcs[span.name] = relative(file, root)
+            elif span.name.startswith("Benchmark") and "*testing.B" in span.header:
+                bench_funcs[span.name] = relative(file, root)
     how = reaching(bodies, function)
     tests = [
         TestCase(id=name, file=file, found_by=how[name], code=bodies[name])
         for name, file in test_funcs.items()
+        if name in how
+    ]
+    benchmarks = [
+        TestCase(id=name, file=file, found_by=how[name], code=bodies[name])
+        for name, file in bench_funcs.items()
         if name in how
     ]
     others = len(test_funcs) - len(tests)
@@ -55,5 +62,6 @@ def discover(path: Path, function: str) -> ProjectSpec | None:
         tests=tuple(tests),
         others=others,
         workdir=relative(package, root) or ".",
+        benchmarks=tuple(benchmarks),
         options={testmap.KEY_OPTION: map_key},
     )

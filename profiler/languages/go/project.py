@@ -1,6 +1,8 @@
 """Go modules: the function's package is built with ``go test -c`` offline (``GOPROXY=off``,
 the user's module cache read-only, this project's own ``GOCACHE``), then the test binary runs
-the selected ``Test…`` functions (``-test.run``; ``-test.count=k`` repeats them for measuring)."""
+the selected ``Test…`` functions (``-test.run``; ``-test.count=k`` repeats them for measuring).
+When the user has benchmarks that reach the function, measuring runs those instead
+(``-test.bench``, ``-test.benchtime=kx``: each benchmark's loop runs k times)."""
 
 from __future__ import annotations
 
@@ -93,7 +95,7 @@ class GoRunner(Runner):
         """Every ``Test…`` of the package, each run alone from one coverage build
         (``-cover -covermode=count``): those whose profile shows the function's lines run."""
         first, last = traced_lines(spec)
-        prepared = await self.prepare(spec, wd, cache, params, cover=True)
+        prepared = await self._build(spec, wd, cache, params, cover=True)
         if isinstance(prepared, TestOutcome):
             return TraceResult(error=prepared.error)
         shared_dir(wd, "cover")
@@ -121,6 +123,29 @@ class GoRunner(Runner):
         return TraceResult(reached=hit, ran=len(profiles))
 
     async def prepare(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> Prepared | TestOutcome:
+        """For measuring: the user's benchmarks that reach the function, else its tests."""
+        built = await self._build(spec, wd, cache, params)
+        if isinstance(built, TestOutcome) or not spec.benchmarks:
+            return built
+        pattern = "^(" + "|".join(re.escape(b.id) for b in spec.benchmarks) + ")$"
+        return Prepared(
+            argv=[
+                built.argv[0],
+                "-test.run",
+                "^$",
+                "-test.bench",
+                pattern,
+                "-test.benchtime={k}x",
+                "-test.count=1",
+            ],
+            template=True,
+            cwd=built.cwd,
+            env=built.env,
+        )
+
+    async def _build(
         self,
         spec: ProjectSpec,
         wd: Path,
@@ -128,6 +153,7 @@ class GoRunner(Runner):
         params: RunTestsParams,
         cover: bool = False,
     ) -> Prepared | TestOutcome:
+        """The package's test binary, ready to run the selected tests."""
         tc = go()
         modcache = go_modcache()
         env = {
@@ -182,7 +208,7 @@ class GoRunner(Runner):
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TestOutcome:
-        prepared = await self.prepare(spec, wd, cache, params)
+        prepared = await self._build(spec, wd, cache, params)
         if isinstance(prepared, TestOutcome):
             return prepared
         run = await step(
