@@ -549,3 +549,26 @@ async def test_a_go_package_using_cgo_builds_with_the_c_compiler(
     task = source.task_from_file(root / "cg.go", "Add")
     outcome = await daemon.run_tests(task, task.current_code or "")
     assert outcome.passed and outcome.total == 1, outcome.error
+
+
+async def test_a_pytest_benchmark_that_reaches_the_function_is_the_workload(
+    daemon: ProfilerClient,
+):
+    """tests/test_bench.py hands most_common_word to pytest-benchmark's fixture: it judges with
+    the other tests (run once, --benchmark-disable) and alone is what is measured."""
+    task = source.task_from_file(
+        FIXTURES / "python/intervalkit/src/intervalkit/words.py", "most_common_word"
+    )
+    faster = (
+        "from collections import Counter\n\ndef most_common_word(text):\n"
+        "    words = [normalize(w) for w in text.split()]\n    counts = Counter(words)\n"
+        "    best, best_count = None, 0\n    for word in words:\n"
+        "        if counts[word] > best_count:\n            best, best_count = word, counts[word]\n"
+        "    return best\n"
+    )
+    candidate = extract_function(f"```\n{faster}```", task, "a model")
+    outcome = await daemon.run_tests(task, candidate)
+    assert outcome.passed and outcome.total == 3, outcome.failure_report()
+    verdict = await daemon.compare(task, task.current_code or "", candidate, Metric.EXEC_TIME, 5.0)
+    assert verdict.decision == "improved", verdict
+    assert verdict.workload == "your benchmarks: tests/test_bench.py::test_most_common_word_speed"

@@ -34,7 +34,7 @@ def test_python_package_in_src_layout_all_exercising_tests_not_the_first_found()
     spec = task.tests.project
     assert spec is not None
     assert spec.options["import_root"] == "src" and spec.options["module"] == "intervalkit.words"
-    assert spec.others == 4  # the file's other tests, and the ranges tests
+    assert spec.others == 5  # the file's other tests, the ranges tests and the benchmark
     # The prompt shows the selected tests' code.
     assert "def test_duplicate_at_the_end" in task.tests.source
 
@@ -356,3 +356,24 @@ def test_a_gradle_build_files_dependencies_are_read_as_maven_coordinates(tmp_pat
     assert found.unread == ["implementation someHelper()"]
     pom = gradle.pom(found)
     assert "<scope>import</scope>" in pom and "<artifactId>assertj-core</artifactId>" in pom
+
+
+def _benchmarks(rel: str, function: str) -> list[tuple[str, str]]:
+    project = source.task_from_file(FIXTURES / rel, function).tests.project
+    assert project is not None
+    return [(b.id, b.found_by) for b in project.benchmarks]
+
+
+def test_the_users_benchmarks_that_reach_the_function_are_found():
+    # Go: a Benchmark… reaching TopWords (and Frequencies through it), not Unique's.
+    go = "go/textstats/words.go"
+    assert _benchmarks(go, "TopWords") == [("BenchmarkTopWords", "calls TopWords")]
+    assert _benchmarks(go, "Frequencies") == [("BenchmarkTopWords", "calls TopWords → Frequencies")]
+    assert _benchmarks(go, "Unique") == [("BenchmarkUnique", "calls Unique")]
+    # pytest-benchmark: a test taking the benchmark fixture, handed the function as a value;
+    # it judges correctness too (its assert), so it is among the tests as well.
+    py = "python/intervalkit/src/intervalkit/words.py"
+    bench = ("tests/test_bench.py::test_most_common_word_speed", "benchmarks most_common_word")
+    assert _benchmarks(py, "most_common_word") == [bench]
+    assert bench in _tests(py, "most_common_word")
+    assert _benchmarks(py, "has_duplicates") == []

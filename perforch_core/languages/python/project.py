@@ -2,7 +2,9 @@
 ``setup.py``, ``pytest.ini`` or ``tox.ini`` at its root) whose tests pytest runs — pytest test
 functions and classes anywhere under the root, ``unittest.TestCase`` classes, and the function's
 own doctest. Every test that calls the function (directly, through a helper, or through a
-fixture that calls it) judges it."""
+fixture that calls it) judges it. Those among them that take pytest-benchmark's ``benchmark``
+fixture (and those handing it the function, ``benchmark(f, …)``) are the user's benchmarks:
+measured instead of the other tests."""
 
 from __future__ import annotations
 
@@ -94,6 +96,7 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
     module = module_name(path, import_root)
     top = module.split(".")[0]
     tests: list[TestCase] = []
+    benchmarks: list[TestCase] = []
     others = 0
     codes: dict[str, str] = {}  # test id → its code, for the tests read
     # The module's own functions: a test of one that calls the function exercises it too.
@@ -141,12 +144,20 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
             if reason is None:
                 fixture = next((a for a in args if a in reached_fixtures), None)
                 reason = f"uses fixture {fixture}, which {how[fixture]}" if fixture else None
+            bench = "benchmark" in args
+            if (
+                reason is None
+                and bench
+                and re.search(rf"\b{re.escape(function)}\b", searched[test_id])
+            ):
+                reason = f"benchmarks {function}"  # benchmark(f, …): the function as a value
             if reason is not None:
-                tests.append(
-                    TestCase(
-                        id=f"{rel}::{test_id}", file=rel, found_by=reason, code=bodies[test_id]
-                    )
+                case = TestCase(
+                    id=f"{rel}::{test_id}", file=rel, found_by=reason, code=bodies[test_id]
                 )
+                tests.append(case)
+                if bench:
+                    benchmarks.append(case)
                 found += 1
         others += max(0, total - found)
     if has_doctest:
@@ -182,6 +193,7 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
         file=relative(path, root),
         tests=tuple(tests),
         others=others,
+        benchmarks=tuple(b for b in benchmarks if b.id in {t.id for t in tests}),
         options=options,
     )
 

@@ -5,6 +5,7 @@ editable install of the user's tree; measured in one process by ``pytest_bench.p
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import shutil
 import sys
@@ -68,6 +69,9 @@ def _python_env(spec: ProjectSpec, plugins: bool = False) -> dict[str, str]:
 def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = False) -> Step:
     doctest = ["--doctest-modules"] if any("docstring" in t.found_by for t in spec.tests) else []
     env = _python_env(spec, plugins)
+    # pytest-benchmark's options exist only where its plugin is loaded: the user's interpreter
+    # has it when their benchmarks judge (they need its fixture), PerfOrch's when installed.
+    bench = bool(spec.benchmarks)
     own = spec.options.get("python")
     if Path(exe).resolve() == Path(sys.executable).resolve() and not (
         own and Path(own).resolve() == Path(exe).resolve()
@@ -76,6 +80,11 @@ def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = 
         # (pytest-asyncio, pytest-lsp, …) are not the project's, and a project that turns
         # warnings into errors fails on theirs. A project's own interpreter keeps its plugins.
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        if importlib.util.find_spec("pytest_benchmark") is not None:
+            extra = ["-p", "pytest_benchmark.plugin", *extra]  # the projects' benchmark fixture
+            bench = True
+    if bench:  # benchmark(f, …) calls f once: our own loop measures it
+        extra = ["--benchmark-disable", *extra]
     return Step(
         argv=[
             exe,
@@ -189,7 +198,12 @@ class PytestRunner(Runner):
         }
         (wd / "request.json").write_text(json.dumps(request))
         exe = interpreter(spec, params.program.interpreter)
-        s = _pytest_step(spec, exe, ["-p", PLUGIN, f"--perforch-bench={INSIDE}/request.json"], True)
+        # The user's benchmarks, when they reach the function, are the measured tests.
+        measured_spec = (
+            spec.model_copy(update={"tests": spec.benchmarks}) if spec.benchmarks else spec
+        )
+        bench_args = ["-p", PLUGIN, f"--perforch-bench={INSIDE}/request.json"]
+        s = _pytest_step(measured_spec, exe, bench_args, True)
         run = await step(wd, cache, s, params.timeout_s, measuring=True)
         return measured(wd / "result.json", run)
 
