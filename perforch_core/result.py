@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Action, Metric, Scaling, Stage, TestOutcome, Verdict
+from .models import Action, Metric, Scaling, Stage, TestOutcome, Verdict, Workload
 
 AttemptOutcome = Literal[
     "passed",
@@ -62,6 +62,9 @@ class JobResult(BaseModel):
     verdict: Verdict | None = None
     scaling: Scaling | None = Field(
         default=None, description="complexity evidence for the accepted refinement"
+    )
+    workload: Workload | None = Field(
+        default=None, description="the generated workload refinement measured on, if any"
     )
     attempts: tuple[Attempt, ...] = ()
     llm_calls: int = 0

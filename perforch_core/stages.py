@@ -488,6 +488,7 @@ class Run:
             elapsed_s=b.elapsed_s,
             stopped_by_budget=self.stopped_by_budget,
             scaling=self.scaling,
+            workload=self.task.workload,
             **fields,
         )
 

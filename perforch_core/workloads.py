@@ -168,3 +168,31 @@ def usable_profiler(profiler: object) -> WorkloadProfiler | None:
     if hasattr(profiler, "probe_workload") and hasattr(profiler, "differential"):
         return profiler  # type: ignore[return-value]
     return None
+
+
+def as_test_file(task: Task, workload: Workload) -> str:
+    """The workload as a pytest file the user can keep: the generator, and the function run on
+    its inputs at the measured size, one case per seed — a pytest-benchmark benchmark when the
+    project already writes its benchmarks so, else a plain test (it checks the function does
+    not raise on them)."""
+    project = task.tests.project
+    module = project.options.get("module", task.module) if project else task.module
+    fn = task.entry_point
+    bench = bool(project and project.benchmarks)
+    head = (
+        f'"""Inputs generated for {fn} ({workload.origin}; checked on the original by PerfOrch)\n'
+        f'at the size it was measured on. Saved by `perforch optimize --save-workload`."""\n\n'
+        "import random\n\nimport pytest\n\n"
+        f"from {module} import {fn}\n\n\n{workload.generator.strip()}\n\n\n"
+        f"SIZE = {workload.size}\nSEEDS = {tuple(workload.seeds)!r}\n\n\n"
+        "def _args(seed):\n"
+        "    args = generate_input(SIZE, random.Random(seed))\n"
+        "    return tuple(args) if isinstance(args, (tuple, list)) else (args,)\n\n\n"
+        '@pytest.mark.parametrize("seed", SEEDS)\n'
+    )
+    if bench:
+        return head + (
+            f"def test_{fn}_on_generated_inputs(benchmark, seed):\n"
+            f"    benchmark({fn}, *_args(seed))\n"
+        )
+    return head + f"def test_{fn}_on_generated_inputs(seed):\n    {fn}(*_args(seed))\n"

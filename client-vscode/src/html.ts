@@ -38,6 +38,12 @@ function jobSection(job: Job): string {
       `<p class="method">complexity: ${esc(what)} ∝ ${esc(exponentText(s.exponent_before))} → ` +
       `${esc(exponentText(s.exponent_after))} (fitted over n ≥ ${s.fitted_from})</p>`;
   }
+  const w = job.workload;
+  const workload = w
+    ? `<details class="workload"><summary>generated workload (${esc(w.origin)}): ` +
+      `generate_input(size=${w.size}) × ${w.seeds.length} seeds</summary>` +
+      `<pre>${esc(w.generator.trim())}</pre></details>`
+    : "";
   const summary = job.summary ? `<p class="summary">${esc(job.summary)}</p>` : "";
   const cancel = isRunning(job)
     ? `<button class="cancel" data-token="${esc(job.token)}">Cancel</button>`
@@ -45,7 +51,7 @@ function jobSection(job: Job): string {
   return (
     `<section class="job ${job.status}" data-token="${esc(job.token)}">` +
     `<h3>${esc(job.title)} <span class="status">${esc(job.status)}</span>${cancel}</h3>` +
-    `<ul class="steps">${steps}</ul>${chart}${result}${scaling}${summary}</section>`
+    `<ul class="steps">${steps}</ul>${chart}${result}${scaling}${workload}${summary}</section>`
   );
 }
 

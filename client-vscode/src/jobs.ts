@@ -11,6 +11,7 @@ import {
   type Metric,
   type Scaling,
   type Verdict,
+  type Workload,
 } from "./protocol";
 
 export type JobStatus = "starting" | "running" | "succeeded" | "failed" | "cancelled";
@@ -49,6 +50,8 @@ export interface Job {
   measured: Record<string, { model: string; verdict: Verdict }>;
   /** Complexity evidence for the accepted refinement, when it had a generated workload. */
   scaling: Scaling | null;
+  /** The generated workload refinement measures on (its generator is shown for review). */
+  workload: Workload | null;
   summary: string | null;
 }
 
@@ -68,6 +71,7 @@ export function newJob(token: string, uri: string, fn: string, title: string): J
     verdictAccepted: false,
     measured: {},
     scaling: null,
+    workload: null,
     summary: null,
   };
 }
@@ -166,6 +170,9 @@ export function applyEvent(job: Job, params: JobEventParams): Job {
         next.verdictModel = next.measured[e.candidate_id].model;
         next.verdictAccepted = true;
       }
+      break;
+    case "workload":
+      next.workload = e.workload;
       break;
     case "scaling":
       next.scaling = e.scaling;

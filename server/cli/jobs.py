@@ -14,6 +14,7 @@ from typing import cast
 from rich.console import Console
 
 from perforch_core import source as source_files
+from perforch_core import workloads
 from perforch_core.errors import ConfigError, SourceError
 from perforch_core.models import Action, Metric
 from perforch_core.policy import DEFAULT_BUDGET, DEFAULT_POLICY, Budget, Policy, PolicyKind
@@ -50,6 +51,13 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
             action="store_true",
             help="measure on the tests and check candidates by them alone: no generated "
             "workload (Python has one by default: a model writes an input generator)",
+        )
+        p.add_argument(
+            "--save-workload",
+            type=Path,
+            metavar="FILE",
+            help="write the generated workload (generator and inputs at the measured size) "
+            "as a pytest file you can keep as a benchmark (never over an existing file)",
         )
     p.add_argument("--models", help="comma-separated model names to use (default: the pool)")
     p.add_argument(
@@ -161,6 +169,15 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
         out.print(f"applied to {path}")
     elif result.changed:
         out.print("not applied (pass --apply to write it into the file)")
+    saving: Path | None = getattr(args, "save_workload", None)
+    if saving is not None:
+        if result.workload is None:
+            out.print("no generated workload to save (refinement measured on the tests)")
+        elif saving.exists():
+            out.print(f"not saved: {saving} exists")
+        else:
+            saving.write_text(workloads.as_test_file(task, result.workload))
+            out.print(f"saved the generated workload as {saving}")
     if args.json:
         data = {**result.model_dump(mode="json"), "file_diff": diff if result.changed else ""}
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

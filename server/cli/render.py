@@ -164,6 +164,16 @@ def summary(console: Console, result: JobResult, path: str, diff: str | None = N
         console.print(measurement_table(result.verdict))
     if result.scaling is not None:
         console.print(scaling_table(result.scaling))
+    if result.workload is not None:
+        w = result.workload
+        console.print(
+            Text(
+                f"generated workload ({w.origin}): generate_input(size={w.size}) × seeds "
+                f"{', '.join(map(str, w.seeds))} (--save-workload FILE keeps it as a test)",
+                style="bold",
+            )
+        )
+        console.print(Syntax(w.generator.strip(), "python", theme="ansi_dark"))
     cost = f", ${result.cost_usd:.4f}" if result.cost_usd else ""
     console.print(
         f"{result.llm_calls} LLM calls, {result.prompt_tokens} + "
