@@ -192,11 +192,14 @@ class Executor:
         ``task.current_code`` for ``task.metric`` (``report``: its measurement as the prompt
         says it, when known). Nothing is written to Memory; the model server's and the
         profiler's failures are the attempt's outcome (``llm_error``, ``measure_error``) or
-        raised, never a test failure."""
+        raised, never a test failure. A unit is the model's first reply: no repair round and
+        no second chance (a job's extra calls), so that units measure the model alone."""
         action = {Stage.GENERATE: Action.GENERATE, Stage.FIX: Action.FIX}.get(
             stage, Action.OPTIMIZE
         )
-        policy = Policy.pin([model], threshold_pct=threshold_pct)
+        policy = Policy.pin(
+            [model], threshold_pct=threshold_pct, repair_rounds=0, second_chance=False
+        )
         unlimited = Budget(max_llm_calls=None, max_wall_s=None, max_cost_usd=None)
         run = Run(self, Job(uuid.uuid4().hex[:12]), task, action, policy, unlimited)
         code = task.current_code or ""

@@ -33,6 +33,18 @@ class Policy(BaseModel):
         default_factory=dict, description="pinned models per stage (kind = pinned)"
     )
     threshold_pct: float = Field(default=5.0, ge=0.0, description="minimum improvement")
+    repair_rounds: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="refine: a candidate that fails the tests or differs from the original gets "
+        "the failure back this many times (one LLM call each) before it is rolled back",
+    )
+    second_chance: bool = Field(
+        default=True,
+        description="refine: a model that returns the code unchanged is asked once more, told "
+        "so, with a different strategy (one LLM call)",
+    )
     generated_workload: bool = Field(
         default=True,
         description="refine measures on generated inputs and checks candidates against the "

@@ -35,6 +35,11 @@ class Attempt(BaseModel):
     score: float | None
     outcome: AttemptOutcome
     detail: str
+    retry: Literal["", "repair", "second_chance"] = Field(
+        default="",
+        description="a refine round after the same model's failed (repair) or unchanged "
+        "(second_chance) reply",
+    )
     candidate_id: str | None = None
     code: str | None = None
     tests: TestOutcome | None = None

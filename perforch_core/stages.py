@@ -37,6 +37,12 @@ class _StopStage(Exception):
     """The budget ran out: stop asking models in this stage."""
 
 
+RETRY_WHY = {
+    "repair": "repair round: told why its candidate was rolled back",
+    "second_chance": "second chance: told it returned the code unchanged",
+}
+
+
 class Run:
     """State of one job while it runs, and the stages it runs."""
 
@@ -72,13 +78,18 @@ class Run:
 
     # -- building blocks -------------------------------------------------------------------
     async def propose(
-        self, stage: Stage, ranked: ev.RankedModel, messages: Sequence[ChatMessage]
+        self,
+        stage: Stage,
+        ranked: ev.RankedModel,
+        messages: Sequence[ChatMessage],
+        retry: str = "",
     ) -> Proposal | None:
-        """Ask ``ranked.model`` for a candidate. None when it gave no usable code (recorded and
-        rolled back); raises ``_StopStage`` when the budget is used up."""
-        self.emit(
-            ev.ModelChosen, stage=stage, model=ranked.model, score=ranked.score, why=ranked.why
-        )
+        """Ask ``ranked.model`` for a candidate (``retry``: again, after its failed or
+        unchanged candidate). None when it gave no usable code (recorded and rolled back);
+        raises ``_StopStage`` when the budget is used up."""
+        why = RETRY_WHY.get(retry, ranked.why)
+        self.emit(ev.ModelChosen, stage=stage, model=ranked.model, score=ranked.score, why=why)
+        marks: dict[str, Any] = {"retry": retry} if retry else {}
         try:
             self.budget.check()
         except BudgetExceededError as exc:
@@ -88,7 +99,7 @@ class Run:
             reply = await self.x.llm.complete(ranked.model, messages)
         except LLMError as exc:
             self.emit(ev.LLMReplied, stage=stage, model=ranked.model, ok=False, error=str(exc))
-            self.reject(stage, ranked, "llm_error", str(exc), reason=str(exc), usage={})
+            self.reject(stage, ranked, "llm_error", str(exc), reason=str(exc), usage={}, **marks)
             return None
         self.budget.charge(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
         usage: dict[str, Any] = {
@@ -103,7 +114,7 @@ class Run:
             self.emit(
                 ev.LLMReplied, stage=stage, model=ranked.model, ok=False, error=str(exc), **usage
             )
-            self.reject(stage, ranked, "no_code", str(exc), reason=str(exc), usage=usage)
+            self.reject(stage, ranked, "no_code", str(exc), reason=str(exc), usage=usage, **marks)
             return None
         self.emit(ev.LLMReplied, stage=stage, model=ranked.model, ok=True, **usage)
         cid = Candidate(code=code, model=ranked.model, stage=stage).id
@@ -154,7 +165,7 @@ class Run:
         self.emit(ev.RolledBack, stage=stage, model=ranked.model, candidate_id=cid, reason=reason)
 
     async def passing(
-        self, stage: Stage, ranked: ev.RankedModel, proposal: Proposal
+        self, stage: Stage, ranked: ev.RankedModel, proposal: Proposal, **marks: Any
     ) -> TestOutcome | None:
         """Test a proposal; a failing one is recorded and rolled back (None)."""
         result = await self.test(proposal.code, stage, ranked.model)
@@ -169,6 +180,7 @@ class Run:
             usage=proposal.usage,
             proposal=proposal,
             tests=result,
+            **marks,
         )
         return None
 
@@ -303,24 +315,31 @@ class Run:
         messages = prompts.refine(self.task, code, metric, report)
         winners: list[tuple[str, Verdict, str]] = []
         seen = {_norm(code)}
-        async for ranked, proposal in self.proposals(stage, messages, ranking):
-            usage = proposal.usage
+
+        async def judge(ranked: ev.RankedModel, proposal: Proposal, retry: str) -> str | None:
+            """Test, check and measure one candidate; a winner joins ``winners``. Returns what
+            a retry of the same model would be told ("unchanged", or why it failed), None
+            when there is nothing to retry."""
+            usage, marks = proposal.usage, dict[str, Any](retry=retry)
             if _norm(proposal.code) in seen:
                 same = _norm(proposal.code) == _norm(code)
+                why = "returned the code unchanged" if same else "returned code already tried"
                 self.reject(
                     stage,
                     ranked,
                     "unchanged",
-                    "returned the code unchanged" if same else "returned code already tried",
+                    why,
                     reason="no change to the code",
                     usage=usage,
                     proposal=proposal,
+                    **marks,
                 )
-                continue
+                return "unchanged" if same else None
             seen.add(_norm(proposal.code))
-            result = await self.passing(stage, ranked, proposal)
+            result = await self.passing(stage, ranked, proposal, **marks)
             if result is None:
-                continue
+                failed = self.attempts[-1].tests
+                return f"it fails the tests:\n{failed.failure_report() if failed else ''}"
             differs = await self.differs(code, proposal.code)
             if differs is not None:
                 self.reject(
@@ -332,8 +351,9 @@ class Run:
                     usage=usage,
                     proposal=proposal,
                     tests=result,
+                    **marks,
                 )
-                continue
+                return f"it {differs}"
             try:
                 verdict = await self.x.profiler.compare(
                     self.task, code, proposal.code, metric, self.policy.threshold_pct, on_sample
@@ -351,8 +371,9 @@ class Run:
                     usage=usage,
                     proposal=proposal,
                     tests=result,
+                    **marks,
                 )
-                continue
+                return None
             self.emit(
                 ev.Measured,
                 stage=stage,
@@ -371,8 +392,9 @@ class Run:
                     proposal=proposal,
                     tests=result,
                     verdict=verdict,
+                    **marks,
                 )
-                continue
+                return None
             self.log.add(
                 self.task,
                 stage,
@@ -384,9 +406,39 @@ class Run:
                 improvement_pct=verdict.improvement_pct,
                 tests=result,
                 verdict=verdict,
+                **marks,
             )
             winners.append((proposal.code, verdict, ranked.model))
-            if not self.policy.takes_all:
+            return None
+
+        async for ranked, proposal in self.proposals(stage, messages, ranking):
+            conversation, retry, repairs, second = list(messages), "", 0, False
+            while True:
+                feedback = await judge(ranked, proposal, retry)
+                if feedback is None:
+                    break
+                if feedback == "unchanged":
+                    if second or not self.policy.second_chance:
+                        break
+                    second, retry = True, "second_chance"
+                    conversation = prompts.second_chance(
+                        self.task, conversation, proposal.code, metric
+                    )
+                else:
+                    if repairs >= self.policy.repair_rounds:
+                        break
+                    repairs, retry = repairs + 1, "repair"
+                    conversation = prompts.repair(
+                        self.task, conversation, proposal.code, feedback, metric
+                    )
+                try:
+                    again = await self.propose(stage, ranked, conversation, retry=retry)
+                except _StopStage:
+                    break
+                if again is None:
+                    break
+                proposal = again
+            if winners and not self.policy.takes_all:
                 break
         if not winners:
             return None

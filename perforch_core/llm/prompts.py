@@ -50,6 +50,25 @@ Goal: reduce {metric_goal}. Prefer a better algorithm or data structure over mic
 the behaviour identical for every input. Return the complete improved function in one \
 ```{fence}``` block."""
 
+REPAIR = """That version is not usable: {problem}
+
+Fix it: keep it faster than the original ({metric_goal}) and behaving exactly like the \
+original for every input. Return the complete function in one ```{fence}``` block."""
+
+SECOND_CHANCE = """That is the original function, unchanged. Find a different way to reduce \
+{metric_goal}: {hint} Return the complete changed function in one ```{fence}``` block."""
+
+# A different strategy for the second chance, by metric.
+STRATEGY = {
+    Metric.EXEC_TIME: "a lower-complexity algorithm, a set or dict instead of repeated scans, "
+    "avoiding repeated work inside loops, or built-in bulk operations.",
+    Metric.CPU_UTILIZATION: "less waiting and less work done on other threads.",
+    Metric.MAX_MEMORY: "streaming instead of building whole intermediate collections, "
+    "in-place updates, or generators.",
+    Metric.AVG_MEMORY: "holding less data at once: streaming, generators, releasing "
+    "intermediate collections early.",
+}
+
 GENERATOR = """Write an input generator for this {language} function, so that its speed can \
 be measured on large inputs.
 
@@ -171,3 +190,34 @@ def generator(task: Task, code: str, error: str | None = None) -> list[ChatMessa
 def tag(description: str) -> list[ChatMessage]:
     names = ", ".join(c.value for c in Category)
     return [ChatMessage("user", TAG.format(categories=names, description=description.strip()))]
+
+
+def _answered(task: Task, messages: list[ChatMessage], code: str) -> list[ChatMessage]:
+    fence = languages.support(task.language).fence
+    return [*messages, ChatMessage("assistant", f"```{fence}\n{code.rstrip()}\n```")]
+
+
+def repair(
+    task: Task, messages: list[ChatMessage], code: str, problem: str, metric: Metric
+) -> list[ChatMessage]:
+    """The refine conversation continued after ``code`` failed: why, and a request to mend it
+    (a repair round of refinement)."""
+    body = REPAIR.format(
+        problem=problem.strip()[:3000],
+        metric_goal=metric.goal,
+        fence=languages.support(task.language).fence,
+    )
+    return [*_answered(task, messages, code), ChatMessage("user", body)]
+
+
+def second_chance(
+    task: Task, messages: list[ChatMessage], code: str, metric: Metric
+) -> list[ChatMessage]:
+    """The refine conversation continued after the model returned the code unchanged: that
+    fact and a different strategy to try."""
+    body = SECOND_CHANCE.format(
+        metric_goal=metric.goal,
+        hint=STRATEGY[metric],
+        fence=languages.support(task.language).fence,
+    )
+    return [*_answered(task, messages, code), ChatMessage("user", body)]

@@ -53,6 +53,18 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
             "workload (Python has one by default: a model writes an input generator)",
         )
         p.add_argument(
+            "--repair-rounds",
+            type=int,
+            default=DEFAULT_POLICY.repair_rounds,
+            help="times a refine candidate that fails gets the failure back before it is "
+            f"rolled back, default {DEFAULT_POLICY.repair_rounds}",
+        )
+        p.add_argument(
+            "--no-second-chance",
+            action="store_true",
+            help="do not ask a model again when it returned the code unchanged",
+        )
+        p.add_argument(
             "--save-workload",
             type=Path,
             metavar="FILE",
@@ -103,6 +115,14 @@ def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
     )
     if getattr(args, "tests_only", False):
         policy = policy.model_copy(update={"generated_workload": False})
+    if hasattr(args, "repair_rounds"):
+        policy = Policy.model_validate(
+            {
+                **policy.model_dump(),
+                "repair_rounds": args.repair_rounds,
+                "second_chance": not args.no_second_chance,
+            }
+        )
     return policy
 
 

@@ -81,7 +81,8 @@ async def test_refine_rolls_back_until_a_measured_improvement():
             C: [block("    return 1 + x  # FAST30 ")],
         }
     )
-    result, events = await run(x, make_task(good), Action.OPTIMIZE)
+    no_retries = Policy(repair_rounds=0, second_chance=False)
+    result, events = await run(x, make_task(good), Action.OPTIMIZE, no_retries)
     assert result.status == "succeeded"
     assert result.accepted_model == C and result.verdict is not None
     assert result.verdict.improvement_pct == 30.0
@@ -91,6 +92,49 @@ async def test_refine_rolls_back_until_a_measured_improvement():
     refine_obs = [o for o in mem.recorded if o.stage is Stage.REFINE]
     assert [o.improvement_pct for o in refine_obs] == [None, None, 30.0]
     assert any(isinstance(e, ev.MeasurementSample) for e in events)
+
+
+async def test_a_refine_candidate_that_fails_gets_a_repair_round_with_the_failure():
+    good = "def f(x):\n    return x + 1\n"
+    x, llm, _, _ = executor(
+        {A: [block("    return x  # BUG FAST50 "), block("    return x + 1  # FAST40 ")]},
+        order=(A,),
+    )
+    result, events = await run(x, make_task(good), Action.OPTIMIZE)
+    assert result.accepted_model == A and result.verdict is not None
+    assert [(a.outcome, a.retry) for a in result.attempts] == [
+        ("failed_tests", ""),
+        ("improved", "repair"),
+    ]
+    assert result.llm_calls == 2
+    repair = llm.calls[1][1]
+    assert repair[-2].role == "assistant" and "BUG" in repair[-2].content  # its own candidate
+    assert repair[-1].content.startswith("That version is not usable: it fails the tests")
+    chosen = [e for e in events if isinstance(e, ev.ModelChosen)]
+    assert chosen[-1].why == "repair round: told why its candidate was rolled back"
+
+
+async def test_an_unchanged_reply_gets_one_second_chance_and_repairs_are_bounded():
+    good = 'def f(x):\n    """Return x + 1."""\n    return x + 1\n'  # as replies parse
+    x, llm, _, _ = executor(
+        {
+            A: [block("    return x + 1"), block("    return x + 1")],  # unchanged twice
+            B: [block("    return x  # BUG "), block("    return x - 1  # BUG ")],
+            C: [block("    return x + 1"), block("    return 1 + x  # FAST25 ")],
+        }
+    )
+    result, _ = await run(x, make_task(good), Action.OPTIMIZE)
+    assert result.accepted_model == C and result.verdict is not None
+    assert [(a.model, a.outcome, a.retry) for a in result.attempts] == [
+        (A, "unchanged", ""),
+        (A, "unchanged", "second_chance"),  # one second chance only
+        (B, "failed_tests", ""),
+        (B, "failed_tests", "repair"),  # one repair round by default
+        (C, "unchanged", ""),
+        (C, "improved", "second_chance"),
+    ]
+    assert result.llm_calls == 6
+    assert "That is the original function, unchanged" in llm.calls[1][1][-1].content
 
 
 async def test_refine_without_improvement_keeps_the_original():

@@ -95,7 +95,7 @@ async def test_a_candidate_that_differs_from_the_original_is_rolled_back_with_th
             B: [block("    return 1 + x  # FAST20 ")],
         }
     )
-    result, events = await run(x, make_task(GOOD))
+    result, events = await run(x, make_task(GOOD), Policy(repair_rounds=0))
     assert result.accepted_model == B and result.verdict is not None
     assert [a.outcome for a in result.attempts] == ["differs", "improved"]
     rolled = [e for e in events if isinstance(e, ev.RolledBack)]
