@@ -12,6 +12,8 @@ export const SERVER_KEYS = [
   "n",
   "thresholdPct",
   "generatedWorkload",
+  "repairRounds",
+  "secondChance",
   "metric",
   "maxLlmCalls",
   "maxSeconds",

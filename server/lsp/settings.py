@@ -32,6 +32,10 @@ class Settings(BaseModel):
     generated_workload: bool = Field(
         default=DEFAULT_POLICY.generated_workload, alias="generatedWorkload"
     )
+    repair_rounds: int = Field(
+        default=DEFAULT_POLICY.repair_rounds, ge=0, le=3, alias="repairRounds"
+    )
+    second_chance: bool = Field(default=DEFAULT_POLICY.second_chance, alias="secondChance")
     metric: Metric = Field(default=Metric.EXEC_TIME, description="default metric to optimize")
     # None: no limit.
     max_llm_calls: int | None = Field(
@@ -60,7 +64,13 @@ class Settings(BaseModel):
             n=self.n,
             threshold_pct=self.threshold_pct,
             how_to_name="set perforch.models to the models to try",
-        ).model_copy(update={"generated_workload": self.generated_workload})
+        ).model_copy(
+            update={
+                "generated_workload": self.generated_workload,
+                "repair_rounds": self.repair_rounds,
+                "second_chance": self.second_chance,
+            }
+        )
 
     def budget(self) -> Budget:
         return Budget(
