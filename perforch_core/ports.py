@@ -24,6 +24,7 @@ class LLMReply:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_s: float = 0.0
+    truncated: bool = False  # the reply stopped at its token limit (finish_reason "length")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,12 @@ class ChatMessage:
 
 
 class LLMPort(Protocol):
-    async def complete(self, model: str, messages: Sequence[ChatMessage]) -> LLMReply: ...
+    async def complete(
+        self, model: str, messages: Sequence[ChatMessage], *, min_tokens: int | None = None
+    ) -> LLMReply:
+        """``model``'s reply; ``min_tokens``: let it be at least this long (a long function's
+        reply needs more than the model's default limit)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from . import caching, complexity, describe, languages, projects, workloads
 from . import events as ev
-from .errors import BudgetExceededError, LLMError, ProfilerError, StorageError
+from .errors import BudgetExceededError, LLMError, LLMReplyError, ProfilerError, StorageError
 from .job import Job
 from .llm import parsing, prompts
 from .models import Action, Candidate, Scaling, Stage, Task, TestOutcome, Verdict
@@ -35,6 +35,12 @@ log = logging.getLogger("perforch.stages")
 
 class _StopStage(Exception):
     """The budget ran out: stop asking models in this stage."""
+
+
+def reply_tokens(task: Task) -> int:
+    """Tokens a reply may need: the function's length (about 3 characters a token) and half
+    again for changes, at least the model's usual limit is kept by the gateway."""
+    return int(len(task.current_code or task.signature) / 3 * 1.5) + 256
 
 
 RETRY_WHY = {
@@ -96,7 +102,9 @@ class Run:
             self.stopped_by_budget = str(exc)
             raise _StopStage from exc
         try:
-            reply = await self.x.llm.complete(ranked.model, messages)
+            reply = await self.x.llm.complete(
+                ranked.model, messages, min_tokens=reply_tokens(self.task)
+            )
         except LLMError as exc:
             self.emit(ev.LLMReplied, stage=stage, model=ranked.model, ok=False, error=str(exc))
             self.reject(stage, ranked, "llm_error", str(exc), reason=str(exc), usage={}, **marks)
@@ -111,6 +119,12 @@ class Run:
         try:
             code = parsing.extract_function(reply.text, self.task, ranked.model)
         except LLMError as exc:
+            if reply.truncated:  # the cause, not the parse error it leads to
+                exc = LLMReplyError(
+                    f"the reply was cut off at its token limit ({reply.completion_tokens} "
+                    f"tokens) before the code ended ({exc})",
+                    model=ranked.model,
+                )
             self.emit(
                 ev.LLMReplied, stage=stage, model=ranked.model, ok=False, error=str(exc), **usage
             )

@@ -55,16 +55,23 @@ def block(body: str) -> str:
     return f"```python\ndef f(x):\n{body}\n```"
 
 
+TRUNCATED = "TRUNCATED:"  # a scripted reply so marked stopped at its token limit
+
+
 class FakeLLM:
     """Replies from a script per model; a reply that is an exception is raised."""
 
     def __init__(self, replies: dict[str, list[str | Exception]], delay: float = 0.0) -> None:
         self.replies = {k: list(v) for k, v in replies.items()}
         self.calls: list[tuple[str, list[ChatMessage]]] = []
+        self.min_tokens: list[int | None] = []
         self.delay = delay
 
-    async def complete(self, model: str, messages: Sequence[ChatMessage]) -> LLMReply:
+    async def complete(
+        self, model: str, messages: Sequence[ChatMessage], *, min_tokens: int | None = None
+    ) -> LLMReply:
         self.calls.append((model, list(messages)))
+        self.min_tokens.append(min_tokens)
         if self.delay:
             await asyncio.sleep(self.delay)
         script = self.replies.get(model)
@@ -73,9 +80,11 @@ class FakeLLM:
         reply = script.pop(0)
         if isinstance(reply, Exception):
             raise reply
+        cut = reply.startswith(TRUNCATED)
         return LLMReply(
             model=model,
-            text=reply,
+            text=reply.removeprefix(TRUNCATED),
+            truncated=cut,
             prompt_tokens=10,
             completion_tokens=5,
             cost_usd=0.001,

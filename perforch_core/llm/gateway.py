@@ -173,9 +173,13 @@ class Gateway:
                 )
         return kwargs
 
-    async def complete(self, model: str, messages: Sequence[ChatMessage]) -> LLMReply:
+    async def complete(
+        self, model: str, messages: Sequence[ChatMessage], *, min_tokens: int | None = None
+    ) -> LLMReply:
         settings = self.settings_for(model)
         kwargs = await self._call_kwargs(settings)
+        if min_tokens is not None and min_tokens > kwargs["max_tokens"]:
+            kwargs["max_tokens"] = min_tokens
         litellm = litellm_module()
         payload = [{"role": m.role, "content": m.content} for m in messages]
         attempt = 0
@@ -197,6 +201,7 @@ class Gateway:
     def _reply(self, model: str, response: Any, latency: float) -> LLMReply:
         try:
             text = response.choices[0].message.content or ""
+            finish = getattr(response.choices[0], "finish_reason", None)
         except (AttributeError, IndexError) as exc:
             raise LLMReplyError(f"{model}: malformed response", model=model) from exc
         usage = getattr(response, "usage", None)
@@ -211,6 +216,7 @@ class Gateway:
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             cost_usd=cost,
             latency_s=latency,
+            truncated=finish == "length",
         )
 
     async def aclose(self) -> None:

@@ -14,7 +14,8 @@ SYSTEM = (
     "You are an expert {language} programmer. Answer with exactly one fenced code block "
     "containing the complete function `{entry_point}` and nothing else: no tests, no example "
     "usage, no explanation. Keep the function's name and signature unchanged. Keep all logic "
-    "inside that one function. Use only the standard library."
+    "inside that one function. Use only the standard library. You may leave out the "
+    "function's docstring or doc comment: the original is kept."
 )
 
 GENERATE = """Write the body of this {language} function.

@@ -421,3 +421,18 @@ async def test_declining_to_pick_leaves_the_policy_in_charge():
     _ = [e async for e in job]
     assert (await job.result()).accepted_model == A
     assert mem.choices == []
+
+
+async def test_a_reply_cut_off_at_its_token_limit_is_said_so_and_long_functions_get_room():
+    from tests.fakes import TRUNCATED
+
+    body = "\n".join(f"    y{i} = x + {i}" for i in range(200)) + "\n    return x + 1\n"
+    long = f"def f(x):\n{body}"
+    x, llm, _, _ = executor(
+        {A: [TRUNCATED + '```python\ndef f(x):\n    """Return x + 1.\n    y = ']}, order=(A,)
+    )
+    result, _ = await run(x, make_task(long), Action.OPTIMIZE, Policy(repair_rounds=0))
+    (attempt,) = result.attempts
+    assert attempt.outcome == "no_code"
+    assert attempt.detail.startswith("the reply was cut off at its token limit (5 tokens)")
+    assert llm.min_tokens[0] is not None and llm.min_tokens[0] > len(long) / 3  # room for it
