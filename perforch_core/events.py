@@ -24,6 +24,7 @@ class RankedModel(BaseModel):
     model: str
     score: float
     why: str
+    observations: int = 0  # problems PerfOrch measured that stand behind the score
 
 
 class JobStarted(_Event):

@@ -28,6 +28,8 @@ export interface RankedModel {
   /** Lower 95 % bound of the measured success rate; null when Memory has no data (NaN). */
   score: number | null;
   why: string;
+  /** Problems PerfOrch measured that stand behind the score (the paper's priors apart). */
+  observations?: number;
 }
 
 export interface TestOutcome {

@@ -18,7 +18,10 @@ export const LET_PERFORCH_CHOOSE = "Let PerfOrch choose";
 export function modelItems(params: ChooseModelParams): ModelItem[] {
   const items: ModelItem[] = params.ranking.map((r, i) => ({
     label: r.model,
-    description: r.score === null ? "no data in Memory" : `score ${r.score.toFixed(2)}${i === 0 ? " · ranked first" : ""}`,
+    description:
+      (r.score === null ? "no data in Memory" : `score ${r.score.toFixed(2)}`) +
+      ` · ${r.observations ?? 0} measured` +
+      (i === 0 && r.score !== null ? " · ranked first" : ""),
     detail: r.why,
     model: r.model,
   }));

@@ -64,7 +64,7 @@ describe("the model question", () => {
     function: "f",
     stage: "refine" as const,
     ranking: [
-      { model: "local/big", score: 0.75, why: "refine array python: 6 of 8 improved" },
+      { model: "local/big", score: 0.75, why: "refine array python: 6 of 8 improved", observations: 8 },
       { model: "local/small", score: null, why: "no observations yet" },
     ],
   };
@@ -72,9 +72,9 @@ describe("the model question", () => {
   it("lists each model with its score and why, best first, then lets PerfOrch choose", () => {
     const items = modelItems(params);
     expect(items.map((i) => i.label)).toEqual(["local/big", "local/small", LET_PERFORCH_CHOOSE]);
-    expect(items[0].description).toBe("score 0.75 · ranked first");
+    expect(items[0].description).toBe("score 0.75 · 8 measured · ranked first");
     expect(items[0].detail).toBe("refine array python: 6 of 8 improved");
-    expect(items[1].description).toBe("no data in Memory");
+    expect(items[1].description).toBe("no data in Memory · 0 measured");
     expect(items.map((i) => i.model)).toEqual(["local/big", "local/small", null]);
     expect(pickerTitle(params)).toBe("PerfOrch: which model should refine f()?");
   });

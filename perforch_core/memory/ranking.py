@@ -30,7 +30,7 @@ language-level bound.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 PRIOR_WEIGHT = 40.0
@@ -83,6 +83,7 @@ class Score:
     model: str
     score: float
     why: str
+    observations: int = 0  # PerfOrch's own measured problems behind the score (priors apart)
 
 
 def posterior(ev: Evidence, prior_mean: float, strength: float) -> tuple[float, float]:
@@ -119,9 +120,14 @@ def _describe(ev: Evidence, refine: bool) -> str:
 
 
 def rank(
-    evidence: dict[str, ModelEvidence], categories: Sequence[str], refine: bool = False
+    evidence: dict[str, ModelEvidence],
+    categories: Sequence[str],
+    refine: bool = False,
+    overall: Mapping[str, float] | None = None,
 ) -> list[Score]:
-    """Scores for every model in ``evidence``, best first (ties by name)."""
+    """Scores for every model in ``evidence``, best first. Ties (equal to 4 decimals) go to
+    the better ``overall`` record (the model's mean for this stage over every language), then
+    to the order of ``evidence`` (the pool's order as configured), never to the name."""
     m0 = pool_mean(evidence.values())
     scores = []
     for model, ev in evidence.items():
@@ -138,6 +144,8 @@ def rank(
             why = f"{why}; language {lang:.2f}; by category: {detail}"
         else:
             score = lang
-        scores.append(Score(model, score, why))
-    scores.sort(key=lambda s: (-s.score, s.model))
+        scores.append(Score(model, score, why, int(ev.language.obs_trials)))
+    position = {m: i for i, m in enumerate(evidence)}
+    overall = overall or {}
+    scores.sort(key=lambda s: (-round(s.score, 4), -overall.get(s.model, 0.0), position[s.model]))
     return scores

@@ -412,12 +412,37 @@ class Memory:
             stage_for_rank = Stage.GENERATE
         else:
             stage_for_rank = stage
+        overall = await self.overall_record(stage_for_rank, metric, candidates, scope)
         scores = ranking.rank(
-            evidence, [c.value for c in categories], refine=stage_for_rank is Stage.REFINE
+            evidence,
+            [c.value for c in categories],
+            refine=stage_for_rank is Stage.REFINE,
+            overall=overall,
         )
         return [
-            RankedModel(model=s.model, score=round(s.score, 4), why=note + s.why) for s in scores
+            RankedModel(
+                model=s.model,
+                score=round(s.score, 4),
+                why=note + s.why,
+                observations=s.observations,
+            )
+            for s in scores
         ]
+
+    async def overall_record(
+        self,
+        stage: Stage,
+        metric: Metric | None,
+        models: Sequence[str],
+        scope: Scope | None = None,
+    ) -> dict[str, float]:
+        """Each model's mean value for ``stage`` over every language (what breaks a tie)."""
+        totals = {m: ranking.Evidence() for m in models}
+        for language in Language:
+            for model, ev in (await self.evidence(stage, language, metric, models, scope)).items():
+                totals[model].prior_trials += ev.language.trials
+                totals[model].prior_value += ev.language.value
+        return {m: e.value / e.trials for m, e in totals.items() if e.trials > 0}
 
     async def observation_count(self, source: str | None = None) -> int:
         if source:

@@ -120,11 +120,11 @@ async def rank(console: Console, args: argparse.Namespace, memory_path: Path) ->
         + (f", categories {', '.join(c.value for c in categories)}" if categories else "")
     )
     table = Table(title=f"Memory ranking for {what}  ({memory_path})")
-    for col in ("#", "model", "score", "why"):
+    for col in ("#", "model", "score", "measured", "why"):
         table.add_column(col, overflow="fold")
     for i, r in enumerate(ranked, 1):
         score = "—" if math.isnan(r.score) else f"{r.score:.3f}"
-        table.add_row(str(i), r.model, score, r.why)
+        table.add_row(str(i), r.model, score, str(r.observations), r.why)
     console.print(table)
     console.print(
         "score: lower 95 % bound of the success rate (generate, fix) or of the mean "

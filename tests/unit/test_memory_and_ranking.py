@@ -132,3 +132,33 @@ async def test_migrations_are_numbered_and_recorded(tmp_path: Path):
         assert rows[0][0] == "wal"
     finally:
         await mem.aclose()
+
+
+async def test_ties_go_to_the_record_in_other_languages_then_the_pool_order(tmp_path: Path):
+    """Two models with no Java data tie in Java; b's Python record breaks the tie, never the
+    names' order, and each score says how many measured problems stand behind it."""
+    mem = Memory(tmp_path / "m.sqlite")
+    try:
+        await mem.record(
+            [
+                Observation(
+                    model=m,
+                    stage=Stage.GENERATE,
+                    language=Language.PYTHON,
+                    problem_id=f"p{i}",
+                    success=(m == "local/b" or i < 2),
+                )
+                for m in ("local/a", "local/b")
+                for i in range(10)
+            ]
+        )
+        java = await mem.rank(Stage.GENERATE, Language.JAVA, [], None, ["local/a", "local/b"])
+        assert [r.model for r in java] == ["local/b", "local/a"]
+        assert java[0].score == java[1].score and java[0].observations == 0
+        python = await mem.rank(Stage.GENERATE, Language.PYTHON, [], None, ["local/a", "local/b"])
+        assert [(r.model, r.observations) for r in python] == [("local/b", 10), ("local/a", 10)]
+        # No record anywhere: the pool's order as configured, not the names'.
+        fresh = await mem.rank(Stage.GENERATE, Language.GO, [], None, ["local/z", "local/y"])
+        assert [r.model for r in fresh] == ["local/z", "local/y"]
+    finally:
+        await mem.aclose()
