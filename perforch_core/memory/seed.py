@@ -1,4 +1,7 @@
-"""Memory's shipped priors: the paper's tables and the local models' measured notes, as rows.
+"""Memory's shipped priors: the paper's tables, the local models' measured notes and the
+committed study of the local pool (``docs/results/study/observations.csv``, shipped as
+``data/study.csv``), as rows. Problem ids are HumanEvalPack's everywhere (``Python/3``), so an
+evaluation's exclusion of the problems it scores reaches the seeded ones too.
 
 The paper publishes rates over HumanEval-X's 164 problems per language (and per category, with
 the category sizes of its Table 1). A rate p over N problems becomes ``trials = N``,
@@ -13,10 +16,11 @@ import io
 from dataclasses import dataclass
 from importlib import resources
 
-from ..models import Language, Stage
+from ..models import Category, Language, Metric, Stage
 from ..ports import Observation
 
-SEED_VERSION = "2026-11-paper-v1+notes-v1"
+SEED_VERSION = "2026-12-paper-v1+notes-v2+study-v1"
+SEEDED_SOURCES = ("notes", "seed-study")  # observations the seed replaces
 PROBLEMS_PER_LANGUAGE = 164
 
 
@@ -109,9 +113,31 @@ def notes_observations() -> list[Observation]:
                     model=r["model"],
                     stage=Stage(r["stage"]),
                     language=Language(r["language"]),
-                    problem_id=f"HumanEval/{i}",
+                    problem_id=f"{r['ids']}/{i}",
                     success=i not in failed,
                     source="notes",
                 )
             )
+    return out
+
+
+def study_observations() -> list[Observation]:
+    """The committed study of the local pool (generate, fix and refine per problem)."""
+    text = resources.files(__package__).joinpath("data/study.csv").read_text()
+    out = []
+    for r in csv.DictReader(io.StringIO(text)):
+        improvement = r["improvement_pct"]
+        out.append(
+            Observation(
+                model=r["model"],
+                stage=Stage(r["stage"]),
+                language=Language(r["language"]),
+                categories=tuple(Category(c) for c in r["categories"].split(",") if c),
+                metric=Metric(r["metric"]) if r["metric"] else None,
+                problem_id=r["problem_id"],
+                success=r["success"] == "True",
+                improvement_pct=float(improvement) if improvement else None,
+                source="seed-study",
+            )
+        )
     return out

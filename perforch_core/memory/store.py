@@ -148,13 +148,14 @@ class Memory:
         )
 
     async def seed(self) -> int:
-        """Load the paper's tables and the shipped local-model notes once per seed version."""
+        """Load the paper's tables, the shipped local-model notes and the committed study once
+        per seed version."""
         rows = await self._execute("SELECT value FROM meta WHERE key = 'seed_version'")
         if rows and rows[0]["value"] == seed.SEED_VERSION:
             return 0
         db = await self._conn()
         priors = seed.paper_priors()
-        notes = seed.notes_observations()
+        notes = seed.notes_observations() + seed.study_observations()
         try:
             await db.execute("DELETE FROM priors WHERE source = 'paper'")
             await db.executemany(
@@ -175,7 +176,10 @@ class Memory:
                     for p in priors
                 ],
             )
-            await db.execute("DELETE FROM observations WHERE source = 'notes'")
+            marks = ",".join("?" * len(seed.SEEDED_SOURCES))
+            await db.execute(
+                f"DELETE FROM observations WHERE source IN ({marks})", seed.SEEDED_SOURCES
+            )
             await self._insert_observations(db, notes)
             await db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('seed_version', ?)",

@@ -162,3 +162,23 @@ async def test_ties_go_to_the_record_in_other_languages_then_the_pool_order(tmp_
         assert [r.model for r in fresh] == ["local/z", "local/y"]
     finally:
         await mem.aclose()
+
+
+async def test_the_committed_study_seeds_memory_under_humanevalpacks_ids(tmp_path: Path):
+    """The local models rank from the study in C++ (not by name) and the shipped copy of the
+    study is the committed one; every seeded id is HumanEvalPack's, as the evaluation's."""
+    from perforch_core.memory import seed
+
+    shipped = Path(seed.__file__).with_name("data") / "study.csv"
+    committed = Path(__file__).resolve().parents[2] / "docs/results/study/observations.csv"
+    assert shipped.read_bytes() == committed.read_bytes()
+    observations = seed.notes_observations() + seed.study_observations()
+    assert all(o.problem_id.split("/")[0] in {"Python", "CPP"} for o in observations)
+    mem = await _memory(tmp_path / "m.sqlite")
+    try:
+        pool = ["local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"]
+        ranked = await mem.rank(Stage.FIX, Language.CPP, [], None, pool)
+        assert all(r.observations > 0 for r in ranked)
+        assert "no fix data yet" not in ranked[0].why
+    finally:
+        await mem.aclose()
