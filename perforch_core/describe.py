@@ -10,13 +10,14 @@ the progress message; results and the editor's change annotation use :func:`verd
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel
 
 from . import events as ev
-from .models import Metric, Scaling, Verdict
+from .models import HotLine, Metric, Scaling, Verdict
 
 Tone = Literal["ok", "bad", "info"]
 
@@ -94,6 +95,14 @@ def scaling(s: Scaling) -> str:
     return (
         f"{what} ∝ {exponent(s.exponent_before)} → {exponent(s.exponent_after)} "
         f"(n = {first}…{last.size}, fitted over n ≥ {s.fitted_from}; {at})"
+    )
+
+
+def hot_lines(lines: Sequence[HotLine], limit: int = 3) -> str:
+    """``line 4 `for j in …` 62 % (1,225×); …``: the function's lines by share of its time."""
+    return "; ".join(
+        f"line {h.offset} `{h.code[:60]}` {h.share * 100:.0f} % ({h.hits:,}×)"
+        for h in lines[:limit]
     )
 
 
@@ -177,6 +186,8 @@ def event(e: BaseModel) -> Described:
             "ok",
             activity=f"refine: workload of size {w.size}",
         )
+    if isinstance(e, ev.HotspotsFound):
+        return Described(f"hot spots: {hot_lines(e.lines)}", activity="refine: profiling")
     if isinstance(e, ev.ScalingMeasured):
         if e.scaling is None:
             return Described(f"no complexity evidence: {e.detail}")

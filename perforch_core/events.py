@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .models import Action, Metric, Scaling, Stage, TestOutcome, Verdict, Workload
+from .models import Action, HotLine, Metric, Scaling, Stage, TestOutcome, Verdict, Workload
 
 
 class _Event(BaseModel):
@@ -101,6 +101,13 @@ class WorkloadPrepared(_Event):
     benchmarks: tuple[str, ...] = ()  # the user's own, measured instead (no generator asked)
 
 
+class HotspotsFound(_Event):
+    """Where the function's time goes on its workload, as the refine prompt is told."""
+
+    kind: Literal["hotspots"] = "hotspots"
+    lines: tuple[HotLine, ...]
+
+
 class ScalingMeasured(_Event):
     """Complexity evidence for the accepted refinement (``complexity.py``), or why there is
     none although a workload was there."""
@@ -151,6 +158,7 @@ JobEvent = Annotated[
     | MeasurementSample
     | Measured
     | WorkloadPrepared
+    | HotspotsFound
     | ScalingMeasured
     | CandidateAccepted
     | RolledBack

@@ -197,6 +197,11 @@ class Workload(_Frozen):
     )
     origin: str = Field(description="who wrote the generator, for the user")
     per_call_ns: float | None = None
+    growth: float | None = Field(
+        default=None,
+        description="k of the original's time per call ∝ n^k, fitted over the probe's larger "
+        "sizes (profile feedback for the refine prompt)",
+    )
 
 
 class ProbeResult(_Frozen):
@@ -258,6 +263,24 @@ class Scaling(_Frozen):
     exponent_after: float | None = Field(description="k of the fit for the change")
     fitted_from: int = Field(description="the smallest size in the fit (the larger sizes)")
     plot: str = Field(default="", description="a PNG of the log-log plot, when one was drawn")
+
+
+class HotLine(_Frozen):
+    """One line of the function and its share of the function's own time (profile feedback)."""
+
+    line: int = Field(description="line in the module")
+    offset: int = Field(description="lines after the function's def line")
+    code: str
+    share: float = Field(description="of the time spent in the function's frames, 0…1")
+    hits: int = Field(description="executions per run of the workload")
+
+
+class HotspotsResult(_Frozen):
+    """Where one run of the workload spends the function's time (the profiler's hotspots)."""
+
+    ok: bool
+    lines: tuple[HotLine, ...] = ()
+    error: str | None = None
 
 
 class Task(_Frozen):

@@ -45,6 +45,11 @@ class Policy(BaseModel):
         description="refine: a model that returns the code unchanged is asked once more, told "
         "so, with a different strategy (one LLM call)",
     )
+    profile_feedback: bool = Field(
+        default=True,
+        description="refine: the prompt says where the time goes (per-line hot spots, Python) "
+        "and how one call's time grows with the input (on a generated workload)",
+    )
     generated_workload: bool = Field(
         default=True,
         description="refine measures on generated inputs and checks candidates against the "

@@ -326,6 +326,8 @@ class Run:
             report = None  # the baseline again, on the workload
         if report is None:
             report = await baseline_report(self.x.profiler, self.task, code)
+        if self.policy.profile_feedback:
+            report += await self.profile_feedback(code)
         messages = prompts.refine(self.task, code, metric, report)
         winners: list[tuple[str, Verdict, str]] = []
         seen = {_norm(code)}
@@ -462,6 +464,34 @@ class Run:
             self.scaling, why = await complexity.measure(self.x.profiler, self.task, code, best[0])
             self.emit(ev.ScalingMeasured, scaling=self.scaling, detail=why)
         return best
+
+    async def profile_feedback(self, code: str) -> str:
+        """What the refine prompt adds to the measurement: how one call's time grows on the
+        generated workload, and the function's hot lines (where the profiler finds them)."""
+        text = ""
+        w = self.task.workload
+        if w is not None and w.growth is not None and w.per_call_ns is not None:
+            text += (
+                f". On generated inputs of size {w.size} one call takes "
+                f"{describe.value(w.per_call_ns, 'ns')}, and its time grows as n^{w.growth:.1f} "
+                "with the input's size"
+            )
+        if not hasattr(self.x.profiler, "hotspots"):
+            return text
+        try:
+            found = await self.x.profiler.hotspots(self.task, code)
+        except ProfilerError as exc:
+            log.info("no hot spots: %s", exc)
+            return text
+        if not found.ok or not found.lines:
+            return text
+        self.emit(ev.HotspotsFound, lines=found.lines)
+        rows = "\n".join(
+            f"- line {h.offset} of the function, `{h.code}`: {h.share:.0%} of its time, "
+            f"run {h.hits:,} times"
+            for h in found.lines
+        )
+        return f"{text}.\nWhere the function's time goes (one run of the workload):\n{rows}"
 
     async def prepare_workload(self, code: str, model: str) -> bool:
         """Give the task a generated workload (``workloads.py``) where one applies; True when

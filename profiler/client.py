@@ -279,6 +279,16 @@ class ProfilerClient:
         result = await self._request("differential", params.model_dump(mode="json"))
         return p.DifferentialResult.model_validate(result)
 
+    async def hotspots(self, task: Task, code: str) -> p.HotspotsResult:
+        """The function's lines by their share of its time on its workload."""
+        params = p.HotspotsParams(
+            program=program_for(task, self.interpreter),
+            source=task.program(code),
+            timeout_s=self.test_timeout_s * 2,
+        )
+        result = await self._request("hotspots", params.model_dump(mode="json"))
+        return p.HotspotsResult.model_validate(result)
+
     async def scaling(
         self,
         task: Task,

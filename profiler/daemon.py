@@ -111,6 +111,16 @@ class Daemon:
             result: BaseModel = await self._workloads(params.program).differential(params)
             return result
 
+    async def hotspots(self, params: p.HotspotsParams, rid: Any, send: Send) -> BaseModel:
+        h = self.harness(params.program)
+        if not hasattr(h, "hotspots"):
+            why = f"per-line hot spots are not measured for {params.program.language.value} yet"
+            return p.HotspotsResult(ok=False, error=why)
+        async with self.tests_slots:
+            await self._progress(send, rid, "profiling the function's lines")
+            result: BaseModel = await h.hotspots(params)
+            return result
+
     async def scaling(self, params: p.ScalingParams, rid: Any, send: Send) -> BaseModel:
         async with self.tests_slots:
             await self._progress(send, rid, "calling both versions at growing input sizes")
@@ -177,6 +187,7 @@ class Daemon:
         "probe_workload": (p.ProbeWorkloadParams, "probe_workload"),
         "differential": (p.DifferentialParams, "differential"),
         "scaling": (p.ScalingParams, "scaling"),
+        "hotspots": (p.HotspotsParams, "hotspots"),
     }
 
     # -- dispatch --------------------------------------------------------------------------

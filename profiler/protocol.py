@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from perforch_core.errors import HarnessError, PerfOrchError, ProfilerError, SandboxError
 from perforch_core.models import (
     DifferentialResult,
+    HotspotsResult,
     Language,
     Metric,
     ProbeResult,
@@ -114,6 +115,7 @@ class CompareParams(_Params):
 
 __all__ = [
     "DifferentialResult",
+    "HotspotsResult",
     "ProbeResult",
     "ScalingResult",
 ]  # the core's types, on the wire as they are
@@ -158,6 +160,14 @@ class ScalingParams(_Params):
     metric: Metric = Metric.EXEC_TIME
     repeats: int = 3
     timeout_s: float = 120.0
+
+
+class HotspotsParams(_Params):
+    """Where the function's time goes, per line, on its workload (profile feedback)."""
+
+    program: Program
+    source: str
+    timeout_s: float = 60.0
 
 
 class MeasureParams(_Params):

@@ -10,6 +10,8 @@ from perforch_core.events import RankedModel
 from perforch_core.models import (
     Category,
     DifferentialResult,
+    HotLine,
+    HotspotsResult,
     Interval,
     Language,
     Measurement,
@@ -165,9 +167,8 @@ class FakeWorkloadProfiler(FakeProfiler):
         self.probed.append(generator)
         if "REFUSE" in generator:
             return ProbeResult(ok=False, error="generate_input(8, seed 1) is not deterministic")
-        return ProbeResult(
-            ok=True, size=4096, ns=float(target_ns), tried=[{"size": 4096, "ns": target_ns}]
-        )
+        tried = [{"size": n, "ns": target_ns * (n / 4096) ** 2} for n in (512, 1024, 2048, 4096)]
+        return ProbeResult(ok=True, size=4096, ns=float(target_ns), tried=tried)
 
     async def differential(
         self,
@@ -192,6 +193,14 @@ class FakeWorkloadProfiler(FakeProfiler):
             candidate="False",
         )
         return DifferentialResult(ok=False, checked=1, mismatch=found)
+
+    async def hotspots(self, task: Task, code: str) -> HotspotsResult:
+        """The original's inner loop takes the time."""
+        lines = (
+            HotLine(line=5, offset=3, code="if items[i] == items[j]:", share=0.7, hits=4000),
+            HotLine(line=4, offset=2, code="for j in range(i + 1, n):", share=0.25, hits=4000),
+        )
+        return HotspotsResult(ok=True, lines=lines)
 
     async def scaling(
         self,

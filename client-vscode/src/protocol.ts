@@ -81,6 +81,17 @@ export interface Workload {
   mutates: boolean;
   origin: string;
   per_call_ns: number | null;
+  /** k of the original's time per call ∝ n^k over the probe's larger sizes. */
+  growth?: number | null;
+}
+
+/** One line of the function and its share of the function's time (profile feedback). */
+export interface HotLine {
+  line: number;
+  offset: number;
+  code: string;
+  share: number;
+  hits: number;
 }
 
 /** Complexity evidence for the accepted refinement (perforch_core.models.Scaling). */
@@ -147,6 +158,7 @@ export type JobEvent = Base &
     | { kind: "measured"; stage: Stage; model: string; candidate_id: string; verdict: Verdict }
     | { kind: "workload"; workload: Workload | null; detail: string; benchmarks?: string[] }
     | { kind: "scaling"; scaling: Scaling | null; detail: string }
+    | { kind: "hotspots"; lines: HotLine[] }
     | {
         kind: "candidate_accepted";
         stage: Stage;

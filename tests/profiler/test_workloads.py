@@ -108,3 +108,16 @@ async def test_a_pytest_projects_function_is_probed_checked_measured_and_scaled(
     evidence = complexity.evidence(Metric.EXEC_TIME, scaled, workload.size)
     assert evidence.exponent_before is not None and evidence.exponent_before > 1.6, evidence
     assert evidence.exponent_after is not None and evidence.exponent_after < 1.4, evidence
+
+
+async def test_the_hot_lines_are_the_quadratic_inner_loop(client: ProfilerClient):
+    """Profile feedback: on its workload, the original's time is in the inner loop's two lines
+    (offsets 2 and 3 after the def line), with their executions per run."""
+    workload = Workload(generator=GENERATOR, size=300, origin="t")
+    found = await client.hotspots(task(workload), QUADRATIC)
+    assert found.ok and found.lines, found
+    top = found.lines[:2]
+    assert {h.offset for h in top} == {2, 3}, found.lines
+    assert sum(h.share for h in top) > 0.6
+    assert all(h.hits > 10_000 for h in top)  # ~300²/2 per input, three inputs
+    assert "items[i] == items[j]" in {h.offset: h.code for h in top}[3]

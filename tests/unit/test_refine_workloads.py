@@ -188,3 +188,20 @@ def test_a_saved_workload_is_a_pytest_file_that_runs_the_function_on_its_inputs(
         text=True,
     )
     assert "3 passed" in run.stdout, run.stdout + run.stderr
+
+
+async def test_the_refine_prompt_says_where_the_time_goes_and_how_it_grows():
+    x, llm, _, _ = executor({A: [GENERATOR, block("    return x + 1  # FAST30 ")]})
+    _, events = await run(x, make_task(GOOD))
+    prompt = llm.calls[1][1][-1].content  # the refine request, after the generator's
+    assert "one call takes 5.000 ms, and its time grows as n^2.0 with the input's size" in prompt
+    assert "Where the function's time goes (one run of the workload):" in prompt
+    assert "- line 3 of the function, `if items[i] == items[j]:`: 70% of its time" in prompt
+    (found,) = [e for e in events if isinstance(e, ev.HotspotsFound)]
+    assert describe.event(found).line.startswith(
+        "hot spots: line 3 `if items[i] == items[j]:` 70 % (4,000×)"
+    )
+    # The ablation switch: no feedback, no profiling.
+    x, llm, _, _ = executor({A: [GENERATOR, block("    return x + 1  # FAST30 ")]})
+    await run(x, make_task(GOOD), Policy(profile_feedback=False))
+    assert "Where the function's time goes" not in llm.calls[1][1][-1].content

@@ -34,6 +34,8 @@ from ...harness import process_memory as pm
 from ...harness.base import ProcessResult, pairs_within_budget
 from ...protocol import (
     CompareParams,
+    HotspotsParams,
+    HotspotsResult,
     Program,
     RunTestsParams,
 )
@@ -219,6 +221,16 @@ class PythonHarness(GeneratedInputs):
                 file_size_mb=self.limits.file_size_mb,
             )
             return await self._execute(program, wd, WORKLOAD_RUNNER, limits)
+
+    async def hotspots(self, params: HotspotsParams) -> HotspotsResult:
+        """The function's lines by their share of its time on the workload (``hotspots``)."""
+        data, run = await self._run(
+            params.program, [params.source], {"mode": "hotspots"}, params.timeout_s
+        )
+        if data is None or "harness_error" in data:
+            detail = (data or {}).get("harness_error") or run.crashed_reason or "no result"
+            return HotspotsResult(ok=False, error=str(detail)[:600])
+        return HotspotsResult(ok=True, lines=data["lines"])
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
         data, run = await self._run(

@@ -433,6 +433,71 @@ def mode_compare(req: dict) -> dict:  # type: ignore[type-arg]
     }
 
 
+HOT_LINES = 5
+HOT_MIN_NS = 50_000_000  # the traced workload repeats for at least this long (wall)
+
+
+def mode_hotspots(req: dict) -> dict:  # type: ignore[type-arg]
+    """Where the function's own time goes, per line: the workload runs under ``sys.settrace``
+    (repeated for >= 50 ms, at most 200 times), and each line event of the function's frames
+    is charged the time until the frame's next event, callees included. Tracing slows the
+    code many times over, so only shares and executions are reported, never durations."""
+    import collections
+    import linecache
+
+    (work,) = _workloads({**req, "paths": req["paths"][:1]})
+    path = req["paths"][0]
+    entry = req["entry_point"]
+    spent: collections.Counter[int] = collections.Counter()
+    hits: collections.Counter[int] = collections.Counter()
+    last: dict[int, tuple[int, int]] = {}  # frame id → (line, when)
+    clock = time.perf_counter_ns
+    header = [0]  # the function's ``def`` line
+
+    def local(frame, event, arg):  # type: ignore[no-untyped-def]
+        now = clock()
+        key = id(frame)
+        if key in last:
+            line, when = last[key]
+            spent[line] += now - when
+        if event == "line":
+            hits[frame.f_lineno] += 1
+            last[key] = (frame.f_lineno, clock())
+        elif event == "return":
+            last.pop(key, None)
+        return local
+
+    def calls(frame, event, arg):  # type: ignore[no-untyped-def]
+        code = frame.f_code
+        if event == "call" and code.co_name == entry and code.co_filename == path:
+            header[0] = code.co_firstlineno
+            return local
+        return None
+
+    runs = 0
+    started = time.monotonic_ns()
+    with contextlib.redirect_stdout(io.StringIO()):
+        sys.settrace(calls)
+        try:
+            while runs < 200 and (runs == 0 or time.monotonic_ns() - started < HOT_MIN_NS):
+                work()
+                runs += 1
+        finally:
+            sys.settrace(None)
+    total = sum(spent.values()) or 1
+    lines = [
+        {
+            "line": n,
+            "offset": n - header[0],  # 1: the line after ``def``
+            "code": linecache.getline(path, n).strip(),
+            "share": t / total,
+            "hits": hits[n] // max(runs, 1),
+        }
+        for n, t in spent.most_common(HOT_LINES)
+    ]
+    return {"lines": lines, "runs": runs}
+
+
 def main() -> None:
     req_path, result_path = sys.argv[1], sys.argv[2]
     with open(req_path, encoding="utf-8") as fh:
@@ -441,9 +506,15 @@ def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     try:
         CONSTANTS.update(req.get("constants", {}))
-        if req["mode"] != "test" and CONSTANTS.get("contract") != 2:
+        if req["mode"] not in ("test", "hotspots") and CONSTANTS.get("contract") != 2:
             raise RuntimeError(f"this runner speaks contract 2, asked {CONSTANTS.get('contract')}")
-        modes = {"test": mode_test, "compare": mode_compare, "hold": mode_hold, "count": mode_count}
+        modes = {
+            "test": mode_test,
+            "compare": mode_compare,
+            "hold": mode_hold,
+            "count": mode_count,
+            "hotspots": mode_hotspots,
+        }
         result = modes[req["mode"]](req)
     except BaseException as exc:
         result = {"harness_error": _tb(exc)}
