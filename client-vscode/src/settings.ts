@@ -14,6 +14,7 @@ export const SERVER_KEYS = [
   "generatedWorkload",
   "repairRounds",
   "secondChance",
+  "profileFeedback",
   "metric",
   "maxLlmCalls",
   "maxSeconds",

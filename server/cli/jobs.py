@@ -65,6 +65,11 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
             help="do not ask a model again when it returned the code unchanged",
         )
         p.add_argument(
+            "--no-profile-feedback",
+            action="store_true",
+            help="do not tell the refine prompt where the time goes (hot lines, growth)",
+        )
+        p.add_argument(
             "--save-workload",
             type=Path,
             metavar="FILE",
@@ -121,6 +126,7 @@ def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
                 **policy.model_dump(),
                 "repair_rounds": args.repair_rounds,
                 "second_chance": not args.no_second_chance,
+                "profile_feedback": not args.no_profile_feedback,
             }
         )
     return policy

@@ -36,6 +36,7 @@ class Settings(BaseModel):
         default=DEFAULT_POLICY.repair_rounds, ge=0, le=3, alias="repairRounds"
     )
     second_chance: bool = Field(default=DEFAULT_POLICY.second_chance, alias="secondChance")
+    profile_feedback: bool = Field(default=DEFAULT_POLICY.profile_feedback, alias="profileFeedback")
     metric: Metric = Field(default=Metric.EXEC_TIME, description="default metric to optimize")
     # None: no limit.
     max_llm_calls: int | None = Field(
@@ -69,6 +70,7 @@ class Settings(BaseModel):
                 "generated_workload": self.generated_workload,
                 "repair_rounds": self.repair_rounds,
                 "second_chance": self.second_chance,
+                "profile_feedback": self.profile_feedback,
             }
         )
 
