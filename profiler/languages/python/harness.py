@@ -44,6 +44,7 @@ from ...toolchains import launcher
 from .generated import GeneratedInputs
 
 RUNNER = "py_runner.py"
+SAMPLING = "py_sampling.py"  # the runner's avg_memory sampler, shipped beside it
 WORKLOAD_RUNNER = "py_workload.py"  # generated inputs: probing a generator, differential tests
 COUNT_DIR = "/perforch"  # the work dir inside the sandbox for instruction counts
 PAIRS = 6  # A/B pairs per process: the interval is over processes (six of them, apart)
@@ -97,6 +98,7 @@ class PythonHarness(GeneratedInputs):
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits(address_space_mb=4096)
         self._runner_source = resources.files(__package__).joinpath(RUNNER).read_text()
+        self._sampling_source = resources.files(__package__).joinpath(SAMPLING).read_text()
         self._workload_source = resources.files(__package__).joinpath(WORKLOAD_RUNNER).read_text()
         self._usable: set[str] = set()
 
@@ -139,6 +141,7 @@ class PythonHarness(GeneratedInputs):
         fixed_dir = deterministic and sandbox_mode() == "bwrap"  # unsandboxed: no fixed path
         with workdir("perforch-py-") as wd:
             (wd / RUNNER).write_text(self._runner_source)
+            (wd / SAMPLING).write_text(self._sampling_source)
             paths = []
             for i, src in enumerate(sources):
                 name = (

@@ -179,8 +179,9 @@ class PytestRunner(Runner):
         """Baseline (the copy's file) and candidate interleaved in one pytest process."""
         plugins = wd / "plugins"
         plugins.mkdir()
-        source = resources.files(__package__).joinpath("pytest_bench.py").read_text()
-        (plugins / f"{PLUGIN}.py").write_text(source)
+        shipped = {f"{PLUGIN}.py": "pytest_bench.py", "py_sampling.py": "py_sampling.py"}
+        for name, source in shipped.items():
+            (plugins / name).write_text(resources.files(__package__).joinpath(source).read_text())
         (wd / "candidate.py").write_text(candidate)
         request = {
             "module": spec.options["module"],

@@ -35,14 +35,12 @@ import os
 import random
 import statistics
 import sys
-import threading
 import time
 import traceback
 import tracemalloc
 import types
 from collections.abc import Callable
 
-MAX_SAMPLES = 1 << 17
 # The measuring contract's constants (profiler/harness/contract.py), from the request.
 CONSTANTS: dict[str, int] = {}
 
@@ -266,37 +264,14 @@ def measure_max_memory(work: Callable[[], None], k: int) -> float:
 
 
 def measure_avg_memory(work: Callable[[], None], k: int) -> float:
-    # Preallocated before the starting level is read, so the samples do not measure themselves.
-    samples = [0] * MAX_SAMPLES
-    count = 0
-    stop = threading.Event()
-    base = tracemalloc.get_traced_memory()[0]
+    from py_sampling import sampled_mean  # shipped beside this script (the work dir)
 
-    def sampler() -> None:
-        nonlocal count
-        deadline = time.perf_counter_ns()
-        while not stop.is_set() and count < MAX_SAMPLES:
-            samples[count] = tracemalloc.get_traced_memory()[0] - base
-            count += 1
-            deadline += 1_000_000
-            delay = (deadline - time.perf_counter_ns()) / 1e9
-            if delay > 0:
-                time.sleep(delay)
+    def batch() -> None:
+        for _ in range(k):
+            work()
 
-    thread = threading.Thread(target=sampler, daemon=True)
-    thread.start()
-    try:
-        t0 = time.perf_counter_ns()
-        while True:
-            for _ in range(k):
-                work()
-            if time.perf_counter_ns() - t0 >= CONSTANTS["sampled_min_ns"]:
-                break
-    finally:
-        stop.set()
-        thread.join()
     floor = CONSTANTS["floor_bytes"]
-    return max(floor, statistics.fmean(samples[:count]) if count else 0.0)
+    return float(max(floor, sampled_mean(batch, CONSTANTS["sampled_min_ns"])))
 
 
 MEASURES = {

@@ -28,7 +28,6 @@ import json
 import random
 import statistics
 import sys
-import threading
 import time
 import tracemalloc
 import types
@@ -280,38 +279,15 @@ LAST_WALL = [0.0]  # the wall time of the last timed batch, ns
 
 
 def _sampled_mean(run: Callable[[], None], min_ns: int) -> float:
-    """The mean tracemalloc level above the start while ``run`` repeats for ≥ ``min_ns``,
-    sampled every 1 ms by a thread (the samples' list made before the start is read)."""
-    samples = [0] * 100_000
-    count = 0
-    stop = threading.Event()
+    """tracemalloc's mean level above the start while ``run`` repeats (``py_sampling.py``,
+    shipped beside this plugin)."""
+    from py_sampling import sampled_mean
+
     tracemalloc.start()
-    start, _ = tracemalloc.get_traced_memory()
-
-    def sampler() -> None:
-        nonlocal count
-        deadline = time.perf_counter_ns()
-        while not stop.is_set() and count < len(samples):
-            samples[count] = tracemalloc.get_traced_memory()[0] - start
-            count += 1
-            deadline += 1_000_000
-            delay = (deadline - time.perf_counter_ns()) / 1e9
-            if delay > 0:
-                time.sleep(delay)
-
-    thread = threading.Thread(target=sampler, daemon=True)
-    thread.start()
     try:
-        t0 = time.perf_counter_ns()
-        while True:
-            run()
-            if time.perf_counter_ns() - t0 >= min_ns:
-                break
+        return float(sampled_mean(run, min_ns))
     finally:
-        stop.set()
-        thread.join()
         tracemalloc.stop()
-    return statistics.fmean(samples[:count]) if count else 0.0
 
 
 def _batch(run: Callable[[], None], k: int, metric: str, c: dict[str, int]) -> float:
