@@ -96,6 +96,16 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
         "functions importing the function, or a HumanEval check())",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    talk = p.add_mutually_exclusive_group()
+    talk.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the outcome and the diff"
+    )
+    talk.add_argument(
+        "--verbose",
+        dest="detail_verbose",
+        action="store_true",
+        help="print every measuring process's values too",
+    )
     p.add_argument("--apply", action="store_true", help="write the result into the file")
     p.add_argument(
         "--tag-models",
@@ -167,10 +177,15 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
         memory_path=memory_path, models=models, tag_models=tag_models, interpreter=args.python
     )
     async with await App.open(config) as app:
-        out.print(f"tests: {task.tests.origin} ({task.tests.kind}); models: {', '.join(app.pool)}")
+        if not args.quiet:
+            out.print(
+                f"tests: {task.tests.origin} ({task.tests.kind}); models: {', '.join(app.pool)}",
+                soft_wrap=True,
+            )
         job = app.executor().start(task, action, policy, budget)
         try:
-            with render.LiveView(out) as view:
+            detail = "quiet" if args.quiet else "verbose" if args.detail_verbose else "normal"
+            with render.LiveView(out, detail) as view:
                 async for event in job:
                     view.show(event)
         except asyncio.CancelledError:
@@ -189,7 +204,7 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
     diff = extras.file_diff(
         task.language, task.prefix, task.suffix, original, result.final_code, str(path)
     )
-    render.summary(out, result, str(path), diff if result.changed else None)
+    render.summary(out, result, str(path), diff if result.changed else None, quiet=args.quiet)
     if args.apply and result.status == "succeeded" and result.changed:
         apply_result(path, function, result, original)
         out.print(f"applied to {path}")

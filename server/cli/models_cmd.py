@@ -119,15 +119,21 @@ async def rank(console: Console, args: argparse.Namespace, memory_path: Path) ->
         + (f", {metric.value}" if metric else "")
         + (f", categories {', '.join(c.value for c in categories)}" if categories else "")
     )
-    table = Table(title=f"Memory ranking for {what}  ({memory_path})")
-    for col in ("#", "model", "score", "measured", "why"):
-        table.add_column(col, overflow="fold")
+    console.print(f"Memory ranking for {what}  ({memory_path})", soft_wrap=True)
+    table = Table()
+    for col in ("#", "model", "score", "measured"):  # a row a line; why follows, in full
+        table.add_column(col, no_wrap=True, justify="left" if col == "model" else "right")
     for i, r in enumerate(ranked, 1):
         score = "—" if math.isnan(r.score) else f"{r.score:.3f}"
-        table.add_row(str(i), r.model, score, str(r.observations), r.why)
+        table.add_row(str(i), r.model, score, str(r.observations))
     console.print(table)
+    for i, r in enumerate(ranked, 1):
+        console.print(f"{i}. {r.why}", soft_wrap=True, markup=False, highlight=False)
     console.print(
         "score: lower 95 % bound of the success rate (generate, fix) or of the mean "
-        "normalised improvement (refine); formula in perforch_core/memory/ranking.py"
+        "normalised improvement (refine); measured: problems PerfOrch measured behind it; "
+        "ties go to the record in other languages, then the pool's order; formula in "
+        "perforch_core/memory/ranking.py",
+        soft_wrap=True,
     )
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.progress import (
     BarColumn,
@@ -30,8 +30,11 @@ from perforch_core.result import JobResult
 class LiveView:
     """Prints one line per meaningful event; a spinner line shows what is running now."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, detail: str = "normal") -> None:
+        """``detail``: "quiet" prints no event line (the spinner still says what runs),
+        "verbose" adds each measuring process's values."""
         self.console = console
+        self.detail = detail
         self.status = Spinner("dots", text="starting")
         self.live = Live(self.status, console=console, refresh_per_second=8, transient=True)
         self.samples: list[Any] = []
@@ -44,7 +47,8 @@ class LiveView:
         self.live.__exit__(None, None, None)
 
     def _say(self, text: str, style: str = "") -> None:
-        self.live.console.print(Text(text, style=style))
+        if self.detail != "quiet":
+            self.live.console.print(Text(text, style=style), soft_wrap=True)
 
     def _doing(self, text: str) -> None:
         self.status.update(text=text)
@@ -55,7 +59,8 @@ class LiveView:
             self.samples.append(event)
         said = describe.event(event)
         if said.line is None:
-            pass
+            if self.detail == "verbose" and said.activity:
+                self._say(f"    {said.activity}", "dim")
         elif isinstance(event, ev.JobStarted):
             self._say(said.line, "bold")
         elif isinstance(event, ev.StageStarted):
@@ -70,24 +75,63 @@ TONES = {"ok": "green", "bad": "red", "info": ""}
 MARKS = {"ok": "✓ ", "bad": "✗ ", "info": ""}
 
 
+def short_model(name: str) -> str:
+    """A model's name for narrow tables: without the ``local/`` routing prefix."""
+    return name.removeprefix("local/")
+
+
 def attempts_table(result: JobResult) -> Table:
+    """One row per attempt, narrow enough for 80 columns; the details follow the table, one
+    per attempt (``attempt_details``), so that they wrap as text instead of inside a cell."""
     table = Table(title="Models tried", show_lines=False)
-    for col in ("stage", "model", "Memory score", "outcome", "detail", "tokens", "time"):
-        table.add_column(col, overflow="fold")
-    for a in result.attempts:
+    for col, justify in (
+        ("#", "right"),
+        ("stage", "left"),
+        ("model", "left"),
+        ("score", "right"),
+        ("outcome", "left"),
+        ("time", "right"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for i, a in enumerate(result.attempts, 1):
         score = "—" if a.score is None or math.isnan(a.score) else f"{a.score:.2f}"
         style = {"passed": "green", "improved": "green"}.get(a.outcome, "")
+        outcome = a.outcome.replace("_", " ") + (
+            f" ({a.retry.replace('_', ' ')})" if a.retry else ""
+        )
         table.add_row(
+            str(i),
             a.stage.value,
-            a.model,
+            short_model(a.model),
             score,
-            a.outcome.replace("_", " "),
-            a.detail[:160],
-            str(a.prompt_tokens + a.completion_tokens),
+            outcome,
             f"{a.latency_s:.1f}s",
             style=style,
         )
     return table
+
+
+def attempt_details(console: Console, result: JobResult) -> None:
+    for i, a in enumerate(result.attempts, 1):
+        tokens = a.prompt_tokens + a.completion_tokens
+        console.print(Text(f"{i}. {a.detail} ({tokens} tokens)"), soft_wrap=True)
+
+
+def print_code(console: Console, code: str, lexer: str) -> None:
+    """Code whole: highlighted and wrapped on a terminal, plain lines elsewhere."""
+    if console.is_terminal:
+        console.print(Syntax(code, lexer, theme="ansi_dark", word_wrap=True))
+    else:
+        console.print(code, soft_wrap=True, markup=False, highlight=False)
+
+
+def print_diff(console: Console, diff: str) -> None:
+    """The diff whole: every line written out in full (the terminal wraps what is wider), in
+    colour only where the console has it."""
+    styles = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
+    for line in diff.splitlines():
+        style = next((st for prefix, st in styles if line.startswith(prefix)), "")
+        console.print(Text(line, style=style), soft_wrap=True)
 
 
 def measurement_table(v: Verdict) -> Table:
@@ -155,11 +199,23 @@ def scaling_table(s: Scaling) -> Table:
     return table
 
 
-def summary(console: Console, result: JobResult, path: str, diff: str | None = None) -> None:
+def summary(
+    console: Console,
+    result: JobResult,
+    path: str,
+    diff: str | None = None,
+    quiet: bool = False,
+) -> None:
     """The job's tables, its outcome and the diff (``diff``: the whole file's, when the caller
-    has it; else the function's)."""
+    has it; else the function's). ``quiet``: the outcome and the diff only."""
+    if quiet:
+        console.print(Text(f"{result.status}: {result.message}"), soft_wrap=True)
+        if result.changed:
+            print_diff(console, diff or result.diff(path.lstrip("/")))
+        return
     if result.attempts:
         console.print(attempts_table(result))
+        attempt_details(console, result)
     if result.verdict is not None:
         console.print(measurement_table(result.verdict))
     if result.scaling is not None:
@@ -173,7 +229,7 @@ def summary(console: Console, result: JobResult, path: str, diff: str | None = N
                 style="bold",
             )
         )
-        console.print(Syntax(w.generator.strip(), "python", theme="ansi_dark"))
+        print_code(console, w.generator.strip(), "python")
     cost = f", ${result.cost_usd:.4f}" if result.cost_usd else ""
     console.print(
         f"{result.llm_calls} LLM calls, {result.prompt_tokens} + "
@@ -187,18 +243,13 @@ def summary(console: Console, result: JobResult, path: str, diff: str | None = N
     }[result.status]
     console.print(Text(f"{result.status}: {result.message}", style=style))
     if result.changed:
-        console.print(
-            Group(
-                Text("diff:", style="bold"),
-                Syntax(diff or result.diff(path.lstrip("/")), "diff", theme="ansi_dark"),
-            )
-        )
+        console.print(Text("diff:", style="bold"))
+        print_diff(console, diff or result.diff(path.lstrip("/")))
     elif result.status == "failed":
         best = next((a for a in reversed(result.attempts) if a.code and a.tests), None)
         if best is not None:
             console.print(Text(f"best attempt ({best.model}) and its failure:", style="bold"))
-            lexer = Syntax.guess_lexer(path, best.code or "")
-            console.print(Syntax(best.code or "", lexer, theme="ansi_dark"))
+            print_code(console, best.code or "", Syntax.guess_lexer(path, best.code or ""))
             console.print(best.tests.failure_report() if best.tests else "")
 
 
