@@ -26,7 +26,7 @@ from perforch_core.models import Action, Language, Metric
 
 from ..app import App, AppConfig
 from ..background import Background
-from . import convert, jobs, tests_feature
+from . import convert, jobs, lenses, tests_feature
 from .settings import Settings, parse
 
 log = logging.getLogger("perforch.lsp")
@@ -45,18 +45,23 @@ class PerforchServer(LanguageServer):
         self._app_lock = asyncio.Lock()
         self._functions: dict[str, tuple[int, list[source.Function]]] = {}
 
+    def functions_of(
+        self, uri: str, language: Language, text: str, version: int | None
+    ) -> list[source.Function]:
+        """The document's functions, parsed once per version."""
+        cached = self._functions.get(uri)
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        functions = source.functions(language, text)
+        if version is not None:
+            self._functions[uri] = (version, functions)
+        return functions
+
     def function_at(
         self, uri: str, language: Language, text: str, version: int | None, line: int
     ) -> source.Function | None:
-        """The function at ``line``; a document's functions are parsed once per version."""
-        cached = self._functions.get(uri)
-        if version is not None and cached is not None and cached[0] == version:
-            functions = cached[1]
-        else:
-            functions = source.functions(language, text)
-            if version is not None:
-                self._functions[uri] = (version, functions)
-        return source.innermost(functions, line)
+        """The function at ``line``."""
+        return source.innermost(self.functions_of(uri, language, text, version), line)
 
     def forget(self, uri: str) -> None:
         self._functions.pop(uri, None)
@@ -95,6 +100,7 @@ class PerforchServer(LanguageServer):
             if job.job is not None:
                 job.job.cancel()
         await self.background.cancel_all()
+        await lenses.aclose()
         if self._app is not None:
             await self._app.aclose()
             self._app = None
@@ -153,6 +159,28 @@ def code_action(ls: PerforchServer, params: lsp.CodeActionParams) -> list[lsp.Co
         return []
     function = ls.function_at(doc.uri, language, text, doc.version, params.range.start.line)
     return convert.code_actions(doc.uri, function) if function else []
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=True))
+def code_lens(ls: PerforchServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    language = source.language_of(doc.path)
+    if language is None:
+        return []
+    try:
+        return lenses.lenses(doc.uri, ls.functions_of(doc.uri, language, doc.source, doc.version))
+    except OSError:
+        return []
+
+
+@server.feature(lsp.CODE_LENS_RESOLVE)
+async def code_lens_resolve(ls: PerforchServer, lens: lsp.CodeLens) -> lsp.CodeLens:
+    uri = lens.data.get("uri", "") if isinstance(lens.data, dict) else ""
+    language = source.language_of(Path(ls.workspace.get_text_document(uri).path))
+    if language is None:
+        return lens
+    s = ls.settings
+    return await lenses.resolve(lens, language, s.metric, s.memory_path, s.models)
 
 
 def _command(action: Action) -> Any:

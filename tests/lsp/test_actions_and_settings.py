@@ -187,3 +187,40 @@ async def test_a_pinned_policy_without_models_gets_one_clear_message(
         "PerfOrch: the policy is 'pinned' but no models are named (set perforch.models to the "
         "models to try, or choose another policy)"
     ]
+
+
+async def test_code_lenses_list_each_function_and_resolve_to_its_memorys_top_model(
+    client: LanguageClient, tmp_path: Path
+):
+    """Three lenses per function, unresolved until shown; resolving one names the metric and
+    the model the Memory ranks first for that stage (here from the seeded study)."""
+    from perforch_core.memory.store import Memory
+    from perforch_core.models import Language, Stage
+
+    pool = ["local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"]
+    path = tmp_path / "seeded.sqlite"
+    memory = Memory(path)
+    await memory.seed()
+    fix_top = (await memory.rank(Stage.FIX, Language.PYTHON, [], None, pool))[0].model
+    await memory.aclose()
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"perforch": {"memoryPath": str(path), "models": pool, "metric": "max_memory"}}
+        )
+    )
+    text = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+    uri = _open(client, tmp_path / "m.py", "python", text)
+    found = await client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert found is not None
+    assert [(lens.range.start.line, lens.command) for lens in found] == [(0, None)] * 3 + [
+        (4, None)
+    ] * 3
+    optimize = await client.code_lens_resolve_async(found[3])
+    assert optimize.command is not None and optimize.command.command == "perforch.optimize"
+    assert list(optimize.command.arguments or ()) == [uri, "sub", "max_memory", False]
+    assert optimize.command.title.startswith("⚡ Optimize (max memory) · qwen2.5-coder-")
+    fix = await client.code_lens_resolve_async(found[1])
+    assert fix.command is not None and fix.command.command == "perforch.fix"
+    assert fix.command.title == f"Fix · {fix_top.removeprefix('local/')}"
