@@ -20,9 +20,9 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
-from perforch_core import source
+from perforch_core import changes, source
 from perforch_core.errors import PerfOrchError
-from perforch_core.models import Action, Language, Metric
+from perforch_core.models import Action, Language, Metric, Task
 
 from ..app import App, AppConfig
 from ..background import Background
@@ -213,22 +213,75 @@ def _command(action: Action) -> Any:
                 lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"PerfOrch: {message}")
             )
             return {"error": message}
-        original = task.current_code or ""  # what an edit may replace: the stub, for generate
-        token = f"perforch-{uuid.uuid4().hex[:12]}"
-        job = jobs.EditorJob(
-            token=token,
-            action=action,
-            uri=uri,
-            function=function,
-            metric=metric_value if action is Action.OPTIMIZE else None,
-            choose=bool(choose),
-            original=original,
-        )
-        ls.running[token] = job
-        ls.background.spawn(jobs.run(ls, job, task), name=token)
-        return {"token": token}
+        job = _editor_job(ls, action, uri, task, metric_value, bool(choose))
+        ls.background.spawn(jobs.run(ls, job, task), name=job.token)
+        return {"token": job.token}
 
     return start
+
+
+def _editor_job(
+    ls: PerforchServer, action: Action, uri: str, task: Task, metric: Metric, choose: bool
+) -> jobs.EditorJob:
+    """A job for ``task``, registered as running (cancellable) under a fresh token."""
+    job = jobs.EditorJob(
+        token=f"perforch-{uuid.uuid4().hex[:12]}",
+        action=action,
+        uri=uri,
+        function=task.entry_point,
+        metric=metric if action is Action.OPTIMIZE else None,
+        choose=choose,
+        original=task.current_code or "",  # what an edit may replace: the stub, for generate
+    )
+    ls.running[job.token] = job
+    return job
+
+
+OPTIMIZE_CHANGED = "perforch.optimizeChanged"
+
+
+@server.command(OPTIMIZE_CHANGED)
+async def optimize_changed(
+    ls: PerforchServer, where: Any = None, ref: Any = None, metric: Any = None
+) -> dict[str, Any]:
+    """Optimize every function the working tree's changes since ``ref`` (HEAD) touch, in the
+    repository around ``where`` (a folder's or file's URI), one job after another."""
+    if not isinstance(where, str):
+        raise JsonRpcInvalidParams(f"{OPTIMIZE_CHANGED} takes (folder or file URI, ref, metric)")
+    try:
+        metric_value = Metric(str(metric)) if metric else ls.settings.metric
+        ls.settings.policy_for()
+        root = Path(ls.workspace.get_text_document(where).path)
+        found = changes.changed_functions(root if root.is_dir() else root.parent, ref or "HEAD")
+    except (PerfOrchError, ValueError) as exc:
+        ls.window_show_message(
+            lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"PerfOrch: {exc}")
+        )
+        return {"error": str(exc)}
+    queued: list[tuple[jobs.EditorJob, Task]] = []
+    listed: list[dict[str, Any]] = []
+    for changed in found:
+        uri = changed.path.as_uri()
+        try:
+            text = ls.workspace.get_text_document(uri).source
+            task = source.task_from_text(changed.path, text, changed.function, metric=metric_value)
+        except (PerfOrchError, OSError) as exc:
+            listed.append({"uri": uri, "function": changed.function, "error": str(exc)})
+            continue
+        job = _editor_job(ls, Action.OPTIMIZE, uri, task, metric_value, False)
+        queued.append((job, task))
+        listed.append({"uri": uri, "function": changed.function, "token": job.token})
+
+    async def one_after_another() -> None:
+        for job, task in queued:
+            if not job.cancelled:
+                await jobs.run(ls, job, task)
+            else:
+                ls.running.pop(job.token, None)
+
+    if queued:
+        ls.background.spawn(one_after_another(), name=f"{OPTIMIZE_CHANGED}-{queued[0][0].token}")
+    return {"jobs": listed}
 
 
 for _action, _name in convert.COMMANDS.items():

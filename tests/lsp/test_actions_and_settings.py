@@ -224,3 +224,39 @@ async def test_code_lenses_list_each_function_and_resolve_to_its_memorys_top_mod
     fix = await client.code_lens_resolve_async(found[1])
     assert fix.command is not None and fix.command.command == "perforch.fix"
     assert fix.command.title == f"Fix · {fix_top.removeprefix('local/')}"
+
+
+async def test_optimize_changed_functions_queues_the_functions_the_diff_touches(
+    client: LanguageClient, tmp_path: Path
+):
+    """Only b and c changed since HEAD; b has tests and is queued, c has none and says so."""
+    import os
+    import subprocess
+
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+    }
+    env["GIT_COMMITTER_EMAIL"] = "t@e"
+    doc = '    """\n    >>> b()\n    2\n    """\n'
+    before = (
+        f"def a():\n    return 1\n\n\ndef b():\n{doc}    return 2\n\n\ndef c():\n    return 3\n"
+    )
+    (tmp_path / "m.py").write_text(before)
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "one"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, env=env)
+    (tmp_path / "m.py").write_text(before.replace("return 2", "return 1 + 1").replace("3", "4"))
+    reply = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="perforch.optimizeChanged", arguments=[tmp_path.as_uri(), None, None]
+        )
+    )
+    listed = {j["function"]: j for j in reply["jobs"]}
+    assert set(listed) == {"b", "c"}
+    assert listed["b"]["token"].startswith("perforch-") and "error" not in listed["b"]
+    assert listed["c"]["error"].startswith("no tests found for c()")
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="perforch.cancel", arguments=[listed["b"]["token"]])
+    )
