@@ -252,7 +252,8 @@ async def optimize_changed(
         metric_value = Metric(str(metric)) if metric else ls.settings.metric
         ls.settings.policy_for()
         root = Path(ls.workspace.get_text_document(where).path)
-        found = changes.changed_functions(root if root.is_dir() else root.parent, ref or "HEAD")
+        where_dir = root if root.is_dir() else root.parent
+        found = await asyncio.to_thread(changes.changed_functions, where_dir, ref or "HEAD")
     except (PerfOrchError, ValueError) as exc:
         ls.window_show_message(
             lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"PerfOrch: {exc}")

@@ -230,6 +230,7 @@ async def test_optimize_changed_functions_queues_the_functions_the_diff_touches(
     client: LanguageClient, tmp_path: Path
 ):
     """Only b and c changed since HEAD; b has tests and is queued, c has none and says so."""
+    import asyncio
     import os
     import subprocess
 
@@ -245,8 +246,12 @@ async def test_optimize_changed_functions_queues_the_functions_the_diff_touches(
         f"def a():\n    return 1\n\n\ndef b():\n{doc}    return 2\n\n\ndef c():\n    return 3\n"
     )
     (tmp_path / "m.py").write_text(before)
-    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "one"]):
-        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, env=env)
+
+    def commit() -> None:
+        for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "one"]):
+            subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, env=env)
+
+    await asyncio.to_thread(commit)
     (tmp_path / "m.py").write_text(before.replace("return 2", "return 1 + 1").replace("3", "4"))
     reply = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(
