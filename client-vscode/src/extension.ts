@@ -28,6 +28,7 @@ import {
   METRIC_LABELS,
   SERVER_CANCEL,
   SERVER_COMMANDS,
+  OPTIMIZE_CHANGED,
   type ChooseModelParams,
   type JobEndedParams,
   type JobEventParams,
@@ -73,6 +74,7 @@ class Extension implements vscode.Disposable {
       vscode.commands.registerCommand("perforch.cancelJob", (token?: string) => this.cancel(token)),
       vscode.commands.registerCommand("perforch.showJobs", () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
       vscode.commands.registerCommand("perforch.showOutput", () => this.log.show(true)),
+      vscode.commands.registerCommand("perforch.optimizeChangedFunctions", () => this.optimizeChanged()),
       vscode.workspace.onDidChangeConfiguration((e) => this.configurationChanged(e)),
     );
   }
@@ -173,6 +175,33 @@ class Extension implements vscode.Disposable {
       void this.restart();
     } else if (e.affectsConfiguration("perforch") && this.client?.isRunning()) {
       void this.client.sendNotification("workspace/didChangeConfiguration", { settings: { perforch: this.serverSection() } });
+    }
+  }
+
+  /** Every function the working tree's changes touch, queued on the server one after another;
+   * each appears in the job list at once (queued jobs wait there until their turn). */
+  private async optimizeChanged(): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!folder) {
+      void vscode.window.showErrorMessage("PerfOrch: open a folder in a git repository first");
+      return;
+    }
+    const reply = await vscode.commands.executeCommand<{
+      jobs?: { uri: string; function: string; token?: string; error?: string }[];
+      error?: string;
+    } | null>(OPTIMIZE_CHANGED, folder.toString(), null, null);
+    const queued = reply?.jobs ?? [];
+    for (const j of queued) {
+      if (j.token) this.book.start(j.token, j.uri, j.function, `PerfOrch: optimize ${j.function} (changed)`);
+      else this.log.info(`not queued: ${j.function}: ${j.error ?? "?"}`);
+    }
+    this.changed();
+    const started = queued.filter((j) => j.token).length;
+    if (!reply?.error) {
+      void vscode.window.showInformationMessage(
+        `PerfOrch: ${started} changed function${started === 1 ? "" : "s"} queued` +
+          (queued.length > started ? `, ${queued.length - started} without tests (see the output)` : ""),
+      );
     }
   }
 

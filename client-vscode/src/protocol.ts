@@ -11,6 +11,8 @@ export const CHOOSE_MODEL = "perforch/chooseModel";
 export const RESULT_ANNOTATION = "perforch.result";
 /** Commands the server executes (workspace/executeCommand). */
 export const SERVER_COMMANDS = ["perforch.generate", "perforch.fix", "perforch.optimize"] as const;
+/** Queues an optimize job for each function the working tree's git diff touches. */
+export const OPTIMIZE_CHANGED = "perforch.optimizeChanged";
 export const SERVER_CANCEL = "perforch.cancel";
 
 export type Stage = "generate" | "fix" | "refine";
