@@ -186,6 +186,8 @@ def event(e: BaseModel) -> Described:
             "ok",
             activity=f"refine: workload of size {w.size}",
         )
+    if isinstance(e, ev.Explained):
+        return Described(f"{e.model} says (its words): {e.text}")
     if isinstance(e, ev.HotspotsFound):
         return Described(f"hot spots: {hot_lines(e.lines)}", activity="refine: profiling")
     if isinstance(e, ev.ScalingMeasured):

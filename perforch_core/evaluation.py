@@ -150,11 +150,12 @@ class Evaluation:
         the configuration's one model pinned."""
         if config.kind == "perforch":
             pool = self.pool
-            policy = Policy(kind=config.policy, threshold_pct=self.threshold_pct)
+            # The explanation of an accepted change is for a person, not the measured work.
+            policy = Policy(kind=config.policy, threshold_pct=self.threshold_pct, explain=False)
         else:
             assert config.model is not None
             pool = [config.model]
-            policy = Policy.pin(pool, threshold_pct=self.threshold_pct)
+            policy = Policy.pin(pool, threshold_pct=self.threshold_pct, explain=False)
         executor = Executor(self.llm, self.profiler, self._fold_memory(record), pool, source="eval")
         job = executor.start(task, action, policy, self.budget)
         async for _ in job:

@@ -101,6 +101,14 @@ class WorkloadPrepared(_Event):
     benchmarks: tuple[str, ...] = ()  # the user's own, measured instead (no generator asked)
 
 
+class Explained(_Event):
+    """The accepting model's short account of its change (its words)."""
+
+    kind: Literal["explained"] = "explained"
+    model: str
+    text: str
+
+
 class HotspotsFound(_Event):
     """Where the function's time goes on its workload, as the refine prompt is told."""
 
@@ -159,6 +167,7 @@ JobEvent = Annotated[
     | Measured
     | WorkloadPrepared
     | HotspotsFound
+    | Explained
     | ScalingMeasured
     | CandidateAccepted
     | RolledBack

@@ -129,6 +129,8 @@ async def _flow(run: Run) -> JobResult:
     message = success_message(
         action, accepted_stage, accepted_model, verdict, run.stopped_by_budget, refine
     )
+    if accepted_model is not None and _norm_code(code) != _norm_code(original):
+        await run.explain(accepted_model, original, code, verdict)
     return run.finish(
         "succeeded",
         message,
@@ -198,7 +200,11 @@ class Executor:
             stage, Action.OPTIMIZE
         )
         policy = Policy.pin(
-            [model], threshold_pct=threshold_pct, repair_rounds=0, second_chance=False
+            [model],
+            threshold_pct=threshold_pct,
+            repair_rounds=0,
+            second_chance=False,
+            explain=False,
         )
         unlimited = Budget(max_llm_calls=None, max_wall_s=None, max_cost_usd=None)
         run = Run(self, Job(uuid.uuid4().hex[:12]), task, action, policy, unlimited)
@@ -236,3 +242,7 @@ class Executor:
                 await asyncio.shield(self.memory.record(run.log.observations))
             log.debug("job %s took %.1fs", job.id, time.monotonic() - started)
             job.close()
+
+
+def _norm_code(code: str) -> str:
+    return "\n".join(line.rstrip() for line in code.strip().splitlines())

@@ -45,6 +45,11 @@ class Policy(BaseModel):
         description="refine: a model that returns the code unchanged is asked once more, told "
         "so, with a different strategy (one LLM call)",
     )
+    explain: bool = Field(
+        default=True,
+        description="after a change is accepted, its model explains it in a short paragraph "
+        "(one LLM call, shown as the model's words)",
+    )
     profile_feedback: bool = Field(
         default=True,
         description="refine: the prompt says where the time goes (per-line hot spots, Python) "

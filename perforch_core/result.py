@@ -50,6 +50,16 @@ class Attempt(BaseModel):
     latency_s: float = 0.0
 
 
+class Explanation(BaseModel):
+    """What the model whose change was accepted says it changed and why: its words, not
+    PerfOrch's measurement."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    text: str
+
+
 class JobResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -70,6 +80,9 @@ class JobResult(BaseModel):
     )
     workload: Workload | None = Field(
         default=None, description="the generated workload refinement measured on, if any"
+    )
+    explanation: Explanation | None = Field(
+        default=None, description="the accepting model's short account of its change"
     )
     attempts: tuple[Attempt, ...] = ()
     llm_calls: int = 0

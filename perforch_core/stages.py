@@ -25,7 +25,7 @@ from .ports import (
     Sample,
 )
 from .recording import Proposal, Recorder, every_call_failed
-from .result import Attempt, AttemptOutcome, JobResult
+from .result import Attempt, AttemptOutcome, Explanation, JobResult
 
 if TYPE_CHECKING:
     from .executor import Executor
@@ -72,6 +72,7 @@ class Run:
         self.log = Recorder(executor.source)
         self.stopped_by_budget: str | None = None
         self.scaling: Scaling | None = None  # complexity evidence for the accepted refinement
+        self.explanation: Explanation | None = None  # the accepting model's own words
 
     @property
     def attempts(self) -> list[Attempt]:
@@ -465,6 +466,34 @@ class Run:
             self.emit(ev.ScalingMeasured, scaling=self.scaling, detail=why)
         return best
 
+    async def explain(self, model: str, before: str, after: str, verdict: Verdict | None) -> None:
+        """One short paragraph from the model whose change was accepted: what changed and
+        why (shown as the model's words, beside the measurement). Skipped when the policy or
+        the budget has no room; a failed call is only logged."""
+        if not self.policy.explain or self.budget.calls_left == 0:
+            return
+        evidence = describe.verdict(verdict) if verdict is not None else ""
+        why = (
+            f"uses less {self.task.metric.label}"
+            if self.action is Action.OPTIMIZE
+            else "now passes the tests"
+        )
+        if self.action is Action.GENERATE:
+            why = "does what the function must do"
+        try:
+            self.budget.check()
+            reply = await self.x.llm.complete(
+                model, prompts.explain(self.task, before, after, evidence, why)
+            )
+        except (LLMError, BudgetExceededError) as exc:
+            log.info("no explanation: %s", exc)
+            return
+        self.budget.charge(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
+        text = " ".join(parsing.prose(reply.text).split())[:1200]
+        if text:
+            self.explanation = Explanation(model=model, text=text)
+            self.emit(ev.Explained, model=model, text=text)
+
     async def profile_feedback(self, code: str) -> str:
         """What the refine prompt adds to the measurement: how one call's time grows on the
         generated workload, and the function's hot lines (where the profiler finds them)."""
@@ -585,6 +614,7 @@ class Run:
             stopped_by_budget=self.stopped_by_budget,
             scaling=self.scaling,
             workload=self.task.workload,
+            explanation=self.explanation,
             **fields,
         )
 

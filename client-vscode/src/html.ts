@@ -44,6 +44,9 @@ function jobSection(job: Job): string {
       `generate_input(size=${w.size}) × ${w.seeds.length} seeds</summary>` +
       `<pre>${esc(w.generator.trim())}</pre></details>`
     : "";
+  const explained = job.explanation
+    ? `<p class="explanation"><em>in ${esc(job.explanation.model)}'s words:</em> ${esc(job.explanation.text)}</p>`
+    : "";
   const summary = job.summary ? `<p class="summary">${esc(job.summary)}</p>` : "";
   const cancel = isRunning(job)
     ? `<button class="cancel" data-token="${esc(job.token)}">Cancel</button>`
@@ -51,7 +54,7 @@ function jobSection(job: Job): string {
   return (
     `<section class="job ${job.status}" data-token="${esc(job.token)}">` +
     `<h3>${esc(job.title)} <span class="status">${esc(job.status)}</span>${cancel}</h3>` +
-    `<ul class="steps">${steps}</ul>${chart}${result}${scaling}${workload}${summary}</section>`
+    `<ul class="steps">${steps}</ul>${chart}${result}${explained}${scaling}${workload}${summary}</section>`
   );
 }
 

@@ -52,6 +52,8 @@ export interface Job {
   scaling: Scaling | null;
   /** The generated workload refinement measures on (its generator is shown for review). */
   workload: Workload | null;
+  /** The accepting model's account of its change: its words, shown as such. */
+  explanation: { model: string; text: string } | null;
   summary: string | null;
 }
 
@@ -72,6 +74,7 @@ export function newJob(token: string, uri: string, fn: string, title: string): J
     measured: {},
     scaling: null,
     workload: null,
+    explanation: null,
     summary: null,
   };
 }
@@ -170,6 +173,9 @@ export function applyEvent(job: Job, params: JobEventParams): Job {
         next.verdictModel = next.measured[e.candidate_id].model;
         next.verdictAccepted = true;
       }
+      break;
+    case "explained":
+      next.explanation = { model: e.model, text: e.text };
       break;
     case "workload":
       next.workload = e.workload;

@@ -161,6 +161,7 @@ export type JobEvent = Base &
     | { kind: "workload"; workload: Workload | null; detail: string; benchmarks?: string[] }
     | { kind: "scaling"; scaling: Scaling | null; detail: string }
     | { kind: "hotspots"; lines: HotLine[] }
+    | { kind: "explained"; model: string; text: string }
     | {
         kind: "candidate_accepted";
         stage: Stage;

@@ -15,6 +15,7 @@ export const SERVER_KEYS = [
   "repairRounds",
   "secondChance",
   "profileFeedback",
+  "explain",
   "metric",
   "maxLlmCalls",
   "maxSeconds",

@@ -110,3 +110,17 @@ describe("the generated workload", () => {
     expect(html).toContain("rng.random() &lt; 0.5");
   });
 });
+
+describe("the explanation", () => {
+  it("is shown as the model's words, escaped", () => {
+    const book = new JobBook();
+    book.start("t1", "file:///w/a.py", "f", "PerfOrch: optimize f");
+    book.apply({
+      token: "t1",
+      uri: "file:///w/a.py",
+      function: "f",
+      event: { kind: "explained", job_id: "j", elapsed_s: 1, model: "local/m", text: "A set <not> a list." },
+    });
+    expect(jobsHtml(book.all(), "N", "x")).toContain("<em>in local/m's words:</em> A set &lt;not&gt; a list.");
+  });
+});

@@ -47,3 +47,8 @@ def parse_categories(reply: str) -> tuple[Category, ...]:
     text = reply.lower().replace("-", "_").replace(" ", "_")
     found = [c for c in Category if c.value in text]
     return tuple(found)
+
+
+def prose(reply: str) -> str:
+    """A reply's text without its fenced code blocks (an explanation asked for in words)."""
+    return re.sub(r"```.*?(```|$)", " ", reply, flags=re.S).strip()

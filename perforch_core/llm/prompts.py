@@ -70,6 +70,21 @@ STRATEGY = {
     "intermediate collections early.",
 }
 
+EXPLAIN = """You changed this {language} function. Before:
+
+```{fence}
+{before}
+```
+
+After:
+
+```{fence}
+{after}
+```
+
+{evidence}In two or three plain sentences, say what changed and why it {why}. No code, no \
+lists, no claims about numbers beyond the measurement given."""
+
 GENERATOR = """Write an input generator for this {language} function, so that its speed can \
 be measured on large inputs.
 
@@ -222,3 +237,19 @@ def second_chance(
         fence=languages.support(task.language).fence,
     )
     return [*_answered(task, messages, code), ChatMessage("user", body)]
+
+
+def explain(task: Task, before: str, after: str, evidence: str, why: str) -> list[ChatMessage]:
+    """Ask the model whose change was accepted to explain it in a short paragraph."""
+    body = EXPLAIN.format(
+        language=task.language.value,
+        fence=languages.support(task.language).fence,
+        before=before.rstrip(),
+        after=after.rstrip(),
+        evidence=f"Measured: {evidence}.\n\n" if evidence else "",
+        why=why,
+    )
+    return [
+        ChatMessage("system", "You explain code changes briefly and precisely."),
+        ChatMessage("user", body),
+    ]

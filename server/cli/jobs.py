@@ -70,6 +70,11 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
             help="do not tell the refine prompt where the time goes (hot lines, growth)",
         )
         p.add_argument(
+            "--no-explain",
+            action="store_true",
+            help="do not ask the accepting model to explain its change (one LLM call)",
+        )
+        p.add_argument(
             "--save-workload",
             type=Path,
             metavar="FILE",
@@ -137,6 +142,7 @@ def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
                 "repair_rounds": args.repair_rounds,
                 "second_chance": not args.no_second_chance,
                 "profile_feedback": not args.no_profile_feedback,
+                "explain": not args.no_explain,
             }
         )
     return policy

@@ -218,6 +218,9 @@ def summary(
         attempt_details(console, result)
     if result.verdict is not None:
         console.print(measurement_table(result.verdict))
+    if result.explanation is not None:
+        e = result.explanation
+        console.print(Text(f"what changed, in {e.model}'s words: ", style="bold") + Text(e.text))
     if result.scaling is not None:
         console.print(scaling_table(result.scaling))
     if result.workload is not None:

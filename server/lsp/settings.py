@@ -37,6 +37,7 @@ class Settings(BaseModel):
     )
     second_chance: bool = Field(default=DEFAULT_POLICY.second_chance, alias="secondChance")
     profile_feedback: bool = Field(default=DEFAULT_POLICY.profile_feedback, alias="profileFeedback")
+    explain: bool = Field(default=DEFAULT_POLICY.explain)
     metric: Metric = Field(default=Metric.EXEC_TIME, description="default metric to optimize")
     # None: no limit.
     max_llm_calls: int | None = Field(
@@ -71,6 +72,7 @@ class Settings(BaseModel):
                 "repair_rounds": self.repair_rounds,
                 "second_chance": self.second_chance,
                 "profile_feedback": self.profile_feedback,
+                "explain": self.explain,
             }
         )
 

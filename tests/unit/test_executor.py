@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from perforch_core import describe
 from perforch_core import events as ev
 from perforch_core.errors import LLMAuthError
 from perforch_core.executor import Executor
@@ -24,7 +25,10 @@ def executor(replies, order=(A, B, C), delay=0.0):
     return Executor(llm, prof, mem, list(order)), llm, prof, mem
 
 
-async def run(x, task, action, policy=None, budget=None):
+async def run(x, task, action, policy=None, budget=None, explain=False):
+    """The job's result and events; no explanation call unless ``explain`` (the scripts here
+    are about the stages)."""
+    policy = (policy or Policy()).model_copy(update={"explain": explain})
     job = x.start(task, action, policy, budget)
     events = [e async for e in job]
     return await job.result(), events
@@ -400,7 +404,7 @@ async def test_a_persons_pick_runs_the_stage_alone_and_is_recorded_in_memory():
         offered.append([r.model for r in ranking])
         return C
 
-    job = x.start(make_task(), Action.FIX, chooser=choose)
+    job = x.start(make_task(), Action.FIX, Policy(explain=False), chooser=choose)
     events = [e async for e in job]
     result = await job.result()
     assert offered == [[A, B, C]]  # the Memory's ranking, best first
@@ -436,3 +440,22 @@ async def test_a_reply_cut_off_at_its_token_limit_is_said_so_and_long_functions_
     assert attempt.outcome == "no_code"
     assert attempt.detail.startswith("the reply was cut off at its token limit (5 tokens)")
     assert llm.min_tokens[0] is not None and llm.min_tokens[0] > len(long) / 3  # room for it
+
+
+async def test_an_accepted_change_is_explained_in_its_models_words():
+    good = "def f(x):\n    return x + 1\n"
+    x, llm, _, _ = executor(
+        {A: [block("    return x + 1  # FAST30 "), "It adds one ```x``` once. It is faster."]},
+        order=(A,),
+    )
+    result, events = await run(x, make_task(good), Action.OPTIMIZE, explain=True)
+    assert result.explanation is not None and result.explanation.model == A
+    assert result.explanation.text == "It adds one once. It is faster."  # no code in it
+    assert "Measured: exec time" in llm.calls[-1][1][-1].content
+    assert result.llm_calls == 2
+    (said,) = [e for e in events if isinstance(e, ev.Explained)]
+    assert describe.event(said).line == f"{A} says (its words): It adds one once. It is faster."
+    # No change accepted, nothing to explain.
+    x, llm, _, _ = executor({A: [block("    return x + 1  # FAST1 ")]}, order=(A,))
+    result, _ = await run(x, make_task(good), Action.OPTIMIZE, explain=True)
+    assert result.explanation is None and len(llm.calls) == 1
