@@ -2,6 +2,7 @@
 ``perforch lsp`` process and a pygls client.
 
 - ``textDocument/codeAction`` round trips on a 2,000-line file per language (goal p95 ≤ 50 ms);
+- ``textDocument/codeLens`` and ``codeLens/resolve`` on the same files (goal p95 ≤ 50 ms);
 - the time from ``workspace/executeCommand`` to the job's first ``perforch/jobEvent`` (goal
   ≤ 500 ms; the job is a Fix of a function whose tests pass, so no model is started — model
   start-up is excluded by construction, the profiler daemon's start is included in the cold
@@ -185,6 +186,29 @@ async def _measure(root: Path, requests: int, jobs: int) -> dict[str, Any]:
                     times.append((time.perf_counter() - t0) * 1000)
             key = f"{language} (after an edit)" if edited else language
             out["code_action_ms"][key] = {"lines": n_lines, "values": times}
+        # CodeLens: the list for the whole file, then resolving the lenses of one function
+        # (what an editor does for the functions on screen).
+        listing: list[float] = []
+        resolving: list[float] = []
+        for k in range(requests + 5):
+            t0 = time.perf_counter()
+            lenses = await client.text_document_code_lens_async(
+                types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+            )
+            t1 = time.perf_counter()
+            at = rng.randrange(max(1, len(lenses or []) // 3)) * 3
+            for lens in (lenses or [])[at : at + 3]:
+                await client.code_lens_resolve_async(lens)
+            t2 = time.perf_counter()
+            if k >= 5:
+                listing.append((t1 - t0) * 1000)
+                resolving.append((t2 - t1) * 1000 / 3)
+        out.setdefault("code_lens_ms", {})[language] = {
+            "lines": n_lines,
+            "lenses": len(lenses or []),
+            "list": listing,
+            "resolve": resolving,
+        }
     quick = root / "quick.py"
     quick.write_text(QUICK_JOB)
     client.text_document_did_open(
@@ -237,6 +261,24 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append(
             f"| {language} | {data['lines']} | {len(v)} | {statistics.median(v):.1f} ms | "
             f"{_percentile(v, 0.95):.1f} ms | {max(v):.1f} ms |"
+        )
+    lines += [
+        "",
+        "## CodeLens on the same files (goal p95 ≤ 50 ms)",
+        "",
+        "`textDocument/codeLens` lists three unresolved lenses per function (from the parse the "
+        "code actions share); `codeLens/resolve` then names the Memory's top model for one "
+        "lens, as an editor does for the functions on screen (per lens).",
+        "",
+        "| language | lines | lenses | list p50 | list p95 | resolve p50 | resolve p95 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for language, data in results.get("code_lens_ms", {}).items():
+        ls_, rs = data["list"], data["resolve"]
+        lines.append(
+            f"| {language} | {data['lines']} | {data['lenses']} | {statistics.median(ls_):.1f} ms"
+            f" | {_percentile(ls_, 0.95):.1f} ms | {statistics.median(rs):.1f} ms | "
+            f"{_percentile(rs, 0.95):.1f} ms |"
         )
     first = results["first_event_ms"]
     warm = first[1:]
