@@ -179,7 +179,11 @@ class Gateway:
         settings = self.settings_for(model)
         kwargs = await self._call_kwargs(settings)
         if min_tokens is not None and min_tokens > kwargs["max_tokens"]:
-            kwargs["max_tokens"] = min_tokens
+            room = min_tokens
+            if settings.local_alias:  # prompt + reply must fit the local server's context
+                prompt = sum(len(m.content) for m in messages) // 3  # ~3 characters a token
+                room = min(room, self.local_server.n_ctx - prompt - 64)
+            kwargs["max_tokens"] = max(kwargs["max_tokens"], room)
         litellm = litellm_module()
         payload = [{"role": m.role, "content": m.content} for m in messages]
         attempt = 0

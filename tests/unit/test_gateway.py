@@ -54,6 +54,27 @@ async def test_a_real_litellm_round_trip_with_mock_response(litellm: Any, monkey
     assert reply.cost_usd >= 0.0
 
 
+async def test_a_long_function_gets_room_and_a_cut_off_reply_is_marked(litellm: Any, monkeypatch):
+    """min_tokens raises the request's max_tokens above the model's default; litellm's
+    finish_reason "length" (here from its mock's own response object) marks the reply."""
+    real = litellm.acompletion
+    asked: list[int] = []
+
+    async def with_mock(**kwargs: Any) -> Any:
+        asked.append(kwargs["max_tokens"])
+        response = await real(mock_response="```python\ndef f():\n    return", **kwargs)
+        response.choices[0].finish_reason = "length"
+        return response
+
+    monkeypatch.setattr(litellm, "acompletion", with_mock)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    g = gw.Gateway(hosted(max_tokens=1024))
+    reply = await g.complete("openai/gpt-4o", MESSAGES, min_tokens=3000)
+    assert asked == [3000] and reply.truncated
+    reply = await g.complete("openai/gpt-4o", MESSAGES)  # no need: the model's own limit
+    assert asked[-1] == 1024
+
+
 async def test_rate_limits_are_retried_with_backoff_then_succeed(litellm: Any, monkeypatch):
     calls = []
     real = litellm.acompletion
