@@ -47,6 +47,12 @@ function jobSection(job: Job): string {
   const explained = job.explanation
     ? `<p class="explanation"><em>in ${esc(job.explanation.model)}'s words:</em> ${esc(job.explanation.text)}</p>`
     : "";
+  const t = job.lastTests;
+  const raw = t ? [t.outcome.error ?? "", t.outcome.stderr_tail ?? "", t.outcome.stdout_tail ?? ""].join("\n").trim() : "";
+  const tests = raw
+    ? `<details class="raw"><summary>raw output of the last test run (${esc(t?.who ?? "")})</summary>` +
+      `<pre>${esc(raw)}</pre></details>`
+    : "";
   const summary = job.summary ? `<p class="summary">${esc(job.summary)}</p>` : "";
   const cancel = isRunning(job)
     ? `<button class="cancel" data-token="${esc(job.token)}">Cancel</button>`
@@ -54,7 +60,7 @@ function jobSection(job: Job): string {
   return (
     `<section class="job ${job.status}" data-token="${esc(job.token)}">` +
     `<h3>${esc(job.title)} <span class="status">${esc(job.status)}</span>${cancel}</h3>` +
-    `<ul class="steps">${steps}</ul>${chart}${result}${explained}${scaling}${workload}${summary}</section>`
+    `<ul class="steps">${steps}</ul>${chart}${result}${explained}${scaling}${workload}${tests}${summary}</section>`
   );
 }
 

@@ -10,6 +10,7 @@ import {
   type JobEventParams,
   type Metric,
   type Scaling,
+  type TestOutcome,
   type Verdict,
   type Workload,
 } from "./protocol";
@@ -52,6 +53,8 @@ export interface Job {
   scaling: Scaling | null;
   /** The generated workload refinement measures on (its generator is shown for review). */
   workload: Workload | null;
+  /** The last test run's raw output (what failed, in the test framework's words). */
+  lastTests: { who: string; outcome: TestOutcome } | null;
   /** The accepting model's account of its change: its words, shown as such. */
   explanation: { model: string; text: string } | null;
   summary: string | null;
@@ -74,6 +77,7 @@ export function newJob(token: string, uri: string, fn: string, title: string): J
     measured: {},
     scaling: null,
     workload: null,
+    lastTests: null,
     explanation: null,
     summary: null,
   };
@@ -173,6 +177,9 @@ export function applyEvent(job: Job, params: JobEventParams): Job {
         next.verdictModel = next.measured[e.candidate_id].model;
         next.verdictAccepted = true;
       }
+      break;
+    case "tests_run":
+      next.lastTests = { who: e.model ?? "your code", outcome: e.outcome };
       break;
     case "explained":
       next.explanation = { model: e.model, text: e.text };

@@ -41,6 +41,8 @@ export interface TestOutcome {
   error: string | null;
   timed_out: boolean;
   duration_s: number;
+  stdout_tail?: string;
+  stderr_tail?: string;
   /** Tests set aside: they failed on the code before the change (pre-existing failures). */
   preexisting?: string[];
   /** Why the tests cannot run whatever the code (dependencies not cached): no model can fix it. */

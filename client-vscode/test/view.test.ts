@@ -124,3 +124,29 @@ describe("the explanation", () => {
     expect(jobsHtml(book.all(), "N", "x")).toContain("<em>in local/m's words:</em> A set &lt;not&gt; a list.");
   });
 });
+
+describe("the raw test output", () => {
+  it("is one click away, escaped, for the last test run", () => {
+    const book = new JobBook();
+    book.start("t1", "file:///w/a.py", "f", "PerfOrch: fix f");
+    const outcome = {
+      passed: false,
+      total: 1,
+      failures: [{ name: "t", message: "x" }],
+      error: null,
+      timed_out: false,
+      duration_s: 0.1,
+      stdout_tail: "E   assert 1 == <2>",
+      stderr_tail: "",
+    };
+    book.apply({
+      token: "t1",
+      uri: "file:///w/a.py",
+      function: "f",
+      event: { kind: "tests_run", job_id: "j", elapsed_s: 1, stage: "fix", model: "local/m", candidate_id: "c", outcome },
+    });
+    const html = jobsHtml(book.all(), "N", "x");
+    expect(html).toContain("<summary>raw output of the last test run (local/m)</summary>");
+    expect(html).toContain("E   assert 1 == &lt;2&gt;");
+  });
+});
