@@ -10,7 +10,9 @@ Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
   runs privileged and ``setpriv`` drops to nobody inside (so ``RLIMIT_NPROC`` applies — the kernel
   ignores it for root); otherwise bwrap maps nobody in a user namespace;
 - a **seccomp** deny-list (EPERM): ptrace, process_vm_*, bpf, perf_event_open, keyring and
-  kernel-module calls, mount/pivot_root/unshare/setns, swap, reboot, acct, userfaultfd;
+  kernel-module calls, mount/pivot_root/unshare/setns and the new mount API, swap, reboot,
+  acct, userfaultfd, io_uring, pidfd_getfd, kcmp, file handles, clone with CLONE_NEWUSER (and
+  clone3 answers ENOSYS, so the C library falls back to clone, whose flags seccomp can read);
 - rlimits, set by ``prlimit`` in front of bwrap: CPU seconds (SIGXCPU first), address space,
   file size (an output flood stops), open files, processes (a fork bomb stops), no core dumps;
 - a new session and a wall-clock timeout that kills the whole process group; bwrap's
@@ -105,7 +107,25 @@ DENIED_SYSCALLS = (
     "reboot",
     "acct",
     "userfaultfd",
+    # The new mount API, io_uring (a way around seccomp for file and network I/O), another
+    # process's file descriptors, kernel pointer comparison, file handles (escape the mount
+    # namespace's view).
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "move_mount",
+    "open_tree",
+    "mount_setattr",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "pidfd_getfd",
+    "kcmp",
+    "open_by_handle_at",
+    "name_to_handle_at",
 )
+CLONE_NEWUSER = 0x10000000
 SYSTEM_BINDS = (
     "/usr",
     "/etc/alternatives",
@@ -156,6 +176,15 @@ def seccomp_program() -> bytes:
     rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
     for name in DENIED_SYSCALLS:
         rules.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+    # A new user namespace is where privilege comes back: clone with CLONE_NEWUSER is denied;
+    # clone3 hides its flags in memory seccomp cannot read, so it answers ENOSYS, and the C
+    # library falls back to clone (as container runtimes do).
+    rules.add_rule(
+        pyseccomp.ERRNO(errno.EPERM),
+        "clone",
+        pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER),
+    )
+    rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
     with tempfile.TemporaryFile() as fh:
         rules.export_bpf(fh)
         fh.seek(0)

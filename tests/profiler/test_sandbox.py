@@ -200,7 +200,7 @@ async def test_a_compile_time_bomb_is_contained(client: ProfilerClient):
     assert (await client.run_tests(task_, task_.current_code or "")).passed
 
 
-async def test_seccomp_denies_ptrace_and_namespace_calls(client: ProfilerClient):
+async def test_seccomp_denies_ptrace_namespaces_io_uring_and_the_mount_api(client: ProfilerClient):
     await assert_contained(
         client,
         """
@@ -209,11 +209,23 @@ libc = ctypes.CDLL(None, use_errno=True)
 results = []
 for name, call in [('ptrace', lambda: libc.ptrace(0, 0, 0, 0)),          # PTRACE_TRACEME
                    ('unshare', lambda: libc.unshare(0x00020000)),          # CLONE_NEWNS
-                   ('userfaultfd', lambda: libc.syscall(323, 0))]:
+                   ('userfaultfd', lambda: libc.syscall(323, 0)),
+                   ('clone NEWUSER', lambda: libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)),
+                   ('io_uring_setup', lambda: libc.syscall(425, 1, 0)),
+                   ('fsopen', lambda: libc.syscall(430, b'tmpfs', 0)),
+                   ('open_tree', lambda: libc.syscall(428, -100, b'/', 1)),
+                   ('pidfd_getfd', lambda: libc.syscall(438, 0, 0, 0)),
+                   ('kcmp', lambda: libc.syscall(312, 1, 1, 0, 0, 0))]:
     rc = call()
     results.append((name, rc, ctypes.get_errno()))
 ok = all(rc == -1 and err == 1 for _, rc, err in results)  # EPERM
-return 'blocked' if ok else repr(results)
+libc.syscall(435, 0, 0)  # clone3: not supported, so that the C library uses clone
+clone3 = ctypes.get_errno()
+import threading, subprocess  # threads and child processes still start (through clone)
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+child = subprocess.run(['true']).returncode
+ok = ok and clone3 == 38 and child == 0  # ENOSYS
+return 'blocked' if ok else repr((results, clone3, child))
 """,
     )
 
