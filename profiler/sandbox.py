@@ -5,7 +5,8 @@ Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
 - **bubblewrap**: own PID, network, IPC and UTS namespaces (no network at all: even loopback is
   a fresh, empty one); a new root holding only read-only binds of the system (``/usr``, the
   dynamic loader cache, ``/etc/alternatives``) and of the toolchain directories the harness names,
-  a private ``/tmp``, and the per-run work dir — the only writable place, at its own path;
+  a private ``/tmp`` of at most 2 GiB, and the per-run work dir — the only writable place,
+  at its own path;
 - **uid 65534 (nobody)**, no capabilities, ``no_new_privs``: when PerfOrch runs as root, bwrap
   runs privileged and ``setpriv`` drops to nobody inside (so ``RLIMIT_NPROC`` applies — the kernel
   ignores it for root); otherwise bwrap maps nobody in a user namespace;
@@ -126,6 +127,7 @@ DENIED_SYSCALLS = (
     "name_to_handle_at",
 )
 CLONE_NEWUSER = 0x10000000
+TMP_MB = 2048  # the private /tmp's size (a tmpfs: memory, used only as it fills)
 SYSTEM_BINDS = (
     "/usr",
     "/etc/alternatives",
@@ -248,7 +250,8 @@ def wrap(
             cmd += ["--ro-bind", link, link]
     # /proc, /dev and the private /tmp first: binds below come on top of them (a toolchain or
     # virtualenv may itself live under /tmp).
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777"]
+    cmd += ["--size", str(TMP_MB << 20), "--tmpfs", "/tmp"]  # a /tmp fill stops at ENOSPC
     # bwrap creates a bind's missing parents 0700 (and /root keeps the host's 0700), which
     # would hide a toolchain under /root, or a work dir under a $TMPDIR such as /tmp/user-1,
     # from nobody: create them 0755 first.

@@ -245,3 +245,16 @@ async def test_the_limits_hold_inside_and_a_cpu_hog_gets_sigxcpu(tmp_path: Path)
         assert seen.stdout_tail.split() == ["1", str(512 * 1024), "64", "0", str(16 * 1024 * 2)]
         hog = await run_sandboxed(["sh", "-c", "while :; do :; done"], cwd=wd, limits=limits)
         assert hog.signal_name == "SIGXCPU" and not hog.timed_out, hog
+
+
+async def test_the_private_tmp_fills_up_at_its_size_not_the_hosts_memory(tmp_path: Path):
+    """Filling /tmp stops at the tmpfs's size with ENOSPC (before it, a /tmp fill was bounded
+    only by memory); the work dir's files are bounded per file by RLIMIT_FSIZE."""
+    from profiler import sandbox
+
+    limits = Limits(wall_s=60, cpu_s=60, file_size_mb=4096)
+    fill = f"dd if=/dev/zero of=/tmp/fill bs=1M count={sandbox.TMP_MB + 64} 2>&1; df -m /tmp"
+    with workdir("perforch-tmpfill-") as wd:
+        run = await run_sandboxed(["sh", "-c", fill], cwd=wd, limits=limits)
+    out = run.stdout_tail + run.stderr_tail
+    assert "No space left on device" in out, out
