@@ -323,17 +323,17 @@ def generated_workload(
     return run_inputs
 
 
+def _workload(req: dict, tag: str, path: str) -> Callable[[], None]:  # type: ignore[type-arg]
+    """One side's workload: its tests, or the generated inputs when the request has them."""
+    module = load_module(f"{req['module']}_{tag}", path)
+    if req.get("workload"):
+        return generated_workload(getattr(module, req["entry_point"]), req["workload"])
+    return Suite(req["tests"], module, req["module"], req["entry_point"], tag).workload()
+
+
 def _workloads(req: dict) -> list[Callable[[], None]]:  # type: ignore[type-arg]
-    """Each side's workload: its tests, or the generated inputs when the request has them."""
-    works = []
-    for tag, path in zip("AB", req["paths"], strict=True):
-        module = load_module(f"{req['module']}_{tag}", path)
-        if req.get("workload"):
-            works.append(generated_workload(getattr(module, req["entry_point"]), req["workload"]))
-            continue
-        suite = Suite(req["tests"], module, req["module"], req["entry_point"], tag)
-        works.append(suite.workload())
-    return works
+    """Each side's workload (A, then B)."""
+    return [_workload(req, tag, path) for tag, path in zip("AB", req["paths"], strict=True)]
 
 
 def mode_hold(req: dict) -> dict:  # type: ignore[type-arg]
@@ -420,8 +420,8 @@ def mode_hotspots(req: dict) -> dict:  # type: ignore[type-arg]
     import collections
     import linecache
 
-    (work,) = _workloads({**req, "paths": req["paths"][:1]})
     path = req["paths"][0]
+    work = _workload(req, "A", path)
     entry = req["entry_point"]
     spent: collections.Counter[int] = collections.Counter()
     hits: collections.Counter[int] = collections.Counter()
