@@ -31,6 +31,7 @@ from .settings import Settings, parse
 
 log = logging.getLogger("perforch.lsp")
 VERSION = "0.1.0"
+MAX_DOCUMENT_CHARS = 4_000_000  # larger documents get no actions (a parse would stall the server)
 
 
 class PerforchServer(LanguageServer):
@@ -48,10 +49,16 @@ class PerforchServer(LanguageServer):
     def functions_of(
         self, uri: str, language: Language, text: str, version: int | None
     ) -> list[source.Function]:
-        """The document's functions, parsed once per version."""
+        """The document's functions, parsed once per version; none for a document too large
+        to parse on the editor's every keystroke (said once in the log)."""
         cached = self._functions.get(uri)
         if version is not None and cached is not None and cached[0] == version:
             return cached[1]
+        if len(text) > MAX_DOCUMENT_CHARS:
+            if cached is None or cached[1]:
+                log.warning("%s has %d characters: no PerfOrch actions there", uri, len(text))
+            self._functions[uri] = (version if version is not None else -1, [])
+            return []
         functions = source.functions(language, text)
         if version is not None:
             self._functions[uri] = (version, functions)
