@@ -238,10 +238,20 @@ def _generated(module: types.ModuleType, function: str, workload: dict[str, Any]
 def _runner(item: Any) -> Callable[[], None]:
     """How to run ``item`` again and again. A doctest's runner clears its globals after each
     run, and they are a copy of its module's taken at collection: refill them from the module
-    before every run, so that the function switched there is the one the examples call."""
+    before every run, so that the function switched there is the one the examples call.
+    pytest-benchmark's fixture may be called once per setup: it is made callable again before
+    every run (with --benchmark-disable it calls the function once)."""
     dtest = getattr(item, "dtest", None)
     if dtest is None:
-        return item.runtest  # type: ignore[no-any-return]
+        bench = getattr(item, "funcargs", {}).get("benchmark")
+        if bench is None or not hasattr(bench, "_mode"):
+            return item.runtest  # type: ignore[no-any-return]
+
+        def again() -> None:
+            bench._mode = None
+            item.runtest()
+
+        return again
     first = dict(dtest.globs)
     module = sys.modules.get(str(first.get("__name__")))
 
