@@ -73,8 +73,11 @@ class GeneratedInputs:
             error=data.get("error"),
         )
 
-    async def differential(self, params: DifferentialParams) -> DifferentialResult:
-        """Original and candidate on the same generated inputs (``py_workload.py diff``)."""
+    async def _both(
+        self, params: DifferentialParams | ScalingParams, mode: str, **extra: Any
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """``py_workload.py`` in ``mode`` on both versions and the generator at the sizes and
+        seeds asked: its result, or None and why (a timeout said as ``mode``'s)."""
         data, run = await self._run_workload_runner(
             params.program,
             {
@@ -83,48 +86,36 @@ class GeneratedInputs:
                 "generator.py": params.generator,
             },
             {
-                "mode": "diff",
+                "mode": mode,
                 "module_a": "module_a.py",
                 "module_b": "module_b.py",
                 "generator": "generator.py",
                 "entry": params.program.entry_point,
                 "sizes": params.sizes,
                 "seeds": params.seeds,
+                **extra,
             },
             params.timeout_s,
         )
         error = self._runner_error(data, run)
-        if error is not None or data is None:
-            if run.timed_out:
-                error = f"the original or the candidate did not finish in {params.timeout_s:g} s"
+        if error is None and data is not None:
+            return data, None
+        if run.timed_out:
+            error = f"both versions on the generated inputs took over {params.timeout_s:g} s"
+        return None, error
+
+    async def differential(self, params: DifferentialParams) -> DifferentialResult:
+        """Original and candidate on the same generated inputs (``py_workload.py diff``)."""
+        data, error = await self._both(params, "diff")
+        if data is None:
             return DifferentialResult(ok=False, error=error)
         return DifferentialResult.model_validate(data)
 
     async def scaling(self, params: ScalingParams) -> ScalingResult:
         """The cost of one call of each side at each size (``py_workload.py scale``)."""
-        data, run = await self._run_workload_runner(
-            params.program,
-            {
-                "module_a.py": params.baseline,
-                "module_b.py": params.candidate,
-                "generator.py": params.generator,
-            },
-            {
-                "mode": "scale",
-                "module_a": "module_a.py",
-                "module_b": "module_b.py",
-                "generator": "generator.py",
-                "entry": params.program.entry_point,
-                "sizes": params.sizes,
-                "seeds": params.seeds,
-                "metric": params.metric.value,
-                "repeats": params.repeats,
-            },
-            params.timeout_s,
+        data, error = await self._both(
+            params, "scale", metric=params.metric.value, repeats=params.repeats
         )
-        error = self._runner_error(data, run)
-        if error is not None or data is None:
-            if run.timed_out:
-                error = f"calling both sides at every size took over {params.timeout_s:g} s"
+        if data is None:
             return ScalingResult(ok=False, error=error)
         return ScalingResult.model_validate(data)
