@@ -213,6 +213,11 @@ class ProbeResult(_Frozen):
     mutates: bool = False
     tried: list[dict[str, float]] = Field(default_factory=list, description="size, ns")
     error: str | None = None
+    wrapped: bool = Field(
+        default=False,
+        description="the function takes one argument and the generator returned its items as "
+        "the arguments' tuple: the generator is used wrapped (workloads.wrap_single)",
+    )
 
 
 class Mismatch(_Frozen):

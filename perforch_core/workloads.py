@@ -87,6 +87,16 @@ def parse_generator(reply: str, model: str) -> str:
     raise LLMReplyError("the reply holds no Python block defining generate_input()", model=model)
 
 
+def wrap_single(generator: str) -> str:
+    """A generator for a one-argument function that returned the argument's items as the
+    arguments' tuple, made to return them as the one argument (the probe found it so)."""
+    return (
+        f"{generator.rstrip()}\n\n\n_perforch_items = generate_input\n\n\n"
+        "def generate_input(size, rng):  # the items are the function's one argument\n"
+        "    return (_perforch_items(size, rng),)\n"
+    )
+
+
 def sizes(workload: Workload) -> list[int]:
     """The sizes differential testing runs at: the small ones, then the workload's own."""
     return sorted({s for s in DIFF_SIZES if s < workload.size} | {workload.size})
@@ -139,6 +149,8 @@ async def prepare(
         if not probe.ok or probe.size is None:
             error = probe.error or "it was refused"
             continue
+        if probe.wrapped:
+            generator = wrap_single(generator)
         tried = [(int(t["size"]), float(t["ns"])) for t in probe.tried]
         larger = [(n, ns) for n, ns in tried if n >= probe.size // complexity.FIT_SPAN]
         workload = Workload(

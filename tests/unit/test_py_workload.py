@@ -134,3 +134,36 @@ def test_same_is_strict_about_types_and_lenient_about_float_rounding():
     assert w.same(0.1 + 0.2, 0.3) and w.same(float("nan"), float("nan"))
     assert not w.same(1, 1.0) and not w.same(True, 1) and not w.same([1, 2], (1, 2))
     assert w.same({"a": [1.0, 2]}, {"a": [1.0, 2]}) and not w.same({"a": 1}, {"b": 1})
+
+
+def test_a_generator_returning_the_one_arguments_items_is_taken_as_that_argument(tmp_path: Path):
+    """Seen on toolz's frequencies(seq): the model's generator returned the words themselves as
+    the arguments' tuple. The probe takes them as the one argument and says so; the core then
+    wraps the generator the same way, for every later use."""
+    from perforch_core import workloads
+
+    items = (
+        "def generate_input(size, rng):\n    return tuple(rng.choice('ab') for _ in range(size))\n"
+    )
+    count = "def frequencies(seq):\n    return {k: list(seq).count(k) for k in set(seq)}\n"
+    p = files(tmp_path, gen=items, a=count)
+    out = run(
+        tmp_path,
+        {
+            "mode": "probe",
+            "generator": p["gen"],
+            "module_a": p["a"],
+            "entry": "frequencies",
+            "seeds": [1],
+            "target_ns": 100_000,
+            "max_size": 1 << 12,
+            "budget_ns": 2_000_000_000,
+        },
+    )
+    assert out["ok"] and out["wrapped"], out
+    space: dict[str, object] = {}
+    exec(workloads.wrap_single(items), space)
+    import random
+
+    (arg,) = space["generate_input"](5, random.Random(1))  # type: ignore[operator]
+    assert isinstance(arg, tuple) and len(arg) == 5

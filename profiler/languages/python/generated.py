@@ -71,6 +71,7 @@ class GeneratedInputs:
             mutates=bool(data.get("mutates", False)),
             tried=data.get("tried", []),
             error=data.get("error"),
+            wrapped=bool(data.get("wrapped", False)),
         )
 
     async def _both(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import inspect
 import json
 import math
 import random
@@ -148,9 +149,30 @@ def cpu_ns_of_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
     return time.process_time_ns() - t0
 
 
+def one_argument(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` takes exactly one argument (a generator returning its items as the
+    arguments' tuple means that one argument)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 1 and not any(p.kind is p.VAR_POSITIONAL for p in params)
+
+
 def probe(request: dict[str, Any]) -> dict[str, Any]:
     gen = load_module("perforch_generator", request["generator"]).generate_input
     fn, _ = functions(request)
+    wrapped = False
+    if one_argument(fn):
+        try:
+            raw = gen(int(request.get("start_size", 8)), random.Random(request["seeds"][0]))
+        except Exception:
+            raw = None  # said by the probe below, with the size and seed
+        if isinstance(raw, (tuple, list)) and len(raw) != 1:
+            # The items of the one argument, returned as if they were the arguments.
+            first = gen
+            gen, wrapped = (lambda size, rng: (first(size, rng),)), True
     seeds: list[int] = request["seeds"]
     target_ns, max_size, budget_ns = (
         int(request["target_ns"]),
@@ -184,6 +206,7 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
     mutates = difference(outcome(fn, last), {**outcome(fn, last), "args_after": last}) is not None
     return {
         "ok": True,
+        "wrapped": wrapped,
         "size": tried[-1]["size"],
         "ns": tried[-1]["ns"],
         "tried": tried,
