@@ -51,9 +51,11 @@ class Policy(BaseModel):
         "(one LLM call, shown as the model's words)",
     )
     profile_feedback: bool = Field(
-        default=True,
+        default=False,
         description="refine: the prompt says where the time goes (per-line hot spots, Python) "
-        "and how one call's time grows with the input (on a generated workload)",
+        "and how one call's time grows with the input (on a generated workload). Off by default "
+        "until the ENAMEL ablation shows it helps: on the demo it made the local 1.5B's reply "
+        "unparseable",
     )
     generated_workload: bool = Field(
         default=True,

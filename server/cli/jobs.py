@@ -65,9 +65,9 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
             help="do not ask a model again when it returned the code unchanged",
         )
         p.add_argument(
-            "--no-profile-feedback",
+            "--profile-feedback",
             action="store_true",
-            help="do not tell the refine prompt where the time goes (hot lines, growth)",
+            help="tell the refine prompt where the time goes (hot lines, growth); off by default",
         )
         p.add_argument(
             "--no-explain",
@@ -141,7 +141,7 @@ def _policy(args: argparse.Namespace, models: list[str]) -> Policy:
                 **policy.model_dump(),
                 "repair_rounds": args.repair_rounds,
                 "second_chance": not args.no_second_chance,
-                "profile_feedback": not args.no_profile_feedback,
+                "profile_feedback": args.profile_feedback,
                 "explain": not args.no_explain,
             }
         )

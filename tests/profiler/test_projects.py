@@ -287,7 +287,7 @@ async def test_mean_memory_on_a_projects_tests_sees_what_the_function_holds(
     assert (await daemon.run_tests(task, heavy)).passed
     verdict = await daemon.compare(task, heavy, light, Metric.AVG_MEMORY, 5.0)
     assert verdict.decision == "improved", verdict
-    assert verdict.improvement_pct > 20, verdict
+    assert verdict.improvement_pct > 10, verdict  # the JVM's own ~250 MiB dilutes it most
     assert ("tracemalloc" if kind == "pytest" else "RssAnon") in verdict.method
 
 

@@ -167,3 +167,27 @@ def test_a_generator_returning_the_one_arguments_items_is_taken_as_that_argument
 
     (arg,) = space["generate_input"](5, random.Random(1))  # type: ignore[operator]
     assert isinstance(arg, tuple) and len(arg) == 5
+
+
+def test_inputs_on_which_the_original_does_no_more_work_as_they_grow_are_refused(tmp_path: Path):
+    """Seen on the demo: random small numbers make has_duplicates exit at once at any size, so
+    the probe grew the size to its cap at microseconds a call; such a workload measures nothing."""
+    early = (
+        "def generate_input(size, rng):\n    return ([rng.randrange(3) for _ in range(size)],)\n"
+    )
+    p = files(tmp_path, gen=early, a=QUADRATIC)
+    out = run(
+        tmp_path,
+        {
+            "mode": "probe",
+            "generator": p["gen"],
+            "module_a": p["a"],
+            "entry": "has_duplicates",
+            "seeds": [1],
+            "target_ns": 2_000_000,
+            "max_size": 1 << 12,
+            "budget_ns": 2_000_000_000,
+        },
+    )
+    assert not out["ok"]
+    assert "the inputs do not make it work harder as they grow" in str(out["error"])

@@ -192,7 +192,7 @@ def test_a_saved_workload_is_a_pytest_file_that_runs_the_function_on_its_inputs(
 
 async def test_the_refine_prompt_says_where_the_time_goes_and_how_it_grows():
     x, llm, _, _ = executor({A: [GENERATOR, block("    return x + 1  # FAST30 ")]})
-    _, events = await run(x, make_task(GOOD))
+    _, events = await run(x, make_task(GOOD), Policy(profile_feedback=True))
     prompt = llm.calls[1][1][-1].content  # the refine request, after the generator's
     assert "one call takes 5.000 ms, and its time grows as n^2.0 with the input's size" in prompt
     assert "Where the function's time goes (one run of the workload):" in prompt
@@ -201,7 +201,7 @@ async def test_the_refine_prompt_says_where_the_time_goes_and_how_it_grows():
     assert describe.event(found).line.startswith(
         "hot spots: line 3 `if items[i] == items[j]:` 70 % (4,000×)"
     )
-    # The ablation switch: no feedback, no profiling.
+    # Off (the default): no feedback, no profiling.
     x, llm, _, _ = executor({A: [GENERATOR, block("    return x + 1  # FAST30 ")]})
-    await run(x, make_task(GOOD), Policy(profile_feedback=False))
+    await run(x, make_task(GOOD))
     assert "Where the function's time goes" not in llm.calls[1][1][-1].content

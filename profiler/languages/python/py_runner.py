@@ -370,7 +370,9 @@ def mode_compare(req: dict) -> dict:  # type: ignore[type-arg]
         # results between calls is much cheaper the second time than the baseline is.
         first = [measure_exec_time(work_a, 1), measure_exec_time(work_b, 1)]
         second = [measure_exec_time(work_a, 1), measure_exec_time(work_b, 1)]
-        k = calibrate(work_a)
+        # Calls per batch from the cheaper side: a candidate far slower than the baseline on
+        # the workload must not turn the baseline's batch into minutes.
+        k = min(calibrate(work_a), calibrate(work_b))
         for _ in range(req.get("warmup_batches", 2)):
             measure_exec_time(work_a, k)
             measure_exec_time(work_b, k)

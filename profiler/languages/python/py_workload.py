@@ -202,6 +202,17 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
         if tried[-1]["ns"] >= target_ns or size >= max_size or spent >= budget_ns:
             break
         size = min(max_size, size * 2)
+    if tried[-1]["ns"] < target_ns / FLAT and len(tried) > 1 and tried[-1]["size"] >= max_size:
+        # The original's cost does not grow with these inputs (an early exit finds its answer
+        # at once): measuring on them says nothing about the function's real work.
+        return {
+            "ok": False,
+            "error": f"one call of the original still takes {tried[-1]['ns'] / 1e3:.1f} µs at "
+            f"size {tried[-1]['size']} (from {tried[0]['ns'] / 1e3:.1f} µs at size "
+            f"{tried[0]['size']}): the inputs do not make it work harder as they grow (an early "
+            "exit?); generate inputs on which it must do its whole work",
+            "tried": tried,
+        }
     last = make_input(gen, size, seeds[0])
     mutates = difference(outcome(fn, last), {**outcome(fn, last), "args_after": last}) is not None
     return {
@@ -269,6 +280,7 @@ def diff(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "checked": checked}
 
 
+FLAT = 20  # at the largest size, a call under target ÷ FLAT: the inputs do not load it
 MIN_TIMED_NS = 200_000  # a call timed alone below this is repeated in a loop
 
 
