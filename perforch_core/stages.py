@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import caching, complexity, describe, languages, projects, workloads
+from . import caching, complexity, describe, languages, projects, refine_inputs
 from . import events as ev
 from .errors import BudgetExceededError, LLMError, LLMReplyError, ProfilerError, StorageError
 from .job import Job
@@ -323,12 +323,12 @@ class Run:
             )
 
         ranking = await self.ranking(stage)
-        if ranking and await self.prepare_workload(code, ranking[0].model):
+        if ranking and await refine_inputs.prepare_workload(self, code, ranking[0].model):
             report = None  # the baseline again, on the workload
         if report is None:
             report = await baseline_report(self.x.profiler, self.task, code)
         if self.policy.profile_feedback:
-            report += await self.profile_feedback(code)
+            report += await refine_inputs.profile_feedback(self, code)
         messages = prompts.refine(self.task, code, metric, report)
         winners: list[tuple[str, Verdict, str]] = []
         seen = {_norm(code)}
@@ -357,7 +357,7 @@ class Run:
             if result is None:
                 failed = self.attempts[-1].tests
                 return f"it fails the tests:\n{failed.failure_report() if failed else ''}"
-            differs = await self.differs(code, proposal.code)
+            differs = await refine_inputs.differs(self, code, proposal.code)
             if differs is not None:
                 self.reject(
                     stage,
@@ -493,97 +493,6 @@ class Run:
         if text:
             self.explanation = Explanation(model=model, text=text)
             self.emit(ev.Explained, model=model, text=text)
-
-    async def profile_feedback(self, code: str) -> str:
-        """What the refine prompt adds to the measurement: how one call's time grows on the
-        generated workload, and the function's hot lines (where the profiler finds them)."""
-        text = ""
-        w = self.task.workload
-        if w is not None and w.growth is not None and w.per_call_ns is not None:
-            text += (
-                f". On generated inputs of size {w.size} one call takes "
-                f"{describe.value(w.per_call_ns, 'ns')}, and its time grows as n^{w.growth:.1f} "
-                "with the input's size"
-            )
-        if not hasattr(self.x.profiler, "hotspots"):
-            return text
-        try:
-            found = await self.x.profiler.hotspots(self.task, code)
-        except ProfilerError as exc:
-            log.info("no hot spots: %s", exc)
-            return text
-        if not found.ok or not found.lines:
-            return text
-        self.emit(ev.HotspotsFound, lines=found.lines)
-        rows = "\n".join(
-            f"- line {h.offset} of the function, `{h.code}`: {h.share:.0%} of its time, "
-            f"run {h.hits:,} times"
-            for h in found.lines
-        )
-        return f"{text}.\nWhere the function's time goes (one run of the workload):\n{rows}"
-
-    async def prepare_workload(self, code: str, model: str) -> bool:
-        """Give the task a generated workload (``workloads.py``) where one applies; True when
-        it got one. What happened is an event either way."""
-        project = self.task.tests.project
-        if project is not None and project.benchmarks:  # the user's benchmarks come first
-            self.emit(
-                ev.WorkloadPrepared,
-                workload=None,
-                detail="they reach the function",
-                benchmarks=tuple(b.id for b in project.benchmarks),
-            )
-            return False
-        profiler = workloads.usable_profiler(self.x.profiler)
-        if (
-            not self.policy.generated_workload
-            or profiler is None
-            or self.task.workload is not None
-            or not workloads.supported(self.task)
-        ):
-            return False
-        left = self.budget.calls_left
-        if left is not None and left <= workloads.ATTEMPTS:
-            # The generator would take the calls the candidates need.
-            detail = (
-                f"the budget of {self.budget.budget.max_llm_calls} LLM calls leaves no room "
-                "for an input generator"
-            )
-            self.emit(ev.WorkloadPrepared, workload=None, detail=detail)
-            return False
-        workload, detail, replies = await workloads.prepare(
-            self.x.llm, profiler, workloads.usable_memory(self.x.memory), self.task, code, model
-        )
-        for reply in replies:
-            self.budget.charge(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
-        self.emit(ev.WorkloadPrepared, workload=workload, detail=detail)
-        if workload is None:
-            return False
-        self.task = self.task.model_copy(update={"workload": workload})
-        return True
-
-    async def differs(self, code: str, candidate: str) -> str | None:
-        """Why ``candidate`` does not behave as ``code`` on the generated inputs (None: it
-        does, or there is no workload to check it on)."""
-        workload, profiler = self.task.workload, workloads.usable_profiler(self.x.profiler)
-        if workload is None or profiler is None:
-            return None
-        try:
-            result = await profiler.differential(
-                self.task,
-                code,
-                candidate,
-                workload.generator,
-                workloads.sizes(workload),
-                list(workload.seeds),
-            )
-        except ProfilerError as exc:
-            return f"could not be checked against the original: {exc}"
-        if result.ok:
-            return None
-        if result.mismatch is not None:
-            return workloads.describe_mismatch(result.mismatch)
-        return f"could not be checked against the original: {result.error}"
 
     def unchanged(self, status: Any, message: str) -> JobResult:
         """The result of a job that ended before changing the code."""

@@ -1,0 +1,111 @@
+"""What refinement measures and tells the models besides the tests: a generated workload
+prepared for the task (``workloads.py``), each candidate checked against the original on its
+inputs, and the profile feedback the refine prompt carries. Functions over one job's ``Run``."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from . import describe, workloads
+from . import events as ev
+from .errors import ProfilerError
+
+if TYPE_CHECKING:
+    from .stages import Run
+
+log = logging.getLogger("perforch.stages")
+
+
+async def profile_feedback(run: Run, code: str) -> str:
+    """What the refine prompt adds to the measurement: how one call's time grows on the
+    generated workload, and the function's hot lines (where the profiler finds them)."""
+    text = ""
+    w = run.task.workload
+    if w is not None and w.growth is not None and w.per_call_ns is not None:
+        text += (
+            f". On generated inputs of size {w.size} one call takes "
+            f"{describe.value(w.per_call_ns, 'ns')}, and its time grows as n^{w.growth:.1f} "
+            "with the input's size"
+        )
+    if not hasattr(run.x.profiler, "hotspots"):
+        return text
+    try:
+        found = await run.x.profiler.hotspots(run.task, code)
+    except ProfilerError as exc:
+        log.info("no hot spots: %s", exc)
+        return text
+    if not found.ok or not found.lines:
+        return text
+    run.emit(ev.HotspotsFound, lines=found.lines)
+    rows = "\n".join(
+        f"- line {h.offset} of the function, `{h.code}`: {h.share:.0%} of its time, "
+        f"run {h.hits:,} times"
+        for h in found.lines
+    )
+    return f"{text}.\nWhere the function's time goes (one run of the workload):\n{rows}"
+
+
+async def prepare_workload(run: Run, code: str, model: str) -> bool:
+    """Give the task a generated workload (``workloads.py``) where one applies; True when
+    it got one. What happened is an event either way."""
+    project = run.task.tests.project
+    if project is not None and project.benchmarks:  # the user's benchmarks come first
+        run.emit(
+            ev.WorkloadPrepared,
+            workload=None,
+            detail="they reach the function",
+            benchmarks=tuple(b.id for b in project.benchmarks),
+        )
+        return False
+    profiler = workloads.usable_profiler(run.x.profiler)
+    if (
+        not run.policy.generated_workload
+        or profiler is None
+        or run.task.workload is not None
+        or not workloads.supported(run.task)
+    ):
+        return False
+    left = run.budget.calls_left
+    if left is not None and left <= workloads.ATTEMPTS:
+        # The generator would take the calls the candidates need.
+        detail = (
+            f"the budget of {run.budget.budget.max_llm_calls} LLM calls leaves no room "
+            "for an input generator"
+        )
+        run.emit(ev.WorkloadPrepared, workload=None, detail=detail)
+        return False
+    workload, detail, replies = await workloads.prepare(
+        run.x.llm, profiler, workloads.usable_memory(run.x.memory), run.task, code, model
+    )
+    for reply in replies:
+        run.budget.charge(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
+    run.emit(ev.WorkloadPrepared, workload=workload, detail=detail)
+    if workload is None:
+        return False
+    run.task = run.task.model_copy(update={"workload": workload})
+    return True
+
+
+async def differs(run: Run, code: str, candidate: str) -> str | None:
+    """Why ``candidate`` does not behave as ``code`` on the generated inputs (None: it
+    does, or there is no workload to check it on)."""
+    workload, profiler = run.task.workload, workloads.usable_profiler(run.x.profiler)
+    if workload is None or profiler is None:
+        return None
+    try:
+        result = await profiler.differential(
+            run.task,
+            code,
+            candidate,
+            workload.generator,
+            workloads.sizes(workload),
+            list(workload.seeds),
+        )
+    except ProfilerError as exc:
+        return f"could not be checked against the original: {exc}"
+    if result.ok:
+        return None
+    if result.mismatch is not None:
+        return workloads.describe_mismatch(result.mismatch)
+    return f"could not be checked against the original: {result.error}"
