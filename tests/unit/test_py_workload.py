@@ -191,3 +191,33 @@ def test_inputs_on_which_the_original_does_no_more_work_as_they_grow_are_refused
     )
     assert not out["ok"]
     assert "the inputs do not make it work harder as they grow" in str(out["error"])
+
+
+def test_timing_under_a_cpu_time_limit_is_refused(tmp_path: Path):
+    """Under RLIMIT_CPU this kernel serves the process CPU clock at scheduler ticks (4 ms): a
+    small call read 0 ns and the scaling fit had no points (a CI failure). The runner refuses
+    to time there instead of reporting zeros."""
+    import subprocess
+    import sys
+
+    p = files(tmp_path, gen=GENERATOR, a=QUADRATIC, b=LINEAR)
+    request = {
+        "mode": "scale",
+        "generator": p["gen"],
+        "module_a": p["a"],
+        "module_b": p["b"],
+        "entry": "has_duplicates",
+        "sizes": [8, 16],
+        "seeds": [1],
+        "repeats": 1,
+        "metric": "exec_time",
+    }
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    script = Path(w.__file__)
+    argv = [sys.executable, str(script), "request.json", "out.json"]
+    subprocess.run(["prlimit", "--cpu=100:100", "--", *argv], cwd=tmp_path, check=True)
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert not out["ok"] and "RLIMIT_CPU" in out["harness_error"], out
+    subprocess.run(argv, cwd=tmp_path, check=True)
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["ok"] and all(pt["baseline"] > 0 for pt in out["points"]), out

@@ -237,6 +237,6 @@ class PytestInputs(GeneratedInputs):
                 env=_python_env(spec),
                 ro_binds=python_binds(exe),
             )
-            run = await step(wd, cache, s, wall_s)
+            run = await step(wd, cache, s, wall_s, measuring=True)  # it times calls
             found = wd / "result.json"
             return (json.loads(found.read_text()) if found.is_file() else None), run

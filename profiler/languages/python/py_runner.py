@@ -232,8 +232,15 @@ def mode_test(req: dict) -> dict:  # type: ignore[type-arg]
 def _cpu_ns() -> int:
     # The whole process's CPU time: work a candidate hands to other threads (a thread pool)
     # counts. Measuring runs have no RLIMIT_CPU, under which this kernel would serve this clock
-    # at 4 ms tick resolution.
+    # at 4 ms tick resolution (mode_compare refuses to time under it).
     return time.process_time_ns()
+
+
+def _refuse_tick_granular_clock() -> None:
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_CPU)[0] != resource.RLIM_INFINITY:
+        raise RuntimeError("RLIMIT_CPU is set: the process CPU clock would tick at 4 ms")
 
 
 LAST_WALL = [0.0]  # the wall time of the last timed batch, ns
@@ -492,6 +499,8 @@ def main() -> None:
             "count": mode_count,
             "hotspots": mode_hotspots,
         }
+        if req["mode"] == "compare" and req.get("metric") not in ("max_memory", "avg_memory"):
+            _refuse_tick_granular_clock()
         result = modes[req["mode"]](req)
     except BaseException as exc:
         result = {"harness_error": _tb(exc)}

@@ -32,6 +32,7 @@ import inspect
 import json
 import math
 import random
+import resource
 import statistics
 import sys
 import time
@@ -338,12 +339,25 @@ def scale(request: dict[str, Any]) -> dict[str, Any]:
 MODES = {"probe": probe, "diff": diff, "scale": scale}
 
 
+TIMING_MODES = ("probe", "scale")
+MEMORY = ("max_memory", "avg_memory")
+
+
+def clock_is_tick_granular() -> bool:
+    """Under RLIMIT_CPU, Linux serves the process CPU clock from its armed CPU timer, updated
+    at scheduler ticks (4 ms here): a call then reads 0 ns or 4 ms. Timing under it is refused."""
+    return resource.getrlimit(resource.RLIMIT_CPU)[0] != resource.RLIM_INFINITY
+
+
 def main(argv: list[str]) -> int:
     request_path, result_path = argv[1], argv[2]
     with open(request_path, encoding="utf-8") as fh:
         request = json.load(fh)
     sys.path.insert(0, ".")
     try:
+        timing = request["mode"] in TIMING_MODES and request.get("metric") not in MEMORY
+        if timing and clock_is_tick_granular():
+            raise RuntimeError("RLIMIT_CPU is set: the process CPU clock would tick at 4 ms")
         result = MODES[request["mode"]](request)
     except GeneratorError as exc:
         result = {"ok": False, "generator_error": str(exc)}
