@@ -204,41 +204,38 @@ def _cpu_of(argv: list[str], cwd: Path) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def native_ns_per_call(spread: Spread, wd: Path) -> float:
-    """The function's all-thread CPU time per call, native: (runs of 1 + N calls − 1 call) / N,
-    the median of nine such differences (start-up and one-time costs cancel)."""
+def build_native(spread: Spread, wd: Path) -> None:
     for name, text in spread.native.items():
         (wd / name).write_text(text)
     env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off", "CGO_ENABLED": "0"}
     for command in spread.build:
         done = subprocess.run(command, cwd=wd, capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stderr
+
+
+def native_ns_per_call(spread: Spread, wd: Path) -> float:
+    """The function's all-thread CPU time per call, native: (runs of 1 + N calls − 1 call) / N,
+    the median of five such differences (start-up and one-time costs cancel)."""
     n = 20
-    # Nine differences, their median: the native side is a reference, and a busy machine moves
-    # single runs of thread-spreading code by tens of percent (4.0–7.9 ms seen for one program).
     diffs = sorted(
         (_cpu_of([*spread.run, str(1 + n)], wd) - _cpu_of([*spread.run, "1"], wd)) / n
-        for _ in range(9)
+        for _ in range(5)
     )
-    return diffs[4] * 1e9
+    return diffs[2] * 1e9
 
 
-# On 2026-12-02 the C++ and Rust spreads measured 10-18 % above their native all-thread CPU
-# time in every run (native stable to a few percent over nine runs), with the session's seccomp
-# filter and with the one before it alike; the cause is not found yet (issue 14). Not strict: a
-# pass is welcome, a failure is not hidden from the report.
-UNEXPLAINED = pytest.mark.xfail(
-    reason="sandboxed C++/Rust thread spreads read 10-18 % above native"
-)
+ROUNDS = 3  # PerfOrch's measurement and the native one, alternated
 
 
-@pytest.mark.parametrize(
-    "language",
-    [pytest.param(k, marks=UNEXPLAINED) if k in ("cpp", "rust") else k for k in SPREADS],
-)
+@pytest.mark.parametrize("language", list(SPREADS))
 async def test_work_on_other_threads_is_counted_like_native_all_thread_cpu_time(
     client: ProfilerClient, tmp_path: Path, language: str
 ):
+    """Alternated, and the median of the rounds' ratios: two threads on this machine's two
+    vCPUs cost 3.8-5.5 ms a call for the same C++ program within a minute (the host's other
+    tenants share the cores), so one PerfOrch measurement against one native measurement a few
+    seconds later read 5-18 % apart in either direction (seen 2026-12-02: the C++ case was an
+    expected failure for it; interleaved, PerfOrch read 4 % above native, 0.93-1.19)."""
     spread = SPREADS[language]
     lone = tmp_path / "lone"
     lone.mkdir()
@@ -246,14 +243,20 @@ async def test_work_on_other_threads_is_counted_like_native_all_thread_cpu_time(
         (lone / name).write_text(text)
     task = source.task_from_file(lone / spread.path, spread.function)
     code = task.current_code or ""
-    verdict = await client.compare(task, code, code, Metric.EXEC_TIME, 5.0)
-    measured = verdict.before.summary
     native_dir = tmp_path / "native"
     native_dir.mkdir()
-    native = native_ns_per_call(spread, native_dir)
-    assert abs(measured / native - 1) < 0.10, (language, measured, native)
-    # The wall time is reported beside: two threads share it, so it is below the CPU time.
-    assert verdict.wall_before_ns is not None and verdict.wall_before_ns < measured
+    build_native(spread, native_dir)
+    ratios, seen = [], []
+    for _ in range(ROUNDS):
+        verdict = await client.compare(task, code, code, Metric.EXEC_TIME, 5.0)
+        measured = verdict.before.summary
+        native = native_ns_per_call(spread, native_dir)
+        ratios.append(measured / native)
+        seen.append((round(measured), round(native)))
+        # The wall time is reported beside: two threads share it, so it is below the CPU time.
+        assert verdict.wall_before_ns is not None and verdict.wall_before_ns < measured
+    ratio = sorted(ratios)[ROUNDS // 2]
+    assert abs(ratio - 1) < 0.10, (language, ratio, seen)
 
 
 MEMO_PYTHON = '''_answers = {}
