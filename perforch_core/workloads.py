@@ -69,8 +69,14 @@ def supported(task: Task) -> bool:
     return languages.support(task.language).generated_workloads
 
 
+# Part of a cached workload's key: raised whenever the probe's rules change, so that a workload
+# an older PerfOrch accepted is probed again rather than reused (one accepted before flat-cost
+# workloads were refused — 1 M items with an early exit after a few — was measured on in 2026-12).
+PROBE_RULES = 2
+
+
 def key(task: Task, code: str) -> str:
-    text = "\0".join((task.language.value, task.entry_point, task.prefix, code))
+    text = "\0".join((str(PROBE_RULES), task.language.value, task.entry_point, task.prefix, code))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

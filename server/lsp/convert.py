@@ -3,7 +3,9 @@ reviewed edit with its measured label, test failures as diagnostics, events as J
 
 from __future__ import annotations
 
+import difflib
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -82,6 +84,40 @@ def edit_label(result: JobResult) -> str:
     return f"{passed}, {model}"
 
 
+@dataclass(frozen=True)
+class Hunk:
+    """One contiguous change: the document's lines [start, end) become ``text``."""
+
+    start: int
+    end: int
+    text: str
+
+    def lines(self) -> str:
+        """1-based, as an editor shows them: "lines 12–15", "line 12", "after line 11"."""
+        if self.end == self.start:
+            return f"after line {self.start}"
+        if self.end == self.start + 1:
+            return f"line {self.start + 1}"
+        return f"lines {self.start + 1}–{self.end}"
+
+
+def hunks(old: list[str], new: list[str], offset: int = 0) -> list[Hunk]:
+    """The changes turning lines ``old`` into ``new`` (both with their line ends), as hunks on
+    the document whose line ``offset`` is ``old[0]``: each run of changed lines is one hunk,
+    so a person can keep some and drop others."""
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return [
+        Hunk(offset + i1, offset + i2, "".join(new[j1:j2]))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+
+
+def annotation_id(n: int) -> str:
+    """The change annotation of the n-th hunk (1-based): ``perforch.result.n``."""
+    return f"{ANNOTATION}.{n}"
+
+
 def workspace_edit(
     uri: str,
     version: int | None,
@@ -92,17 +128,34 @@ def workspace_edit(
     confirm: bool,
 ) -> lsp.WorkspaceEdit:
     """The function's lines replaced by the result (helpers beside it), and the imports the
-    result needs added to the file's import block (``source.extras``): one edit from the top of
-    the file to the function's end, annotated with what was measured; with ``confirm`` the
-    client must ask before applying."""
+    result needs added to the file's import block (``source.extras``), as one edit per hunk,
+    each under its own change annotation (``perforch.result.n``) labelled with the hunk's lines
+    and what was measured: a client may offer them one by one (VS Code's review does; with
+    ``confirm`` it must ask before applying any)."""
     lines = document.splitlines(keepends=True)
     prefix = "".join(lines[: function.start])
     merged = extras.merge(language, prefix, result.final_code, "")
+    offset = function.start if merged.startswith(prefix) else 0  # 0: imports added above
+    old, new = lines[offset : function.end], merged[len("".join(lines[:offset])) :]
+    if new and not new.endswith("\n") and offset + len(old) < len(lines):
+        new += "\n"  # the line after the function stays on its own line
+    found = hunks(old, new.splitlines(keepends=True), offset)
+    measured = edit_label(result)
+    annotations: dict[str, lsp.ChangeAnnotation] = {}
     edits: list[lsp.TextEdit | lsp.AnnotatedTextEdit | lsp.SnippetTextEdit] = []
-    if merged.startswith(prefix):  # no new imports: only the function's lines change
-        edits.append(_annotated(lines_range(function.start, function.end), merged[len(prefix) :]))
-    else:
-        edits.append(_annotated(lines_range(0, function.end), merged))
+    for n, hunk in enumerate(found, start=1):
+        annotations[annotation_id(n)] = lsp.ChangeAnnotation(
+            label=f"change {n} of {len(found)} ({hunk.lines()}): {measured}",
+            needs_confirmation=confirm,
+            description=result.message,
+        )
+        edits.append(
+            lsp.AnnotatedTextEdit(
+                range=lines_range(hunk.start, hunk.end),
+                new_text=hunk.text,
+                annotation_id=annotation_id(n),
+            )
+        )
     return lsp.WorkspaceEdit(
         document_changes=[
             lsp.TextDocumentEdit(
@@ -110,18 +163,19 @@ def workspace_edit(
                 edits=edits,
             )
         ],
-        change_annotations={
-            ANNOTATION: lsp.ChangeAnnotation(
-                label=edit_label(result),
-                needs_confirmation=confirm,
-                description=result.message,
-            )
-        },
+        change_annotations=annotations,
     )
 
 
-def _annotated(range_: lsp.Range, text: str) -> lsp.AnnotatedTextEdit:
-    return lsp.AnnotatedTextEdit(range=range_, new_text=text, annotation_id=ANNOTATION)
+def applied(document: str, edit: lsp.WorkspaceEdit) -> str:
+    """``document`` after all of ``edit``'s whole-line hunks (as ``workspace_edit`` makes them)."""
+    lines = document.splitlines(keepends=True)
+    change = (edit.document_changes or [])[0]
+    assert isinstance(change, lsp.TextDocumentEdit)
+    for e in sorted(change.edits, key=lambda e: e.range.start.line, reverse=True):
+        assert not isinstance(e, lsp.SnippetTextEdit)
+        lines[e.range.start.line : e.range.end.line] = [e.new_text]
+    return "".join(lines)
 
 
 def test_diagnostic(function: Function, outcome: TestOutcome) -> lsp.Diagnostic:

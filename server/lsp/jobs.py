@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +175,65 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
         )
 
 
+SYNC_WAIT_S = 3.0  # for the client's didChange after it applied an edit
+
+
+async def _test_what_was_kept(ls: PerforchServer, job: EditorJob, before: str, whole: str) -> None:
+    """After a review that kept only some of the hunks (or a file that changed besides), the
+    code as it now is was never tested: its tests run on it (a failure shows as the function's
+    diagnostic) and the person is told that the combination was not measured."""
+    doc = ls.workspace.text_documents.get(job.uri)
+    if doc is None:
+        return  # applied to the file on disk: nothing to compare with until it is opened
+    deadline = asyncio.get_running_loop().time() + SYNC_WAIT_S
+    while doc.source == before and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+        doc = ls.workspace.text_documents.get(job.uri) or doc
+    if doc.source.rstrip("\n") in (whole.rstrip("\n"), before.rstrip("\n")):
+        return  # all of it (tested and measured), or the client never synced the change
+    ls.window_show_message(
+        lsp.ShowMessageParams(
+            type=lsp.MessageType.Info,
+            message=f"PerfOrch: you kept part of the change to {job.function}(); that combination "
+            "was not tested or measured, so its tests run now",
+        )
+    )
+    try:
+        task = source.task_from_text(Path(doc.path), doc.source, job.function)
+        await run_tests_and_publish(ls, job.uri, job.function, task)
+    except PerfOrchError as exc:
+        ls.window_show_message(
+            lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"PerfOrch: {exc}")
+        )
+
+
+async def run_tests_and_publish(
+    ls: PerforchServer, uri: str, function: str, task: Task
+) -> TestOutcome:
+    """The function's tests on ``task``'s code, with progress, a message saying how they went,
+    and the function's diagnostic."""
+    token = f"perforch-tests-{uuid.uuid4().hex[:8]}"
+    progress = ls.work_done_progress
+    with contextlib.suppress(Exception):  # a client that refuses a token still gets it all
+        await progress.create_async(token)
+    progress.begin(token, lsp.WorkDoneProgressBegin(title=f"PerfOrch: testing {function}()"))
+    outcome = None
+    try:
+        app = await ls.app()
+        outcome = await app.profiler.run_tests(task, task.current_code or "")
+    finally:
+        progress.end(
+            token,
+            lsp.WorkDoneProgressEnd(message=outcome.summary() if outcome else "not run"),
+        )
+    kind = lsp.MessageType.Info if outcome.passed else lsp.MessageType.Warning
+    ls.window_show_message(
+        lsp.ShowMessageParams(type=kind, message=f"PerfOrch: {function}(): {outcome.summary()}")
+    )
+    publish_tests(ls, uri, function, outcome)
+    return outcome
+
+
 def publish_tests(ls: PerforchServer, uri: str, name: str, outcome: TestOutcome) -> None:
     """The function's diagnostic: its tests' failure, or none when they pass."""
     current = _current_function(ls, uri, name)
@@ -238,6 +298,7 @@ async def _offer(ls: PerforchServer, job: EditorJob, result: JobResult) -> None:
                 uri=job.uri, diagnostics=list(ls.diagnostics.get(job.uri, {}).values())
             )
         )
+        await _test_what_was_kept(ls, job, current[0], convert.applied(current[0], edit))
     else:
         reason = getattr(applied, "failure_reason", None) or "not accepted"
         ls.window_show_message(

@@ -4,8 +4,6 @@ as a message, a diagnostic when they fail, and the command's result."""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,24 +58,6 @@ async def show_tests(
     )
     if not run:
         return result
-    token = f"perforch-tests-{uuid.uuid4().hex[:8]}"
-    progress = ls.work_done_progress
-    with contextlib.suppress(Exception):  # a client that refuses a token still gets it all
-        await progress.create_async(token)
-    progress.begin(token, lsp.WorkDoneProgressBegin(title=f"PerfOrch: testing {function}()"))
-    outcome = None
-    try:
-        app = await ls.app()
-        outcome = await app.profiler.run_tests(task, task.current_code or "")
-    finally:
-        progress.end(
-            token,
-            lsp.WorkDoneProgressEnd(message=outcome.summary() if outcome else "not run"),
-        )
+    outcome = await jobs.run_tests_and_publish(ls, uri, function, task)
     result["outcome"] = outcome.model_dump(mode="json")
-    kind = lsp.MessageType.Info if outcome.passed else lsp.MessageType.Warning
-    ls.window_show_message(
-        lsp.ShowMessageParams(type=kind, message=f"PerfOrch: {function}(): {outcome.summary()}")
-    )
-    jobs.publish_tests(ls, uri, function, outcome)
     return result

@@ -158,7 +158,8 @@ def _open(client: LanguageClient, path: Path, text: str) -> str:
 def _apply(text: str, edit: types.WorkspaceEdit) -> str:
     change = edit.document_changes[0]  # type: ignore[index]
     lines = text.splitlines(keepends=True)
-    for e in change.edits:  # type: ignore[union-attr]
+    # Hunks are ranges of the original: applied from the last, earlier ones keep their lines.
+    for e in sorted(change.edits, key=lambda e: e.range.start.line, reverse=True):  # type: ignore[union-attr]
         start, end = e.range.start.line, e.range.end.line
         lines[start:end] = [e.new_text]
     return "".join(lines)
@@ -195,10 +196,18 @@ async def test_optimize_with_a_chosen_model_ends_in_an_annotated_reviewed_edit(
     # The reviewed edit: annotated with what was measured, confirmation required.
     assert len(rec.edits) == 1, (kinds, client.messages)
     edit = rec.edits[0].edit
-    annotation = (edit.change_annotations or {})["perforch.result"]
-    assert annotation.needs_confirmation is True
-    assert annotation.label.startswith("exec time −") and "95 % CI" in annotation.label
-    assert annotation.label.endswith(BIG)
+    # One annotated edit per hunk, each labelled with its lines and what was measured.
+    annotations = edit.change_annotations or {}
+    hunks = edit.document_changes[0].edits  # type: ignore[index,union-attr]
+    assert [h.annotation_id for h in hunks] == [
+        f"perforch.result.{n}" for n in range(1, len(hunks) + 1)
+    ]
+    assert set(annotations) == {h.annotation_id for h in hunks}
+    for n, annotation in enumerate(annotations.values(), start=1):
+        assert annotation.needs_confirmation is True
+        assert annotation.label.startswith(f"change {n} of {len(hunks)} (line")
+        assert "exec time −" in annotation.label and "95 % CI" in annotation.label
+        assert annotation.label.endswith(BIG)
     change = edit.document_changes[0]  # type: ignore[index]
     assert change.text_document.version == 1  # type: ignore[union-attr]
     new_text = _apply(SLOW, edit)
@@ -268,7 +277,12 @@ async def test_failing_tests_show_as_diagnostics_and_closing_mid_job_is_survived
     client: LanguageClient, tmp_path: Path
 ):
     # A richer client: it answers perforch/chooseModel itself, and wants results applied.
-    settings = {"models": [TINY], "modelPicker": "custom", "autoApply": True}
+    settings = {
+        "models": [TINY],
+        "modelPicker": "custom",
+        "autoApply": True,
+        "memoryPath": str(tmp_path / "memory.sqlite"),  # a new configuration replaces it all
+    }
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"perforch": settings})
     )
@@ -305,8 +319,8 @@ async def test_failing_tests_show_as_diagnostics_and_closing_mid_job_is_survived
         edit = rec.edits[0].edit
         change = edit.document_changes[0]  # type: ignore[index]
         assert change.text_document.version is None  # type: ignore[union-attr]
-        annotation = (edit.change_annotations or {})["perforch.result"]
-        assert annotation.needs_confirmation is False  # autoApply
+        annotations = (edit.change_annotations or {}).values()
+        assert annotations and not any(a.needs_confirmation for a in annotations)  # autoApply
     assert path.read_text() == BROKEN  # the server never writes files itself
 
 

@@ -1,0 +1,81 @@
+"""An OpenAI-compatible chat endpoint that answers with scripted replies: what a user's own
+endpoint (vLLM, a proxy) looks like to PerfOrch through litellm, with replies a test chooses.
+Used where a test needs a known change (hunks, a helper) rather than a local model's."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class ScriptedEndpoint:
+    """``/v1/chat/completions`` answered with ``replies`` in turn (the last one repeats);
+    ``requests`` keeps what was asked."""
+
+    def __init__(self, replies: list[str], port: int = 0) -> None:
+        self.replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                self._send({"object": "list", "data": [{"id": "scripted", "object": "model"}]})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                endpoint.requests.append(body)
+                n = min(len(endpoint.requests), len(endpoint.replies)) - 1
+                text = endpoint.replies[n]
+                self._send(
+                    {
+                        "id": f"scripted-{len(endpoint.requests)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "scripted"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": text},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                    }
+                )
+
+            def _send(self, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> ScriptedEndpoint:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def models_toml(api_base: str, name: str = "openai/scripted") -> str:
+    """A user's models.toml entry for the endpoint."""
+    return (
+        f'[models."{name}"]\ndisplay_name = "Scripted endpoint"\nprovider = "openai"\n'
+        f'api_base = "{api_base}"\nretries = 0\n'
+    )
