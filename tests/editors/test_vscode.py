@@ -1,7 +1,9 @@
 """The Optimize scenario in real VS Code (code-server in headless Chromium, the packaged .vsix,
 a real local model): Ctrl+. lists PerfOrch's actions, the model is picked in the QuickPick, the
-result is reviewed in a diff; Accept writes the file, Reject leaves it as it was. The diff view
-is saved as a screenshot under test-artifacts/vscode/."""
+result is reviewed in a diff; Accept writes the file, Reject leaves it as it was. Then, with a
+scripted endpoint as the model (a known change of two hunks), the review keeps one hunk and
+drops the other, and the server tests what was kept. Screenshots (the CodeLens, the diff, the
+hunk choice, the job list) are saved under test-artifacts/vscode/."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 from playwright.async_api import Locator, Page
 
 from tests.e2e.conftest import local_models_installed
+from tests.scripted_endpoint import ScriptedEndpoint, models_toml
 from tests.text_checks import same_but_added_imports
 
 from .vscode import (
@@ -218,3 +221,96 @@ async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
 
 async def _contains(locator: Locator, text: str) -> bool:
     return text in (await locator.inner_text()).replace("\xa0", " ")  # Monaco renders nbsp
+
+
+# The scripted change: the import (hunk 1) and the body that needs it (hunk 2).
+TWO_HUNKS = """```python
+import collections
+
+
+def has_duplicates(items):
+    \"\"\"Return True if any value occurs more than once in ``items``.
+
+    >>> has_duplicates([3, 1, 4, 1, 5])
+    True
+    >>> has_duplicates([])
+    False
+    >>> has_duplicates(list(range(1500)))
+    False
+    \"\"\"
+    return any(n > 1 for n in collections.Counter(items).values())
+```"""
+
+
+async def test_review_keeps_one_hunk_and_drops_the_other(tmp_path: Path):
+    """The CodeLens above the function runs Optimize; the diff offers Choose Changes; the
+    person unchecks the import and keeps the body: only that hunk lands, and the server says
+    the combination was not measured and runs its tests (they fail: the import is missing)."""
+    tools = editor_tools()
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    target = workspace / "slow_functions.py"
+    target.write_text(SOURCE)
+    config = tmp_path / "perforch-config"
+    config.mkdir()
+    scripted = "openai/scripted"
+    with ScriptedEndpoint([TWO_HUNKS]) as endpoint:
+        (config / "models.toml").write_text(models_toml(endpoint.api_base, scripted))
+        server = CodeServer(
+            tools,
+            tmp_path,
+            workspace,
+            {
+                "perforch.server.interpreter": sys.executable,
+                "perforch.memoryPath": str(tmp_path / "memory.sqlite"),
+                "perforch.models": [scripted],
+                "perforch.explain": False,
+            },
+            env={"PERFORCH_CONFIG": str(config), "OPENAI_API_KEY": "scripted-no-key"},
+        )
+        server.install(VSIX)
+        url = server.start()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        try:
+            async with browser_page(url, tmp_path / "chromium") as page:
+                try:
+                    await open_file(page, "slow_functions.py", LOOP_LINE)
+                    lens = page.locator(".codelens-decoration a", has_text="⚡ Optimize")
+                    await lens.first.wait_for(timeout=90_000)
+                    await page.screenshot(path=str(ARTIFACTS / "codelens.png"))
+                    await lens.first.click()
+                    await _diff_shown(page, server, 0)
+                    choose = page.locator('.editor-actions [aria-label^="Choose Changes to Keep"]')
+                    await choose.click()
+                    picker = page.locator(".quick-input-widget", has_text="keep which changes")
+                    await picker.wait_for(timeout=10_000)
+                    rows = picker.locator(".monaco-list-row")
+                    assert await rows.count() == 2, await picker.inner_text()
+                    first = rows.filter(has_text="Change 1 of 2")
+                    assert "import collections" in await first.inner_text()
+                    assert "exec time −" in await picker.inner_text()
+                    await first.locator(".monaco-checkbox, input[type=checkbox]").first.click()
+                    await picker.locator(".quick-input-count", has_text="1 Selected").wait_for()
+                    await page.screenshot(path=str(ARTIFACTS / "review-hunks.png"))
+                    # OK, not Enter: with the focus on a row, Enter toggles it back.
+                    await picker.get_by_role("button", name="OK").click()
+                    await _wait_until(
+                        lambda: target.read_text() != SOURCE, 30, "the kept hunk on disk"
+                    )
+                    kept = target.read_text()
+                    assert "collections.Counter" in kept and "import collections" not in kept
+                    await page.locator(
+                        ".notifications-toasts", has_text="kept part of the change"
+                    ).first.wait_for(timeout=30_000)
+                    await _wait_until(
+                        lambda: "kept 1 of 2 changes" in server.output(), 30, "the review log"
+                    )
+                    await run_command(page, "PerfOrch: Show Jobs")
+                    await webview_frame(page, "section.job")
+                    await page.screenshot(path=str(ARTIFACTS / "job-list.png"))
+                    assert endpoint.requests, "the scripted endpoint was never asked"
+                except BaseException:
+                    await page.screenshot(path=str(ARTIFACTS / "failure-hunks.png"))
+                    raise
+        finally:
+            server.stop()

@@ -90,7 +90,14 @@ def _session(sid: int) -> list[int]:
 class CodeServer:
     """One code-server process group with its own user data, extensions and temp dirs."""
 
-    def __init__(self, tools: Tools, home: Path, workspace: Path, settings: dict[str, object]):
+    def __init__(
+        self,
+        tools: Tools,
+        home: Path,
+        workspace: Path,
+        settings: dict[str, object],
+        env: dict[str, str] | None = None,
+    ):
         self.tools, self.home, self.workspace = tools, home, workspace
         self.user_data = home / "user-data"
         self.extensions = home / "extensions"
@@ -108,6 +115,7 @@ class CodeServer:
             "XDG_CONFIG_HOME": str(home / "xdg-config"),
             "XDG_DATA_HOME": str(home / "xdg-data"),
             "XDG_CACHE_HOME": str(home / "xdg-cache"),
+            **(env or {}),
         }
         self.port = _free_port()
         self.log = home / "code-server.log"
