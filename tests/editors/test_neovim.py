@@ -63,9 +63,14 @@ def test_optimize_in_headless_neovim(tmp_path: Path):
     assert result["questions"], "the model question was not asked"
     assert [e["model"] for e in result["events"] if e["kind"] == "model_chosen"] == [BIG]
     assert len(result["edits"]) == 1, result["messages"]
-    annotation = result["edits"][0]["edit"]["changeAnnotations"]["perforch.result"]
-    assert annotation["needsConfirmation"] is True and annotation["label"].endswith(BIG)
-    assert annotation["label"].startswith("exec time −")
+    # One change annotation per hunk (Neovim applies them all): the hunk's lines, the numbers.
+    annotations = result["edits"][0]["edit"]["changeAnnotations"]
+    assert annotations and set(annotations) == {
+        f"perforch.result.{n}" for n in range(1, len(annotations) + 1)
+    }
+    for annotation in annotations.values():
+        assert annotation["needsConfirmation"] is True and annotation["label"].endswith(BIG)
+        assert annotation["label"].startswith("change ") and "exec time −" in annotation["label"]
     text = result["final_text"]
     assert text != source
     assert same_but_added_imports(

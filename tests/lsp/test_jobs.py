@@ -205,7 +205,7 @@ async def test_optimize_with_a_chosen_model_ends_in_an_annotated_reviewed_edit(
     assert set(annotations) == {h.annotation_id for h in hunks}
     for n, annotation in enumerate(annotations.values(), start=1):
         assert annotation.needs_confirmation is True
-        assert annotation.label.startswith(f"change {n} of {len(hunks)} (line")
+        assert annotation.label.startswith(f"change {n} of {len(hunks)} (")
         assert "exec time −" in annotation.label and "95 % CI" in annotation.label
         assert annotation.label.endswith(BIG)
     change = edit.document_changes[0]  # type: ignore[index]
