@@ -45,7 +45,7 @@ def lenses(uri: str, functions: list[Function]) -> list[lsp.CodeLens]:
     return [
         lsp.CodeLens(
             range=convert.lines_range(f.start, f.start + 1),
-            data={"uri": uri, "function": f.name, "action": action.value, "doc": f.doc[:2000]},
+            data={"uri": uri, "function": f.name, "action": action.value},
         )
         for f in functions
         for action in ORDER
@@ -62,9 +62,16 @@ def title(action: Action, metric: Metric, top: str | None) -> str:
 
 
 async def resolve(
-    lens: lsp.CodeLens, language: Language, metric: Metric, memory_path: Path, models: list[str]
+    lens: lsp.CodeLens,
+    language: Language,
+    metric: Metric,
+    memory_path: Path,
+    models: list[str],
+    doc: str,
 ) -> lsp.CodeLens:
-    """The lens's command: the action on its function, titled with the top-ranked model."""
+    """The lens's command: the action on its function, titled with the model the Memory ranks
+    first for the function's categories (read from ``doc``, its docstring or comment: the
+    listed lenses carry only names, so a 2,000-line file's list stays small)."""
     data: dict[str, Any] = lens.data if isinstance(lens.data, dict) else {}
     action = Action(data.get("action", Action.OPTIMIZE.value))
     pool = models or model_settings.default_pool(model_settings.load())
@@ -74,7 +81,7 @@ async def resolve(
             ranked = await _memory(memory_path).rank(
                 STAGE_OF[action],
                 language,
-                keyword_categories(str(data.get("doc", ""))),
+                keyword_categories(doc),
                 metric if action is Action.OPTIMIZE else None,
                 pool,
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 import uuid
@@ -182,12 +183,18 @@ def code_lens(ls: PerforchServer, params: lsp.CodeLensParams) -> list[lsp.CodeLe
 
 @server.feature(lsp.CODE_LENS_RESOLVE)
 async def code_lens_resolve(ls: PerforchServer, lens: lsp.CodeLens) -> lsp.CodeLens:
-    uri = lens.data.get("uri", "") if isinstance(lens.data, dict) else ""
-    language = source.language_of(Path(ls.workspace.get_text_document(uri).path))
+    data = lens.data if isinstance(lens.data, dict) else {}
+    doc = ls.workspace.get_text_document(str(data.get("uri", "")))
+    language = source.language_of(Path(doc.path))
     if language is None:
         return lens
+    try:
+        found = ls.functions_of(doc.uri, language, doc.source, doc.version)
+    except OSError:
+        found = []
+    words = next((f.doc for f in found if f.name == data.get("function")), "")
     s = ls.settings
-    return await lenses.resolve(lens, language, s.metric, s.memory_path, s.models)
+    return await lenses.resolve(lens, language, s.metric, s.memory_path, s.models, words)
 
 
 def _command(action: Action) -> Any:
@@ -339,6 +346,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="perforch %(message)s")
+    # Everything imported so far lives as long as the server: out of the collector's sight, so
+    # that a full collection no longer walks it (a Python code action after an edit had p95
+    # 101 ms from those pauses, 20 ms without: `perforch bench lsp`).
+    gc.freeze()
     if args.tcp:
         server.start_tcp("127.0.0.1", args.tcp)
     else:
