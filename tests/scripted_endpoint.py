@@ -7,15 +7,29 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-class ScriptedEndpoint:
-    """``/v1/chat/completions`` answered with ``replies`` in turn (the last one repeats);
-    ``requests`` keeps what was asked."""
+@dataclass(frozen=True)
+class Fault:
+    """A reply that goes wrong: an HTTP ``status`` with an error body, a ``delay_s`` before
+    answering, a ``body`` that is not the API's JSON, or ``hang_up`` (the connection closes
+    with no answer)."""
 
-    def __init__(self, replies: list[str], port: int = 0) -> None:
+    status: int = 200
+    delay_s: float = 0.0
+    body: bytes | None = None
+    hang_up: bool = False
+    then: str = ""  # the reply's text when the fault is only a delay
+
+
+class ScriptedEndpoint:
+    """``/v1/chat/completions`` answered with ``replies`` in turn (the last one repeats), each a
+    text or a :class:`Fault`; ``requests`` keeps what was asked."""
+
+    def __init__(self, replies: list[str | Fault], port: int = 0) -> None:
         self.replies = list(replies)
         self.requests: list[dict[str, Any]] = []
         endpoint = self
@@ -31,7 +45,29 @@ class ScriptedEndpoint:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 endpoint.requests.append(body)
                 n = min(len(endpoint.requests), len(endpoint.replies)) - 1
-                text = endpoint.replies[n]
+                reply = endpoint.replies[n]
+                if isinstance(reply, Fault):
+                    time.sleep(reply.delay_s)
+                    if reply.hang_up:
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    if reply.status != 200 or reply.body is not None:
+                        self._raw(
+                            reply.status,
+                            reply.body
+                            or json.dumps(
+                                {
+                                    "error": {
+                                        "message": f"scripted {reply.status}",
+                                        "type": "scripted",
+                                    }
+                                }
+                            ).encode(),
+                        )
+                        return
+                    reply = reply.then
+                text = reply
                 self._send(
                     {
                         "id": f"scripted-{len(endpoint.requests)}",
@@ -50,8 +86,10 @@ class ScriptedEndpoint:
                 )
 
             def _send(self, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(200)
+                self._raw(200, json.dumps(payload).encode())
+
+            def _raw(self, status: int, data: bytes) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -72,6 +72,9 @@ ERROR_MAP: dict[str, type[LLMError]] = {
 }
 
 _litellm: Any = None
+# A reply longer than this is not code for one function: refused before any parsing (a 10 MB
+# reply would otherwise be searched for code blocks and shown whole).
+MAX_REPLY_CHARS = 200_000
 
 
 def litellm_module() -> Any:
@@ -208,6 +211,12 @@ class Gateway:
             finish = getattr(response.choices[0], "finish_reason", None)
         except (AttributeError, IndexError) as exc:
             raise LLMReplyError(f"{model}: malformed response", model=model) from exc
+        if len(text) > MAX_REPLY_CHARS:
+            raise LLMReplyError(
+                f"{model}: a reply of {len(text) / 1e6:.1f} M characters, more than a function "
+                f"and its helpers take (limit {MAX_REPLY_CHARS // 1000} k): not used",
+                model=model,
+            )
         usage = getattr(response, "usage", None)
         cost = 0.0
         hidden = getattr(response, "_hidden_params", {}) or {}

@@ -2,12 +2,16 @@
 
 One object owns one connection: lazy connect, WAL, numbered migrations (``migrations/NNNN_*.sql``,
 each applied once, in a transaction), typed async queries, ``aclose()`` / ``async with``. A file
-that is not a SQLite database is reported as a ``StorageError`` and left untouched.
+that is not a SQLite database is reported as a ``StorageError`` and left untouched (it may be
+someone else's file); a SQLite database that fails its integrity check is reported (a warning
+naming both files) and set aside as ``<name>.corrupt-<time>`` with its WAL, and a new Memory
+starts in its place — never written over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +27,8 @@ from ..events import RankedModel
 from ..models import Category, Language, Metric, Stage, Workload
 from ..ports import ModelChoice, Observation
 from . import ranking, seed
+
+log = logging.getLogger("perforch.memory")
 
 
 def _now() -> str:
@@ -60,6 +66,7 @@ class Memory:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self.set_aside: Path | None = None  # where a damaged database was moved, if it was
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -83,14 +90,47 @@ class Memory:
                 )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            db = await aiosqlite.connect(self.path)
+            return await self._connect(check=self.path.exists())
+        except sqlite3.DatabaseError as exc:
+            if not self.path.exists():
+                raise StorageError(f"cannot open Memory at {self.path}: {exc}") from exc
+            self.set_aside = self._set_aside(str(exc))
+        try:
+            return await self._connect(check=False)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open Memory at {self.path}: {exc}") from exc
+
+    async def _connect(self, check: bool) -> aiosqlite.Connection:
+        db = await aiosqlite.connect(self.path)
+        try:
+            if check:  # an existing file: its pages must be sound before anything is written
+                found = await (await db.execute("PRAGMA quick_check(1)")).fetchone()
+                if found is None or found[0] != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check: {found[0] if found else '?'}")
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA foreign_keys=ON")
             db.row_factory = aiosqlite.Row
             await self._migrate(db)
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"cannot open Memory at {self.path}: {exc}") from exc
+        except BaseException:
+            await db.close()
+            raise
         return db
+
+    def _set_aside(self, why: str) -> Path:
+        """Move the damaged database (and its WAL and shared-memory files) out of the way."""
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{self.path}{suffix}")
+            if part.exists():
+                part.rename(Path(f"{aside}{suffix}"))
+        log.warning(
+            "Memory at %s is damaged (%s): set aside as %s, a new Memory starts there",
+            self.path,
+            why,
+            aside,
+        )
+        return aside
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
         version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
