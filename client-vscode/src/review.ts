@@ -69,7 +69,7 @@ export class Review implements vscode.Disposable {
     const picked = await vscode.window.showQuickPick(items, {
       canPickMany: true,
       title: "PerfOrch: keep which changes? (what you keep is tested again: the combination was not measured)",
-      placeHolder: "Uncheck the changes to leave out, then press Enter",
+      placeHolder: "Uncheck the changes to leave out, then OK",
       ignoreFocusOut: true,
     });
     if (picked === undefined || this.pending !== pending) return false; // dismissed: still reviewing
@@ -117,7 +117,7 @@ export class Review implements vscode.Disposable {
       await vscode.commands.executeCommand("vscode.diff", target, right, title, { preview: false });
       this.log.info(`review: ${proposal.label} — proposed for ${target.fsPath}`);
       // No notification with buttons: VS Code cannot take one back once the diff is decided.
-      vscode.window.setStatusBarMessage(`PerfOrch: review the proposed change — ✓ Accept or ✕ Reject in the editor title`, decision);
+      vscode.window.setStatusBarMessage(`PerfOrch: review the proposed change — ✓ Accept, ☑ Choose Changes or ✕ Reject in the editor title`, decision);
       const verdict = await decision;
       this.log.info(`review: ${typeof verdict === "string" ? verdict : "partly accepted"} (${target.fsPath})`);
       if (verdict === "rejected") return { applied: false, failureReason: "rejected in review" };
@@ -152,4 +152,3 @@ export class Review implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
   }
 }
-

@@ -298,7 +298,11 @@ async def _offer(ls: PerforchServer, job: EditorJob, result: JobResult) -> None:
                 uri=job.uri, diagnostics=list(ls.diagnostics.get(job.uri, {}).values())
             )
         )
-        await _test_what_was_kept(ls, job, current[0], convert.applied(current[0], edit))
+        # Apart from the job: it has ended once its result was reviewed.
+        ls.background.spawn(
+            _test_what_was_kept(ls, job, current[0], convert.applied(current[0], edit)),
+            name=f"{job.token}-kept",
+        )
     else:
         reason = getattr(applied, "failure_reason", None) or "not accepted"
         ls.window_show_message(
