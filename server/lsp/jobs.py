@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
+from pygls.workspace import TextDocument
 
 from perforch_core import describe, source
 from perforch_core import events as ev
@@ -90,9 +92,17 @@ async def ask_for_model(
     return titles.get(answer.title) if answer is not None else None
 
 
+def open_document(ls: PerforchServer, uri: str) -> TextDocument | None:
+    """The editor's buffer for ``uri`` if it is open. pygls keys its documents by the
+    unquoted URI: ``file:///w/pytoolz%2Btoolz/x.py`` (as editors send a ``+``, a space, any
+    non-ASCII) is ``file:///w/pytoolz+toolz/x.py`` there."""
+    found: TextDocument | None = ls.workspace.text_documents.get(unquote(uri))
+    return found
+
+
 def _current_function(ls: PerforchServer, uri: str, name: str) -> tuple[str, int | None] | None:
     """(the document's text, its version) — the buffer if open, else the file on disk."""
-    doc = ls.workspace.text_documents.get(uri)
+    doc = open_document(ls, uri)
     if doc is not None:
         return doc.source, doc.version
     try:
@@ -182,13 +192,13 @@ async def _test_what_was_kept(ls: PerforchServer, job: EditorJob, before: str, w
     """After a review that kept only some of the hunks (or a file that changed besides), the
     code as it now is was never tested: its tests run on it (a failure shows as the function's
     diagnostic) and the person is told that the combination was not measured."""
-    doc = ls.workspace.text_documents.get(job.uri)
+    doc = open_document(ls, job.uri)
     if doc is None:
         return  # applied to the file on disk: nothing to compare with until it is opened
     deadline = asyncio.get_running_loop().time() + SYNC_WAIT_S
     while doc.source == before and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
-        doc = ls.workspace.text_documents.get(job.uri) or doc
+        doc = open_document(ls, job.uri) or doc
     if doc.source.rstrip("\n") in (whole.rstrip("\n"), before.rstrip("\n")):
         return  # all of it (tested and measured), or the client never synced the change
     ls.window_show_message(

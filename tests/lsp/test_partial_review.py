@@ -84,9 +84,13 @@ async def test_keeping_one_hunk_of_two_gets_the_kept_code_tested(
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"perforch": settings})
     )
-    path = tmp_path / "slow_functions.py"
+    # A folder named as real ones are ("pytoolz+toolz"): editors send the "+" as %2B, and pygls
+    # keys its documents by the unquoted URI (the buffer was not found there before).
+    (tmp_path / "my+project").mkdir()
+    path = tmp_path / "my+project" / "slow_functions.py"
     path.write_text(SLOW)
     uri = path.as_uri()
+    assert "%2B" in uri
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(
             text_document=types.TextDocumentItem(
