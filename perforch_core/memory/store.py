@@ -29,6 +29,25 @@ from ..ports import ModelChoice, Observation
 from . import ranking, seed
 
 log = logging.getLogger("perforch.memory")
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+class _Damaged(sqlite3.DatabaseError):
+    """The database's own integrity check failed."""
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Whether ``exc`` says the file itself is damaged — not that it is busy, locked or
+    read-only, which would pass: only a damaged database is set aside."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, _Damaged) or (
+        code is not None
+        and code & 0xFF
+        in (
+            _SQLITE_CORRUPT,
+            _SQLITE_NOTADB,
+        )
+    )
 
 
 def _now() -> str:
@@ -92,7 +111,7 @@ class Memory:
         try:
             return await self._connect(check=self.path.exists())
         except sqlite3.DatabaseError as exc:
-            if not self.path.exists():
+            if not (self.path.exists() and _damaged(exc)):  # e.g. locked by another process
                 raise StorageError(f"cannot open Memory at {self.path}: {exc}") from exc
             self.set_aside = self._set_aside(str(exc))
         try:
@@ -106,7 +125,7 @@ class Memory:
             if check:  # an existing file: its pages must be sound before anything is written
                 found = await (await db.execute("PRAGMA quick_check(1)")).fetchone()
                 if found is None or found[0] != "ok":
-                    raise sqlite3.DatabaseError(f"integrity check: {found[0] if found else '?'}")
+                    raise _Damaged(f"integrity check: {found[0] if found else '?'}")
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA foreign_keys=ON")
             db.row_factory = aiosqlite.Row

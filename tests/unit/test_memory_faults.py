@@ -106,3 +106,19 @@ async def test_a_damaged_database_is_reported_and_set_aside_not_written_over(
     assert fresh.set_aside is not None and fresh.set_aside.name.startswith("memory.sqlite.corrupt-")
     assert fresh.set_aside.read_bytes() == damaged  # kept as it was, for the person to look at
     assert any("damaged" in r.message and str(fresh.set_aside) in r.message for r in caplog.records)
+
+
+def test_a_busy_database_is_never_set_aside():
+    """Only SQLite's own "damaged" answers (or a failed integrity check) set a file aside: a
+    database locked by another PerfOrch process is a plain error, the file left where it is."""
+    from perforch_core.memory.store import _damaged
+
+    def error(kind: type[sqlite3.DatabaseError], message: str, code: int) -> sqlite3.DatabaseError:
+        exc = kind(message)
+        exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+        return exc
+
+    assert not _damaged(error(sqlite3.OperationalError, "database is locked", 5))
+    assert not _damaged(error(sqlite3.OperationalError, "attempt to write a readonly database", 8))
+    assert _damaged(error(sqlite3.DatabaseError, "database disk image is malformed", 11))
+    assert _damaged(error(sqlite3.DatabaseError, "file is not a database", 26))
