@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -117,3 +118,19 @@ def models_toml(api_base: str, name: str = "openai/scripted") -> str:
         f'[models."{name}"]\ndisplay_name = "Scripted endpoint"\nprovider = "openai"\n'
         f'api_base = "{api_base}"\nretries = 0\n'
     )
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "slow_functions.py"
+
+
+def counter_reply() -> str:
+    """A model's reply rewriting the demo's ``has_duplicates`` (examples/slow_functions.py) with
+    ``collections.Counter``: against the file, two hunks — the import, and the body that needs
+    it — with the docstring and its doctests as they are."""
+    head = EXAMPLE.read_text().split("def has_duplicates")[1].split("    for i in range")[0]
+    code = (
+        "import collections\n\n\ndef has_duplicates"
+        + head
+        + "    return any(n > 1 for n in collections.Counter(items).values())\n"
+    )
+    return f"```python\n{code}```"

@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Locator, Page
 
 from tests.e2e.conftest import local_models_installed
-from tests.scripted_endpoint import ScriptedEndpoint, models_toml
+from tests.scripted_endpoint import ScriptedEndpoint, counter_reply, models_toml
 from tests.text_checks import same_but_added_imports
 
 from .vscode import (
@@ -123,26 +123,30 @@ async def _diff_shown(page: Page, server: CodeServer, jobs_before: int) -> None:
     await page.locator(".tab", has_text="↔ proposed").first.wait_for(timeout=10_000)
 
 
-async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
-    assert local_models_installed("qwen2.5-coder-1.5b"), "run scripts/setup.sh"
-    tools = editor_tools()
-    assert VSIX.exists()
+def _code_server(
+    tmp_path: Path, settings: dict[str, object], env: dict[str, str] | None = None
+) -> tuple[CodeServer, Path]:
+    """code-server with the packaged extension installed, over a workspace holding the demo
+    file; the file's path beside it."""
     workspace = tmp_path / "project"
     workspace.mkdir()
     target = workspace / "slow_functions.py"
     target.write_text(SOURCE)
-    server = CodeServer(
-        tools,
-        tmp_path,
-        workspace,
-        {
-            "perforch.server.interpreter": sys.executable,
-            "perforch.memoryPath": str(tmp_path / "memory.sqlite"),
-        },
-    )
+    base = {
+        "perforch.server.interpreter": sys.executable,
+        "perforch.memoryPath": str(tmp_path / "memory.sqlite"),
+    }
+    server = CodeServer(editor_tools(), tmp_path, workspace, {**base, **settings}, env=env)
+    assert VSIX.exists()
     assert "perforch" in server.install(VSIX).lower()
-    url = server.start()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return server, target
+
+
+async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
+    assert local_models_installed("qwen2.5-coder-1.5b"), "run scripts/setup.sh"
+    server, target = _code_server(tmp_path, {})
+    url = server.start()
     try:
         async with browser_page(url, tmp_path / "chromium") as page:
             try:
@@ -223,54 +227,21 @@ async def _contains(locator: Locator, text: str) -> bool:
     return text in (await locator.inner_text()).replace("\xa0", " ")  # Monaco renders nbsp
 
 
-# The scripted change: the import (hunk 1) and the body that needs it (hunk 2).
-TWO_HUNKS = """```python
-import collections
-
-
-def has_duplicates(items):
-    \"\"\"Return True if any value occurs more than once in ``items``.
-
-    >>> has_duplicates([3, 1, 4, 1, 5])
-    True
-    >>> has_duplicates([])
-    False
-    >>> has_duplicates(list(range(1500)))
-    False
-    \"\"\"
-    return any(n > 1 for n in collections.Counter(items).values())
-```"""
-
-
 async def test_review_keeps_one_hunk_and_drops_the_other(tmp_path: Path):
     """The CodeLens above the function runs Optimize; the diff offers Choose Changes; the
     person unchecks the import and keeps the body: only that hunk lands, and the server says
     the combination was not measured and runs its tests (they fail: the import is missing)."""
-    tools = editor_tools()
-    workspace = tmp_path / "project"
-    workspace.mkdir()
-    target = workspace / "slow_functions.py"
-    target.write_text(SOURCE)
     config = tmp_path / "perforch-config"
     config.mkdir()
     scripted = "openai/scripted"
-    with ScriptedEndpoint([TWO_HUNKS]) as endpoint:
+    with ScriptedEndpoint([counter_reply()]) as endpoint:
         (config / "models.toml").write_text(models_toml(endpoint.api_base, scripted))
-        server = CodeServer(
-            tools,
+        server, target = _code_server(
             tmp_path,
-            workspace,
-            {
-                "perforch.server.interpreter": sys.executable,
-                "perforch.memoryPath": str(tmp_path / "memory.sqlite"),
-                "perforch.models": [scripted],
-                "perforch.explain": False,
-            },
+            {"perforch.models": [scripted], "perforch.explain": False},
             env={"PERFORCH_CONFIG": str(config), "OPENAI_API_KEY": "scripted-no-key"},
         )
-        server.install(VSIX)
         url = server.start()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         try:
             async with browser_page(url, tmp_path / "chromium") as page:
                 try:

@@ -21,29 +21,13 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.lsp.conftest import SERVER, start
-from tests.scripted_endpoint import ScriptedEndpoint, models_toml
+from tests.scripted_endpoint import ScriptedEndpoint, counter_reply, models_toml
 
 pytestmark = [pytest.mark.slow]
 
 SLOW = (Path(__file__).parents[2] / "examples" / "slow_functions.py").read_text()
 SCRIPTED = "openai/scripted"
-# Two hunks: the import (into the file's import block) and the body that needs it.
-REPLY = '''```python
-import collections
-
-
-def has_duplicates(items):
-    """Return True if any value occurs more than once in ``items``.
-
-    >>> has_duplicates([3, 1, 4, 1, 5])
-    True
-    >>> has_duplicates([])
-    False
-    >>> has_duplicates(list(range(1500)))
-    False
-    """
-    return any(n > 1 for n in collections.Counter(items).values())
-```'''
+REPLY = counter_reply()  # two hunks: the import, and the body that needs it
 
 
 def _free_port() -> int:
