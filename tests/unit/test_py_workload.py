@@ -35,6 +35,15 @@ def run(tmp_path: Path, request: dict[str, object]) -> dict[str, object]:
     return result
 
 
+def probe(
+    tmp_path: Path, gen: str, code: str, entry: str = "has_duplicates", **limits: object
+) -> dict[str, object]:
+    """The runner's probe of generator ``gen`` on ``code`` (``limits``: seeds, target_ns, …)."""
+    p = files(tmp_path, gen=gen, a=code)
+    request = {"mode": "probe", "generator": p["gen"], "module_a": p["a"], "entry": entry}
+    return run(tmp_path, {**request, **limits})
+
+
 def test_probe_scales_the_size_until_a_call_costs_the_target(tmp_path: Path):
     p = files(tmp_path, gen=GENERATOR, a=QUADRATIC)
     request = {
@@ -67,20 +76,7 @@ import random
 def generate_input(size, rng):
     return ([random.random() for _ in range(size)],)
 """
-    p = files(tmp_path, gen=gen, a=LINEAR)
-    out = run(
-        tmp_path,
-        {
-            "mode": "probe",
-            "generator": p["gen"],
-            "module_a": p["a"],
-            "entry": "has_duplicates",
-            "seeds": [1],
-            "target_ns": 10**6,
-            "max_size": 64,
-            "budget_ns": 10**9,
-        },
-    )
+    out = probe(tmp_path, gen, LINEAR, seeds=[1], target_ns=10**6, max_size=64, budget_ns=10**9)
     assert not out["ok"] and "not deterministic" in str(out["generator_error"])
 
 
@@ -146,19 +142,15 @@ def test_a_generator_returning_the_one_arguments_items_is_taken_as_that_argument
         "def generate_input(size, rng):\n    return tuple(rng.choice('ab') for _ in range(size))\n"
     )
     count = "def frequencies(seq):\n    return {k: list(seq).count(k) for k in set(seq)}\n"
-    p = files(tmp_path, gen=items, a=count)
-    out = run(
+    out = probe(
         tmp_path,
-        {
-            "mode": "probe",
-            "generator": p["gen"],
-            "module_a": p["a"],
-            "entry": "frequencies",
-            "seeds": [1],
-            "target_ns": 100_000,
-            "max_size": 1 << 12,
-            "budget_ns": 2_000_000_000,
-        },
+        items,
+        count,
+        "frequencies",
+        seeds=[1],
+        target_ns=100_000,
+        max_size=1 << 12,
+        budget_ns=2_000_000_000,
     )
     assert out["ok"] and out["wrapped"], out
     space: dict[str, object] = {}
@@ -175,19 +167,14 @@ def test_inputs_on_which_the_original_does_no_more_work_as_they_grow_are_refused
     early = (
         "def generate_input(size, rng):\n    return ([rng.randrange(3) for _ in range(size)],)\n"
     )
-    p = files(tmp_path, gen=early, a=QUADRATIC)
-    out = run(
+    out = probe(
         tmp_path,
-        {
-            "mode": "probe",
-            "generator": p["gen"],
-            "module_a": p["a"],
-            "entry": "has_duplicates",
-            "seeds": [1],
-            "target_ns": 2_000_000,
-            "max_size": 1 << 12,
-            "budget_ns": 2_000_000_000,
-        },
+        early,
+        QUADRATIC,
+        seeds=[1],
+        target_ns=2_000_000,
+        max_size=1 << 12,
+        budget_ns=2_000_000_000,
     )
     assert not out["ok"]
     assert "the inputs do not make it work harder as they grow" in str(out["error"])
