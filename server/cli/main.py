@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_arguments(sub.add_parser("bench", help="benchmarks that write reports"))
     lsp = sub.add_parser("lsp", help="run the language server (stdio)")
     lsp.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT instead")
+    lsp.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="stderr log level (default WARNING, or env PERFORCH_LOG_LEVEL; DEBUG: every message)",
+    )
     return parser
 
 
@@ -90,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "lsp":
         from server.lsp.server import main as lsp_main
 
-        lsp_main(["--tcp", str(args.tcp)] if args.tcp else [])
+        lsp_argv = ["--tcp", str(args.tcp)] if args.tcp else []
+        lsp_main(lsp_argv + (["--log-level", args.log_level] if args.log_level else []))
         return
     if args.command == "profiler":
         from profiler.daemon import main as daemon_main

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Locator, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import local_models_installed
 from tests.scripted_endpoint import ScriptedEndpoint, counter_reply, models_toml
@@ -223,6 +224,14 @@ async def test_optimize_in_real_vscode_accept_then_reject(tmp_path: Path):
         server.stop()
 
 
+def _lens_traffic(output: str) -> str:
+    lines = output.splitlines()
+    lens = [line for line in lines if any(w in line for w in ("odeLens", "Traceback", "Error:"))]
+    return "no CodeLens shown in 90 s; the lens traffic:\n" + "\n".join(
+        [*lens[-40:], "--- the output's end ---", *lines[-40:]]
+    )
+
+
 async def _contains(locator: Locator, text: str) -> bool:
     return text in (await locator.inner_text()).replace("\xa0", " ")  # Monaco renders nbsp
 
@@ -238,8 +247,16 @@ async def test_review_keeps_one_hunk_and_drops_the_other(tmp_path: Path):
         (config / "models.toml").write_text(models_toml(endpoint.api_base, scripted))
         server, target = _code_server(
             tmp_path,
-            {"perforch.models": [scripted], "perforch.explain": False},
-            env={"PERFORCH_CONFIG": str(config), "OPENAI_API_KEY": "scripted-no-key"},
+            {
+                "perforch.models": [scripted],
+                "perforch.explain": False,
+            },
+            env={
+                "PERFORCH_CONFIG": str(config),
+                "OPENAI_API_KEY": "scripted-no-key",
+                # every LSP message in the output: a missing CodeLens then says why (seen in CI)
+                "PERFORCH_LOG_LEVEL": "DEBUG",
+            },
         )
         url = server.start()
         try:
@@ -247,7 +264,10 @@ async def test_review_keeps_one_hunk_and_drops_the_other(tmp_path: Path):
                 try:
                     await open_file(page, "slow_functions.py", LOOP_LINE)
                     lens = page.locator(".codelens-decoration a", has_text="⚡ Optimize")
-                    await lens.first.wait_for(timeout=90_000)
+                    try:
+                        await lens.first.wait_for(timeout=90_000)
+                    except PlaywrightTimeout:
+                        raise AssertionError(_lens_traffic(server.output())) from None
                     await page.screenshot(path=str(ARTIFACTS / "codelens.png"))
                     await lens.first.click()
                     await _diff_shown(page, server, 0)

@@ -2,9 +2,11 @@
 
 - Work a candidate hands to other threads (Go's ``t.Run`` subtests, ``std::thread``, Rust's
   ``thread::spawn``, a Java ``Thread``) is counted: the per-run CPU time PerfOrch reports is
-  within 10 % of the same function's native all-thread CPU time, measured outside PerfOrch as
+  within 20 % of the same function's native all-thread CPU time, measured outside PerfOrch as
   the difference of two native runs (``getrusage`` of 1 + N calls minus 1 call, over N).
-  The thread clock PerfOrch read before saw only the joining thread.
+  The thread clock PerfOrch read before saw only the joining thread, which does none of the
+  work: it read a small fraction of it. How precise the numbers are is the fidelity benchmark's
+  question (`perforch bench fidelity`), where the machine's noise is measured, not this test's.
 - A candidate that keeps results between calls is rolled back with that reason, although its
   measured gain is large (the workload repeats the same tests).
 """
@@ -235,7 +237,10 @@ async def test_work_on_other_threads_is_counted_like_native_all_thread_cpu_time(
     vCPUs cost 3.8-5.5 ms a call for the same C++ program within a minute (the host's other
     tenants share the cores), so one PerfOrch measurement against one native measurement a few
     seconds later read 5-18 % apart in either direction (seen 2026-12-02: the C++ case was an
-    expected failure for it; interleaved, PerfOrch read 4 % above native, 0.93-1.19)."""
+    expected failure for it; interleaved, PerfOrch read 4 % above native, 0.93-1.19). The band
+    is 20 %: with 10 %, a CI run failed on C++ rounds reading 1.13, 0.89 and 1.14 (PerfOrch
+    5.07/4.79/5.25 ms against native 4.48/5.38/4.60 ms), both sides moving by 10 % between
+    rounds; a count of the joining thread alone would read near 0, far outside either band."""
     spread = SPREADS[language]
     lone = tmp_path / "lone"
     lone.mkdir()
@@ -256,7 +261,7 @@ async def test_work_on_other_threads_is_counted_like_native_all_thread_cpu_time(
         # The wall time is reported beside: two threads share it, so it is below the CPU time.
         assert verdict.wall_before_ns is not None and verdict.wall_before_ns < measured
     ratio = sorted(ratios)[ROUNDS // 2]
-    assert abs(ratio - 1) < 0.10, (language, ratio, seen)
+    assert abs(ratio - 1) < 0.20, (language, ratio, seen)
 
 
 MEMO_PYTHON = '''_answers = {}
