@@ -15,7 +15,9 @@ Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
   acct, userfaultfd, io_uring, pidfd_getfd, kcmp, file handles, clone with CLONE_NEWUSER (and
   clone3 answers ENOSYS, so the C library falls back to clone, whose flags seccomp can read);
 - rlimits, set by ``prlimit`` in front of bwrap: CPU seconds (SIGXCPU first), address space,
-  file size (an output flood stops), open files, processes (a fork bomb stops), no core dumps;
+  file size (an output flood stops), open files, processes (a fork bomb stops; without root
+  the kernel counts the user's own tasks too, so the limit is their count now plus the
+  allowance), no core dumps;
 - a new session and a wall-clock timeout that kills the whole process group; bwrap's
   ``--die-with-parent`` and the PID namespace take every descendant down with it;
 - a cleared environment; stdout/stderr go to files in the work dir, only their tails come back.
@@ -295,9 +297,14 @@ def limits_argv(limits: Limits) -> list[str]:
         wanted.append(("--cpu", resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 1))
     root = os.geteuid() == 0
     if root and sandbox_mode() == "bwrap":
-        # Counts processes per real uid: the candidate runs as nobody. (For an unprivileged
-        # user it would count the user's own processes too, so the PID namespace must do.)
+        # Counts processes per real uid: the candidate runs as nobody.
         wanted.append(("--nproc", resource.RLIMIT_NPROC, limits.processes, limits.processes))
+    elif not root:
+        # The kernel counts this user's tasks in every user namespace above the candidate's
+        # too (measured: 30 of the user's processes elsewhere left a limit of 50 room for 17),
+        # so the limit is what the user runs now plus the candidate's allowance.
+        allowance = _tasks_of(os.getuid()) + limits.processes
+        wanted.append(("--nproc", resource.RLIMIT_NPROC, allowance, allowance))
     argv = ["prlimit"]
     for flag, which, soft, hard in wanted:
         if not root:
@@ -306,6 +313,21 @@ def limits_argv(limits: Limits) -> list[str]:
                 soft, hard = min(soft, ceiling), min(hard, ceiling)
         argv.append(f"{flag}={soft}:{hard}")
     return [*argv, "--"]
+
+
+def _tasks_of(uid: int) -> int:
+    """How many tasks (threads count: RLIMIT_NPROC counts them) run as real uid ``uid``."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (OSError, KeyError, ValueError):  # gone meanwhile, or unreadable
+            continue
+    return total
 
 
 def _tail(path: Path) -> str:

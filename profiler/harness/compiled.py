@@ -66,6 +66,9 @@ class Recipe:
     # not alter: the linked files stay root-owned and read-only for the sandbox's uid).
     linked_dirs: Mapping[str, Path] = field(default_factory=dict)
     compiler: Compiler | None = None  # compiles the same sources faster, when it is up
+    # Printed last by a launcher around the tests: an exit code 0 without it means the program
+    # ended early (an exit(0) in the candidate), not that the tests passed.
+    finished_marker: str = ""
 
 
 def _digest(recipe: Recipe) -> str:
@@ -194,14 +197,31 @@ async def run_artifact(
         )
 
 
-def outcome_from_run(run: RunResult, failure_lines: Sequence[str]) -> TestOutcome:
-    """A test program passes when it exits 0; otherwise its output says why."""
+FINISHED = "PERFORCH-TESTS-FINISHED"  # what PerfOrch's launchers print after the tests
+
+
+def outcome_from_run(
+    run: RunResult, failure_lines: Sequence[str], finished_marker: str = ""
+) -> TestOutcome:
+    """A test program passes when it exits 0 (and printed ``finished_marker``, when it has
+    one); otherwise its output says why."""
+    early = bool(finished_marker) and finished_marker not in run.stdout_tail
+    if run.returncode == 0 and not run.timed_out and early:
+        return TestOutcome(
+            passed=False,
+            total=1,
+            error="the test program exited (code 0) before its tests finished: "
+            "does the candidate call exit()?",
+            duration_s=run.wall_s,
+            stdout_tail=run.stdout_tail[-TAIL:],
+            stderr_tail=run.stderr_tail[-TAIL:],
+        )
     if run.returncode == 0 and not run.timed_out:
         return TestOutcome(
             passed=True,
             total=1,
             duration_s=run.wall_s,
-            stdout_tail=run.stdout_tail[-TAIL:],
+            stdout_tail=run.stdout_tail.replace(FINISHED, "").rstrip()[-TAIL:],
             stderr_tail=run.stderr_tail[-TAIL:],
         )
     text = run.stderr_tail + "\n" + run.stdout_tail
@@ -293,7 +313,7 @@ class CompiledHarness:
             address_space_mb=self.run_limits.address_space_mb,
         )
         run = await run_artifact(recipe, built.path, limits)
-        return outcome_from_run(run, self.failure_markers)
+        return outcome_from_run(run, self.failure_markers, recipe.finished_marker)
 
     async def _bench(
         self, params: CompareParams, baseline: str, candidate: str

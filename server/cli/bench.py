@@ -1,5 +1,6 @@
-"""``perforch bench``: the benchmarks that write reports (``fidelity``, ``lsp``, ``projects``,
-``workloads``) and ``export`` (a HumanEvalPack problem as a file and its tests)."""
+"""``perforch bench``: the benchmarks that write reports (``adversarial``, ``fidelity``,
+``lsp``, ``projects``, ``workloads``) and ``export`` (a HumanEvalPack problem as a file and
+its tests)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from pathlib import Path
 from perforch_core import benchmarks
 from perforch_core.errors import ConfigError
 
-from . import bench_fidelity, bench_lsp, bench_projects, bench_workloads
+from . import bench_adversarial, bench_fidelity, bench_lsp, bench_projects, bench_workloads
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="bench_cmd", required=True)
+    bench_adversarial.add_arguments(
+        sub.add_parser("adversarial", help="hostile candidates against the sandbox, root and user")
+    )
     bench_fidelity.add_arguments(
         sub.add_parser("fidelity", help="whether the profiler's intervals and verdicts hold")
     )
@@ -34,6 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    if args.bench_cmd == "adversarial":
+        return await bench_adversarial.run(args)
     if args.bench_cmd == "lsp":
         return await bench_lsp.run(args)
     if args.bench_cmd == "export":

@@ -10,13 +10,14 @@ launcher (``hold``) and runs them a fixed number of times for valgrind (``count`
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
-from ...harness.compiled import CompiledHarness, Recipe
+from ...harness.compiled import FINISHED, CompiledHarness, Recipe
 from ...sandbox import Limits
 from .toolchain import cpp
 
@@ -107,7 +108,19 @@ class CppHarness(CompiledHarness):
         return f"{module.rstrip()}\n\n{source}"
 
     def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
-        return self._recipe(self.with_tests(module, tests))
+        """The tests' ``main`` called from PerfOrch's, which prints :data:`FINISHED` after it
+        returns 0: a candidate calling ``exit(0)`` inside the tests is not a pass."""
+        program = self.with_tests(module, tests)
+        try:
+            includes, body = as_callable(program, "perforch_tests")
+        except HarnessError:  # a main this cannot rename: its exit code alone decides
+            return self._recipe(program)
+        launcher = (
+            "int main() {\n    int rc = perforch_tests();\n"
+            f'    if (rc == 0) std::printf("\\n{FINISHED}\\n");\n    return rc;\n}}\n'
+        )
+        source = "\n".join([*includes, "#include <cstdio>"]) + f"\n{body}\n{launcher}"
+        return dataclasses.replace(self._recipe(source), finished_marker=FINISHED)
 
     def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
         inc_a, body_a = as_callable(self.with_tests(baseline, tests), "perforch_tests")

@@ -77,7 +77,9 @@ class GoHarness(CompiledHarness):
                 'export GOCACHE="$PWD/gocache"; cd src && go test -c -o ../prog.test .',
             ],
             artifact="prog.test",
-            run=["./prog.test", "-test.v", "-test.count=1"],
+            # paniconexit0: an os.Exit(0) inside a test fails it (as `go test` does; the binary
+            # run by itself would exit 0 and count as passed: the adversarial benchmark).
+            run=["./prog.test", "-test.v", "-test.count=1", "-test.paniconexit0"],
             key=f"{tc.version} go test -c",
             ro_binds=[tc.goroot, tc.modcache],
             env={

@@ -199,7 +199,7 @@ class GoRunner(Runner):
             return failed
         pattern = "^(" + "|".join(re.escape(t.id) for t in spec.tests) + ")$"
         return Prepared(
-            argv=[f"{INSIDE}/pkg.test", "-test.run", pattern],
+            argv=[f"{INSIDE}/pkg.test", "-test.paniconexit0", "-test.run", pattern],
             repeat="-test.count={k}",
             cwd=cwd,
             env={"PATH": "/usr/bin:/bin", "GOMAXPROCS": "2"},

@@ -13,7 +13,7 @@ from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
 from ...harness import contract
-from ...harness.compiled import CompiledHarness, Recipe
+from ...harness.compiled import FINISHED, CompiledHarness, Recipe
 from ...sandbox import Limits
 from .javac_service import JavacService
 from .toolchain import java, process_clock
@@ -79,7 +79,11 @@ class JavaHarness(CompiledHarness):
 
     def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
         files, main = self._files(module, tests, None)
-        return self._recipe(files, [main], JVM_FLAGS)
+        # Through PerforchMain: a System.exit(0) before the tests end is not a pass.
+        recipe = self._recipe(
+            {**files, "PerforchMain.java": LAUNCHER}, ["PerforchMain", main], JVM_FLAGS
+        )
+        return dataclasses.replace(recipe, finished_marker=FINISHED)
 
     def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
         """Both test programs in packages ``pa`` / ``pb`` of one JVM, driven by PerforchBench
@@ -122,6 +126,7 @@ class JavaHarness(CompiledHarness):
 
 
 DRIVER = (Path(__file__).parent / "java_src" / "PerforchBench.java").read_text()
+LAUNCHER = (Path(__file__).parent / "java_src" / "PerforchMain.java").read_text()
 
 
 def sides(main: str) -> str:

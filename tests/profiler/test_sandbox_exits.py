@@ -1,0 +1,44 @@
+"""A candidate that ends the test program early with exit code 0 (``exit(0)``,
+``std::process::exit(0)``, ``os.Exit(0)``, ``System.exit(0)``, ``os._exit(0)``) is not a pass:
+each language's launcher must see its tests finish. Found by `perforch bench adversarial`: in
+C++, Rust, Go and Java the exit code alone decided, and such a candidate counted as passing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perforch_core import source
+from profiler.client import ProfilerClient
+from server.cli import attacks
+
+EXITS = [a for a in attacks.ATTACKS if a.expect == "not_passed"]
+
+
+@pytest.fixture
+async def client():
+    c = ProfilerClient(test_timeout_s=60)
+    await c.start()
+    yield c
+    await c.aclose()
+
+
+def _task(attack: attacks.Attack, where: Path):  # type: ignore[no-untyped-def]
+    written, path, function = attacks.files(attack, {})
+    where.mkdir()
+    for name, text in written.items():
+        (where / name).write_text(text)
+    return source.task_from_file(where / path, function)
+
+
+@pytest.mark.parametrize("attack", EXITS, ids=lambda a: a.language.value)
+async def test_an_exit_inside_the_tests_is_not_a_pass(
+    client: ProfilerClient, tmp_path: Path, attack: attacks.Attack
+):
+    exits = _task(attack, tmp_path / "exits")
+    outcome = await client.run_tests(exits, exits.current_code or "")
+    assert not outcome.passed, outcome
+    # The same file whose function returns normally passes: the launcher is not in the way.
+    fine = _task(attacks.benign(attack.language), tmp_path / "fine")
+    assert (await client.run_tests(fine, fine.current_code or "")).passed
