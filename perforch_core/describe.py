@@ -186,6 +186,13 @@ def event(e: BaseModel) -> Described:
             "ok",
             activity=f"refine: workload of size {w.size}",
         )
+    if isinstance(e, ev.ProfilerRestarted):
+        return Described(
+            f"the profiler daemon died while {e.during} ({e.detail}): "
+            "it was started again and this step runs again",
+            "bad",
+            activity=f"profiler restarted: {e.during} again",
+        )
     if isinstance(e, ev.Explained):
         return Described(f"{e.model} says (its words): {e.text}")
     if isinstance(e, ev.HotspotsFound):

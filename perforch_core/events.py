@@ -141,6 +141,15 @@ class RolledBack(_Event):
     reason: str
 
 
+class ProfilerRestarted(_Event):
+    """The profiler daemon died during a step; it was started again and the step runs again
+    (once: a second death fails the step)."""
+
+    kind: Literal["profiler_restarted"] = "profiler_restarted"
+    during: str  # e.g. "testing qwen's candidate"
+    detail: str
+
+
 class JobFinished(_Event):
     kind: Literal["job_finished"] = "job_finished"
     success: bool
@@ -171,6 +180,7 @@ JobEvent = Annotated[
     | ScalingMeasured
     | CandidateAccepted
     | RolledBack
+    | ProfilerRestarted
     | JobFinished
     | JobFailed
     | JobCancelled,

@@ -5,14 +5,21 @@ recorded (``recording.py``); the job's flow over them is ``executor.py``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
 from . import caching, complexity, describe, languages, projects, refine_inputs
 from . import events as ev
-from .errors import BudgetExceededError, LLMError, LLMReplyError, ProfilerError, StorageError
+from .errors import (
+    BudgetExceededError,
+    LLMError,
+    LLMReplyError,
+    ProfilerError,
+    ProfilerUnavailableError,
+    StorageError,
+)
 from .job import Job
 from .llm import parsing, prompts
 from .models import Action, Candidate, Scaling, Stage, Task, TestOutcome, Verdict
@@ -26,6 +33,8 @@ from .ports import (
 )
 from .recording import Proposal, Recorder, every_call_failed
 from .result import Attempt, AttemptOutcome, Explanation, JobResult
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from .executor import Executor
@@ -199,8 +208,20 @@ class Run:
         )
         return None
 
+    async def survive_profiler_death(self, during: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``; if the profiler daemon dies during it, say so and call it once more (the
+        client starts a new daemon on the next request)."""
+        try:
+            return await call()
+        except ProfilerUnavailableError as exc:
+            self.emit(ev.ProfilerRestarted, during=during, detail=str(exc))
+            return await call()
+
     async def test(self, code: str, stage: Stage | None, model: str | None) -> TestOutcome:
-        outcome = await self.x.profiler.run_tests(self.task, code)
+        who = f"{model}'s candidate" if model else "your code"
+        outcome = await self.survive_profiler_death(
+            f"testing {who}", lambda: self.x.profiler.run_tests(self.task, code)
+        )
         project = self.task.tests.project
         if project is not None and project.set_aside:
             aside = tuple(t.id for t in project.set_aside)
@@ -372,8 +393,11 @@ class Run:
                 )
                 return f"it {differs}"
             try:
-                verdict = await self.x.profiler.compare(
-                    self.task, code, proposal.code, metric, self.policy.threshold_pct, on_sample
+                verdict = await self.survive_profiler_death(
+                    f"measuring {ranked.model}'s candidate",
+                    lambda: self.x.profiler.compare(
+                        self.task, code, proposal.code, metric, self.policy.threshold_pct, on_sample
+                    ),
                 )
                 verdict = caching.guarded(
                     languages.support(self.task.language), code, proposal.code, verdict

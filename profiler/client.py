@@ -187,6 +187,11 @@ class ProfilerClient:
     async def _request(
         self, method: str, params: dict[str, Any], listener: Notify | None = None
     ) -> Any:
+        if self.state == ClientState.RUNNING and self._proc and self._proc.returncode is not None:
+            log.warning(
+                "the profiler daemon exited (code %s): starting it again", self._proc.returncode
+            )
+            self.state = ClientState.ERRORED  # died since the last request: a new one now
         if self.state in (ClientState.NEW, ClientState.EXITED, ClientState.ERRORED):
             await self.start()
         connection, proc = self._connection, self._proc
@@ -209,7 +214,12 @@ class ProfilerClient:
             ) from exc
         except (RuntimeError, ConnectionError, BrokenPipeError) as exc:
             # pygls fails the pending requests of a daemon that exited with RuntimeError.
-            raise ProfilerUnavailableError("the profiler daemon exited") from exc
+            if self._connection is connection:
+                self.state = ClientState.ERRORED  # the next request starts a new daemon
+            code = proc.returncode
+            raise ProfilerUnavailableError(
+                "the profiler daemon exited" + (f" (code {code})" if code is not None else "")
+            ) from exc
         finally:
             self._listeners.pop(rid, None)
 

@@ -9,11 +9,14 @@ Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
   at its own path;
 - **uid 65534 (nobody)**, no capabilities, ``no_new_privs``: when PerfOrch runs as root, bwrap
   runs privileged and ``setpriv`` drops to nobody inside (so ``RLIMIT_NPROC`` applies — the kernel
-  ignores it for root); otherwise bwrap maps nobody in a user namespace;
+  ignores it for root); otherwise bwrap maps nobody in a user namespace that cannot nest
+  (``--disable-userns``);
 - a **seccomp** deny-list (EPERM): ptrace, process_vm_*, bpf, perf_event_open, keyring and
   kernel-module calls, mount/pivot_root/unshare/setns and the new mount API, swap, reboot,
   acct, userfaultfd, io_uring, pidfd_getfd, kcmp, file handles, clone with CLONE_NEWUSER (and
   clone3 answers ENOSYS, so the C library falls back to clone, whose flags seccomp can read);
+- a ceiling on the resident memory of all the run's processes together (polled every 0.2 s;
+  half the machine unless set), since the address-space limit below is per process;
 - rlimits, set by ``prlimit`` in front of bwrap: CPU seconds (SIGXCPU first), address space,
   file size (an output flood stops), open files, processes (a fork bomb stops; without root
   the kernel counts the user's own tasks too, so the limit is their count now plus the
@@ -59,6 +62,10 @@ class Limits:
     file_size_mb: int = 16
     open_files: int = 256
     processes: int = 256  # threads count too (a JVM starts ~20)
+    # All of the candidate's processes together (resident memory, polled): the address-space
+    # limit is per process, and a few forked children could otherwise take the whole machine.
+    # None: half of this machine's memory.
+    total_memory_mb: int | None = None
 
 
 @dataclass
@@ -70,9 +77,12 @@ class RunResult:
     stderr_tail: str
     signal_name: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    memory_exceeded_mb: int | None = None  # the ceiling its processes together went past
 
     @property
     def crashed_reason(self) -> str | None:
+        if self.memory_exceeded_mb is not None:
+            return f"used more than {self.memory_exceeded_mb} MiB across its processes (killed)"
         if self.timed_out:
             return f"timed out after {self.wall_s:.1f} s (killed)"
         if self.signal_name and self.signal_name != "SIGABRT":  # abort(): its stderr says why
@@ -240,6 +250,9 @@ def wrap(
     root = os.geteuid() == 0
     if not root:
         cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
+        # No user namespace inside this one (where privilege would come back), besides the
+        # seccomp rule on CLONE_NEWUSER: the kernel's own limit, set by bwrap.
+        cmd += ["--disable-userns"]
     for link, target in (
         ("/bin", "usr/bin"),
         ("/sbin", "usr/sbin"),
@@ -328,6 +341,73 @@ def _tasks_of(uid: int) -> int:
         except (OSError, KeyError, ValueError):  # gone meanwhile, or unreadable
             continue
     return total
+
+
+def total_memory_ceiling_mb(limits: Limits) -> int:
+    if limits.total_memory_mb is not None:
+        return limits.total_memory_mb
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 / (1 << 20))
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every live descendant."""
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        if pid in found or not Path(f"/proc/{pid}").exists():
+            continue
+        found.append(pid)
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                stack += [int(child) for child in children.read_text().split()]
+    return found
+
+
+def tree_resident_mb(root: int) -> float:
+    """Resident memory of ``root`` and every descendant (shared pages count in each)."""
+    pages = 0
+    for pid in process_tree(root):
+        with contextlib.suppress(OSError, IndexError, ValueError):  # gone meanwhile
+            pages += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def kill_tree(pids: Sequence[int]) -> None:
+    """SIGKILL each of ``pids`` directly: through bwrap's --die-with-parent and the PID
+    namespace's end alone, processes holding gigabytes were seen alive a second later."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+async def _gone(pids: Sequence[int], timeout_s: float = 10.0) -> None:
+    """Return once none of ``pids`` runs any more (freeing much memory takes a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(_alive(pid) for pid in pids):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _watch_memory(pid: int, ceiling_mb: int, tripped: list[int], killed: list[int]) -> None:
+    """Kill the run when its processes together hold more than ``ceiling_mb`` (``killed``:
+    the processes it killed, for the run to wait on)."""
+    while True:
+        await asyncio.sleep(0.2)
+        if tree_resident_mb(pid) > ceiling_mb:
+            tripped.append(ceiling_mb)
+            killed += process_tree(pid)
+            kill_group(pid)
+            kill_tree(killed)
+            return
 
 
 def _tail(path: Path) -> str:
@@ -439,6 +519,12 @@ async def run_sandboxed(
             rw_binds,
         )
     timed_out = False
+    tripped: list[int] = []
+    killed: list[int] = []
+    ceiling = total_memory_ceiling_mb(limits)
+    watcher = asyncio.create_task(
+        _watch_memory(proc.pid, ceiling, tripped, killed), name="memory-ceiling"
+    )
     try:
         await asyncio.wait_for(proc.wait(), timeout=limits.wall_s)
     except TimeoutError:
@@ -448,9 +534,13 @@ async def run_sandboxed(
         await proc.wait()
         raise
     finally:
+        watcher.cancel()
         # Whatever happened, nothing the candidate started outlives the run.
+        started_ones = process_tree(proc.pid) + killed
         kill_group(proc.pid)
+        kill_tree(started_ones)
     rc = await proc.wait()
+    await _gone(started_ones)
     sig = None
     # bwrap exits 128 + N when the command inside was killed by signal N (as a shell does).
     number = -rc if rc < 0 else rc - 128 if rc > 128 and sandbox_mode() == "bwrap" else 0
@@ -463,5 +553,6 @@ async def run_sandboxed(
         wall_s=time.perf_counter() - started,
         stdout_tail=_tail(out_path),
         stderr_tail=_tail(err_path),
-        signal_name=sig,
+        signal_name="SIGKILL" if tripped else sig,
+        memory_exceeded_mb=tripped[0] if tripped else None,
     )

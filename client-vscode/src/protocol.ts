@@ -178,6 +178,7 @@ export type JobEvent = Base &
         candidate_id: string | null;
         reason: string;
       }
+    | { kind: "profiler_restarted"; during: string; detail: string }
     | { kind: "job_finished"; success: boolean; summary: string }
     | { kind: "job_failed"; error: string; error_type: string }
     | { kind: "job_cancelled" }

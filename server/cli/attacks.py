@@ -77,6 +77,28 @@ except MemoryError:
 return f'escaped: held {len(chunks) * 256} MiB'""",
     ),
     py(
+        "memory bomb across processes",
+        "eight forked children each touching 3 GiB (within each one's address-space limit)",
+        """import os, time
+children = []
+for _ in range(8):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = bytearray(3 << 30)
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+        except MemoryError:
+            os._exit(3)
+        time.sleep(60)
+        os._exit(0)
+    children.append(pid)
+time.sleep(30)
+return 'escaped: 24 GiB held across processes'""",
+        expect="stopped",
+        stopped_by="across its processes",
+    ),
+    py(
         "disk fill (work dir)",
         "write 4 GiB into the work dir",
         """try:

@@ -32,7 +32,6 @@ from typing import Any
 from rich.console import Console
 
 from perforch_core import source
-from perforch_core.models import Language
 from profiler.client import ProfilerClient
 from profiler.sandbox import NOBODY
 from profiler.toolchains import cache_root
@@ -179,7 +178,7 @@ async def run_leg(attacks: list[Attack], console: Console) -> list[dict[str, Any
         host = Host(tmp)
         benign = {
             language: _task(attacks_mod.benign(language), tmp / f"benign-{language.value}", {})
-            for language in {a.language for a in attacks} | {Language.PYTHON}
+            for language in {a.language for a in attacks}
         }
         client = ProfilerClient(test_timeout_s=20)
         await client.start()
@@ -197,7 +196,7 @@ async def run_leg(attacks: list[Attack], console: Console) -> list[dict[str, Any
                     started = time.perf_counter()
                     outcome = await client.run_tests(task, task.current_code or "")
                     seconds = time.perf_counter() - started
-                    again = benign[Language.PYTHON]
+                    again = benign[attack.language]
                     served = (await client.run_tests(again, again.current_code or "")).passed
                     await asyncio.sleep(0.5)
                     new = sorted(_live_pids_of(uid) - before)

@@ -274,3 +274,16 @@ def test_without_root_the_process_limit_is_the_users_tasks_plus_the_allowance(
     argv = sandbox.limits_argv(Limits(processes=256))
     nproc = [a for a in argv if a.startswith("--nproc=")]
     assert nproc == ["--nproc=293:293"], argv
+
+
+async def test_the_runs_processes_together_are_held_to_the_memory_ceiling():
+    """Three processes of 150 MiB each, each well inside its own address-space limit, pass a
+    300 MiB ceiling together: the run is killed and says why (before, only the per-process
+    limit held, and forked children could take the machine)."""
+    limits = Limits(wall_s=60, cpu_s=60, total_memory_mb=300)
+    hog = "import time; block = b'x' * (150 << 20); time.sleep(30)"
+    script = f'for i in 1 2 3; do python3 -c "{hog}" & done; wait'
+    with workdir("perforch-memory-") as wd:
+        run = await run_sandboxed(["sh", "-c", script], cwd=wd, limits=limits)
+    assert run.memory_exceeded_mb == 300 and not run.timed_out, run
+    assert "more than 300 MiB across its processes" in (run.crashed_reason or "")

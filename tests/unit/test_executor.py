@@ -9,7 +9,7 @@ import pytest
 
 from perforch_core import describe
 from perforch_core import events as ev
-from perforch_core.errors import LLMAuthError
+from perforch_core.errors import LLMAuthError, ProfilerUnavailableError
 from perforch_core.executor import Executor
 from perforch_core.models import Action, Stage
 from perforch_core.policy import Budget, Policy
@@ -244,6 +244,38 @@ async def test_every_event_round_trips_through_json():
         back = ev.event_from_json(e.model_dump_json())
         assert back == e
         json.loads(e.model_dump_json())
+
+
+async def test_a_profiler_that_dies_mid_step_is_said_and_the_step_runs_again():
+    """The daemon dies while a candidate is tested and again while one is measured: each time
+    the job says so and the step runs once more (the client starts a new daemon); a third
+    death in the same step would fail it."""
+    x, _, prof, _ = executor({A: [block("    return x + 1  # FAST30 ")]}, order=(A,))
+    real_tests, real_compare = prof.run_tests, prof.compare
+    deaths = {"tests": 1, "compare": 1}
+
+    async def run_tests(t, code):
+        if "FAST30" in code and deaths["tests"]:
+            deaths["tests"] -= 1
+            raise ProfilerUnavailableError("the profiler daemon exited (code -9)")
+        return await real_tests(t, code)
+
+    async def compare(*args, **kwargs):
+        if deaths["compare"]:
+            deaths["compare"] -= 1
+            raise ProfilerUnavailableError("the profiler daemon exited (code -9)")
+        return await real_compare(*args, **kwargs)
+
+    prof.run_tests, prof.compare = run_tests, compare  # type: ignore[method-assign]
+    result, events = await run(x, make_task("def f(x):\n    return x + 1\n"), Action.OPTIMIZE)
+    assert result.status == "succeeded" and result.changed, result.message
+    restarts = [e for e in events if e.kind == "profiler_restarted"]
+    assert [r.during for r in restarts] == [
+        f"testing {A}'s candidate",
+        f"measuring {A}'s candidate",
+    ]
+    line = describe.event(restarts[0]).line or ""
+    assert "died while testing" in line and "code -9" in line and "runs again" in line
 
 
 @pytest.mark.parametrize("action", [Action.FIX, Action.OPTIMIZE])
