@@ -155,6 +155,16 @@ class Extension implements vscode.Disposable {
       void vscode.window.showErrorMessage(message, "Open Settings").then((b) => {
         if (b) void vscode.commands.executeCommand("workbench.action.openSettings", "perforch.server");
       });
+      // The settings can reach the extension late (seen in code-server: the server started
+      // with the default python3 while perforch.server.interpreter was set, and no change
+      // event followed): look again once, and start with them if they name another command.
+      setTimeout(() => {
+        const again = serverCommand(clientSettings(this.section().get("server")), folder, existsSync);
+        if (again.command !== command && this.client === client && !client.isRunning()) {
+          this.log.info(`the settings now name ${again.command}: starting again with it`);
+          void this.restart();
+        }
+      }, 5000);
     }
   }
 
