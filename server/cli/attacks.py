@@ -13,9 +13,11 @@ benchmark holds), ``@HOSTPID@`` (the benchmark's own process).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-from perforch_core.models import Language
+from perforch_core import source
+from perforch_core.models import Language, Task
 
 Expect = Literal["blocked", "stopped", "not_passed"]
 
@@ -572,3 +574,13 @@ def benign(language: Language) -> Attack:
     service, and count as the host's), and after each attack (the daemon still serves)."""
     imports = "#include <string>\n" if language is Language.CPP else ""
     return Attack("benign", language, "", BENIGN_BODY[language], imports=imports)
+
+
+def write_task(attack: Attack, where: Path, fill: dict[str, str]) -> Task:
+    """The attack's files written into the new directory ``where``, as the task a user's
+    lone file and its test make."""
+    written, path, function = files(attack, fill)
+    where.mkdir(parents=True)
+    for name, text in written.items():
+        (where / name).write_text(text)
+    return source.task_from_file(where / path, function)

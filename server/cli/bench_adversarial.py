@@ -31,14 +31,13 @@ from typing import Any
 
 from rich.console import Console
 
-from perforch_core import source
 from profiler.client import ProfilerClient
 from profiler.sandbox import NOBODY
 from profiler.toolchains import cache_root
 
 from . import attacks as attacks_mod
 from . import render
-from .attacks import ATTACKS, Attack, files
+from .attacks import ATTACKS, Attack
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -130,14 +129,6 @@ class Host:
         return seen
 
 
-def _task(attack: Attack, where: Path, fill: dict[str, str]) -> Any:
-    written, path, function = files(attack, fill)
-    where.mkdir(parents=True)
-    for name, text in written.items():
-        (where / name).write_text(text)
-    return source.task_from_file(where / path, function)
-
-
 def _ended(outcome: Any) -> str:
     if outcome.passed:
         return "blocked (the attack said so; its test passed)"
@@ -177,7 +168,9 @@ async def run_leg(attacks: list[Attack], console: Console) -> list[dict[str, Any
         tmp.chmod(0o755)
         host = Host(tmp)
         benign = {
-            language: _task(attacks_mod.benign(language), tmp / f"benign-{language.value}", {})
+            language: attacks_mod.write_task(
+                attacks_mod.benign(language), tmp / f"benign-{language.value}", {}
+            )
             for language in {a.language for a in attacks}
         }
         client = ProfilerClient(test_timeout_s=20)
@@ -191,7 +184,7 @@ async def run_leg(attacks: list[Attack], console: Console) -> list[dict[str, Any
                 progress = bar.add_task("attacks", total=len(attacks))
                 for i, attack in enumerate(attacks):
                     bar.update(progress, description=f"{attack.language.value}: {attack.name}")
-                    task = _task(attack, tmp / f"a{i}", host.fill())
+                    task = attacks_mod.write_task(attack, tmp / f"a{i}", host.fill())
                     before = _live_pids_of(uid)
                     started = time.perf_counter()
                     outcome = await client.run_tests(task, task.current_code or "")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from perforch_core import source
 from profiler.client import ProfilerClient
 from server.cli import attacks
 
@@ -24,21 +23,13 @@ async def client():
     await c.aclose()
 
 
-def _task(attack: attacks.Attack, where: Path):  # type: ignore[no-untyped-def]
-    written, path, function = attacks.files(attack, {})
-    where.mkdir()
-    for name, text in written.items():
-        (where / name).write_text(text)
-    return source.task_from_file(where / path, function)
-
-
 @pytest.mark.parametrize("attack", EXITS, ids=lambda a: a.language.value)
 async def test_an_exit_inside_the_tests_is_not_a_pass(
     client: ProfilerClient, tmp_path: Path, attack: attacks.Attack
 ):
-    exits = _task(attack, tmp_path / "exits")
+    exits = attacks.write_task(attack, tmp_path / "exits", {})
     outcome = await client.run_tests(exits, exits.current_code or "")
     assert not outcome.passed, outcome
     # The same file whose function returns normally passes: the launcher is not in the way.
-    fine = _task(attacks.benign(attack.language), tmp_path / "fine")
+    fine = attacks.write_task(attacks.benign(attack.language), tmp_path / "fine", {})
     assert (await client.run_tests(fine, fine.current_code or "")).passed
