@@ -328,19 +328,28 @@ def limits_argv(limits: Limits) -> list[str]:
     return [*argv, "--"]
 
 
-def _tasks_of(uid: int) -> int:
-    """How many tasks (threads count: RLIMIT_NPROC counts them) run as real uid ``uid``."""
-    total = 0
+def processes_of(uid: int, live_only: bool = False) -> dict[int, int]:
+    """The processes running as real uid ``uid``: pid → thread count (zombies too, unless
+    ``live_only``: until reaped, a zombie still counts against RLIMIT_NPROC)."""
+    found = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             fields = dict(
                 line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
             )
-            if int(fields["Uid"].split()[0]) == uid:
-                total += int(fields["Threads"])
+            if int(fields["Uid"].split()[0]) != uid:
+                continue
+            if live_only and fields["State"].strip().startswith("Z"):
+                continue
+            found[int(status.parent.name)] = int(fields["Threads"])
         except (OSError, KeyError, ValueError):  # gone meanwhile, or unreadable
             continue
-    return total
+    return found
+
+
+def _tasks_of(uid: int) -> int:
+    """How many tasks (threads count: RLIMIT_NPROC counts them) run as real uid ``uid``."""
+    return sum(processes_of(uid).values())
 
 
 def total_memory_ceiling_mb(limits: Limits) -> int:

@@ -51,6 +51,21 @@ def _syscall_py(name: str, what: str, call: str) -> Attack:
     )
 
 
+def _fill_py(name: str, where: str, path: str, gib: int) -> Attack:
+    """Write ``gib`` GiB to ``path``, a MiB at a time."""
+    return py(
+        name,
+        f"write {gib} GiB into {where}",
+        f"""try:
+    with open('{path}', 'wb') as fh:
+        for _ in range({gib << 10}):
+            fh.write(b'x' * (1 << 20))
+except OSError:
+    return 'blocked'
+return 'escaped: wrote {gib} GiB to {path}'""",
+    )
+
+
 PYTHON = [
     py(
         "fork bomb",
@@ -100,28 +115,8 @@ return 'escaped: 24 GiB held across processes'""",
         expect="stopped",
         stopped_by="across its processes",
     ),
-    py(
-        "disk fill (work dir)",
-        "write 4 GiB into the work dir",
-        """try:
-    with open('fill.bin', 'wb') as fh:
-        for _ in range(4096):
-            fh.write(b'x' * (1 << 20))
-except OSError:
-    return 'blocked'
-return 'escaped: wrote 4 GiB'""",
-    ),
-    py(
-        "/tmp fill",
-        "write 3 GiB into /tmp",
-        """try:
-    with open('/tmp/fill.bin', 'wb') as fh:
-        for _ in range(3072):
-            fh.write(b'x' * (1 << 20))
-except OSError:
-    return 'blocked'
-return 'escaped: wrote 3 GiB to /tmp'""",
-    ),
+    _fill_py("disk fill (work dir)", "the work dir", "fill.bin", 4),
+    _fill_py("/tmp fill", "/tmp", "/tmp/fill.bin", 3),
     py(
         "file-count flood",
         "create 2 million empty files in the work dir",

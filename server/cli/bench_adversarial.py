@@ -31,8 +31,9 @@ from typing import Any
 
 from rich.console import Console
 
+from perforch_core.models import TestOutcome
 from profiler.client import ProfilerClient
-from profiler.sandbox import NOBODY
+from profiler.sandbox import NOBODY, processes_of
 from profiler.toolchains import cache_root
 
 from . import attacks as attacks_mod
@@ -53,19 +54,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def ordinary_uid() -> int:
     users = sorted(u.pw_uid for u in pwd.getpwall() if 1000 <= u.pw_uid < 60000)
     return users[0] if users else 54321
-
-
-def _live_pids_of(uid: int) -> set[int]:
-    """The live processes of ``uid`` (a zombie holds nothing but its pid until it is reaped)."""
-    pids = set()
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(x.split(":", 1) for x in status.read_text().splitlines() if ":" in x)
-        except OSError:
-            continue
-        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
-            pids.add(int(status.parent.name))
-    return pids
 
 
 SERVICES = "PerforchJavac"  # the command line of the daemon's long-lived sandboxed service
@@ -129,14 +117,16 @@ class Host:
         return seen
 
 
-def _ended(outcome: Any) -> str:
+def _ended(outcome: TestOutcome) -> str:
     if outcome.passed:
         return "blocked (the attack said so; its test passed)"
     text = outcome.error or outcome.failure_report() or "failed"
     return re.sub(r"\s+", " ", text).strip()[:300]
 
 
-def judge(attack: Attack, outcome: Any, damage: list[str], left: list[int], served: bool) -> str:
+def judge(
+    attack: Attack, outcome: TestOutcome, damage: list[str], left: list[int], served: bool
+) -> str:
     """ "contained", or what escaped."""
     if damage:
         return "ESCAPED: " + "; ".join(damage)
@@ -185,14 +175,14 @@ async def run_leg(attacks: list[Attack], console: Console) -> list[dict[str, Any
                 for i, attack in enumerate(attacks):
                     bar.update(progress, description=f"{attack.language.value}: {attack.name}")
                     task = attacks_mod.write_task(attack, tmp / f"a{i}", host.fill())
-                    before = _live_pids_of(uid)
+                    before = set(processes_of(uid, live_only=True))
                     started = time.perf_counter()
                     outcome = await client.run_tests(task, task.current_code or "")
                     seconds = time.perf_counter() - started
                     again = benign[attack.language]
                     served = (await client.run_tests(again, again.current_code or "")).passed
                     await asyncio.sleep(0.5)
-                    new = sorted(_live_pids_of(uid) - before)
+                    new = sorted(set(processes_of(uid, live_only=True)) - before)
                     # The daemon's own warm services (the javac JVM) run as the same uid: one
                     # restarted during the attack is PerfOrch's, not the attack's.
                     left = [pid for pid in new if SERVICES not in _cmdline(pid)]
