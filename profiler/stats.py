@@ -10,7 +10,7 @@ paper's sense is ``(before − after) / before × 100 = (1 − 1/r) × 100``.
 ``y_i = log r_i`` (``scipy.stats.t``, n − 1 degrees of freedom): its width comes from the
 spread of the per-process values, so it accounts for both sources of noise, with the
 uncertainty of estimating that spread from few processes; and never narrower than ±2 %, nor
-than 10 % of the log-ratio (``MIN_HALF_WIDTH``, ``RELATIVE_HALF_WIDTH``: what this machine can
+than 20 % of the log-ratio (``MIN_HALF_WIDTH``, ``RELATIVE_HALF_WIDTH``: what this machine can
 resolve between processes measured apart). Its
 coverage is measured, not assumed: ``perforch bench fidelity`` reports, per scenario, how often
 it held the effect that a 100-process reference run establishes.
@@ -57,13 +57,17 @@ LOOKS = (6, 12)  # processes measured by each look of the plan
 MIN_HALF_WIDTH = 0.02
 # … and the ratio of two dissimilar workloads moves with the machine's state: in the fidelity
 # runs it switched between two modes for seconds to minutes at a time (Go's recursion scenario
-# 5.3x or 7.3x, Rust's allocation 40x or 82x, Java's boxing 28x or 63x), which no comparison
-# lasting a second or two can average over. Half the distance between the modes was 8-11 % of
-# |log ratio| in all three, so the interval is never narrower than 10 % of |log ratio| either
-# side: ±7 % at a 2x ratio, 28x-58x at 40x; ±2 % (the floor above) up to a 1.22x ratio, so
-# decisions near the threshold are untouched. Chosen from the runs of 2026-12-02 (C++, Rust, Go:
-# coverage 84-90 % → 92-100 % where it applies, `perforch bench fidelity --replay`).
-RELATIVE_HALF_WIDTH = 0.10
+# 5.3x or 7.3x, Rust's allocation 40x or 82x, Java's boxing 28x or 63x, C++'s hash set against
+# a sorted vector 0.36 or 0.50), which no comparison lasting a second or two can average over.
+# Half the distance between the modes was 8-11 % of |log ratio| in the first three and 20 % in
+# C++'s hash set, so the interval is never narrower than 20 % of |log ratio| either side:
+# ±15 % at a 2x ratio, 19x-84x at 40x; ±2 % (the floor above) up to a 1.11x ratio, ±5 % at
+# 1.3x, so decisions near the threshold are untouched (replayed: not one decision of the 1,750
+# stored comparisons changed). First 10 % (runs of 2026-12-02,
+# C++, Rust, Go: coverage 84-90 % → 92-100 %), then 20 % for C++'s hash set (84 % → 100 %),
+# both chosen from the runs they were replayed on (`perforch bench fidelity --replay`): the next
+# full run is their test.
+RELATIVE_HALF_WIDTH = 0.20
 
 
 @dataclass(frozen=True)
