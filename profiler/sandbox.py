@@ -17,6 +17,11 @@ Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
   clone3 answers ENOSYS, so the C library falls back to clone, whose flags seccomp can read);
 - a ceiling on the resident memory of all the run's processes together (polled every 0.2 s;
   half the machine unless set), since the address-space limit below is per process;
+- a ceiling on what the run writes to the host's disk, through the work dir and the writable
+  binds (bytes and files; ``RLIMIT_FSIZE`` caps one file, not how many): the free space and
+  inodes of their filesystems are read every 0.2 s (``statvfs``, no cost), and when they fell
+  by more than the ceiling the run's directories are counted (what changed since it started)
+  and the run is killed if it was them;
 - rlimits, set by ``prlimit`` in front of bwrap: CPU seconds (SIGXCPU first), address space,
   file size (an output flood stops), open files, processes (a fork bomb stops; without root
   the kernel counts the user's own tasks too, so the limit is their count now plus the
@@ -66,6 +71,9 @@ class Limits:
     # limit is per process, and a few forked children could otherwise take the whole machine.
     # None: half of this machine's memory.
     total_memory_mb: int | None = None
+    # What the run may add to the host's disk through its work dir and writable binds.
+    disk_mb: int = 2048
+    disk_files: int = 100_000
 
 
 @dataclass
@@ -78,11 +86,14 @@ class RunResult:
     signal_name: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
     memory_exceeded_mb: int | None = None  # the ceiling its processes together went past
+    disk_exceeded: str | None = None  # "more than 2048 MiB" / "more than 100,000 files"
 
     @property
     def crashed_reason(self) -> str | None:
         if self.memory_exceeded_mb is not None:
             return f"used more than {self.memory_exceeded_mb} MiB across its processes (killed)"
+        if self.disk_exceeded is not None:
+            return f"wrote {self.disk_exceeded} to its work dir (killed)"
         if self.timed_out:
             return f"timed out after {self.wall_s:.1f} s (killed)"
         if self.signal_name and self.signal_name != "SIGABRT":  # abort(): its stderr says why
@@ -406,17 +417,84 @@ async def _gone(pids: Sequence[int], timeout_s: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _watch_memory(pid: int, ceiling_mb: int, tripped: list[int], killed: list[int]) -> None:
-    """Kill the run when its processes together hold more than ``ceiling_mb`` (``killed``:
-    the processes it killed, for the run to wait on)."""
+@dataclass
+class DiskWatch:
+    """What a run may add to the host's disk through ``dirs`` (its work dir, writable binds).
+    Cheap while nothing happens: each poll reads the free blocks and inodes of their
+    filesystems; only when those fell by more than the ceiling are the directories walked, to
+    tell the run's writes from anyone else's on the same filesystem."""
+
+    dirs: Sequence[Path]
+    max_bytes: int
+    max_files: int
+    # Inode times come from a coarse clock (a tick behind at most): a margin of 0.1 s.
+    started: float = field(default_factory=lambda: time.time() - 0.1)
+    free: dict[int, tuple[int, int]] = field(default_factory=dict)  # st_dev → (bytes, inodes)
+
+    def __post_init__(self) -> None:
+        for path in self.dirs:
+            with contextlib.suppress(OSError):
+                self.free.setdefault(path.stat().st_dev, _free(path))
+
+    def exceeded(self) -> str | None:
+        """ "more than … MiB" / "more than … files" when the run went past a ceiling."""
+        fell_bytes = fell_files = 0
+        for path in self.dirs:
+            with contextlib.suppress(OSError):
+                dev = path.stat().st_dev
+                if dev in self.free:
+                    now = _free(path)
+                    fell_bytes += self.free[dev][0] - now[0]
+                    fell_files += self.free[dev][1] - now[1]
+        if fell_bytes <= self.max_bytes and fell_files <= self.max_files:
+            return None
+        written, files = self.written()
+        if written > self.max_bytes:
+            return f"more than {self.max_bytes >> 20} MiB"
+        if files > self.max_files:
+            return f"more than {self.max_files:,} files"
+        return None
+
+    def written(self) -> tuple[int, int]:
+        """Bytes (allocated) and entries changed in ``dirs`` since the run started."""
+        written = files = 0
+        stack = [str(p) for p in self.dirs]
+        while stack:
+            with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    with contextlib.suppress(OSError):
+                        st = entry.stat(follow_symlinks=False)
+                        if st.st_ctime >= self.started:
+                            files += 1
+                            written += st.st_blocks * 512
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+        return written, files
+
+
+def _free(path: Path) -> tuple[int, int]:
+    st = os.statvfs(path)
+    return st.f_bfree * st.f_frsize, st.f_ffree
+
+
+async def _watch(
+    pid: int, ceiling_mb: int, disk: DiskWatch, tripped: list[str], killed: list[int]
+) -> None:
+    """Kill the run when its processes together hold more than ``ceiling_mb``, or when it wrote
+    more than ``disk`` allows (``tripped``: what it went past; ``killed``: the processes it
+    killed, for the run to wait on)."""
     while True:
         await asyncio.sleep(0.2)
         if tree_resident_mb(pid) > ceiling_mb:
-            tripped.append(ceiling_mb)
-            killed += process_tree(pid)
-            kill_group(pid)
-            kill_tree(killed)
-            return
+            tripped.append("memory")
+        elif (over := disk.exceeded()) is not None:
+            tripped.append(over)
+        else:
+            continue
+        killed += process_tree(pid)
+        kill_group(pid)
+        kill_tree(killed)
+        return
 
 
 def _tail(path: Path) -> str:
@@ -513,6 +591,9 @@ async def run_sandboxed(
     started. ``ro_binds``: toolchain paths the command needs, visible read-only; ``mount_at``:
     a fixed path for the work dir inside (for runs that must not depend on its random name)."""
     out_path, err_path = cwd / ".stdout", cwd / ".stderr"
+    disk = DiskWatch(
+        [cwd, *(Path(host) for host, _ in rw_binds)], limits.disk_mb << 20, limits.disk_files
+    )
     started = time.perf_counter()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = await _spawn(
@@ -528,12 +609,10 @@ async def run_sandboxed(
             rw_binds,
         )
     timed_out = False
-    tripped: list[int] = []
+    tripped: list[str] = []
     killed: list[int] = []
     ceiling = total_memory_ceiling_mb(limits)
-    watcher = asyncio.create_task(
-        _watch_memory(proc.pid, ceiling, tripped, killed), name="memory-ceiling"
-    )
+    watcher = asyncio.create_task(_watch(proc.pid, ceiling, disk, tripped, killed), name="ceilings")
     try:
         await asyncio.wait_for(proc.wait(), timeout=limits.wall_s)
     except TimeoutError:
@@ -563,5 +642,6 @@ async def run_sandboxed(
         stdout_tail=_tail(out_path),
         stderr_tail=_tail(err_path),
         signal_name="SIGKILL" if tripped else sig,
-        memory_exceeded_mb=tripped[0] if tripped else None,
+        memory_exceeded_mb=ceiling if tripped == ["memory"] else None,
+        disk_exceeded=tripped[0] if tripped and tripped != ["memory"] else None,
     )

@@ -62,8 +62,10 @@ class Recipe:
     ro_binds: Sequence[str | Path] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     compile_limits: Limits = field(default_factory=lambda: Limits(wall_s=120, cpu_s=120))
-    # Directories copied into the build dir as hard links (a warm cache the build may add to but
-    # not alter: the linked files stay root-owned and read-only for the sandbox's uid).
+    # Directories copied into the build dir as symbolic links to their files, which the sandbox
+    # sees through a read-only bind: a warm cache the build may add to but not alter. (Hard
+    # links, before, were protected only by being root's: without root, the daemon's user owns
+    # them, and inside the sandbox that user is the candidate's.)
     linked_dirs: Mapping[str, Path] = field(default_factory=dict)
     compiler: Compiler | None = None  # compiles the same sources faster, when it is up
     # Printed last by a launcher around the tests: an exit code 0 without it means the program
@@ -102,6 +104,7 @@ async def build(language: Language, recipe: Recipe) -> Built:
             path.write_text(text)
             if os.geteuid() == 0:
                 os.chown(path.parent, NOBODY, NOBODY)
+        linked = recipe.linked_dirs.values()  # seen read-only inside: the links lead there
         for name, source in recipe.linked_dirs.items():
             await _link_tree(source, wd / name)
         warm = await recipe.compiler.compile(wd) if recipe.compiler is not None else None
@@ -113,7 +116,7 @@ async def build(language: Language, recipe: Recipe) -> Built:
                 cwd=wd,
                 limits=recipe.compile_limits,
                 env=recipe.env,
-                ro_binds=recipe.ro_binds,
+                ro_binds=[*recipe.ro_binds, *(str(p.resolve()) for p in linked)],
             )
             returncode = -1 if run.returncode is None else run.returncode
             output = (run.stderr_tail + run.stdout_tail).strip()
@@ -163,7 +166,8 @@ def prune_builds(keep: int = MAX_CACHED_BUILDS) -> int:
 
 
 async def _link_tree(source: Path, dest: Path) -> None:
-    proc = await asyncio.create_subprocess_exec("cp", "-al", str(source), str(dest))
+    """``dest``: ``source``'s directories, with a symbolic link to each of its files."""
+    proc = await asyncio.create_subprocess_exec("cp", "-as", str(source.resolve()), str(dest))
     if await proc.wait() != 0:
         raise HarnessError(f"cannot link {source} into the build directory")
     if os.geteuid() == 0:

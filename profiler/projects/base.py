@@ -12,6 +12,7 @@ caches never mix. Dependency caches are bound read-only and used offline.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -38,6 +39,11 @@ TAIL = 4000
 SKIPPED = "\0skipped"  # a test the project skips itself (a +SKIP doctest, @pytest.mark.skip)
 
 
+# A real project's build may write gigabytes (a cold Cargo build with its dependencies): its
+# steps may add 8 GiB and 300,000 files to the disk, a lone file's runs 2 GiB and 100,000.
+PROJECT_LIMITS = Limits(wall_s=300, cpu_s=600, disk_mb=8192, disk_files=300_000)
+
+
 @dataclass
 class Step:
     """One sandboxed command of a runner."""
@@ -46,7 +52,7 @@ class Step:
     cwd: str = SRC  # inside the sandbox
     env: Mapping[str, str] = field(default_factory=dict)
     ro_binds: Sequence[str | Path] = ()
-    limits: Limits = field(default_factory=lambda: Limits(wall_s=300, cpu_s=600))
+    limits: Limits = field(default_factory=lambda: PROJECT_LIMITS)
 
 
 def first_error(text: str) -> str:
@@ -264,12 +270,10 @@ async def step(
     ``measuring``: no CPU-time limit, so that the process CPU clock keeps its resolution."""
     limits = s.limits
     if timeout_s is not None or measuring:
-        limits = Limits(
+        limits = dataclasses.replace(
+            limits,
             wall_s=timeout_s if timeout_s is not None else limits.wall_s,
             cpu_s=None if measuring else max(1, int((timeout_s or 0) * 2) + 1),
-            address_space_mb=limits.address_space_mb,
-            processes=limits.processes,
-            file_size_mb=limits.file_size_mb,
         )
     command = ["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", s.cwd, *s.argv]
     return await run_sandboxed(

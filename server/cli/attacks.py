@@ -129,7 +129,22 @@ except OSError:
     return 'blocked'
 return 'escaped: 2 million files'""",
         expect="stopped",
-        stopped_by="timed out|blocked",
+        stopped_by="more than [\\d,]+ files to its work dir",
+    ),
+    py(
+        "disk fill across files",
+        "write 20 GiB into the work dir as files of 15 MiB (each under the file-size limit)",
+        """i = 0
+try:
+    while i < 1400:
+        with open(f'part{i}.bin', 'wb') as fh:
+            fh.write(b'x' * (15 << 20))
+        i += 1
+except OSError:
+    return 'blocked'
+return f'escaped: wrote {i * 15} MiB'""",
+        expect="stopped",
+        stopped_by="more than \\d+ MiB to its work dir",
     ),
     py(
         "output flood",

@@ -8,6 +8,7 @@ The candidate function performs the attack and returns "blocked" when the sandbo
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import pytest
 
 from perforch_core.models import Language, Task, TestSpec
 from profiler.client import ProfilerClient
-from profiler.sandbox import Limits, run_sandboxed, workdir
+from profiler.harness.compiled import Recipe, build
+from profiler.sandbox import NOBODY, Limits, run_sandboxed, workdir
 
 CHECK = "def check(f):\n    result = f()\n    assert result == 'blocked', result\n"
 
@@ -287,3 +289,70 @@ async def test_the_runs_processes_together_are_held_to_the_memory_ceiling():
         run = await run_sandboxed(["sh", "-c", script], cwd=wd, limits=limits)
     assert run.memory_exceeded_mb == 300 and not run.timed_out, run
     assert "more than 300 MiB across its processes" in (run.crashed_reason or "")
+
+
+async def test_many_files_each_under_the_size_limit_are_held_to_the_disk_ceiling():
+    """RLIMIT_FSIZE caps one file; 30 files of 15 MiB pass a 200 MiB ceiling on what the run
+    writes to the host's disk: the run is killed and says why, long before its wall clock."""
+    limits = Limits(wall_s=60, cpu_s=60, disk_mb=200)
+    script = (
+        "import time\nfor i in range(30):\n    open(f'f{i}', 'wb').write(b'x' * (15 << 20))\n"
+        "time.sleep(60)\n"
+    )
+    with workdir("perforch-disk-") as wd:
+        run = await run_sandboxed(["python3", "-c", script], cwd=wd, limits=limits)
+    assert run.disk_exceeded == "more than 200 MiB" and not run.timed_out, run
+    assert "wrote more than 200 MiB to its work dir" in (run.crashed_reason or "")
+
+
+async def test_a_file_count_flood_is_stopped_by_the_ceiling_not_the_clock():
+    limits = Limits(wall_s=60, cpu_s=60, disk_files=2000)
+    script = "import time\nfor i in range(20000):\n    open(str(i), 'w').close()\ntime.sleep(60)"
+    with workdir("perforch-files-") as wd:
+        run = await run_sandboxed(["python3", "-c", script], cwd=wd, limits=limits)
+    assert run.disk_exceeded == "more than 2,000 files" and not run.timed_out, run
+    assert run.wall_s < 30
+
+
+async def test_writes_outside_the_run_are_not_held_against_it(tmp_path):
+    """The free-space trigger sees the whole filesystem; the count that decides sees only what
+    the run changed: another writer on the same disk does not get a run killed."""
+    limits = Limits(wall_s=60, cpu_s=60, disk_mb=20)
+    with workdir("perforch-quiet-") as wd:
+        runner = asyncio.create_task(
+            run_sandboxed(["sh", "-c", "sleep 1.5; echo done"], cwd=wd, limits=limits)
+        )
+        await asyncio.sleep(0.3)
+        (tmp_path / "big").write_bytes(b"y" * (60 << 20))  # beside it, on the same disk
+        run = await runner
+    assert run.disk_exceeded is None and run.returncode == 0, run
+
+
+async def test_a_build_adds_to_the_warm_cache_it_is_given_but_cannot_alter_it(tmp_path):
+    """The Go harness builds on a linked copy of a warm build cache. A build that runs code
+    (here the build command itself) overwrites, appends to, re-permits and removes the linked
+    entries: the warm cache is unchanged, and the build can still add entries of its own."""
+    warm = tmp_path / "warm"
+    (warm / "ab").mkdir(parents=True)
+    entry = warm / "ab" / "entry-d"
+    entry.write_text("good")
+    if os.geteuid() == 0:  # as without root: the candidate's uid owns the cache's files
+        for path in (warm, warm / "ab", entry):
+            os.chown(path, NOBODY, NOBODY)
+    tamper = (
+        "echo bad > cache/ab/entry-d; echo bad >> cache/ab/entry-d; chmod 666 cache/ab/entry-d;"
+        " echo bad > cache/ab/entry-d; truncate -s 0 cache/ab/entry-d;"
+        " echo own > cache/ab/new-d && cp cache/ab/new-d out.bin"
+    )
+    recipe = Recipe(
+        files={"src/x.txt": uuid.uuid4().hex},  # a build of its own, never a cached one
+        compile=["sh", "-c", tamper],
+        artifact="out.bin",
+        run=["true"],
+        key="warm-cache test",
+        linked_dirs={"cache": warm},
+    )
+    built = await build(Language.GO, recipe)
+    assert built.path is not None and built.path.read_text() == "own\n", built.error
+    assert entry.read_text() == "good" and oct(entry.stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in (warm / "ab").iterdir()) == ["entry-d"]

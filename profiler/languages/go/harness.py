@@ -1,7 +1,7 @@
 """The Go harness: a test program (``package main`` with testify-based ``Test*`` functions) is
 built with ``go test -c`` offline (``GOPROXY=off``, the module cache prepared by
-``profiler.toolchains``, ``CGO_ENABLED=0`` so building runs no user code) on a hard-linked copy
-of the warm build cache, then the test binary runs."""
+``profiler.toolchains``, ``CGO_ENABLED=0`` so building runs no user code) on a copy of the warm
+build cache made of links to it (read-only inside the sandbox), then the test binary runs."""
 
 from __future__ import annotations
 

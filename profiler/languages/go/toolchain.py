@@ -1,7 +1,9 @@
 """The Go toolchain: ``github.com/stretchr/testify`` downloaded once into a module cache; a
-lone file's candidates build with ``GOPROXY=off`` against it, on a hard-linked copy of a build
-cache warmed once with the same settings (bwrap 0.8 has no overlay, and Go refuses a read-only
-cache)."""
+lone file's candidates build with ``GOPROXY=off`` against it, on a copy of a build cache warmed
+once with the same settings, made of symbolic links to its files, which the sandbox sees
+read-only (bwrap 0.8 has no overlay, and Go refuses a read-only cache directory: it must add
+entries; it reads through the links, and its best-effort touching of used entries fails
+quietly)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ Platform console launcher runs the selected test methods."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 import re
@@ -21,6 +22,7 @@ from ...harness import contract
 from ...harness.base import ProcessResult
 from ...projects.base import (
     INSIDE,
+    PROJECT_LIMITS,
     Prepared,
     Runner,
     Step,
@@ -35,7 +37,6 @@ from ...projects.base import (
     traced_lines,
 )
 from ...protocol import CompareParams, RunTestsParams, TraceResult
-from ...sandbox import Limits
 from . import gradle
 from .toolchain import (
     jacoco_agent,
@@ -171,7 +172,7 @@ class _Setup:
     console: Path
 
 
-LIMITS = Limits(wall_s=300, cpu_s=600, address_space_mb=4096)
+LIMITS = dataclasses.replace(PROJECT_LIMITS, address_space_mb=4096)
 
 
 class JavaRunner(Runner):
