@@ -60,9 +60,9 @@ def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
 
     # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition;
     # numpy and scipy: the decision's statistics (profiler/stats.py).
-    # py_sampling: shipped beside the Python sandbox scripts (py_runner, pytest_bench), which
+    # py_measuring: shipped beside the Python sandbox scripts (py_runner, pytest_bench), which
     # import it by that name inside the sandbox.
-    allowed = {"pydantic", "profiler", "__future__", "pyseccomp", "numpy", "scipy", "py_sampling"}
+    allowed = {"pydantic", "profiler", "__future__", "pyseccomp", "numpy", "scipy", "py_measuring"}
     shared = {"perforch_core.models", "perforch_core.errors"}
     # The pytest plugins the profiler copies into the sandbox run under pytest in the user's
     # interpreter, never in the daemon.

@@ -44,7 +44,7 @@ from ...toolchains import launcher
 from .generated import GeneratedInputs
 
 RUNNER = "py_runner.py"
-SAMPLING = "py_sampling.py"  # the runner's avg_memory sampler, shipped beside it
+SAMPLING = "py_measuring.py"  # what the runner shares with pytest_bench, shipped beside it
 WORKLOAD_RUNNER = "py_workload.py"  # generated inputs: probing a generator, differential tests
 COUNT_DIR = "/perforch"  # the work dir inside the sandbox for instruction counts
 PAIRS = 6  # A/B pairs per process: the interval is over processes (six of them, apart)

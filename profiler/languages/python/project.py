@@ -179,7 +179,7 @@ class PytestRunner(Runner):
         """Baseline (the copy's file) and candidate interleaved in one pytest process."""
         plugins = wd / "plugins"
         plugins.mkdir()
-        shipped = {f"{PLUGIN}.py": "pytest_bench.py", "py_sampling.py": "py_sampling.py"}
+        shipped = {f"{PLUGIN}.py": "pytest_bench.py", "py_measuring.py": "py_measuring.py"}
         for name, source in shipped.items():
             (plugins / name).write_text(resources.files(__package__).joinpath(source).read_text())
         (wd / "candidate.py").write_text(candidate)

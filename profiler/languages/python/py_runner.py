@@ -12,7 +12,7 @@ candidate module(s). Modes:
   The metric decides what a batch measures:
 
   * ``exec_time``: the process's CPU time (every thread's) over K workload calls, the wall
-    time beside it;
+    time beside it; the process runs on one CPU (``py_measuring.pin_to_one_cpu``);
   * ``cpu_utilization``: CPU time / wall time over the batch;
   * ``max_memory``: tracemalloc peak above the starting level during one workload call;
   * ``avg_memory``: mean tracemalloc level, sampled every 1 ms by a thread, above the starting
@@ -271,7 +271,7 @@ def measure_max_memory(work: Callable[[], None], k: int) -> float:
 
 
 def measure_avg_memory(work: Callable[[], None], k: int) -> float:
-    from py_sampling import sampled_mean  # shipped beside this script (the work dir)
+    from py_measuring import sampled_mean  # shipped beside this script (the work dir)
 
     def batch() -> None:
         for _ in range(k):
@@ -501,6 +501,10 @@ def main() -> None:
         }
         if req["mode"] == "compare" and req.get("metric") not in ("max_memory", "avg_memory"):
             _refuse_tick_granular_clock()
+        if req["mode"] == "compare" and req.get("metric") != "cpu_utilization":
+            from py_measuring import pin_to_one_cpu  # shipped beside this script
+
+            pin_to_one_cpu()  # first: every thread the candidate starts inherits it
         result = modes[req["mode"]](req)
     except BaseException as exc:
         result = {"harness_error": _tb(exc)}

@@ -9,7 +9,8 @@ classes. Every reference to the function (the module's attribute, ``from m impor
 modules, a package's re-export) is switched between the two. Then, per selected test: set it up
 once, calibrate K calls per batch (≥ 2 ms of CPU), warm up, and run ``pairs`` A/B batch pairs
 in random order. A pair's ratio is (Σ tests A) / (Σ tests B), per call. The result is one JSON
-object in ``PERFORCH_RESULT``'s file.
+object in ``PERFORCH_RESULT``'s file. The process stays on one CPU from configuration on
+(``py_measuring.pin_to_one_cpu``), except for ``cpu_utilization``.
 
 Metrics: ``exec_time`` (the process's CPU time, every thread's: work the tests hand to other
 threads counts; the measuring run has no RLIMIT_CPU, under which this kernel would serve the
@@ -80,6 +81,21 @@ def _references(original: object) -> list[tuple[object, str]]:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: Any) -> None:
+    """Before collection imports the project: every thread started from here on runs on the
+    CPU this process runs on now (``py_measuring.pin_to_one_cpu``), except for
+    ``cpu_utilization``."""
+    path = config.getoption("perforch_bench")
+    if path is None:
+        return
+    with open(path, encoding="utf-8") as fh:
+        metric = json.load(fh).get("metric")
+    if metric != "cpu_utilization":
+        from py_measuring import pin_to_one_cpu  # shipped beside this plugin
+
+        pin_to_one_cpu()
+
+
 def pytest_runtestloop(session: Any) -> bool | None:
     path = session.config.getoption("perforch_bench")
     if path is None:
@@ -289,9 +305,9 @@ LAST_WALL = [0.0]  # the wall time of the last timed batch, ns
 
 
 def _sampled_mean(run: Callable[[], None], min_ns: int) -> float:
-    """tracemalloc's mean level above the start while ``run`` repeats (``py_sampling.py``,
+    """tracemalloc's mean level above the start while ``run`` repeats (``py_measuring.py``,
     shipped beside this plugin)."""
-    from py_sampling import sampled_mean
+    from py_measuring import sampled_mean
 
     tracemalloc.start()
     try:
