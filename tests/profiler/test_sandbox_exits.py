@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from perforch_core import source
 from profiler.client import ProfilerClient
 from server.cli import attacks
 
@@ -33,3 +34,28 @@ async def test_an_exit_inside_the_tests_is_not_a_pass(
     # The same file whose function returns normally passes: the launcher is not in the way.
     fine = attacks.write_task(attacks.benign(attack.language), tmp_path / "fine", {})
     assert (await client.run_tests(fine, fine.current_code or "")).passed
+
+
+@pytest.mark.parametrize("signature", ["int argc, char** argv", "int argc, const char *argv[]"])
+async def test_an_exit_is_not_a_pass_when_the_tests_main_takes_arguments(
+    client: ProfilerClient, tmp_path: Path, signature: str
+):
+    """A C++ test file whose ``main`` takes ``argc, argv`` (as a test framework's does): the
+    launcher still calls it, so the tests must finish, not just exit 0."""
+    exit_attack = next(a for a in EXITS if a.language.value == "cpp")
+    for name, attack, passes in (
+        ("exits", exit_attack, False),
+        ("fine", attacks.benign(exit_attack.language), True),
+    ):
+        written, path, function = attacks.files(attack, {})
+        test = written["attack_test.cpp"]
+        assert "int main() {" in test
+        written["attack_test.cpp"] = test.replace(
+            "int main() {", f"int main({signature}) {{\n    (void)argc; (void)argv;"
+        )
+        (tmp_path / name).mkdir()
+        for file, text in written.items():
+            (tmp_path / name / file).write_text(text)
+        task = source.task_from_file(tmp_path / name / path, function)
+        outcome = await client.run_tests(task, task.current_code or "")
+        assert outcome.passed is passes, (name, outcome)

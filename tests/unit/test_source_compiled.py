@@ -313,3 +313,19 @@ def test_a_reply_that_drops_the_declared_visibility_gets_it_back(
     """A generated Rust function without `pub`, a Java method without `public static`: callers
     elsewhere in the project no longer build (seen in `perforch bench projects`)."""
     assert support(language).keep_visibility(reply, signature).startswith(kept)
+
+
+def test_a_cpp_tests_main_with_arguments_becomes_callable_with_them():
+    from profiler.languages.cpp.harness import as_callable
+
+    program = (
+        "#include <cstdio>\nint twice(int x) { return 2 * x; }\n"
+        "int main(int argc, char **argv) {\n    return twice(argc) == 2 ? 0 : 1;\n}\n"
+    )
+    includes, body = as_callable(program, "perforch_tests")
+    assert includes == ["#include <cstdio>"]
+    assert "int perforch_tests_main(int argc, char **argv) {" in body
+    assert "int main" not in body
+    # called as ./prog would be: one argument, the program's name
+    assert "return perforch_tests_main(1, perforch_argv);" in body
+    assert body.index("perforch_tests_main(int") < body.index("int perforch_tests() {")

@@ -22,7 +22,12 @@ from ...sandbox import Limits
 from .toolchain import cpp
 
 FLAGS = ("-std=c++17", "-O2", "-w")
-MAIN = re.compile(r"\bint\s+main\s*\(\s*(void)?\s*\)\s*\{")
+# int main() / int main(void) / int main(int argc, char** argv) and its spellings
+MAIN = re.compile(
+    r"\bint\s+main\s*\(\s*(?:void\s*)?"
+    r"(?P<args>int\s+\w+\s*,\s*(?P<const>const\s+)?char\s*(?:\*\s*\*?\s*\w+\s*(?:\[\s*\])?))?"
+    r"\s*\)\s*\{"
+)
 INCLUDE = re.compile(r"^\s*#\s*include\s*[<\"].*$", re.M)
 LOCAL_INCLUDE = re.compile(r"^\s*#\s*include\s*\".*$", re.M)
 
@@ -54,21 +59,26 @@ def _closing_brace(src: str, open_at: int) -> int:
 
 
 def as_callable(program: str, name: str) -> tuple[list[str], str]:
-    """(the program's #include lines, the rest with ``main`` turned into ``int name()``)."""
+    """(the program's #include lines, the rest with ``main`` turned into ``int name()``). A
+    ``main(int argc, char** argv)`` (a test framework's: ``InitGoogleTest(&argc, argv)``)
+    keeps its parameters under another name, and ``name()`` calls it as ``./prog`` would be."""
     includes = [m.group(0).strip() for m in INCLUDE.finditer(program)]
     body = INCLUDE.sub("", program)
     m = MAIN.search(body)
     if m is None:
-        raise HarnessError("the test program has no int main()")
+        raise HarnessError("the test program has no int main() or main(int argc, char** argv)")
     close = _closing_brace(body, m.end() - 1)
-    body = (
-        body[: m.start()]
-        + f"int {name}() {{"
-        + body[m.end() : close]
-        + "\nreturn 0;\n"
-        + body[close:]
-    )
-    return includes, body
+    head, call = f"int {name}() {{", ""
+    if m["args"]:
+        char = "const char" if m["const"] else "char"
+        head = f"int {name}_main({m['args']}) {{"
+        call = (
+            f'\nint {name}() {{\n    static char perforch_prog[] = "prog";\n'
+            f"    static {char}* perforch_argv[] = {{perforch_prog, nullptr}};\n"
+            f"    return {name}_main(1, perforch_argv);\n}}\n"
+        )
+    body = body[: m.start()] + head + body[m.end() : close] + "\nreturn 0;\n" + body[close:]
+    return includes, body + call
 
 
 DRIVER = Path(__file__).with_name("driver.cpp").read_text()
