@@ -11,10 +11,11 @@ Every build and run of a candidate goes through :func:`run_sandboxed`. Layers:
   runs privileged and ``setpriv`` drops to nobody inside (so ``RLIMIT_NPROC`` applies — the kernel
   ignores it for root); otherwise bwrap maps nobody in a user namespace that cannot nest
   (``--disable-userns``);
-- a **seccomp** deny-list (EPERM): ptrace, process_vm_*, bpf, perf_event_open, keyring and
-  kernel-module calls, mount/pivot_root/unshare/setns and the new mount API, swap, reboot,
-  acct, userfaultfd, io_uring, pidfd_getfd, kcmp, file handles, clone with CLONE_NEWUSER (and
-  clone3 answers ENOSYS, so the C library falls back to clone, whose flags seccomp can read);
+- a **seccomp** allow-list (``profiler.seccomp``): the calls the runtimes need, by family;
+  EPERM for ptrace, process_vm_*, bpf, perf_event_open, keyring and kernel-module calls,
+  mount/pivot_root/unshare/setns and the new mount API, swap, reboot, acct, userfaultfd,
+  io_uring, pidfd_getfd, kcmp, file handles, clone with CLONE_NEWUSER (clone3 answers ENOSYS,
+  so the C library falls back to clone, whose flags seccomp can read); ENOSYS for the rest;
 - a ceiling on the resident memory of all the run's processes together (polled every 0.2 s;
   half the machine unless set), since the address-space limit below is per process;
 - a ceiling on what the run writes to the host's disk, through the work dir and the writable
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import functools
 import os
 import resource
@@ -52,6 +52,8 @@ from pathlib import Path
 from typing import IO
 
 from perforch_core.errors import SandboxError
+
+from . import seccomp
 
 OUTPUT_TAIL = 8 * 1024
 
@@ -107,49 +109,6 @@ class RunResult:
 
 
 NOBODY = 65534
-DENIED_SYSCALLS = (
-    "ptrace",
-    "process_vm_readv",
-    "process_vm_writev",
-    "bpf",
-    "perf_event_open",
-    "keyctl",
-    "add_key",
-    "request_key",
-    "kexec_load",
-    "kexec_file_load",
-    "init_module",
-    "finit_module",
-    "delete_module",
-    "mount",
-    "umount2",
-    "pivot_root",
-    "unshare",
-    "setns",
-    "swapon",
-    "swapoff",
-    "reboot",
-    "acct",
-    "userfaultfd",
-    # The new mount API, io_uring (a way around seccomp for file and network I/O), another
-    # process's file descriptors, kernel pointer comparison, file handles (escape the mount
-    # namespace's view).
-    "fsopen",
-    "fsconfig",
-    "fsmount",
-    "fspick",
-    "move_mount",
-    "open_tree",
-    "mount_setattr",
-    "io_uring_setup",
-    "io_uring_enter",
-    "io_uring_register",
-    "pidfd_getfd",
-    "kcmp",
-    "open_by_handle_at",
-    "name_to_handle_at",
-)
-CLONE_NEWUSER = 0x10000000
 TMP_MB = 2048  # the private /tmp's size (a tmpfs: memory, used only as it fills)
 SYSTEM_BINDS = (
     "/usr",
@@ -187,33 +146,6 @@ def sandbox_mode() -> str:
             hint="install the Debian package util-linux",
         )
     return mode
-
-
-@functools.cache
-def seccomp_program() -> bytes:
-    """The deny-list as a BPF program (built once, with libseccomp through pyseccomp)."""
-    try:
-        import pyseccomp
-    except (ImportError, OSError) as exc:  # OSError: libseccomp itself is missing
-        raise SandboxError(
-            "seccomp is unavailable (pyseccomp / libseccomp2)", hint="run scripts/setup.sh"
-        ) from exc
-    rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
-    for name in DENIED_SYSCALLS:
-        rules.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
-    # A new user namespace is where privilege comes back: clone with CLONE_NEWUSER is denied;
-    # clone3 hides its flags in memory seccomp cannot read, so it answers ENOSYS, and the C
-    # library falls back to clone (as container runtimes do).
-    rules.add_rule(
-        pyseccomp.ERRNO(errno.EPERM),
-        "clone",
-        pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER),
-    )
-    rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
-    with tempfile.TemporaryFile() as fh:
-        rules.export_bpf(fh)
-        fh.seek(0)
-        return fh.read()
 
 
 def _ancestors(paths: Sequence[str]) -> list[str]:
@@ -544,7 +476,7 @@ async def _spawn(
         fds: tuple[int, ...] = ()
         if sandbox_mode() == "bwrap":  # bwrap reads the seccomp program from an inherited fd
             program = stack.enter_context(tempfile.TemporaryFile())
-            program.write(seccomp_program())
+            program.write(seccomp.program())
             program.seek(0)
             fds = (program.fileno(),)
         command = wrap(argv, cwd, ro_binds, full_env, fds[0] if fds else None, mount_at, rw_binds)

@@ -196,6 +196,12 @@ return f'escaped: {len(threads)} threads'""",
     _syscall_py("open_tree", "open_tree('/') to clone a mount", "libc.syscall(428, -100, b'/', 1)"),
     _syscall_py("bpf", "load a BPF program", "libc.syscall(321, 5, 0, 0)"),
     _syscall_py(
+        "personality",
+        "personality(READ_IMPLIES_EXEC | ADDR_NO_RANDOMIZE): turn off exploit mitigations "
+        "(in no deny-list: refused by the allow-list)",
+        "libc.syscall(135, 0x0400000 | 0x0040000)",
+    ),
+    _syscall_py(
         "perf_event_open", "open a performance counter", "libc.syscall(298, 0, 0, -1, -1, 0)"
     ),
     py(

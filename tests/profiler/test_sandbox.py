@@ -232,6 +232,40 @@ return 'blocked' if ok else repr((results, clone3, child))
     )
 
 
+async def test_calls_outside_the_allow_list_answer_enosys(client: ProfilerClient):
+    """Not denied one by one: allowed one by one. syslog(), quotactl() and personality() with
+    READ_IMPLIES_EXEC are in no deny-list and in no runtime's needs: they answer ENOSYS, as on
+    a kernel without them, while ordinary calls (files, threads, processes, sockets) and
+    ``setarch -R``'s personality() work."""
+    await assert_contained(
+        client,
+        """
+import ctypes, os, socket, threading, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+results = []
+for name, nr, args in [('personality', 135, (0x0400000,)), ('syslog', 103, (10, 0, 0)),
+                       ('quotactl', 179, (0, 0, 0, 0))]:
+    rc = libc.syscall(nr, *args)
+    results.append((name, rc, ctypes.get_errno()))
+ok = all(rc == -1 and err == 38 for _, rc, err in results)  # ENOSYS
+results = []
+for name, nr, args in [('personality query', 135, (0xffffffff,)),
+                       ('ASLR off', 135, (0x0040000,))]:  # setarch -R, for valgrind's counts
+    rc = libc.syscall(nr, *args)
+    results.append((name, rc, ctypes.get_errno()))
+ok = ok and all(rc != -1 for _, rc, err in results)
+with open('f.txt', 'w') as fh:
+    fh.write('x')
+os.rename('f.txt', 'g.txt')
+a, b = socket.socketpair()
+a.send(b'y')
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+ok = ok and b.recv(1) == b'y' and subprocess.run(['true']).returncode == 0
+return 'blocked' if ok else repr(results)
+""",
+    )
+
+
 async def test_the_limits_hold_inside_and_a_cpu_hog_gets_sigxcpu(tmp_path: Path):
     """The rlimits are set on the sandboxed command (by prlimit in front of bwrap): the shell
     inside sees them, and a busy loop past its CPU seconds is stopped by SIGXCPU, not by the

@@ -3,9 +3,9 @@ test drops privileges itself through `perforch bench adversarial`'s ordinary-use
 bomb is stopped by the process limit (without root the kernel counts the user's own tasks, so
 the allowance is added to them), a memory bomb by the address-space limit, the canary outside
 stays unread, the loopback listener sees nothing, no new user namespace can be made (seccomp,
-and bwrap's --disable-userns), files under the size limit written without end are stopped by
-the disk ceiling (which reads the user's filesystem, not root's view), and no process outlives
-a run."""
+and bwrap's --disable-userns), a call outside the seccomp allow-list is refused, files under
+the size limit written without end are stopped by the disk ceiling (which reads the user's
+filesystem, not root's view), and no process outlives a run."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ ATTACKS = (
     "CLONE_NEWUSER escape",
     "unshare",
     "disk fill across files",
+    "personality",
 )
 ONLY = "^(" + "|".join(ATTACKS) + ")$"
 
