@@ -354,30 +354,36 @@ class DiskWatch:
     """What a run may add to the host's disk through ``dirs`` (its work dir, writable binds).
     Cheap while nothing happens: each poll reads the free blocks and inodes of their
     filesystems; only when those fell by more than the ceiling are the directories walked, to
-    tell the run's writes from anyone else's on the same filesystem."""
+    tell the run's writes from anyone else's on the same filesystem. After a walk that finds
+    the run within its ceilings, the next one waits until the filesystems fell by what is left
+    of them (another writer on the disk costs a walk per ceiling's worth, not one per poll)."""
 
     dirs: Sequence[Path]
     max_bytes: int
     max_files: int
     # Inode times come from a coarse clock (a tick behind at most): a margin of 0.1 s.
     started: float = field(default_factory=lambda: time.time() - 0.1)
-    free: dict[int, tuple[int, int]] = field(default_factory=dict)  # st_dev → (bytes, inodes)
+    # One directory per filesystem, and its free (bytes, inodes) when last counted from.
+    free: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    counted: tuple[int, int] = (0, 0)  # what the last walk found the run had written
 
     def __post_init__(self) -> None:
+        devices = set()
         for path in self.dirs:
             with contextlib.suppress(OSError):
-                self.free.setdefault(path.stat().st_dev, _free(path))
+                if (dev := path.stat().st_dev) not in devices:
+                    devices.add(dev)
+                    self.free[path] = _free(path)
 
     def exceeded(self) -> str | None:
         """ "more than … MiB" / "more than … files" when the run went past a ceiling."""
-        fell_bytes = fell_files = 0
-        for path in self.dirs:
+        fell_bytes, fell_files = self.counted
+        now: dict[Path, tuple[int, int]] = {}
+        for path, (free_bytes, free_files) in self.free.items():
             with contextlib.suppress(OSError):
-                dev = path.stat().st_dev
-                if dev in self.free:
-                    now = _free(path)
-                    fell_bytes += self.free[dev][0] - now[0]
-                    fell_files += self.free[dev][1] - now[1]
+                now[path] = _free(path)
+                fell_bytes += free_bytes - now[path][0]
+                fell_files += free_files - now[path][1]
         if fell_bytes <= self.max_bytes and fell_files <= self.max_files:
             return None
         written, files = self.written()
@@ -385,6 +391,8 @@ class DiskWatch:
             return f"more than {self.max_bytes >> 20} MiB"
         if files > self.max_files:
             return f"more than {self.max_files:,} files"
+        self.free.update(now)
+        self.counted = (written, files)
         return None
 
     def written(self) -> tuple[int, int]:

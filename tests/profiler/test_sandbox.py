@@ -390,3 +390,21 @@ async def test_a_build_adds_to_the_warm_cache_it_is_given_but_cannot_alter_it(tm
     assert built.path is not None and built.path.read_text() == "own\n", built.error
     assert entry.read_text() == "good" and oct(entry.stat().st_mode & 0o777) == "0o644"
     assert sorted(p.name for p in (warm / "ab").iterdir()) == ["entry-d"]
+
+
+def test_another_writer_on_the_disk_costs_a_walk_per_ceiling_not_one_per_poll(
+    tmp_path, monkeypatch
+):
+    from profiler import sandbox
+
+    free = [10_000 << 20]
+    monkeypatch.setattr(sandbox, "_free", lambda path: (free[0], 1_000_000))
+    watch = sandbox.DiskWatch([tmp_path, tmp_path / "."], max_bytes=100 << 20, max_files=1000)
+    walks = []
+    walk = watch.written
+    monkeypatch.setattr(watch, "written", lambda: walks.append(1) or walk())
+    for _ in range(50):  # someone else writes 10 MiB per poll beside the run: 500 MiB
+        free[0] -= 10 << 20
+        assert watch.exceeded() is None
+    # the same filesystem named twice counts once; a walk at 110, 220, 330 and 440 MiB
+    assert len(walks) == 4
