@@ -80,7 +80,6 @@ def _references(original: object) -> list[tuple[object, str]]:
     return found
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: Any) -> None:
     """Before collection imports the project: every thread started from here on runs on the
     CPU this process runs on now (``py_measuring.pin_to_one_cpu``), except for
@@ -96,6 +95,7 @@ def pytest_configure(config: Any) -> None:
         pin_to_one_cpu()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: Any) -> bool | None:
     path = session.config.getoption("perforch_bench")
     if path is None:
