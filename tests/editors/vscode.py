@@ -101,10 +101,16 @@ class CodeServer:
         self.tools, self.home, self.workspace = tools, home, workspace
         self.user_data = home / "user-data"
         self.extensions = home / "extensions"
-        (self.user_data / "User").mkdir(parents=True, exist_ok=True)
-        (self.user_data / "User" / "settings.json").write_text(
-            json.dumps({**USER_SETTINGS, **settings}, indent=1)
-        )
+        # Both the user's settings and the machine's: code-server's window is a remote one, and
+        # machine-scoped settings (perforch.server.interpreter) are the remote machine's there.
+        # With the user's alone, a CI run's extension host saw the default interpreter for the
+        # whole test (started `python3 -m server lsp`: "No module named server"), no change
+        # event following, although User/settings.json named the venv's Python.
+        for scope in ("User", "Machine"):
+            (self.user_data / scope).mkdir(parents=True, exist_ok=True)
+            (self.user_data / scope / "settings.json").write_text(
+                json.dumps({**USER_SETTINGS, **settings}, indent=1)
+            )
         tmp = Path(f"/tmp/pf-{os.getpid()}-{home.name[-8:]}")  # unix sockets: short paths
         tmp.mkdir(exist_ok=True)
         self.env = {
