@@ -1,6 +1,6 @@
 """The adversarial benchmark's attacks: each a candidate function in the language it targets,
-in the file layout a user's project has (the function's file and its test beside it), and how
-the sandbox must end it.
+in the file layout a user's project has (the function's file and its test beside it:
+``attack_files``), and how the sandbox must end it.
 
 An attack function returns ``"blocked"`` when the sandbox stopped what it tried, and
 ``"escaped: …"`` saying what it got otherwise; its test asserts ``"blocked"``. Some attacks are
@@ -13,11 +13,9 @@ benchmark holds), ``@HOSTPID@`` (the benchmark's own process).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-from perforch_core import source
-from perforch_core.models import Language, Task
+from perforch_core.models import Language
 
 Expect = Literal["blocked", "stopped", "not_passed"]
 
@@ -45,7 +43,7 @@ def _syscall_py(name: str, what: str, call: str) -> Attack:
     return py(
         name,
         what,
-        f"import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nrc = {call}\n"
+        f"{PY_LIBC}rc = {call}\n"
         "err = ctypes.get_errno()\n"
         "return 'blocked' if rc == -1 and err in (1, 38) else f'escaped: rc {rc}, errno {err}'",
     )
@@ -509,94 +507,3 @@ JAVA = [
 ]
 
 ATTACKS: list[Attack] = [*PYTHON, *CPP, *RUST, *GO, *JAVA]
-
-
-def files(attack: Attack, fill: dict[str, str]) -> tuple[dict[str, str], str, str]:
-    """The attack as a user's lone file and its test: (files, the function's file, its name)."""
-
-    def f(text: str) -> str:
-        for key, value in fill.items():
-            text = text.replace(f"@{key}@", value)
-        return text
-
-    if attack.language is Language.PYTHON:
-        body = "".join(f"    {line}\n" for line in f(attack.body).splitlines())
-        return (
-            {
-                "attack.py": f"def attack():\n{body}",
-                "test_attack.py": "from attack import attack\n\n\ndef test_attack():\n"
-                "    assert attack() == 'blocked'\n",
-            },
-            "attack.py",
-            "attack",
-        )
-    if attack.language is Language.CPP:
-        return (
-            {
-                "attack.cpp": f"{attack.imports}\n{f(attack.body)}\n",
-                "attack_test.cpp": '#include <cstdio>\n#include "attack.cpp"\n\nint main() {\n'
-                '    std::string r = attack();\n    if (r != "blocked") {\n'
-                '        std::fprintf(stderr, "%s\\n", r.c_str());\n        return 1;\n    }\n'
-                "    return 0;\n}\n",
-            },
-            "attack.cpp",
-            "attack",
-        )
-    if attack.language is Language.RUST:
-        return (
-            {
-                "attack.rs": f"{attack.imports}{f(attack.body)}\n\n#[cfg(test)]\nmod tests {{\n"
-                "    #[test]\n    fn contained() {\n"
-                '        assert_eq!(super::attack(), "blocked");\n    }\n}\n'
-            },
-            "attack.rs",
-            "attack",
-        )
-    if attack.language is Language.GO:
-        return (
-            {
-                "attack.go": f"package attack\n\n{attack.imports}\n{f(attack.body)}\n",
-                "attack_test.go": 'package attack\n\nimport "testing"\n\n'
-                "func TestAttack(t *testing.T) {\n"
-                '\tif r := Attack(); r != "blocked" {\n\t\tt.Fatal(r)\n\t}\n}\n',
-            },
-            "attack.go",
-            "Attack",
-        )
-    return (
-        {
-            "Attack.java": f"public class Attack {{\n{f(attack.body)}\n}}\n",
-            "AttackTest.java": "public class AttackTest {\n"
-            "    public static void main(String[] args) {\n"
-            "        String r = Attack.attack();\n"
-            '        if (!r.equals("blocked")) throw new AssertionError(r);\n    }\n}\n',
-        },
-        "Attack.java",
-        "attack",
-    )
-
-
-BENIGN_BODY = {
-    Language.PYTHON: "return 'blocked'",
-    Language.CPP: 'std::string attack() {\n    return "blocked";\n}',
-    Language.RUST: 'pub fn attack() -> String {\n    "blocked".to_string()\n}',
-    Language.GO: 'func Attack() string {\n\treturn "blocked"\n}',
-    Language.JAVA: '    public static String attack() {\n        return "blocked";\n    }',
-}
-
-
-def benign(language: Language) -> Attack:
-    """A harmless candidate: run first in each language (its services start, e.g. the javac
-    service, and count as the host's), and after each attack (the daemon still serves)."""
-    imports = "#include <string>\n" if language is Language.CPP else ""
-    return Attack("benign", language, "", BENIGN_BODY[language], imports=imports)
-
-
-def write_task(attack: Attack, where: Path, fill: dict[str, str]) -> Task:
-    """The attack's files written into the new directory ``where``, as the task a user's
-    lone file and its test make."""
-    written, path, function = files(attack, fill)
-    where.mkdir(parents=True)
-    for name, text in written.items():
-        (where / name).write_text(text)
-    return source.task_from_file(where / path, function)

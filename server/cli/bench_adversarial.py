@@ -36,8 +36,7 @@ from profiler.client import ProfilerClient
 from profiler.sandbox import NOBODY, processes_of
 from profiler.toolchains import cache_root
 
-from . import attacks as attacks_mod
-from . import render
+from . import attack_files, render
 from .attacks import ATTACKS, Attack
 
 
@@ -158,8 +157,8 @@ async def run_leg(attacks: list[Attack], console: Console) -> list[dict[str, Any
         tmp.chmod(0o755)
         host = Host(tmp)
         benign = {
-            language: attacks_mod.write_task(
-                attacks_mod.benign(language), tmp / f"benign-{language.value}", {}
+            language: attack_files.write_task(
+                attack_files.benign(language), tmp / f"benign-{language.value}", {}
             )
             for language in {a.language for a in attacks}
         }
@@ -174,7 +173,7 @@ async def run_leg(attacks: list[Attack], console: Console) -> list[dict[str, Any
                 progress = bar.add_task("attacks", total=len(attacks))
                 for i, attack in enumerate(attacks):
                     bar.update(progress, description=f"{attack.language.value}: {attack.name}")
-                    task = attacks_mod.write_task(attack, tmp / f"a{i}", host.fill())
+                    task = attack_files.write_task(attack, tmp / f"a{i}", host.fill())
                     before = set(processes_of(uid, live_only=True))
                     started = time.perf_counter()
                     outcome = await client.run_tests(task, task.current_code or "")

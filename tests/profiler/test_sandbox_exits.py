@@ -11,7 +11,7 @@ import pytest
 
 from perforch_core import source
 from profiler.client import ProfilerClient
-from server.cli import attacks
+from server.cli import attack_files, attacks
 
 EXITS = [a for a in attacks.ATTACKS if a.expect == "not_passed"]
 
@@ -28,11 +28,11 @@ async def client():
 async def test_an_exit_inside_the_tests_is_not_a_pass(
     client: ProfilerClient, tmp_path: Path, attack: attacks.Attack
 ):
-    exits = attacks.write_task(attack, tmp_path / "exits", {})
+    exits = attack_files.write_task(attack, tmp_path / "exits", {})
     outcome = await client.run_tests(exits, exits.current_code or "")
     assert not outcome.passed, outcome
     # The same file whose function returns normally passes: the launcher is not in the way.
-    fine = attacks.write_task(attacks.benign(attack.language), tmp_path / "fine", {})
+    fine = attack_files.write_task(attack_files.benign(attack.language), tmp_path / "fine", {})
     assert (await client.run_tests(fine, fine.current_code or "")).passed
 
 
@@ -45,9 +45,9 @@ async def test_an_exit_is_not_a_pass_when_the_tests_main_takes_arguments(
     exit_attack = next(a for a in EXITS if a.language.value == "cpp")
     for name, attack, passes in (
         ("exits", exit_attack, False),
-        ("fine", attacks.benign(exit_attack.language), True),
+        ("fine", attack_files.benign(exit_attack.language), True),
     ):
-        written, path, function = attacks.files(attack, {})
+        written, path, function = attack_files.files(attack, {})
         test = written["attack_test.cpp"]
         assert "int main() {" in test
         written["attack_test.cpp"] = test.replace(

@@ -20,6 +20,7 @@ BENCHMARK_DATA = {
     "server/cli/fidelity_programs.py",
     "server/cli/bench_fidelity.py",  # the cost goals per language
     "server/cli/attacks.py",  # each attack is written in the language it targets
+    "server/cli/attack_files.py",  # … and laid out as that language's files
 }
 
 
