@@ -146,7 +146,8 @@ class ProjectSpec(_Frozen):
     workdir: str = Field(default=".", description="where the build runs, relative to ``root``")
     benchmarks: tuple[TestCase, ...] = Field(
         default=(),
-        description="the user's own benchmarks that exercise the function (Go ``Benchmark…``): "
+        description="the user's own benchmarks that exercise the function (Go ``Benchmark…``, "
+        "pytest-benchmark, Rust criterion): "
         "measured instead of the tests, which still judge correctness",
     )
     options: dict[str, str] = Field(

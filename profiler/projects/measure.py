@@ -78,6 +78,7 @@ class ProjectHarness:
 
     def __init__(self) -> None:
         self._pair: _Pair | None = None
+        self._note = ""  # what the last comparison's workload leaves out (Prepared.note)
         # Built copies by (project, source), newest last: the baseline measured alone before
         # refinement and then against each candidate is built once.
         self._built: dict[str, _Side] = {}
@@ -135,7 +136,7 @@ class ProjectHarness:
             "(a class loader per side in the JVM), 20 pairs; Go, Rust, C++ projects: both "
             "builds in alternating fresh processes running the tests k times "
             f"(≥ {TARGET_CPU_S:g} s of CPU), {PAIRS} pairs per sample"
-        )
+        ) + (f"; {self._note}" if self._note else "")
 
     async def compare_once(
         self, params: CompareParams, baseline: str, candidate: str, seed: int
@@ -145,6 +146,7 @@ class ProjectHarness:
             raise HarnessError("project tests without a project")
         run_params = RunTestsParams(program=params.program, source=baseline, timeout_s=120)
         found = runner(spec)
+        self._note = ""
         if params.metric in found.in_process:
             cache = project_cache(spec)
             with workdir("perforch-project-") as wd:
@@ -153,6 +155,7 @@ class ProjectHarness:
                 async with lock(cache):
                     return await found.compare_once(spec, wd, cache, params, candidate, seed)
         pair = await self._prepare(spec, run_params, baseline, candidate)
+        self._note = pair.sides[0].prepared.note
         rng = random.Random(seed)
         ratios: list[float] = []
         values: list[tuple[float, float]] = []

@@ -200,6 +200,9 @@ async def test_a_clearly_faster_reply_is_merged_tested_and_measured_as_improved(
     assert "project's own tests" in verdict.method
     if kind == "go":  # the package has a benchmark reaching TopWords: it is the workload
         assert verdict.workload == "your benchmarks: BenchmarkTopWords"
+    elif kind == "cargo":  # criterion's bench_dedup reaches dedup_sorted (bench_mode does not)
+        assert verdict.workload == "your benchmarks: bench:stats:bench_dedup"
+        assert "criterion's test mode" in verdict.method, verdict.method
     else:
         assert verdict.workload.startswith("the project's "), verdict.workload
 

@@ -10,7 +10,7 @@ import pytest
 
 from perforch_core import projects, source
 from perforch_core.errors import NoTestsError
-from perforch_core.models import TestFailure, TestOutcome
+from perforch_core.models import TestCase, TestFailure, TestOutcome
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
 
@@ -377,3 +377,35 @@ def test_the_users_benchmarks_that_reach_the_function_are_found():
     assert _benchmarks(py, "most_common_word") == [bench]
     assert bench in _tests(py, "most_common_word")
     assert _benchmarks(py, "has_duplicates") == []
+    # criterion: the bench target's functions in its criterion_group! that reach the function;
+    # a crate function not benchmarked has none.
+    rs = "rust/numkit/src/stats.rs"
+    assert _benchmarks(rs, "dedup_sorted") == [("bench:stats:bench_dedup", "calls dedup_sorted")]
+    assert _benchmarks(rs, "mode") == [("bench:stats:bench_mode", "calls mode")]
+    assert _benchmarks(rs, "spread") == []
+
+
+def test_criterion_filters_name_the_found_benchmarks_literally_in_rust_regex_syntax():
+    from profiler.languages.rust.project import bench_filter
+
+    def spec_of(*codes: str) -> list[TestCase]:
+        cases = [
+            TestCase(id=f"bench:t{i % 2}:f{i}", file="benches/x.rs", found_by="", code=c)
+            for i, c in enumerate(codes)
+        ]
+        return cases
+
+    named = 'c.bench_function("dedup 4000 (sorted)", |b| b.iter(|| f()));'
+    grouped = 'let mut g = c.benchmark_group("sizes"); g.bench_with_input(BenchmarkId::new("x", n)'
+    assert bench_filter(spec_of(named)) == {"t0": r"dedup 4000 \(sorted\)"}
+    assert bench_filter(spec_of(named, grouped)) == {
+        "t0": r"dedup 4000 \(sorted\)",
+        "t1": "sizes|x",
+    }
+    # A function that names its benchmark by a variable: its whole target runs.
+    assert (
+        bench_filter(spec_of(named, "fn f(c: &mut Criterion) { c.bench_function(&name, g); }"))[
+            "t1"
+        ]
+        is None
+    )

@@ -2,7 +2,9 @@
 there is one). Unit tests in any ``#[cfg(test)]`` module of ``src/``, integration tests in
 ``tests/`` and the function's doctest judge it when they call it (directly or through helpers);
 so do the tests of the workspace's other members that depend on the crate. They run with
-``cargo test --offline`` against the user's cargo registry."""
+``cargo test --offline`` against the user's cargo registry. The crate's criterion benchmarks
+(``benches/`` targets with ``criterion_group!``) whose functions reach it the same way are the
+user's benchmarks: measured instead of the tests."""
 
 from __future__ import annotations
 
@@ -117,6 +119,96 @@ def _crate_fns(crate: Path, root: Path) -> list[tuple[str, str, RustFn]]:
     return fns
 
 
+CRITERION = re.compile(r"\bcriterion_(?:group|main)\s*!")
+
+
+def _bench_targets(crate: Path) -> list[tuple[str, Path]]:
+    """The crate's bench targets that criterion drives: (target name, file). Cargo's own
+    discovery (``benches/*.rs``, ``benches/NAME/main.rs``) and ``[[bench]]`` entries."""
+    found: dict[str, Path] = {}
+    benches = crate / "benches"
+    if benches.is_dir():
+        for file in sorted(benches.glob("*.rs")):
+            found[file.stem] = file
+        for main in sorted(benches.glob("*/main.rs")):
+            found[main.parent.name] = main
+    try:
+        data = tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        data = {}
+    for entry in data.get("bench") or []:
+        if isinstance(entry, dict) and "name" in entry:
+            name = str(entry["name"])
+            found[name] = crate / str(entry.get("path", f"benches/{name}.rs"))
+    out = []
+    for name, file in found.items():
+        text = _read(file)
+        if text is not None and CRITERION.search(text):
+            out.append((name, file))
+    return out
+
+
+def _path_depends(manifest: Path, crate: Path) -> bool:
+    """Whether a manifest depends on ``crate`` by path (a benchmarks crate beside the code)."""
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    for table in ("dependencies", "dev-dependencies"):
+        for value in (data.get(table) or {}).values():
+            path = value.get("path") if isinstance(value, dict) else None
+            if path is not None and (manifest.parent / str(path)).resolve() == crate.resolve():
+                return True
+    return False
+
+
+def _bench_crates(crate: Path, dependents: list[tuple[str, Path]]) -> list[Path]:
+    """Where the function's benchmarks may be: its crate, the workspace members that depend
+    on it, and crates inside its directory that depend on it by path (``benchmarks/``)."""
+    crates = [crate, *(d for _, d in dependents)]
+    for manifest in walk(crate, ("Cargo.toml",)):
+        if manifest.parent not in crates and _path_depends(manifest, crate):
+            crates.append(manifest.parent)
+    return crates
+
+
+def _benchmarks(
+    crates: list[Path], root: Path, bodies: dict[str, str], function: str, is_method: bool
+) -> list[TestCase]:
+    """The criterion benchmark functions of ``crates`` that reach ``function``, as test cases
+    with ids ``bench:TARGET:FN`` (the file says which crate's)."""
+    cases: list[TestCase] = []
+    for crate in crates:
+        for target, file in _bench_targets(crate):
+            text = _read(file) or ""
+            fns = [f for f in items(text, []) if not f.is_test]
+            local = dict(bodies)
+            for f in fns:  # the file's helpers are called by their simple name
+                local[f"bench:{target}:{f.name}"] = f.code
+                add_body(local, f.name, f.code)
+            how = reaching(local, function, method_calls=is_method)
+            groups = _groups(text)
+            for f in fns:
+                reason = how.get(f"bench:{target}:{f.name}")
+                if reason is not None and re.search(rf"\b{re.escape(f.name)}\b", groups):
+                    cases.append(
+                        TestCase(
+                            id=f"bench:{target}:{f.name}",
+                            file=relative(file, root),
+                            found_by=reason,
+                            code=f.code,
+                        )
+                    )
+    return cases
+
+
+def _groups(text: str) -> str:
+    """What the file's ``criterion_group!`` invocations list (the functions criterion runs):
+    the text from each to the next group or ``criterion_main!``."""
+    parts = re.split(r"\bcriterion_(group|main)\s*!", text)
+    return " ".join(parts[i + 1] for i in range(1, len(parts) - 1, 2) if parts[i] == "group")
+
+
 def _workspace_root(crate: Path) -> Path:
     for directory in crate.parents:
         manifest = directory / "Cargo.toml"
@@ -145,9 +237,11 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
         return f"{member}/{f.path}" if member else f.path
 
     bodies = {key(m, f): f.code for m, _, _, f in fns if f.is_test}
+    helpers: dict[str, str] = {}
     for _, _, _, f in fns:  # helpers are called by their simple name
         if not f.is_test:
             add_body(bodies, f.name, f.code)
+            add_body(helpers, f.name, f.code)
     own = next((f for m, _, _, f in fns if not m and f.name == function and not f.is_test), None)
     is_method = own is not None and re.search(r"\(\s*&?\s*(?:mut\s+)?self\b", own.code) is not None
     how = reaching(bodies, function, method_calls=is_method)
@@ -175,6 +269,9 @@ def discover(path: Path, function: str, has_doctest: bool) -> ProjectSpec | None
         tests=tuple(tests),
         others=others,
         workdir=relative(crate, root) or ".",
+        benchmarks=tuple(
+            _benchmarks(_bench_crates(crate, dependents), root, helpers, function, is_method)
+        ),
         options={"crate": name},
     )
 

@@ -1,17 +1,25 @@
 """Cargo crates: ``cargo test --no-run`` offline (the user's cargo home read-only, this
 project's own target directory) builds the test binaries, which are copied out of the shared
 target directory and run directly with the selected tests (``--exact``); the function's doctest
-runs through ``cargo test --doc`` (and is not part of what is measured)."""
+runs through ``cargo test --doc`` (and is not part of what is measured). When the crate has
+criterion benchmarks that reach the function, measuring runs those instead: ``cargo bench
+--no-run`` builds them (the bench profile, optimised), and each binary runs without ``--bench``,
+criterion's test mode, in which every selected benchmark's routine runs once: fixed work per
+run (criterion's own mode times itself for seconds and runs as many iterations as fit)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shlex
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
-from perforch_core.models import ProjectSpec, TestOutcome
+from perforch_core.errors import HarnessError
+from perforch_core.models import ProjectSpec, TestCase, TestOutcome
+from perforch_core.projects.search import find_up
 
 from ...projects.base import (
     CACHE,
@@ -65,6 +73,51 @@ def _packages(spec: ProjectSpec) -> str:
     return " ".join(f'-p "{c}"' for c in dict.fromkeys(crates))
 
 
+BENCH_NAME = re.compile(
+    r"(?:bench_function|bench_with_input|benchmark_group|BenchmarkId::(?:new|from_parameter))"
+    r"\s*\(\s*\"([^\"]+)\""
+)
+
+
+def bench_filter(benchmarks: Iterable[TestCase]) -> dict[str, str | None]:
+    """Each bench target's criterion filter (a regex over benchmark ids) that selects the
+    benchmarks of the functions found: the names they give their benchmarks; None (the whole
+    target) when a function names none literally."""
+    names: dict[str, list[str] | None] = {}
+    for b in benchmarks:
+        _, target, _ = b.id.split(":", 2)
+        found = BENCH_NAME.findall(b.code)
+        if not found or names.get(target, []) is None:
+            names[target] = None
+        else:
+            names[target] = [*(names.get(target) or []), *found]
+    return {
+        t: None if n is None else "|".join(_regex_literal(x) for x in dict.fromkeys(n))
+        for t, n in names.items()
+    }
+
+
+def _regex_literal(text: str) -> str:
+    """``text`` as a Rust ``regex`` matching it literally (its syntax, not Python's: a space or
+    a quote must not be escaped there)."""
+    return re.sub(r"([\\.+*?()|\[\]{}^$#&\-~])", r"\\\1", text)
+
+
+def _executables(json_lines: str) -> list[tuple[str, str]]:
+    """The test-profile artifacts (test and bench binaries) in cargo's JSON messages:
+    (target name, executable)."""
+    out = []
+    for line in json_lines.splitlines():
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        exe = message.get("executable")
+        if exe and message.get("profile", {}).get("test"):
+            out.append((str(message.get("target", {}).get("name", "")), exe))
+    return out
+
+
 class CargoRunner(Runner):
     def _env(self) -> tuple[dict[str, str], list[str | Path], str]:
         tc = rust()
@@ -79,13 +132,15 @@ class CargoRunner(Runner):
         }
         return env, [tc.sysroot, home], str(tc.sysroot / "bin" / "cargo")
 
-    async def prepare(
-        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
-    ) -> Prepared | TestOutcome:
+    async def _build(
+        self, wd: Path, cache: Path, what: str, packages: str, cwd: str
+    ) -> list[tuple[str, str]] | TestOutcome:
+        """``cargo test|bench … --no-run`` (``what``: the subcommand and its targets) in
+        ``cwd``; the binaries built by target, copied out of the shared target dir (the next
+        build overwrites it)."""
         env, binds, cargo = self._env()
-        cwd = f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC
         script = (
-            f'"{cargo}" test --offline {_packages(spec)} --tests --no-run '
+            f'"{cargo}" {what} --offline {packages} --no-run '
             f"--message-format=json-render-diagnostics > {INSIDE}/cargo.json"
         )
         build = await step(
@@ -97,21 +152,57 @@ class CargoRunner(Runner):
             if "offline" in text and ("registry" in text or "download" in text):
                 return offline(failed, f"cargo's registry ({cargo_home()})", "cargo fetch")
             return failed
-        executables: list[str] = []
-        for line in (wd / "cargo.json").read_text().splitlines():
-            try:
-                message = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            exe = message.get("executable")
-            if exe and message.get("profile", {}).get("test"):
-                executables.append(exe)
         (wd / "bin").mkdir(exist_ok=True)
         names = []
-        for exe in executables:  # out of the shared target dir: the next build overwrites it
+        for target, exe in _executables((wd / "cargo.json").read_text()):
             local = wd / "bin" / Path(exe).name
             shutil.copy2(cache / Path(exe).relative_to(CACHE), local)
-            names.append(f"{INSIDE}/bin/{local.name}")
+            names.append((target, f"{INSIDE}/bin/{local.name}"))
+        return names
+
+    async def prepare(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> Prepared | TestOutcome:
+        """For measuring: the user's criterion benchmarks that reach the function, else its
+        tests."""
+        if spec.benchmarks:
+            return await self._benches(spec, wd, cache)
+        return await self._tests(spec, wd, cache)
+
+    async def _benches(self, spec: ProjectSpec, wd: Path, cache: Path) -> Prepared | TestOutcome:
+        """Each crate's bench targets built where the crate is (the function's own, a
+        workspace member's, or a benchmarks crate beside it), run in criterion's test mode."""
+        by_crate: dict[Path, list[TestCase]] = {}
+        for b in spec.benchmarks:
+            crate = find_up((wd / "src" / b.file).parent, ("Cargo.toml",), stop=wd / "src")
+            by_crate.setdefault(crate or wd / "src", []).append(b)
+        runs = []
+        for crate, cases in by_crate.items():
+            filters = bench_filter(cases)
+            targets = " ".join(f"--bench {shlex.quote(t)}" for t in filters)
+            rel = crate.relative_to(wd / "src").as_posix()
+            cwd = f"{SRC}/{rel}" if rel != "." else SRC
+            built = await self._build(wd, cache, f"bench {targets}", "", cwd)
+            if isinstance(built, TestOutcome):
+                return built
+            for target, pattern in filters.items():
+                binary = next((exe for t, exe in built if t == target), None)
+                if binary is None:
+                    raise HarnessError(f"cargo bench built no binary for the target {target}")
+                runs.append(shlex.join([binary, *([pattern] if pattern else [])]) + " || s=1;")
+        return Prepared(
+            argv=["sh", "-c", f"s=0; {' '.join(runs)} exit $s"],
+            cwd=f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC,
+            env={"PATH": "/usr/bin:/bin", "RUST_BACKTRACE": "0"},
+            note="criterion's test mode: each selected benchmark's routine once per run",
+        )
+
+    async def _tests(self, spec: ProjectSpec, wd: Path, cache: Path) -> Prepared | TestOutcome:
+        cwd = f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC
+        built = await self._build(wd, cache, "test --tests", _packages(spec), cwd)
+        if isinstance(built, TestOutcome):
+            return built
+        names = [exe for _, exe in built]
         tests, docs = _ids(spec)
         loop = " ".join(f"'{n}' --exact {' '.join(repr(t) for t in tests)} || s=1;" for n in names)
         return Prepared(
@@ -124,7 +215,7 @@ class CargoRunner(Runner):
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TestOutcome:
-        prepared = await self.prepare(spec, wd, cache, params)
+        prepared = await self._tests(spec, wd, cache)
         if isinstance(prepared, TestOutcome):
             return prepared
         tests, docs = _ids(spec)
