@@ -25,6 +25,7 @@ import {
   CHOOSE_MODEL,
   JOB_ENDED,
   JOB_EVENT,
+  LIST_JOBS,
   METRIC_LABELS,
   SERVER_CANCEL,
   SERVER_COMMANDS,
@@ -32,6 +33,7 @@ import {
   type ChooseModelParams,
   type JobEndedParams,
   type JobEventParams,
+  type KeptJob,
   type Metric,
 } from "./protocol";
 import { RestartPolicy } from "./restart";
@@ -147,6 +149,7 @@ class Extension implements vscode.Disposable {
     try {
       await client.start();
       this.log.info("PerfOrch server running");
+      void this.reattach(client);
     } catch (err) {
       const message =
         `PerfOrch: the server did not start with “${command} ${args.join(" ")}” (${String(err)}). ` +
@@ -212,6 +215,18 @@ class Extension implements vscode.Disposable {
         `PerfOrch: ${started} changed function${started === 1 ? "" : "s"} queued` +
           (queued.length > started ? `, ${queued.length - started} without tests (see the output)` : ""),
       );
+    }
+  }
+
+  /** The jobs the server kept from before it started (a window reload), back in the list. */
+  private async reattach(client: LanguageClient): Promise<void> {
+    try {
+      const reply = await client.sendRequest<{ jobs?: KeptJob[] } | null>(LIST_JOBS);
+      const added = this.book.reattach(reply?.jobs ?? []);
+      for (const job of added) this.log.info(`job ${job.token} kept by the server: ${job.status}: ${job.activity}`);
+      if (added.length > 0) this.changed();
+    } catch (err) {
+      this.log.warn(`the server's kept jobs could not be listed: ${String(err)}`);
     }
   }
 

@@ -8,6 +8,7 @@ import {
   METRIC_LABELS,
   type JobEvent,
   type JobEventParams,
+  type KeptJob,
   type Metric,
   type Scaling,
   type TestOutcome,
@@ -236,6 +237,28 @@ export class JobBook {
     const ended: Job = { ...job, status, summary, activity: summary };
     this.jobs.set(token, ended);
     return ended;
+  }
+
+  /** Jobs the server kept (a window reload restarted both): each one not known here is added
+   * with its events replayed; one that ended without a final event ends with the server's
+   * word; the ones still queued or running go on receiving events. */
+  reattach(kept: KeptJob[]): Job[] {
+    const added: Job[] = [];
+    for (const k of kept) {
+      if (this.jobs.has(k.token)) continue;
+      const what = k.action === "optimize" && k.metric ? ` for ${METRIC_LABELS[k.metric] ?? k.metric}` : "";
+      let job = newJob(k.token, k.uri, k.function, `PerfOrch: ${k.action} ${k.function}${what}`);
+      for (const e of k.events) job = applyEvent(job, e);
+      if (k.state === "ended" && isRunning(job)) {
+        job = { ...job, status: "cancelled", summary: k.message, activity: k.message };
+      } else if (k.message && isRunning(job)) {
+        job = { ...job, activity: k.message };
+      }
+      this.jobs.set(k.token, job);
+      added.push(job);
+    }
+    this.trim();
+    return added;
   }
 
   get(token: string): Job | undefined {

@@ -7,6 +7,8 @@
 export const JOB_EVENT = "perforch/jobEvent";
 export const JOB_ENDED = "perforch/jobEnded";
 export const CHOOSE_MODEL = "perforch/chooseModel";
+/** Request: every job the server kept (also from before it restarted), with its events. */
+export const LIST_JOBS = "perforch/jobs";
 /** The server's change annotation on every edit it proposes. */
 export const RESULT_ANNOTATION = "perforch.result";
 /** Commands the server executes (workspace/executeCommand). */
@@ -217,4 +219,17 @@ export interface JobEndedParams {
   function: string;
   status: "succeeded" | "failed" | "cancelled" | "error";
   message: string;
+}
+
+/** One job of `perforch/jobs`: its request, where it stands, and the events it sent. */
+export interface KeptJob {
+  token: string;
+  uri: string;
+  function: string;
+  action: string;
+  metric: Metric | null;
+  /** queued, running (resumed by a new server), offered (a result waiting for review), ended. */
+  state: "queued" | "running" | "offered" | "ended";
+  message: string;
+  events: JobEventParams[];
 }

@@ -95,4 +95,24 @@ describe("the job book", () => {
     expect(book.all()[0].token).toBe("other");
     expect(book.get("other")?.status).toBe("running");
   });
+
+  it("re-attaches the jobs a restarted server kept, without taking over the ones it knows", () => {
+    const book = new JobBook();
+    book.start("mine", "file:///a.py", "g", "PerfOrch: fix g");
+    const base = { uri: events[0].uri, function: "has_duplicates", action: "optimize", metric: "exec_time" as const };
+    const added = book.reattach([
+      { ...base, token: "mine", state: "running", message: "", events: [] },
+      { ...base, token: "done", state: "ended", message: "improved", events },
+      { ...base, token: "cut", state: "ended", message: "interrupted when the server stopped", events: events.slice(0, 3) },
+      { ...base, token: "again", state: "running", message: "run again: the server restarted", events: events.slice(0, 2) },
+    ]);
+    expect(added.map((j) => j.token)).toEqual(["done", "cut", "again"]);
+    expect(book.get("done")?.status).toBe("succeeded");
+    expect(book.get("done")?.verdictAccepted).toBe(true);
+    expect(book.get("cut")?.status).toBe("cancelled");
+    expect(book.get("cut")?.summary).toBe("interrupted when the server stopped");
+    expect(book.get("again")?.activity).toBe("run again: the server restarted");
+    expect(book.running().map((j) => j.token).sort()).toEqual(["again", "mine"]);
+    expect(book.get("done")?.title).toBe("PerfOrch: optimize has_duplicates for exec time");
+  });
 });

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from perforch_core.models import Action, Metric, Stage, Task, TestOutcome
 from perforch_core.result import JobResult
 
 from . import convert
+from .job_store import RESUME_WITHIN_S
 
 if TYPE_CHECKING:
     from .server import PerforchServer
@@ -51,6 +53,31 @@ class EditorJob:
     job: Job | None = None
     cancelled: bool = False
     original_tests_failed: list[str] = field(default_factory=list)
+    resumed: str = ""  # why it runs again in a new server ("the editor reloaded"), else ""
+
+    def request(self) -> dict[str, Any]:
+        """What the job store keeps to run it again."""
+        return {
+            "action": self.action.value,
+            "uri": self.uri,
+            "function": self.function,
+            "metric": self.metric.value if self.metric else None,
+            "choose": self.choose,
+            "original": self.original,
+        }
+
+    @classmethod
+    def from_request(cls, token: str, request: dict[str, Any]) -> EditorJob:
+        metric = request.get("metric")
+        return cls(
+            token=token,
+            action=Action(request["action"]),
+            uri=str(request["uri"]),
+            function=str(request["function"]),
+            metric=Metric(metric) if metric else None,
+            choose=bool(request.get("choose")),
+            original=str(request.get("original", "")),
+        )
 
 
 async def ask_for_model(
@@ -129,6 +156,11 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
         ),
     )
     outcome, status = "ended", "failed"
+    store = await ls.job_store()
+    if job.resumed:
+        await store.restart(token, job.resumed)
+    else:
+        await store.set_state(token, "running")
     try:
         app = await ls.app()
         if job.cancelled:
@@ -148,7 +180,9 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
         if job.cancelled:
             running.cancel()
         async for event in running:
-            ls.protocol.notify(JOB_EVENT, convert.event_params(token, job.uri, job.function, event))
+            params = convert.event_params(token, job.uri, job.function, event)
+            ls.protocol.notify(JOB_EVENT, params)
+            await store.event(token, params)
             message = describe.event(event).activity
             if message:
                 progress.report(token, lsp.WorkDoneProgressReport(message=message))
@@ -171,6 +205,8 @@ async def run(ls: PerforchServer, job: EditorJob, task: Task) -> None:
         )
     finally:
         ls.running.pop(token, None)
+        if not ls.stopping:  # a server stopping keeps the job's state, to resume it
+            await store.set_state(token, "ended", outcome)
         progress.end(token, lsp.WorkDoneProgressEnd(message=outcome[:200]))
         progress.tokens.pop(token, None)
         ls.protocol.notify(
@@ -288,6 +324,7 @@ async def _offer(ls: PerforchServer, job: EditorJob, result: JobResult) -> None:
         )
         return
     assert current is not None and language is not None
+    await (await ls.job_store()).set_state(job.token, "offered", result=result.model_dump_json())
     edit = convert.workspace_edit(
         job.uri,
         current[1],
@@ -320,3 +357,71 @@ async def _offer(ls: PerforchServer, job: EditorJob, result: JobResult) -> None:
                 type=lsp.MessageType.Info, message=f"PerfOrch: the change was {reason}"
             )
         )
+
+
+LIST_JOBS = "perforch/jobs"
+
+
+async def kept(ls: PerforchServer) -> list[dict[str, Any]]:
+    """``perforch/jobs``: every kept job, oldest first, with the events it sent."""
+    store = await ls.job_store()
+    out = []
+    for k in await store.jobs():
+        out.append(
+            {
+                "token": k.token,
+                "uri": k.request.get("uri", ""),
+                "function": k.request.get("function", ""),
+                "action": k.request.get("action", ""),
+                "metric": k.request.get("metric"),
+                "state": k.state,
+                "message": k.message,
+                "events": await store.events(k.token),
+            }
+        )
+    return out
+
+
+async def resume(ls: PerforchServer) -> None:
+    """In a new server: offer again each result never reviewed, run again each job that was
+    queued or running (one after another, as it was asked, on the function as it is now);
+    a job interrupted longer ago than ``RESUME_WITHIN_S`` ends as interrupted."""
+    store = await ls.job_store()
+    now = time.time()
+    for k in await store.jobs():
+        if k.state == "ended" or k.token in ls.running:  # this server's own: already running
+            continue
+        if now - k.updated > RESUME_WITHIN_S:
+            await store.set_state(
+                k.token,
+                "ended",
+                f"interrupted when the server stopped, {(now - k.updated) / 60:.0f} min ago; "
+                "not run again",
+            )
+            continue
+        try:
+            job = EditorJob.from_request(k.token, k.request)
+        except (KeyError, ValueError) as exc:
+            await store.set_state(k.token, "ended", f"not resumed: a kept job unreadable ({exc})")
+            continue
+        if k.state == "offered" and k.result:
+            log.info("offering %s's result again (%s)", job.function, k.token)
+            try:
+                await _offer(ls, job, JobResult.model_validate_json(k.result))
+            finally:
+                await store.set_state(k.token, "ended", "offered again after the server restarted")
+            continue
+        doc = open_document(ls, job.uri) or ls.workspace.get_text_document(job.uri)
+        try:
+            task = source.task_from_text(
+                Path(doc.path), doc.source, job.function, metric=job.metric or Metric.EXEC_TIME
+            )
+        except (PerfOrchError, OSError) as exc:
+            await store.set_state(k.token, "ended", f"not resumed: {exc}")
+            continue
+        if task.current_code is not None and job.action is not Action.GENERATE:
+            job.original = task.current_code
+        job.resumed = "run again: the server restarted (a window reload) while it ran"
+        log.info("resuming %s %s (%s)", job.action.value, job.function, k.token)
+        ls.running[job.token] = job
+        await run(ls, job, task)

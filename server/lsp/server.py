@@ -28,7 +28,8 @@ from perforch_core.models import Action, Language, Metric, Task
 
 from ..app import App, AppConfig
 from ..background import Background
-from . import convert, jobs, lenses, tests_feature
+from . import convert, job_store, jobs, lenses, tests_feature
+from .job_store import JobStore
 from .settings import Settings, parse
 
 log = logging.getLogger("perforch.lsp")
@@ -47,6 +48,17 @@ class PerforchServer(LanguageServer):
         self._app_settings: Settings | None = None
         self._app_lock = asyncio.Lock()
         self._functions: dict[str, tuple[int, list[source.Function]]] = {}
+        self._store: JobStore | None = None
+        self.stopping = False  # set by shutdown: the jobs it cancels stay kept, to resume
+
+    async def job_store(self) -> JobStore:
+        """The kept jobs, beside the Memory the settings name."""
+        path = self.settings.memory_path.parent / job_store.FILE_NAME
+        if self._store is None or self._store.path != path:
+            if self._store is not None:
+                await self._store.aclose()
+            self._store = JobStore(path)
+        return self._store
 
     def functions_of(
         self, uri: str, language: Language, text: str, version: int | None
@@ -103,7 +115,8 @@ class PerforchServer(LanguageServer):
             return self._app
 
     async def stop(self) -> None:
-        """Cancel the jobs, stop the services."""
+        """Cancel the jobs (kept in the job store, to resume), stop the services."""
+        self.stopping = True
         for job in self.running.values():
             job.cancelled = True
             if job.job is not None:
@@ -113,6 +126,8 @@ class PerforchServer(LanguageServer):
         if self._app is not None:
             await self._app.aclose()
             self._app = None
+        if self._store is not None:
+            await self._store.aclose()
 
 
 server = PerforchServer()
@@ -126,6 +141,7 @@ def initialize(ls: PerforchServer, params: lsp.InitializeParams) -> None:
 @server.feature(lsp.INITIALIZED)
 async def initialized(ls: PerforchServer, params: lsp.InitializedParams) -> None:
     await _pull_configuration(ls)
+    ls.background.spawn(jobs.resume(ls), name="perforch-resume")
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -230,17 +246,18 @@ def _command(action: Action) -> Any:
                 lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"PerfOrch: {message}")
             )
             return {"error": message}
-        job = _editor_job(ls, action, uri, task, metric_value, bool(choose))
+        job = await _editor_job(ls, action, uri, task, metric_value, bool(choose))
         ls.background.spawn(jobs.run(ls, job, task), name=job.token)
         return {"token": job.token}
 
     return start
 
 
-def _editor_job(
+async def _editor_job(
     ls: PerforchServer, action: Action, uri: str, task: Task, metric: Metric, choose: bool
 ) -> jobs.EditorJob:
-    """A job for ``task``, registered as running (cancellable) under a fresh token."""
+    """A job for ``task``, registered as running (cancellable) under a fresh token and kept
+    in the job store as queued."""
     job = jobs.EditorJob(
         token=f"perforch-{uuid.uuid4().hex[:12]}",
         action=action,
@@ -251,6 +268,7 @@ def _editor_job(
         original=task.current_code or "",  # what an edit may replace: the stub, for generate
     )
     ls.running[job.token] = job
+    await (await ls.job_store()).add(job.token, job.request())
     return job
 
 
@@ -286,7 +304,7 @@ async def optimize_changed(
         except (PerfOrchError, OSError) as exc:
             listed.append({"uri": uri, "function": changed.function, "error": str(exc)})
             continue
-        job = _editor_job(ls, Action.OPTIMIZE, uri, task, metric_value, False)
+        job = await _editor_job(ls, Action.OPTIMIZE, uri, task, metric_value, False)
         queued.append((job, task))
         listed.append({"uri": uri, "function": changed.function, "token": job.token})
 
@@ -296,6 +314,7 @@ async def optimize_changed(
                 await jobs.run(ls, job, task)
             else:
                 ls.running.pop(job.token, None)
+                await (await ls.job_store()).set_state(job.token, "ended", "cancelled")
 
     if queued:
         ls.background.spawn(one_after_another(), name=f"{OPTIMIZE_CHANGED}-{queued[0][0].token}")
@@ -311,6 +330,12 @@ async def show_tests_command(
     ls: PerforchServer, uri: Any = None, function: Any = None, run: Any = False
 ) -> dict[str, Any]:
     return await tests_feature.show_tests(ls, uri, function, bool(run))
+
+
+@server.feature(jobs.LIST_JOBS)
+async def list_jobs(ls: PerforchServer, params: Any = None) -> dict[str, Any]:
+    """Every kept job with its events, for a client that starts again to re-attach."""
+    return {"jobs": await jobs.kept(ls)}
 
 
 @server.command("perforch.cancel")

@@ -1,0 +1,59 @@
+"""The editor's job store: what a new server finds of the jobs of the one before it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server.lsp import job_store
+from server.lsp.job_store import JobStore
+
+REQUEST = {"action": "optimize", "uri": "file:///a.py", "function": "f", "metric": "exec_time"}
+
+
+async def test_a_job_is_found_by_the_next_store_with_its_state_and_events(tmp_path: Path):
+    path = tmp_path / job_store.FILE_NAME
+    store = JobStore(path)
+    await store.add("t1", REQUEST)
+    await store.set_state("t1", "running")
+    await store.event("t1", {"token": "t1", "event": {"kind": "job_started"}})
+    await store.event("t1", {"token": "t1", "event": {"kind": "stage_started"}})
+    await store.add("t2", {**REQUEST, "function": "g"})
+    await store.aclose()  # the server stops
+
+    again = JobStore(path)
+    kept = await again.jobs()
+    assert [(k.token, k.state, k.request["function"]) for k in kept] == [
+        ("t1", "running", "f"),
+        ("t2", "queued", "g"),
+    ]
+    kinds = [e["event"]["kind"] for e in await again.events("t1")]
+    assert kinds == ["job_started", "stage_started"]
+    await again.restart("t1", "run again")  # a resumed job starts its events over
+    assert await again.events("t1") == []
+    await again.set_state("t1", "offered", result='{"status": "succeeded"}')
+    assert (await again.jobs())[0].result == '{"status": "succeeded"}'
+    await again.aclose()
+
+
+async def test_only_the_newest_ended_jobs_are_kept(tmp_path: Path):
+    store = JobStore(tmp_path / job_store.FILE_NAME)
+    for i in range(job_store.KEEP_ENDED + 5):
+        await store.add(f"t{i}", REQUEST)
+        await store.event(f"t{i}", {"n": i})
+        await store.set_state(f"t{i}", "ended", "done")
+    await store.add("live", REQUEST)
+    tokens = [k.token for k in await store.jobs()]
+    assert len(tokens) == job_store.KEEP_ENDED + 1 and tokens[0] == "t5" and tokens[-1] == "live"
+    assert await store.events("t0") == [] and await store.events("t5") == [{"n": 5}]
+    await store.aclose()
+
+
+async def test_a_damaged_file_is_set_aside_and_jobs_go_on(tmp_path: Path):
+    path = tmp_path / job_store.FILE_NAME
+    path.write_bytes(b"this is not a database" * 100)
+    store = JobStore(path)
+    await store.add("t1", REQUEST)
+    assert [k.token for k in await store.jobs()] == ["t1"]
+    aside = list(tmp_path.glob(f"{job_store.FILE_NAME}.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
+    await store.aclose()
