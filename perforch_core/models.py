@@ -147,7 +147,7 @@ class ProjectSpec(_Frozen):
     benchmarks: tuple[TestCase, ...] = Field(
         default=(),
         description="the user's own benchmarks that exercise the function (Go ``Benchmark…``, "
-        "pytest-benchmark, Rust criterion): "
+        "pytest-benchmark, Rust criterion, Google Benchmark): "
         "measured instead of the tests, which still judge correctness",
     )
     options: dict[str, str] = Field(

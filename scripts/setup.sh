@@ -32,6 +32,13 @@ if [ ! -d /usr/include/boost ] && [ "$(id -u)" = 0 ]; then
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libboost-dev >/dev/null
 fi
 
+# Google Benchmark: the C++ project fixture has benchmarks written with it (a user's own
+# benchmarks are measured instead of the tests; tests/fixtures/projects/cpp/rangeutil/bench).
+if [ ! -f /usr/include/benchmark/benchmark.h ] && [ "$(id -u)" = 0 ]; then
+  echo "perforch setup: installing Google Benchmark (libbenchmark-dev) for the C++ project tests"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libbenchmark-dev >/dev/null
+fi
+
 # Neovim: the second real LSP client of the test suite (headless, tests/editors).
 if ! command -v nvim >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "perforch setup: installing Neovim (a real LSP client for the editor tests)"

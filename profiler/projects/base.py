@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +191,10 @@ class Prepared:
     ro_binds: Sequence[str | Path] = ()
     note: str = ""  # what the measured workload leaves out, for the user
     template: bool = False  # argv holds "{k}" where the repeat count goes
+    # For exec time: a command whose output states the time of one iteration itself (a
+    # benchmark harness that sizes its own loop: criterion), read by ``per_iteration_ns``.
+    timed_argv: Sequence[str] = ()
+    per_iteration_ns: Callable[[str], float | None] | None = None
 
     def command(self, k: int) -> list[str]:
         if self.template:

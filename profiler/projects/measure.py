@@ -227,6 +227,30 @@ class ProjectHarness:
             shutil.rmtree(self._built.pop(oldest).wd, ignore_errors=True)
         return self._built[key]
 
+    async def _self_timed(self, pair: _Pair, side: int, timeout_s: float) -> float:
+        """One run of a benchmark harness that times its own iterations: what it states."""
+        s = pair.sides[side]
+        assert s.prepared.per_iteration_ns is not None
+        run = await step(
+            s.wd,
+            pair.cache,
+            Step(
+                argv=list(s.prepared.timed_argv),
+                cwd=s.prepared.cwd,
+                env=s.prepared.env,
+                ro_binds=s.prepared.ro_binds,
+                limits=Limits(wall_s=timeout_s, cpu_s=int(timeout_s) * 2 + 1),
+            ),
+            timeout_s,
+            measuring=True,
+        )
+        ns = s.prepared.per_iteration_ns(run.stdout_tail) if run.returncode == 0 else None
+        if ns is None:
+            detail = run.crashed_reason or (run.stderr_tail + run.stdout_tail)[-600:]
+            which = ("baseline", "candidate")[side]
+            raise HarnessError(f"the {which}'s benchmarks did not state their times: {detail}")
+        return ns
+
     async def _run(
         self, pair: _Pair, side: int, k: int, timeout_s: float, tree: bool = False
     ) -> dict[str, float]:
@@ -255,6 +279,9 @@ class ProjectHarness:
         return {key: float(str(value)) for key, value in data.items()}
 
     async def _value(self, pair: _Pair, side: int, metric: Metric, timeout_s: float) -> float:
+        prepared = pair.sides[side].prepared
+        if metric is Metric.EXEC_TIME and prepared.timed_argv and prepared.per_iteration_ns:
+            return await self._self_timed(pair, side, timeout_s)
         data = await self._run(pair, side, pair.k, timeout_s, metric is Metric.AVG_MEMORY)
         if metric is Metric.AVG_MEMORY:
             return data["mean_rss_anon_kb"] * 1024

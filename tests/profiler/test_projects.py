@@ -202,7 +202,10 @@ async def test_a_clearly_faster_reply_is_merged_tested_and_measured_as_improved(
         assert verdict.workload == "your benchmarks: BenchmarkTopWords"
     elif kind == "cargo":  # criterion's bench_dedup reaches dedup_sorted (bench_mode does not)
         assert verdict.workload == "your benchmarks: bench:stats:bench_dedup"
-        assert "criterion's test mode" in verdict.method, verdict.method
+        assert "criterion's own estimate of one iteration" in verdict.method, verdict.method
+    elif kind == "cmake":  # a Google Benchmark program's BM_CountDistinct reaches it
+        assert verdict.workload == "your benchmarks: bench:rangeutil_bench:BM_CountDistinct"
+        assert "one iteration of each per run" in verdict.method, verdict.method
     else:
         assert verdict.workload.startswith("the project's "), verdict.workload
 

@@ -383,6 +383,15 @@ def test_the_users_benchmarks_that_reach_the_function_are_found():
     assert _benchmarks(rs, "dedup_sorted") == [("bench:stats:bench_dedup", "calls dedup_sorted")]
     assert _benchmarks(rs, "mode") == [("bench:stats:bench_mode", "calls mode")]
     assert _benchmarks(rs, "spread") == []
+    # Google Benchmark: BENCHMARK(…) functions of a program the CMake project builds.
+    cc = "cpp/rangeutil/src/rangeutil.cpp"
+    assert _benchmarks(cc, "count_distinct") == [
+        ("bench:rangeutil_bench:BM_CountDistinct", "calls count_distinct")
+    ]
+    assert _benchmarks(cc, "sum_range") == [
+        ("bench:rangeutil_bench:BM_SumRange", "calls sum_range")
+    ]
+    assert _benchmarks(cc, "has_duplicate") == []
 
 
 def test_criterion_filters_name_the_found_benchmarks_literally_in_rust_regex_syntax():
@@ -409,3 +418,17 @@ def test_criterion_filters_name_the_found_benchmarks_literally_in_rust_regex_syn
         ]
         is None
     )
+
+
+def test_criterions_stated_times_are_read_in_ns_and_summed_over_the_benchmarks():
+    from profiler.languages.rust.project import criterion_ns
+
+    output = (
+        "Benchmarking indent: Warming up for 50.000 ms\n"
+        "indent                  time:   [3.1725 µs 3.1811 µs 3.1909 µs]\n"
+        "                        change: [-1.2% +0.3% +1.9%] (p = 0.71 > 0.05)\n"
+        "a rather long benchmark name that criterion puts on its own line\n"
+        "                        time:   [1.5000 ms 1.5250 ms 1.6000 ms]\n"
+    )
+    assert criterion_ns(output) == 3181.1 + 1_525_000.0
+    assert criterion_ns("Testing indent\nSuccess\n") is None

@@ -2,7 +2,9 @@
 CMake project whose CTest tests — GoogleTest, Catch2 and doctest cases, or plain test programs
 added with ``add_test`` — call the function. Cases are selected by name (``Suite.Name``, a
 ``TEST_CASE``'s title), plain test programs by the executable built from the sources that call
-the function."""
+the function. Google Benchmark functions registered with ``BENCHMARK(…)`` in a program the
+project builds, reaching the function the same way, are the user's benchmarks: measured
+instead of the tests."""
 
 from __future__ import annotations
 
@@ -27,6 +29,10 @@ HEADERS = (".h", ".hpp", ".hh", ".hxx")
 ADD_TEST = re.compile(
     r"add_test\s*\(\s*(?:NAME\s+\S+\s+COMMAND\s+|(?!NAME\b)\S+\s+)(?:\$<TARGET_FILE:)?([\w.-]+)"
 )
+
+
+# BENCHMARK(BM_x), BENCHMARK(BM_x)->Arg(8), BENCHMARK_TEMPLATE(BM_x, int): the function run
+BENCH = re.compile(r"^\s*BENCHMARK(?:_TEMPLATE\d*)?\s*\(\s*(\w+)", re.M)
 
 
 def _body_after(text: str, start: int) -> str:
@@ -146,6 +152,18 @@ def discover(path: Path, source: str, function: str) -> ProjectSpec | None:
             rel, why = whys[0]
             tests = [t for t in tests if not (t.id.startswith("case:") and t.file in files)]
             tests.append(TestCase(id=f"exe:{target}", file=rel, found_by=f"{rel} {why}"))
+    benchmarks = []
+    for target, rel in exe_files.items():  # Google Benchmark programs the project builds
+        text = texts[rel]
+        bodies = {f.name: f.code for f in SUPPORT.functions(text)}
+        for name in dict.fromkeys(BENCH.findall(text)):
+            reached = reason(bodies.get(name, ""))
+            if reached is not None and "benchmark/benchmark.h" in text:
+                benchmarks.append(
+                    TestCase(
+                        id=f"bench:{target}:{name}", file=rel, found_by=reached, code=bodies[name]
+                    )
+                )
     others = len(cases) - sum(1 for t in tests if t.id.startswith("case:"))
     # A traced map is keyed by the function's file, the test sources and the CMake lists.
     depends = [(rel, text.encode()) for rel, text in {**texts, **lists}.items()]
@@ -167,5 +185,6 @@ def discover(path: Path, source: str, function: str) -> ProjectSpec | None:
         file=relative(path, root),
         tests=tuple(tests),
         others=others,
+        benchmarks=tuple(benchmarks),
         options={testmap.KEY_OPTION: map_key},
     )

@@ -1,7 +1,12 @@
 """C++ projects. A self-testing file is compiled alone (``g++ -std=c++17 -O2``) and its
 ``main()`` run. A CMake project is configured and built in this project's own build directory
 (offline: ``FetchContent`` must find its packages installed), its tests listed by ``ctest``,
-and the selected ones run through ``ctest`` (measured by running their commands directly).
+and the selected ones run through ``ctest`` (measured by running their commands directly). When
+the user's Google Benchmark programs reach the function, measuring runs those instead: each
+selected benchmark for one iteration per run (``--benchmark_min_time=1x``; ``1e-9`` seconds
+before Google Benchmark 1.8, which stops after the first iteration then), so that a run is fixed
+work measured as all of PerfOrch's CPU time is (Google Benchmark's own mode sizes its loop by
+time, and its CPU column is the benchmark thread's alone), the run repeated k times.
 Tracing builds it once more with ``--coverage`` (instrumenting the function's file alone) and
 runs each ctest test by itself: those whose gcov counts show the function's lines run."""
 
@@ -251,6 +256,8 @@ class CMakeRunner(Runner):
         listed = await self._build(wd, cache)
         if isinstance(listed, TestOutcome):
             return listed
+        if spec.benchmarks:
+            return await self._benchmarks(spec, wd, cache)
         chosen = select(listed, spec)
         if not chosen:
             raise HarnessError("ctest knows none of the selected tests")
@@ -282,3 +289,50 @@ class CMakeRunner(Runner):
             template=True,
             note="the selected tests' commands run directly, not through ctest",
         )
+
+    async def _benchmarks(self, spec: ProjectSpec, wd: Path, cache: Path) -> Prepared:
+        """The Google Benchmark programs of ``spec.benchmarks``, built by the project's build
+        (copied out of the shared build dir), each filtered to its selected benchmarks."""
+        (wd / "bin").mkdir(exist_ok=True)
+        chosen: dict[str, list[str]] = {}  # program → its benchmark functions
+        for b in spec.benchmarks:
+            _, target, name = b.id.split(":", 2)
+            chosen.setdefault(target, []).append(name)
+        build = cache / Path(BUILD).relative_to(CACHE)
+        commands = []
+        for target, names in chosen.items():
+            built = [p for p in build.rglob(target) if p.is_file() and p.stat().st_mode & 0o111]
+            if not built:
+                raise HarnessError(
+                    f"the benchmark program {target} was not built (is Google Benchmark "
+                    "installed where CMake finds it?)"
+                )
+            local = wd / "bin" / target
+            shutil.copy2(built[0], local)
+            inside = f"{INSIDE}/bin/{target}"
+            once = await self._one_iteration_flag(wd, cache, inside)
+            pattern = "^(" + "|".join(re.escape(n) for n in names) + ")(/|$)"
+            quoted = " ".join(shlex.quote(a) for a in [inside, f"--benchmark_filter={pattern}"])
+            commands.append(
+                f"i=0; while [ $i -lt {{k}} ]; do {quoted} {once} >/dev/null || s=1; "
+                "i=$((i+1)); done;"
+            )
+        return Prepared(
+            argv=["sh", "-c", f"s=0; {' '.join(commands)} exit $s"],
+            template=True,
+            note=(
+                "your Google Benchmark functions, one iteration of each per run (the program's "
+                "start-up is in both sides' time: a gain reads smaller, never larger)"
+            ),
+        )
+
+    async def _one_iteration_flag(self, wd: Path, cache: Path, program: str) -> str:
+        """``--benchmark_min_time=1x`` where the program's Google Benchmark reads it (1.8 and
+        later), else a minimum time so small that the first iteration meets it."""
+        probe = await step(
+            wd,
+            cache,
+            Step(argv=[program, "--benchmark_min_time=1x", "--benchmark_list_tests=true"]),
+            60,
+        )
+        return "--benchmark_min_time=1x" if probe.returncode == 0 else "--benchmark_min_time=1e-9"

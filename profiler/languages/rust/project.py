@@ -19,7 +19,6 @@ from pathlib import Path
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestCase, TestOutcome
-from perforch_core.projects.search import find_up
 
 from ...projects.base import (
     CACHE,
@@ -95,6 +94,32 @@ def bench_filter(benchmarks: Iterable[TestCase]) -> dict[str, str | None]:
         t: None if n is None else "|".join(_regex_literal(x) for x in dict.fromkeys(n))
         for t, n in names.items()
     }
+
+
+# Criterion's bench mode, short: each run is one sample of PerfOrch's (which repeats and
+# interleaves them); criterion's own analysis gives the iteration's time within it.
+CRITERION_TIMED = (
+    "--warm-up-time",
+    "0.05",
+    "--measurement-time",
+    "0.2",
+    "--sample-size",
+    "10",
+    "--noplot",
+    "--color",
+    "never",
+)
+CRITERION_TIME = re.compile(
+    r"time:\s+\[\s*[\d.]+\s*\S+\s+([\d.]+)\s*(ns|µs|us|ms|s)\s+[\d.]+\s*\S+\s*\]"
+)
+UNIT_NS = {"ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def criterion_ns(output: str) -> float | None:
+    """The sum of the mean times of one iteration that criterion states (``time: [low mean
+    high]``, one line per benchmark), in ns; None when it states none."""
+    found = CRITERION_TIME.findall(output)
+    return sum(float(v) * UNIT_NS[u] for v, u in found) if found else None
 
 
 def _regex_literal(text: str) -> str:
@@ -173,10 +198,12 @@ class CargoRunner(Runner):
         """Each crate's bench targets built where the crate is (the function's own, a
         workspace member's, or a benchmarks crate beside it), run in criterion's test mode."""
         by_crate: dict[Path, list[TestCase]] = {}
-        for b in spec.benchmarks:
-            crate = find_up((wd / "src" / b.file).parent, ("Cargo.toml",), stop=wd / "src")
-            by_crate.setdefault(crate or wd / "src", []).append(b)
-        runs = []
+        for b in spec.benchmarks:  # the nearest manifest above the bench file, in the copy
+            crate = (wd / "src" / b.file).parent
+            while not (crate / "Cargo.toml").exists() and crate != wd / "src":
+                crate = crate.parent
+            by_crate.setdefault(crate, []).append(b)
+        runs, timed = [], []
         for crate, cases in by_crate.items():
             filters = bench_filter(cases)
             targets = " ".join(f"--bench {shlex.quote(t)}" for t in filters)
@@ -189,12 +216,22 @@ class CargoRunner(Runner):
                 binary = next((exe for t, exe in built if t == target), None)
                 if binary is None:
                     raise HarnessError(f"cargo bench built no binary for the target {target}")
-                runs.append(shlex.join([binary, *([pattern] if pattern else [])]) + " || s=1;")
+                selected = [pattern] if pattern else []
+                runs.append(shlex.join([binary, *selected]) + " || s=1;")
+                timed.append(
+                    shlex.join([binary, "--bench", *CRITERION_TIMED, *selected]) + " || s=1;"
+                )
         return Prepared(
             argv=["sh", "-c", f"s=0; {' '.join(runs)} exit $s"],
             cwd=f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC,
             env={"PATH": "/usr/bin:/bin", "RUST_BACKTRACE": "0"},
-            note="criterion's test mode: each selected benchmark's routine once per run",
+            note=(
+                "time: criterion's own estimate of one iteration of your selected benchmarks "
+                "(wall-clock, their sum; its bench mode with 0.05 s of warm-up and 0.2 s of "
+                "samples per run); memory: criterion's test mode, each routine once per run"
+            ),
+            timed_argv=["sh", "-c", f"s=0; {' '.join(timed)} exit $s"],
+            per_iteration_ns=criterion_ns,
         )
 
     async def _tests(self, spec: ProjectSpec, wd: Path, cache: Path) -> Prepared | TestOutcome:
