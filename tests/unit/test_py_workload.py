@@ -72,12 +72,25 @@ def test_probe_scales_the_size_until_a_call_costs_the_target(tmp_path: Path):
 
 def test_probe_refuses_a_generator_that_is_not_deterministic(tmp_path: Path):
     gen = """
+import os
+def generate_input(size, rng):
+    return ([b for b in os.urandom(size)],)
+"""
+    out = probe(tmp_path, gen, LINEAR, seeds=[1], target_ns=10**6, max_size=64, budget_ns=10**9)
+    assert not out["ok"] and "not deterministic" in str(out["generator_error"])
+
+
+def test_a_generator_drawing_from_the_random_module_is_deterministic_for_a_seed(tmp_path: Path):
+    # What models often write (and ENAMEL's own generators do) instead of using ``rng``.
+    gen = """
 import random
 def generate_input(size, rng):
     return ([random.random() for _ in range(size)],)
 """
-    out = probe(tmp_path, gen, LINEAR, seeds=[1], target_ns=10**6, max_size=64, budget_ns=10**9)
-    assert not out["ok"] and "not deterministic" in str(out["generator_error"])
+    out = probe(
+        tmp_path, gen, LINEAR, seeds=[1, 2], target_ns=10**5, max_size=1 << 16, budget_ns=10**9
+    )
+    assert out["ok"], out
 
 
 def test_an_equivalent_candidate_passes_and_a_wrong_one_is_shrunk(tmp_path: Path):

@@ -313,6 +313,7 @@ def generated_workload(
     generate = space["generate_input"]
     inputs = []
     for seed in workload["seeds"]:
+        random.seed(seed)  # as py_workload.make_input: the random module seeded too
         args = generate(workload["size"], random.Random(seed))  # type: ignore[operator]
         inputs.append(tuple(args) if isinstance(args, (tuple, list)) else (args,))
     if workload.get("mutates"):

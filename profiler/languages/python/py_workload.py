@@ -90,6 +90,10 @@ class GeneratorError(Exception):
 
 
 def make_input(generate: Callable[..., Any], size: int, seed: int) -> tuple[Any, ...]:
+    # The random module is seeded too: a generator drawing from it instead of ``rng`` (as
+    # models often write, and ENAMEL's own generators do) is deterministic for a seed as well.
+    # The runners that build the measured inputs (py_runner, pytest_bench) seed it the same way.
+    random.seed(seed)
     try:
         args = generate(size, random.Random(seed))
     except Exception as exc:

@@ -237,6 +237,7 @@ def _generated(module: types.ModuleType, function: str, workload: dict[str, Any]
         exec(compile(workload["generator"], "<generator>", "exec"), space)
         inputs = []
         for seed in workload["seeds"]:
+            random.seed(seed)  # as py_workload.make_input: the random module seeded too
             args = space["generate_input"](workload["size"], random.Random(seed))
             inputs.append(tuple(args) if isinstance(args, (tuple, list)) else (args,))
         mutates = bool(workload.get("mutates"))
