@@ -360,6 +360,7 @@ async def _offer(ls: PerforchServer, job: EditorJob, result: JobResult) -> None:
 
 
 LIST_JOBS = "perforch/jobs"
+RESUMED = "run again: the server restarted (a window reload) while it ran"
 
 
 async def kept(ls: PerforchServer) -> list[dict[str, Any]]:
@@ -399,6 +400,9 @@ async def resume(ls: PerforchServer) -> None:
                 "not run again",
             )
             continue
+        if k.message == RESUMED:  # interrupted again after a resume: it may be what stops us
+            await store.set_state(k.token, "ended", "interrupted twice; not run again")
+            continue
         try:
             job = EditorJob.from_request(k.token, k.request)
         except (KeyError, ValueError) as exc:
@@ -408,6 +412,8 @@ async def resume(ls: PerforchServer) -> None:
             log.info("offering %s's result again (%s)", job.function, k.token)
             try:
                 await _offer(ls, job, JobResult.model_validate_json(k.result))
+            except ValueError as exc:  # a result this version cannot read
+                log.warning("the kept result of %s is unreadable: %s", k.token, exc)
             finally:
                 await store.set_state(k.token, "ended", "offered again after the server restarted")
             continue
@@ -421,7 +427,7 @@ async def resume(ls: PerforchServer) -> None:
             continue
         if task.current_code is not None and job.action is not Action.GENERATE:
             job.original = task.current_code
-        job.resumed = "run again: the server restarted (a window reload) while it ran"
+        job.resumed = RESUMED
         log.info("resuming %s %s (%s)", job.action.value, job.function, k.token)
         ls.running[job.token] = job
         await run(ls, job, task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from server.lsp import job_store
 from server.lsp.job_store import JobStore
@@ -56,4 +57,32 @@ async def test_a_damaged_file_is_set_aside_and_jobs_go_on(tmp_path: Path):
     assert [k.token for k in await store.jobs()] == ["t1"]
     aside = list(tmp_path.glob(f"{job_store.FILE_NAME}.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
+    await store.aclose()
+
+
+async def test_a_new_server_does_not_run_again_a_job_too_old_or_interrupted_after_a_resume(
+    tmp_path: Path,
+):
+    from server.lsp import jobs
+
+    store = JobStore(tmp_path / job_store.FILE_NAME)
+    await store.add("old", REQUEST)
+    await store.set_state("old", "running")
+    await store._write(  # interrupted 20 minutes ago (15 + 5)
+        "UPDATE jobs SET updated = updated - ? WHERE token = 'old'",
+        (job_store.RESUME_WITHIN_S + 300,),
+    )
+    await store.add("twice", REQUEST)
+    await store.restart("twice", jobs.RESUMED)  # a resumed run, interrupted again
+    await store.add("mine", REQUEST)  # this server's own job, already running
+
+    async def job_store_of() -> JobStore:
+        return store
+
+    ls = SimpleNamespace(job_store=job_store_of, running={"mine": object()})
+    await jobs.resume(ls)  # type: ignore[arg-type]
+    kept = {k.token: k for k in await store.jobs()}
+    assert kept["old"].state == "ended" and "20 min ago; not run again" in kept["old"].message
+    assert kept["twice"].state == "ended" and kept["twice"].message.startswith("interrupted twice")
+    assert kept["mine"].state == "queued"
     await store.aclose()
