@@ -179,6 +179,9 @@ def offline(result: TestOutcome, cache: str, command: str) -> TestOutcome:
     return result.model_copy(update={"error": f"{why}\n{result.error}", "environment": why})
 
 
+TIMED_OUTPUT = "timed.out"  # in the copy's work dir (``INSIDE`` in the sandbox)
+
+
 @dataclass
 class Prepared:
     """A built copy of the project, ready to run its selected tests (for measuring, possibly
@@ -191,8 +194,9 @@ class Prepared:
     ro_binds: Sequence[str | Path] = ()
     note: str = ""  # what the measured workload leaves out, for the user
     template: bool = False  # argv holds "{k}" where the repeat count goes
-    # For exec time: a command whose output states the time of one iteration itself (a
-    # benchmark harness that sizes its own loop: criterion), read by ``per_iteration_ns``.
+    # For exec time: a command that writes to ``TIMED_OUTPUT`` the time of one iteration as a
+    # benchmark harness that sizes its own loop states it (criterion), read by
+    # ``per_iteration_ns`` (a file, whole: a tail of the output could drop some benchmarks).
     timed_argv: Sequence[str] = ()
     per_iteration_ns: Callable[[str], float | None] | None = None
 

@@ -47,7 +47,7 @@ from ..protocol import (
 from ..sandbox import NOBODY, Limits, workdir
 from ..toolchains import launcher
 from . import lock, run_tests, runner
-from .base import Prepared, Step, copy_project, project_cache, step
+from .base import TIMED_OUTPUT, Prepared, Step, copy_project, project_cache, step
 
 PAIRS = 5
 TARGET_CPU_S = 0.2
@@ -244,7 +244,9 @@ class ProjectHarness:
             timeout_s,
             measuring=True,
         )
-        ns = s.prepared.per_iteration_ns(run.stdout_tail) if run.returncode == 0 else None
+        output = s.wd / TIMED_OUTPUT
+        text = output.read_text(errors="replace") if output.exists() else ""
+        ns = s.prepared.per_iteration_ns(text) if run.returncode == 0 else None
         if ns is None:
             detail = run.crashed_reason or (run.stderr_tail + run.stdout_tail)[-600:]
             which = ("baseline", "candidate")[side]

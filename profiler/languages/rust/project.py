@@ -3,9 +3,9 @@ project's own target directory) builds the test binaries, which are copied out o
 target directory and run directly with the selected tests (``--exact``); the function's doctest
 runs through ``cargo test --doc`` (and is not part of what is measured). When the crate has
 criterion benchmarks that reach the function, measuring runs those instead: ``cargo bench
---no-run`` builds them (the bench profile, optimised), and each binary runs without ``--bench``,
-criterion's test mode, in which every selected benchmark's routine runs once: fixed work per
-run (criterion's own mode times itself for seconds and runs as many iterations as fit)."""
+--no-run`` builds them (the bench profile, optimised); for time each run is criterion's bench
+mode, short, and its value what criterion states for one iteration (a run of its test mode, each
+routine once, is mostly the program's start-up); for memory, the test mode's fixed work."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from ...projects.base import (
     CACHE,
     INSIDE,
     SRC,
+    TIMED_OUTPUT,
     Prepared,
     Runner,
     Step,
@@ -196,7 +197,8 @@ class CargoRunner(Runner):
 
     async def _benches(self, spec: ProjectSpec, wd: Path, cache: Path) -> Prepared | TestOutcome:
         """Each crate's bench targets built where the crate is (the function's own, a
-        workspace member's, or a benchmarks crate beside it), run in criterion's test mode."""
+        workspace member's, or a benchmarks crate beside it): criterion's test mode as the
+        fixed-work command, its short bench mode as the timed one."""
         by_crate: dict[Path, list[TestCase]] = {}
         for b in spec.benchmarks:  # the nearest manifest above the bench file, in the copy
             crate = (wd / "src" / b.file).parent
@@ -219,7 +221,8 @@ class CargoRunner(Runner):
                 selected = [pattern] if pattern else []
                 runs.append(shlex.join([binary, *selected]) + " || s=1;")
                 timed.append(
-                    shlex.join([binary, "--bench", *CRITERION_TIMED, *selected]) + " || s=1;"
+                    shlex.join([binary, "--bench", *CRITERION_TIMED, *selected])
+                    + f" >> {INSIDE}/{TIMED_OUTPUT} || s=1;"
                 )
         return Prepared(
             argv=["sh", "-c", f"s=0; {' '.join(runs)} exit $s"],
@@ -230,7 +233,7 @@ class CargoRunner(Runner):
                 "(wall-clock, their sum; its bench mode with 0.05 s of warm-up and 0.2 s of "
                 "samples per run); memory: criterion's test mode, each routine once per run"
             ),
-            timed_argv=["sh", "-c", f"s=0; {' '.join(timed)} exit $s"],
+            timed_argv=["sh", "-c", f"s=0; : > {INSIDE}/{TIMED_OUTPUT}; {' '.join(timed)} exit $s"],
             per_iteration_ns=criterion_ns,
         )
 
