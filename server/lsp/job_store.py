@@ -64,8 +64,11 @@ class JobStore:
         self._db: aiosqlite.Connection | None = None
         self._seq = 0
         self._events: dict[str, int] = {}
+        self._closed = False  # once closed, never opened again (its thread would hold the exit)
 
     async def _conn(self) -> aiosqlite.Connection:
+        if self._closed:
+            raise sqlite3.ProgrammingError("the editor jobs file is closed (the server stops)")
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -169,6 +172,7 @@ class JobStore:
         return [json.loads(r[0]) for r in rows]
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._db is not None:
             await self._db.close()
             self._db = None

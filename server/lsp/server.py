@@ -48,17 +48,15 @@ class PerforchServer(LanguageServer):
         self._app_settings: Settings | None = None
         self._app_lock = asyncio.Lock()
         self._functions: dict[str, tuple[int, list[source.Function]]] = {}
-        self._store: JobStore | None = None
+        self._stores: dict[Path, JobStore] = {}  # by path: a job keeps the one it started with
         self.stopping = False  # set by shutdown: the jobs it cancels stay kept, to resume
 
     async def job_store(self) -> JobStore:
         """The kept jobs, beside the Memory the settings name."""
         path = self.settings.memory_path.parent / job_store.FILE_NAME
-        if self._store is None or self._store.path != path:
-            if self._store is not None:
-                await self._store.aclose()
-            self._store = JobStore(path)
-        return self._store
+        if path not in self._stores:
+            self._stores[path] = JobStore(path)
+        return self._stores[path]
 
     def functions_of(
         self, uri: str, language: Language, text: str, version: int | None
@@ -126,8 +124,8 @@ class PerforchServer(LanguageServer):
         if self._app is not None:
             await self._app.aclose()
             self._app = None
-        if self._store is not None:
-            await self._store.aclose()
+        for store in self._stores.values():  # an open connection's thread would hold the exit
+            await store.aclose()
 
 
 server = PerforchServer()

@@ -86,3 +86,12 @@ async def test_a_new_server_does_not_run_again_a_job_too_old_or_interrupted_afte
     assert kept["twice"].state == "ended" and kept["twice"].message.startswith("interrupted twice")
     assert kept["mine"].state == "queued"
     await store.aclose()
+
+
+async def test_a_closed_store_is_never_opened_again(tmp_path: Path):
+    # An open connection's thread would keep the stopping server's process from exiting.
+    store = JobStore(tmp_path / job_store.FILE_NAME)
+    await store.add("t1", REQUEST)
+    await store.aclose()
+    await store.set_state("t1", "ended", "late write")  # logged, not raised, not reopened
+    assert store._db is None and await store.jobs() == []
