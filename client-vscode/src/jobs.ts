@@ -245,7 +245,14 @@ export class JobBook {
   reattach(kept: KeptJob[]): Job[] {
     const added: Job[] = [];
     for (const k of kept) {
-      if (this.jobs.has(k.token)) continue;
+      const known = this.jobs.get(k.token);
+      if (known !== undefined) {
+        // Ended here when the server stopped, and resumed by the new one: running again.
+        if ((k.state === "running" || k.state === "queued") && !isRunning(known)) {
+          this.jobs.set(k.token, { ...known, status: "running", summary: null, activity: k.message || "running again" });
+        }
+        continue;
+      }
       const what = k.action === "optimize" && k.metric ? ` for ${METRIC_LABELS[k.metric] ?? k.metric}` : "";
       let job = newJob(k.token, k.uri, k.function, `PerfOrch: ${k.action} ${k.function}${what}`);
       for (const e of k.events) job = applyEvent(job, e);

@@ -115,4 +115,14 @@ describe("the job book", () => {
     expect(book.running().map((j) => j.token).sort()).toEqual(["again", "mine"]);
     expect(book.get("done")?.title).toBe("PerfOrch: optimize has_duplicates for exec time");
   });
+
+  it("shows a job it ended when the server stopped as running again once the new server resumes it", () => {
+    const book = new JobBook();
+    book.start("t", "file:///a.py", "f", "PerfOrch: fix f");
+    book.end("t", "failed", "the PerfOrch server stopped");
+    const base = { uri: "file:///a.py", function: "f", action: "fix", metric: null, events: [] };
+    expect(book.reattach([{ ...base, token: "t", state: "running", message: "run again" }])).toEqual([]);
+    expect(book.get("t")?.status).toBe("running");
+    expect(book.get("t")?.activity).toBe("run again");
+  });
 });
