@@ -68,7 +68,8 @@ async def test_differential_testing_finds_the_smallest_input_that_differs(client
 
 
 async def test_a_broken_generator_and_a_hanging_candidate_are_reported(client: ProfilerClient):
-    flaky = "import random\ndef generate_input(size, rng):\n    return ([random.random()],)\n"
+    # os.urandom: the random module would be seeded for it (as a generator drawing from it is)
+    flaky = "import os\ndef generate_input(size, rng):\n    return (list(os.urandom(8)),)\n"
     probe = await client.probe_workload(task(), LINEAR, flaky)
     assert not probe.ok and "not deterministic" in (probe.error or ""), probe
     hangs = "def has_duplicates(items):\n    while True:\n        pass\n"
