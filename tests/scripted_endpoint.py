@@ -134,3 +134,19 @@ def counter_reply() -> str:
         + "    return any(n > 1 for n in collections.Counter(items).values())\n"
     )
     return f"```python\n{code}```"
+
+
+def user_config(name: str = "openai/scripted") -> tuple[int, dict[str, str]]:
+    """A free port for an endpoint, and the environment of a PerfOrch process whose user
+    configuration (``PERFORCH_CONFIG``) names the endpoint there as ``name``."""
+    import os
+    import socket
+    import tempfile
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    config = Path(tempfile.mkdtemp(prefix="perforch-config-"))
+    (config / "models.toml").write_text(models_toml(f"http://127.0.0.1:{port}/v1", name))
+    env = {**os.environ, "PERFORCH_CONFIG": str(config), "OPENAI_API_KEY": "scripted-no-key"}
+    return port, env

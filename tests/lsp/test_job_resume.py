@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, make_test_lsp_client
 
 from tests.lsp.conftest import SERVER, start
-from tests.scripted_endpoint import Fault, ScriptedEndpoint, counter_reply, models_toml
+from tests.scripted_endpoint import Fault, ScriptedEndpoint, counter_reply, user_config
 
 pytestmark = [pytest.mark.slow]
 
@@ -29,17 +26,7 @@ SLOW = (Path(__file__).parents[2] / "examples" / "slow_functions.py").read_text(
 SCRIPTED = "openai/scripted"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-PORT = _free_port()
-CONFIG = Path(tempfile.mkdtemp(prefix="perforch-config-"))
-(CONFIG / "models.toml").write_text(models_toml(f"http://127.0.0.1:{PORT}/v1", SCRIPTED))
-ENV = {**os.environ, "PERFORCH_CONFIG": str(CONFIG), "OPENAI_API_KEY": "scripted-no-key"}
+PORT, ENV = user_config(SCRIPTED)
 
 
 @pytest.fixture

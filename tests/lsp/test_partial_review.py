@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.lsp.conftest import SERVER, start
-from tests.scripted_endpoint import ScriptedEndpoint, counter_reply, models_toml
+from tests.scripted_endpoint import ScriptedEndpoint, counter_reply, user_config
 
 pytestmark = [pytest.mark.slow]
 
@@ -30,17 +27,7 @@ SCRIPTED = "openai/scripted"
 REPLY = counter_reply()  # two hunks: the import, and the body that needs it
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-PORT = _free_port()
-CONFIG = Path(tempfile.mkdtemp(prefix="perforch-config-"))
-(CONFIG / "models.toml").write_text(models_toml(f"http://127.0.0.1:{PORT}/v1", SCRIPTED))
-ENV = {**os.environ, "PERFORCH_CONFIG": str(CONFIG), "OPENAI_API_KEY": "scripted-no-key"}
+PORT, ENV = user_config(SCRIPTED)
 
 
 @pytest.fixture(scope="module", autouse=True)
