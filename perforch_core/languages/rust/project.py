@@ -12,6 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tree_sitter
 
@@ -68,26 +69,36 @@ def items(text: str, base: list[str]) -> list[RustFn]:
     return out
 
 
-def _crate_name(manifest: Path) -> str | None:
+def _manifest(manifest: Path) -> dict[str, Any]:
+    """A Cargo.toml's tables; empty when it cannot be read."""
     try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        return tomllib.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return None
+        return {}
+
+
+def _dependencies(manifest: Path) -> list[tuple[str, Any]]:
+    """A manifest's (dev-)dependencies: (key, its version string or table)."""
+    data = _manifest(manifest)
+    return [
+        (key, value)
+        for table in ("dependencies", "dev-dependencies")
+        for key, value in (data.get(table) or {}).items()
+    ]
+
+
+def _crate_name(manifest: Path) -> str | None:
+    data = _manifest(manifest)
     package = data.get("package")
     return str(package["name"]) if isinstance(package, dict) and "name" in package else None
 
 
 def _depends_on(manifest: Path, name: str) -> bool:
     """Whether a crate's manifest lists ``name`` among its (dev-)dependencies."""
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return False
-    for table in ("dependencies", "dev-dependencies"):
-        for key, value in (data.get(table) or {}).items():
-            if key == name or (isinstance(value, dict) and value.get("package") == name):
-                return True
-    return False
+    return any(
+        key == name or (isinstance(value, dict) and value.get("package") == name)
+        for key, value in _dependencies(manifest)
+    )
 
 
 def _dependents(root: Path, crate: Path, name: str) -> list[tuple[str, Path]]:
@@ -132,10 +143,7 @@ def _bench_targets(crate: Path) -> list[tuple[str, Path]]:
             found[file.stem] = file
         for main in sorted(benches.glob("*/main.rs")):
             found[main.parent.name] = main
-    try:
-        data = tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        data = {}
+    data = _manifest(crate / "Cargo.toml")
     for entry in data.get("bench") or []:
         if isinstance(entry, dict) and "name" in entry:
             name = str(entry["name"])
@@ -150,15 +158,10 @@ def _bench_targets(crate: Path) -> list[tuple[str, Path]]:
 
 def _path_depends(manifest: Path, crate: Path) -> bool:
     """Whether a manifest depends on ``crate`` by path (a benchmarks crate beside the code)."""
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return False
-    for table in ("dependencies", "dev-dependencies"):
-        for value in (data.get(table) or {}).values():
-            path = value.get("path") if isinstance(value, dict) else None
-            if path is not None and (manifest.parent / str(path)).resolve() == crate.resolve():
-                return True
+    for _, value in _dependencies(manifest):
+        path = value.get("path") if isinstance(value, dict) else None
+        if path is not None and (manifest.parent / str(path)).resolve() == crate.resolve():
+            return True
     return False
 
 
