@@ -1,9 +1,18 @@
 """The per-language harness interface and the language-independent comparison driver.
 
 A harness knows how to build and run one language's candidates; the driver here turns its
-single-process A/B results into a verdict by the plan of ``profiler.stats``: 4 fresh processes,
-then 4 more while the decision is inconclusive, each look's interval at the level the plan
+single-process A/B results into a verdict by the plan of ``profiler.stats``: 6 fresh processes,
+then 6 more while the decision is inconclusive, each look's interval at the level the plan
 spends on it; each process's result streamed as it arrives.
+
+Harnesses that run both sides in one process (``mirrors``) give the even-numbered processes
+the two programs the other way round — the candidate as the driver's first side, in the first
+place of the measuring program — and the result is turned back. A driver, a build or a JIT can
+favour one side of the pair for reasons that have nothing to do with the code (on HumanEval/12
+in C++, two copies of the same code read 2-4 % apart, one way for minutes, then the other, with
+the lean following the side, not where the code sat); mirrored processes make such a lean
+alternate in sign, so that it cancels in the estimate and widens the interval, instead of
+reading as an effect every process agrees on.
 """
 
 from __future__ import annotations
@@ -45,6 +54,28 @@ class ProcessResult:
     wall_candidate: float = 0.0
     first: tuple[float, float] | None = None  # CPU time of each side's first call
     second: tuple[float, float] | None = None  # … and of its second
+
+    def mirrored(self) -> ProcessResult:
+        """This result with its sides exchanged: for a process that measured the two programs
+        the other way round (the candidate as its first side)."""
+
+        def swap(pair: tuple[float, float] | None) -> tuple[float, float] | None:
+            return None if pair is None else (pair[1], pair[0])
+
+        m = self.memory
+        return dataclasses.replace(
+            self,
+            ratio=1.0 / self.ratio if self.ratio > 0 else self.ratio,
+            baseline=self.candidate,
+            candidate=self.baseline,
+            memory=None
+            if m is None
+            else ProcessMemory(baseline=m.candidate, candidate=m.baseline, empty=m.empty),
+            wall_baseline=self.wall_candidate,
+            wall_candidate=self.wall_baseline,
+            first=swap(self.first),
+            second=swap(self.second),
+        )
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> ProcessResult:
@@ -125,6 +156,11 @@ class Harness(Protocol):
         """The pairs for the later processes of a comparison (None: the default)."""
         ...
 
+    def mirrors(self, params: CompareParams) -> bool:
+        """Whether both sides share one process, so that even-numbered processes measure the
+        two programs the other way round (see the module's docstring)."""
+        ...
+
 
 class FootprintHarness(Protocol):
     async def footprints(
@@ -154,7 +190,7 @@ async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) 
             await _pause_before_process()
             await stages.report(f"measuring {params.metric.value}: process {seed} (of {target})")
             try:
-                result = await harness.compare_once(params, params.baseline, params.candidate, seed)
+                result = await _compare_once(harness, params, seed)
             finally:
                 _process_ended()
             results.append(result)
@@ -247,6 +283,15 @@ def repeat_speedup(results: list[ProcessResult]) -> float | None:
         if r.first is not None and r.second is not None and min(*r.first, *r.second) > 0
     )
     return drops[len(drops) // 2] if len(drops) >= 2 else None
+
+
+async def _compare_once(harness: Harness, params: CompareParams, seed: int) -> ProcessResult:
+    """One process; processes are numbered from 1 and the plan's looks are even, so half are
+    mirrored at every look."""
+    if seed % 2 == 0 and harness.mirrors(params):
+        result = await harness.compare_once(params, params.candidate, params.baseline, seed)
+        return result.mirrored()
+    return await harness.compare_once(params, params.baseline, params.candidate, seed)
 
 
 def _median_wall(values: list[float]) -> float | None:

@@ -301,6 +301,12 @@ class CompiledHarness:
     def pairs_after(self, first: ProcessResult) -> int | None:
         return pairs_within_budget(first, self.default_pairs, self.constants.target_batch_ns)
 
+    def mirrors(self, params: CompareParams) -> bool:
+        """Both programs in one measuring program; a mirrored process builds the pair the
+        other way round (cached like any build). Average memory measures each side in its own
+        process, where there is nothing to mirror."""
+        return params.metric is not Metric.AVG_MEMORY
+
     @staticmethod
     def with_tests(module: str, tests: TestSpec) -> str:
         """One test program: the module with the tests appended."""

@@ -76,6 +76,12 @@ class ProjectHarness:
         """A sample's processes are already sized to ``TARGET_CPU_S``: the default holds."""
         return None
 
+    def mirrors(self, params: CompareParams) -> bool:
+        """pytest and JUnit run both sides in one process; the other kinds run each build in
+        its own processes, in shuffled order, where there is nothing to mirror."""
+        spec = params.program.tests.project
+        return spec is not None and params.metric in runner(spec).in_process
+
     def __init__(self) -> None:
         self._pair: _Pair | None = None
         self._note = ""  # what the last comparison's workload leaves out (Prepared.note)

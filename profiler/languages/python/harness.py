@@ -266,6 +266,9 @@ class PythonHarness(GeneratedInputs):
     def pairs_after(self, first: ProcessResult) -> int | None:
         return pairs_within_budget(first, PAIRS, self.constants.target_batch_ns)
 
+    def mirrors(self, params: CompareParams) -> bool:
+        return True  # both modules in one interpreter
+
     async def compare_once(
         self, params: CompareParams, baseline: str, candidate: str, seed: int
     ) -> ProcessResult:
