@@ -351,6 +351,7 @@ class ProfilerClient:
         on_sample: OnSample | None = None,
         *,
         instructions: bool = False,
+        mirror: bool = True,
     ) -> Verdict:
         """Compare two versions of the task's function (each spliced into the module)."""
         return await self.compare_programs(
@@ -361,6 +362,7 @@ class ProfilerClient:
             threshold_pct,
             on_sample,
             instructions=instructions,
+            mirror=mirror,
         )
 
     async def compare_programs(
@@ -374,10 +376,12 @@ class ProfilerClient:
         *,
         instructions: bool = False,
         processes: int | None = None,
+        mirror: bool = True,
     ) -> Verdict:
         """Compare two whole modules under the task's tests; ``instructions`` adds valgrind's
         instruction counts per test run (C++, Rust, Go); ``processes``: exactly this many
-        (one look) instead of the plan's looks (a benchmark's reference run)."""
+        (one look) instead of the plan's looks (a benchmark's reference run); ``mirror``:
+        off only to show what mirrored processes remove (``perforch bench aa``)."""
         bounds = {"min_processes": processes, "max_processes": processes} if processes else {}
         params = p.CompareParams(
             program=program_for(task, self.interpreter),
@@ -386,6 +390,7 @@ class ProfilerClient:
             metric=metric,
             threshold_pct=threshold_pct,
             instructions=instructions,
+            mirror=mirror,
             **bounds,
         )
         result = await self._request(

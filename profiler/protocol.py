@@ -110,6 +110,11 @@ class CompareParams(_Params):
     instructions: bool = Field(
         default=False, description="also count instructions per test run with valgrind"
     )
+    mirror: bool = Field(
+        default=True,
+        description="mirror the even processes where both sides share one (off: only for "
+        "``perforch bench aa``'s side-by-side check)",
+    )
     timeout_s: float = 120.0
 
 

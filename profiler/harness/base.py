@@ -288,7 +288,7 @@ def repeat_speedup(results: list[ProcessResult]) -> float | None:
 async def _compare_once(harness: Harness, params: CompareParams, seed: int) -> ProcessResult:
     """One process; processes are numbered from 1 and the plan's looks are even, so half are
     mirrored at every look."""
-    if seed % 2 == 0 and harness.mirrors(params):
+    if seed % 2 == 0 and params.mirror and harness.mirrors(params):
         result = await harness.compare_once(params, params.candidate, params.baseline, seed)
         return result.mirrored()
     return await harness.compare_once(params, params.baseline, params.candidate, seed)

@@ -1,4 +1,4 @@
-"""``perforch bench``: the benchmarks that write reports (``adversarial``, ``fidelity``,
+"""``perforch bench``: the benchmarks that write reports (``aa``, ``adversarial``, ``fidelity``,
 ``lsp``, ``projects``, ``workloads``) and ``export`` (a HumanEvalPack problem as a file and
 its tests)."""
 
@@ -11,11 +11,21 @@ from pathlib import Path
 from perforch_core import benchmarks
 from perforch_core.errors import ConfigError
 
-from . import bench_adversarial, bench_fidelity, bench_lsp, bench_projects, bench_workloads
+from . import (
+    bench_aa,
+    bench_adversarial,
+    bench_fidelity,
+    bench_lsp,
+    bench_projects,
+    bench_workloads,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="bench_cmd", required=True)
+    bench_aa.add_arguments(
+        sub.add_parser("aa", help="HumanEval-X programs against themselves: false improvements")
+    )
     bench_adversarial.add_arguments(
         sub.add_parser("adversarial", help="hostile candidates against the sandbox, root and user")
     )
@@ -38,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    if args.bench_cmd == "aa":
+        return await bench_aa.run(args)
     if args.bench_cmd == "adversarial":
         return await bench_adversarial.run(args)
     if args.bench_cmd == "lsp":
