@@ -64,9 +64,13 @@ class WorkloadMemory(Protocol):
 
 
 def supported(task: Task) -> bool:
-    """Languages whose profiler runs generated inputs (Python for now: lone files and pytest
-    projects, where the function's module is imported from the project's copy)."""
-    return languages.support(task.language).generated_workloads
+    """Whether the profiler runs generated inputs for the task: Python (lone files and pytest
+    projects, where the function's module is imported from the project's copy) and C++ lone
+    files (the measuring program calls the function on them)."""
+    support = languages.support(task.language)
+    if task.tests.kind == "project":
+        return support.generated_workloads_in_projects
+    return support.generated_workloads
 
 
 # Part of a cached workload's key: raised whenever the probe's rules change, so that a workload

@@ -88,9 +88,10 @@ class Daemon:
             return await projects.trace_tests(params)
 
     def _workloads(self, program: p.Program) -> Any:
-        """The harness of a language that runs generated inputs (Python for now)."""
+        """The harness of a language that runs generated inputs (Python and C++ so far)."""
         h = self.harness(program)
-        if not hasattr(h, "probe_workload"):
+        # A project's harness says per runner; a language's harness by its flag.
+        if not hasattr(h, "probe_workload") or not getattr(h, "generated_inputs", True):
             raise RPCError(
                 p.HARNESS_ERROR,
                 f"generated workloads are not supported for {program.language.value} yet",

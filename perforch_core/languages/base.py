@@ -47,6 +47,9 @@ class LanguageSupport(ABC):
     doc_line: re.Pattern[str]
     helper_gap = "\n\n"  # between a helper and what follows it
     generated_workloads = False  # the profiler runs generated inputs for it (workloads.py)
+    generated_workloads_in_projects = False  # … for a function in a project too
+    # How the generator's Python values become the function's arguments (the prompt says it).
+    generator_values = ""
 
     # -- source --------------------------------------------------------------------------
     @abstractmethod

@@ -95,9 +95,9 @@ be measured on large inputs.
 Write a Python function `generate_input(size: int, rng: random.Random) -> tuple` that returns \
 the arguments of one call of `{entry_point}`, as a tuple: inputs the function accepts (as its \
 docstring and examples describe), typical of real use, whose size grows with `size` (for \
-example a list of `size` items, or a number near `size`). Take every random choice from `rng`, \
-so that a seed always gives the same input. Standard library only; no other code. Return it in \
-one ```python``` block.{retry}"""
+example a list of `size` items, or a number near `size`). {values}Take every random choice from \
+`rng`, so that a seed always gives the same input. Standard library only; no other code. Return \
+it in one ```python``` block.{retry}"""
 
 GENERATOR_RETRY = """
 
@@ -197,6 +197,7 @@ def generator(task: Task, code: str, error: str | None = None) -> list[ChatMessa
                 fence=support.fence,
                 code=code,
                 entry_point=task.entry_point,
+                values=f"{support.generator_values} " if support.generator_values else "",
                 retry=GENERATOR_RETRY.format(error=error) if error else "",
             ),
         ),

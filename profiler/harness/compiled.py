@@ -17,8 +17,9 @@ import random
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from perforch_core.errors import HarnessError
 from perforch_core.models import (
@@ -33,13 +34,17 @@ from perforch_core.models import (
 )
 
 from .. import stages
-from ..protocol import CompareParams, RunTestsParams
+from ..protocol import CompareParams, Program, RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed, workdir
 from ..toolchains import cache_root as toolchain_cache
 from ..toolchains import launcher
-from . import contract
+from . import contract, python_exe
 from . import process_memory as pm
 from .base import ProcessResult, pairs_within_budget
+from .generated import GeneratedInputs
+
+INPUTS = "perforch_inputs.txt"  # a generated workload's inputs, beside the measuring program
+WORKLOAD_RUNNER = "py_workload.py"
 
 TAIL = 2000
 
@@ -183,8 +188,10 @@ async def run_artifact(
     limits: Limits,
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
+    files: Mapping[str, bytes] | None = None,
 ) -> RunResult:
-    """Run ``argv`` (default: the recipe's run command) next to a copy of the artifact."""
+    """Run ``argv`` (default: the recipe's run command) next to a copy of the artifact and
+    ``files`` (a generated workload's inputs)."""
     await stages.report("running")
     with workdir("perforch-run-") as wd:
         dest = wd / artifact.name
@@ -192,6 +199,8 @@ async def run_artifact(
             shutil.copytree(artifact, dest)
         else:
             shutil.copy2(artifact, dest)
+        for name, data in (files or {}).items():
+            (wd / name).write_bytes(data)
         return await run_sandboxed(
             argv or recipe.run,
             cwd=wd,
@@ -251,7 +260,16 @@ def outcome_from_run(
     )
 
 
-class CompiledHarness:
+@dataclass(frozen=True)
+class Bench:
+    """A measuring program, built, and the files its runs need beside it."""
+
+    recipe: Recipe
+    artifact: Path
+    files: Mapping[str, bytes] = field(default_factory=dict)
+
+
+class CompiledHarness(GeneratedInputs):
     """Template: subclasses build recipes; this runs them.
 
     A subclass's measuring program (``bench_recipe``) holds both test programs and its
@@ -267,13 +285,22 @@ class CompiledHarness:
     valgrind_env: Mapping[str, str] = {}
     no_instructions = ""  # why instruction counts are not offered, if they are not
     constants = contract.Constants()  # what the driver is told (contract.py)
+    generated_inputs = False  # the measuring program can call the function on generated inputs
+
+    def __init__(self) -> None:
+        self._inputs: dict[str, bytes] = {}  # encoded workload inputs, by workload
 
     def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
         """The test program(s) for ``module`` (the whole source file with the candidate)."""
         raise NotImplementedError
 
-    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
-        """One measuring program holding both modules with their tests and the driver."""
+    def bench_recipe(
+        self, baseline: str, candidate: str, tests: TestSpec, entry: str | None = None
+    ) -> Recipe:
+        """One measuring program holding both modules with their tests and the driver;
+        ``entry``: each side's run calls that function on a generated workload's inputs (read
+        from :data:`INPUTS` before anything is timed) instead of running the tests, and the
+        program serves single calls (``serve``) for ``py_workload.py``."""
         raise HarnessError(f"measuring {self.language.value} is not supported yet")
 
     def method(self, metric: Metric) -> str:
@@ -325,14 +352,96 @@ class CompiledHarness:
         run = await run_artifact(recipe, built.path, limits)
         return outcome_from_run(run, self.failure_markers, recipe.finished_marker)
 
-    async def _bench(
-        self, params: CompareParams, baseline: str, candidate: str
+    async def _bench(self, params: CompareParams, baseline: str, candidate: str) -> Bench:
+        """The measuring program of the pair: on the tests, or on the program's generated
+        workload (its inputs emitted once per workload)."""
+        program, files = params.program, {}
+        entry = program.entry_point if program.workload is not None else None
+        recipe, artifact = await self._built(program, baseline, candidate, entry)
+        if program.workload is not None:
+            files = {INPUTS: await self._workload_inputs(program)}
+        return Bench(recipe, artifact, files)
+
+    async def _built(
+        self, program: Program, baseline: str, candidate: str, entry: str | None
     ) -> tuple[Recipe, Path]:
-        recipe = self.bench_recipe(baseline, candidate, params.program.tests)
+        if entry is not None and not self.generated_inputs:
+            raise HarnessError(
+                f"generated workloads are not supported for {self.language.value} yet"
+            )
+        recipe = self.bench_recipe(baseline, candidate, program.tests, entry)
         built = await build(self.language, recipe)
         if built.path is None:
             raise HarnessError(f"the measuring harness did not build: {built.error}")
         return recipe, built.path
+
+    async def _workload_inputs(self, program: Program) -> bytes:
+        """The workload's inputs (its size, every seed) encoded for the measuring program:
+        written by the generator in the sandbox, kept per workload."""
+        w = program.workload
+        assert w is not None
+        key = hashlib.sha256(f"{w.generator}\0{w.size}\0{w.seeds}".encode()).hexdigest()
+        cached = self._inputs.get(key)
+        if cached is not None:
+            return cached
+        await stages.report("generating the workload's inputs")
+        with workdir("perforch-inputs-") as wd:
+            (wd / WORKLOAD_RUNNER).write_text(_workload_runner_source())
+            (wd / "generator.py").write_text(w.generator)
+            request = {
+                "mode": "emit",
+                "generator": "generator.py",
+                "size": w.size,
+                "seeds": list(w.seeds),
+                "out": INPUTS,
+            }
+            (wd / "request.json").write_text(json.dumps(request))
+            exe = python_exe.resolve()
+            run = await run_sandboxed(
+                [exe, "-I", WORKLOAD_RUNNER, "request.json", "result.json"],
+                cwd=wd,
+                limits=Limits(wall_s=120, cpu_s=120, address_space_mb=4096, file_size_mb=1024),
+                ro_binds=python_exe.binds(exe),
+            )
+            data = _result(wd)
+            error = self._runner_error(data, run)
+            if error is not None or not (wd / INPUTS).is_file():
+                raise HarnessError(f"the workload's inputs could not be generated: {error}")
+            encoded = (wd / INPUTS).read_bytes()
+        self._inputs[key] = encoded
+        while len(self._inputs) > 8:  # the oldest out: a few MB each at most
+            self._inputs.pop(next(iter(self._inputs)))
+        return encoded
+
+    async def _run_workload_runner(
+        self, program: Program, files: dict[str, str], request: dict[str, Any], wall_s: float
+    ) -> tuple[dict[str, Any] | None, RunResult]:
+        """``py_workload.py`` beside the measuring program of ``module_a.py`` and
+        ``module_b.py`` (this language's sources under GeneratedInputs' names), which it calls
+        one input at a time through ``serve``."""
+        baseline = files["module_a.py"]
+        recipe, artifact = await self._built(
+            program, baseline, files.get("module_b.py", baseline), program.entry_point
+        )
+        with workdir("perforch-workload-") as wd:
+            shutil.copy2(artifact, wd / artifact.name)
+            (wd / WORKLOAD_RUNNER).write_text(_workload_runner_source())
+            (wd / "generator.py").write_text(files["generator.py"])
+            serve = [*recipe.run, *contract.serve_argv()]
+            (wd / "request.json").write_text(json.dumps({**request, "server": serve}))
+            exe = python_exe.resolve()
+            run = await run_sandboxed(
+                [exe, "-I", WORKLOAD_RUNNER, "request.json", "result.json"],
+                cwd=wd,
+                limits=Limits(
+                    wall_s=wall_s,
+                    cpu_s=None,  # it times calls: the process clock keeps its nanoseconds
+                    address_space_mb=self.run_limits.address_space_mb,
+                ),
+                env=recipe.env,
+                ro_binds=[*python_exe.binds(exe), *recipe.ro_binds],
+            )
+            return _result(wd), run
 
     def _limits(self, params: CompareParams, address_space_mb: int | None = None) -> Limits:
         """A measuring run's limits: no CPU-time limit (the process clock must keep its
@@ -346,15 +455,15 @@ class CompiledHarness:
     async def compare_once(
         self, params: CompareParams, baseline: str, candidate: str, seed: int
     ) -> ProcessResult:
-        recipe, artifact = await self._bench(params, baseline, candidate)
+        bench = await self._bench(params, baseline, candidate)
         if params.metric is Metric.AVG_MEMORY:
-            return await self._compare_footprints(params, recipe, artifact, seed)
+            return await self._compare_footprints(params, bench, seed)
         mode = contract.MODES.get(params.metric)
         if mode is None or (mode is contract.Mode.ALLOCATED and not self.counter_method):
             raise HarnessError(f"{params.metric.value} is not measured for {self.language.value}")
         pairs = params.pairs or self.default_pairs
-        argv = [*recipe.run, *contract.measure_argv(mode, pairs, seed, self.constants)]
-        run = await run_artifact(recipe, artifact, self._limits(params), argv)
+        argv = [*bench.recipe.run, *contract.measure_argv(mode, pairs, seed, self.constants)]
+        run = await self._run(bench, self._limits(params), argv)
         data = contract.parse_result(run.stdout_tail, mode)
         if run.returncode != 0 or data is None:
             detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
@@ -366,19 +475,25 @@ class CompiledHarness:
     ) -> ProcessMemory:
         """Baseline, candidate and the empty harness, each in a fresh process under the memory
         launcher, in an order drawn from ``seed``."""
-        recipe, artifact = await self._bench(params, baseline, candidate)
-        return await self._footprints(params, recipe, artifact, seed)
+        return await self._footprints(params, await self._bench(params, baseline, candidate), seed)
 
-    async def _footprints(
-        self, params: CompareParams, recipe: Recipe, artifact: Path, seed: int
-    ) -> ProcessMemory:
+    async def _run(
+        self,
+        bench: Bench,
+        limits: Limits,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+    ) -> RunResult:
+        return await run_artifact(bench.recipe, bench.artifact, limits, argv, env, bench.files)
+
+    async def _footprints(self, params: CompareParams, bench: Bench, seed: int) -> ProcessMemory:
         launch = str(await asyncio.to_thread(launcher))
         order = [0, 1, pm.EMPTY]
         random.Random(seed).shuffle(order)
         found: dict[int, Footprint] = {}
         for side in order:
-            argv = [launch, *recipe.run, *contract.hold_argv(side, self.constants)]
-            run = await run_artifact(recipe, artifact, self._limits(params), argv)
+            argv = [launch, *bench.recipe.run, *contract.hold_argv(side, self.constants)]
+            run = await self._run(bench, self._limits(params), argv)
             fp = pm.footprint(run.stderr_tail)
             if run.returncode != 0 or fp is None:
                 detail = run.crashed_reason or run.stderr_tail[-500:] or f"exit {run.returncode}"
@@ -387,9 +502,9 @@ class CompiledHarness:
         return ProcessMemory(baseline=found[0], candidate=found[1], empty=found[pm.EMPTY])
 
     async def _compare_footprints(
-        self, params: CompareParams, recipe: Recipe, artifact: Path, seed: int
+        self, params: CompareParams, bench: Bench, seed: int
     ) -> ProcessResult:
-        memory = await self._footprints(params, recipe, artifact, seed)
+        memory = await self._footprints(params, bench, seed)
         a = max(pm.FOOTPRINT_FLOOR, memory.above_empty("baseline", "mean_rss_anon"))
         b = max(pm.FOOTPRINT_FLOOR, memory.above_empty("candidate", "mean_rss_anon"))
         return ProcessResult(
@@ -403,13 +518,16 @@ class CompiledHarness:
         count of the empty harness) / N, exact run to run for native code."""
         if self.no_instructions:
             raise HarnessError(f"instruction counts are not offered: {self.no_instructions}")
-        recipe, artifact = await self._bench(params, baseline, candidate)
+        bench = await self._bench(params, baseline, candidate)
         counts: dict[int, int] = {}
         for side in (0, 1, pm.EMPTY):
-            argv = [*pm.valgrind_argv(), *recipe.run, *contract.count_argv(side, pm.COUNT_RUNS)]
-            run = await run_artifact(
-                recipe,
-                artifact,
+            argv = [
+                *pm.valgrind_argv(),
+                *bench.recipe.run,
+                *contract.count_argv(side, pm.COUNT_RUNS),
+            ]
+            run = await self._run(
+                bench,
                 self._limits(params, pm.VALGRIND_ADDRESS_SPACE_MB),
                 argv,
                 env=self.valgrind_env,
@@ -423,3 +541,13 @@ class CompiledHarness:
             baseline=(counts[0] - counts[pm.EMPTY]) // pm.COUNT_RUNS,
             candidate=(counts[1] - counts[pm.EMPTY]) // pm.COUNT_RUNS,
         )
+
+
+def _workload_runner_source() -> str:
+    return resources.files("profiler.languages.python").joinpath(WORKLOAD_RUNNER).read_text()
+
+
+def _result(wd: Path) -> dict[str, Any] | None:
+    path = wd / "result.json"
+    data = json.loads(path.read_text()) if path.is_file() else None
+    return data if isinstance(data, dict) else None

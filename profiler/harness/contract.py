@@ -9,8 +9,8 @@ which the driver checks (a mismatch exits 2 with a message):
 ``measure 2 MODE PAIRS SEED TARGET_NS FLOOR_BYTES WARMUP_NS MAX_K``
     First time one test-suite run of each side, twice (``first``, ``second``: the CPU time of
     each side's first and second runs, before anything else ran them). Then calibrate ``k``
-    runs per batch on side 0 so a batch costs about ``TARGET_NS`` of the process's CPU time
-    (all its threads; at most ``MAX_K``), warm both sides up (two batches each, or for
+    runs per batch on the slower side so its batch costs about ``TARGET_NS`` of the process's
+    CPU time (all its threads; at most ``MAX_K``), warm both sides up (two batches each, or for
     ``WARMUP_NS`` of wall time when it is not 0), then run ``PAIRS`` A/B pairs, the side that
     goes first drawn from ``SEED``. ``MODE`` is a :class:`Mode` name. Prints one line:
     ``PERFORCH_RESULT {"contract": 2, "ratio": …, "baseline": …, "candidate": …, "unit": …,
@@ -23,6 +23,15 @@ which the driver checks (a mismatch exits 2 with a message):
     time have passed: the memory launcher samples the process meanwhile.
 ``count 2 SIDE N``
     Run one side's tests ``N`` times (under valgrind, for instruction counts).
+``serve 2`` (programs built for a generated workload; C++ so far)
+    Call the function on one generated input at a time, for ``py_workload.py``: first a line
+    ``{"arity": N, "mutates": bool}``, then per request (a line ``call SIDE NBYTES`` and that
+    many bytes of arguments in ``py_workload.encode``'s form) one JSON line: ``returned``,
+    ``raised`` (the exception's type, or null), ``args_after``, ``ns`` (its CPU time) and
+    ``peak`` (bytes it allocated above those live before it), or ``input_error``.
+
+In a program built for a generated workload, a side's "tests" are the function called once on
+each of the workload's inputs (read from ``perforch_inputs.txt`` before anything is timed).
 
 Every constant lives here (:class:`Constants`); a harness may change the ones its language
 needs (Java's JIT wants a longer batch and a timed warm-up). The drivers that run in-process
@@ -94,6 +103,10 @@ def hold_argv(side: int, c: Constants) -> list[str]:
 
 def count_argv(side: int, runs: int) -> list[str]:
     return ["count", str(VERSION), str(side), str(runs)]
+
+
+def serve_argv() -> list[str]:
+    return ["serve", str(VERSION)]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from profiler.languages.python import py_workload as w
 from tests.workload_sources import GENERATOR, LINEAR, QUADRATIC
 
@@ -221,3 +223,15 @@ def test_timing_under_a_cpu_time_limit_is_refused(tmp_path: Path):
     subprocess.run(argv, cwd=tmp_path, check=True)
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["ok"] and all(pt["baseline"] > 0 for pt in out["points"]), out
+
+
+def test_values_are_encoded_for_a_compiled_programs_parameters():
+    """The token form workload_io.hpp reads: byte counts for strings (UTF-8), sets sorted so
+    that a seed always gives the same bytes, bools apart from ints."""
+    got = w.encoded(([1, -2], "héllo", {"a": 1.5}, True, None, (3, "x y")))
+    assert got == (
+        "l 6 l 2 i 1 i -2 s 6:héllo d 1 s 1:a f 1.5 b 1 n l 2 i 3 s 3:x y"
+    ).encode().decode("latin-1").encode("latin-1")
+    assert w.encoded({3, 1, 2}) == b"l 3 i 1 i 2 i 3"
+    with pytest.raises(w.GeneratorError, match="compiled function's parameters"):
+        w.encoded((object(),))

@@ -33,6 +33,12 @@ class Cpp(TreeSitterLanguage):
         "is fine)"
     )
     grammar = tree_sitter_cpp.language
+    generated_workloads = True  # lone files; a CMake project's function keeps its tests
+    generator_values = (
+        "The C++ arguments are read from Python values: int for integer types, float for "
+        "float/double, bool, str for string (and a one-character str for char), a list for a "
+        "vector or set, a dict for a map, a tuple for a pair or tuple."
+    )
     function_nodes = frozenset({"function_definition"})
     test_globs = ("*_test.cpp", "test_*.cpp", "*_test.cc", "tests/*.cpp")
     state_patterns = (

@@ -1,6 +1,9 @@
 // PerfOrch's measuring driver for C++, contract 2 (profiler/harness/contract.py says what each
 // command reads and prints). Built into one program after both sides' tests and a sides file
-// that defines perforch_side(): 0 runs the baseline's tests, 1 the candidate's, 2 nothing.
+// that defines perforch_side(): 0 runs the baseline's tests (or its generated workload), 1 the
+// candidate's, 2 nothing; perforch_prepare(), called before anything is timed (it reads a
+// workload's inputs); and perforch_serve() / perforch_arity(), the function called on one
+// generated input at a time (``serve``, for py_workload.py; workload builds only).
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +13,14 @@
 #include <algorithm>
 #include <new>
 #include <random>
+#include <string>
 #include <vector>
 
 int perforch_side(int which);
+void perforch_prepare();
+bool perforch_serve(int which, const char* payload, size_t n, std::string& reply);
+long perforch_arity();
+bool perforch_mutates();
 
 static const int PERFORCH_CONTRACT = 2;
 
@@ -45,6 +53,37 @@ static double perforch_clock(clockid_t id) {
 static double perforch_cpu_ns() { return perforch_clock(CLOCK_PROCESS_CPUTIME_ID); }
 static double perforch_wall_ns() { return perforch_clock(CLOCK_MONOTONIC); }
 
+namespace perforch_io {  // what workload_io.hpp's answer() reads
+double perforch_cpu_ns_now() { return perforch_cpu_ns(); }
+long perforch_peak_start() {
+    perforch_peak = perforch_live;
+    return perforch_live;
+}
+long perforch_peak_since(long base) { return perforch_peak - base; }
+}  // namespace perforch_io
+
+// ``serve``: one line "call SIDE N" then N bytes of encoded arguments per call; one JSON line
+// back per call, after a first line saying the function's arity.
+static int perforch_serve_loop() {
+    std::printf("{\"arity\": %ld, \"mutates\": %s}\n", perforch_arity(),
+                perforch_mutates() ? "true" : "false");
+    std::fflush(stdout);
+    char line[128];
+    while (std::fgets(line, sizeof line, stdin)) {
+        int side = 0;
+        size_t n = 0;
+        if (std::sscanf(line, "call %d %zu", &side, &n) != 2) return 2;
+        std::string payload(n, '\0');
+        if (n && std::fread(&payload[0], 1, n, stdin) != n) return 2;
+        std::string reply;
+        if (!perforch_serve(side, payload.data(), n, reply)) return 2;
+        reply += '\n';
+        std::fwrite(reply.data(), 1, reply.size(), stdout);
+        std::fflush(stdout);
+    }
+    return 0;
+}
+
 static volatile int perforch_sink;
 static void perforch_run(int which) { perforch_sink = perforch_side(which); }
 
@@ -75,7 +114,7 @@ static double perforch_median(std::vector<double> v) {
 static int perforch_usage(const char* why) {
     fprintf(stderr,
             "%s\nusage: prog measure 2 MODE PAIRS SEED TARGET_NS FLOOR_BYTES WARMUP_NS MAX_K"
-            " | hold 2 SIDE CPU_NS WALL_NS | count 2 SIDE N\n",
+            " | hold 2 SIDE CPU_NS WALL_NS | count 2 SIDE N | serve 2\n",
             why);
     return 2;
 }
@@ -84,6 +123,8 @@ int main(int argc, char** argv) {
     if (argc < 3) return perforch_usage("no command");
     if (atoi(argv[2]) != PERFORCH_CONTRACT) return perforch_usage("this driver speaks contract 2");
     const char* command = argv[1];
+    if (strcmp(command, "serve") == 0) return perforch_serve_loop();
+    perforch_prepare();
     if (strcmp(command, "hold") == 0 && argc == 6) {
         int side = atoi(argv[3]);
         double cpu_ns = atof(argv[4]), wall_ns = atof(argv[5]);
@@ -111,10 +152,14 @@ int main(int argc, char** argv) {
     double first[2], second[2];
     for (int side = 0; side < 2; side++) first[side] = perforch_batch(side, 1, false);
     for (int side = 0; side < 2; side++) second[side] = perforch_batch(side, 1, false);
-    // K runs per batch: double until a batch costs a quarter of the target, then scale.
+    // K runs per batch: double until the slower side's batch costs a quarter of the target,
+    // then scale (the slower side, so that neither side's batches run long whichever is first).
     long k = 1;
     double t;
-    while ((t = perforch_batch(0, k, false)) < target_ns / 4 && k < max_k) k *= 2;
+    auto slower = [](long n) {
+        return std::max(perforch_batch(0, n, false), perforch_batch(1, n, false));
+    };
+    while ((t = slower(k)) < target_ns / 4 && k < max_k) k *= 2;
     if (t > 0 && t < target_ns) k = std::min(max_k, (long)(k * (target_ns / t)) + 1);
     if (warmup_ns > 0) {
         for (double w0 = perforch_wall_ns(); perforch_wall_ns() - w0 < warmup_ns;) {

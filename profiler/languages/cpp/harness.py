@@ -17,7 +17,7 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
-from ...harness.compiled import FINISHED, CompiledHarness, Recipe
+from ...harness.compiled import FINISHED, INPUTS, CompiledHarness, Recipe
 from ...sandbox import Limits
 from .toolchain import cpp
 
@@ -82,11 +82,46 @@ def as_callable(program: str, name: str) -> tuple[list[str], str]:
 
 
 DRIVER = Path(__file__).with_name("driver.cpp").read_text()
+WORKLOAD_IO = Path(__file__).with_name("workload_io.hpp").read_text()
 SIDES = """
 int perforch_side(int which) {
     if (which == 0) return perforch_a::perforch_tests();
     return which == 1 ? perforch_b::perforch_tests() : 0;
 }
+void perforch_prepare() {}
+bool perforch_serve(int, const char*, size_t, std::string&) { return false; }
+long perforch_arity() { return -1; }
+bool perforch_mutates() { return false; }
+"""
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def workload_sides(entry: str) -> str:
+    """The driver's sides for a generated workload: each side's run calls ``entry`` on every
+    input (``workload_io.hpp``), and ``serve`` calls it on one."""
+    if not IDENTIFIER.fullmatch(entry):
+        raise HarnessError(f"{entry!r} is not a C++ function name")
+    fa, fb = f"&perforch_a::{entry}", f"&perforch_b::{entry}"
+    return f"""
+static perforch_io::Workload<decltype({fa})> perforch_wa{{{fa}, {{}}}};
+static perforch_io::Workload<decltype({fb})> perforch_wb{{{fb}, {{}}}};
+void perforch_prepare() {{
+    perforch_wa.load("{INPUTS}");
+    perforch_wb.load("{INPUTS}");
+}}
+int perforch_side(int which) {{
+    if (which == 0) return perforch_wa.run();
+    return which == 1 ? perforch_wb.run() : 0;
+}}
+bool perforch_serve(int which, const char* payload, size_t n, std::string& reply) {{
+    perforch_io::Cursor c{{payload, payload + n}};
+    if (which == 0) reply = perforch_io::answer({fa}, c);
+    else if (which == 1) reply = perforch_io::answer({fb}, c);
+    else return false;
+    return true;
+}}
+long perforch_arity() {{ return (long)perforch_io::Signature<decltype({fa})>::arity; }}
+bool perforch_mutates() {{ return perforch_io::Signature<decltype({fa})>::mutates; }}
 """
 
 
@@ -95,6 +130,7 @@ class CppHarness(CompiledHarness):
     failure_markers = ("Assertion", "failed", "terminate", "what()")
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
     counter_method = "peak bytes live through a counting global operator new"
+    generated_inputs = True
 
     def _recipe(self, source: str) -> Recipe:
         tc = cpp()
@@ -132,11 +168,16 @@ class CppHarness(CompiledHarness):
         source = "\n".join([*includes, "#include <cstdio>"]) + f"\n{body}\n{launcher}"
         return dataclasses.replace(self._recipe(source), finished_marker=FINISHED)
 
-    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
+    def bench_recipe(
+        self, baseline: str, candidate: str, tests: TestSpec, entry: str | None = None
+    ) -> Recipe:
         inc_a, body_a = as_callable(self.with_tests(baseline, tests), "perforch_tests")
         inc_b, body_b = as_callable(self.with_tests(candidate, tests), "perforch_tests")
-        includes = "\n".join(dict.fromkeys(inc_a + inc_b))
+        includes = "\n".join(
+            dict.fromkeys(["#include <cstddef>", "#include <string>", *inc_a, *inc_b])
+        )
+        io, sides = (WORKLOAD_IO, workload_sides(entry)) if entry else ("", SIDES)
         return self._recipe(
-            f"{includes}\nnamespace perforch_a {{\n{body_a}\n}}\n"
-            f"namespace perforch_b {{\n{body_b}\n}}\n{SIDES}\n{DRIVER}"
+            f"{includes}\n{io}\nnamespace perforch_a {{\n{body_a}\n}}\n"
+            f"namespace perforch_b {{\n{body_b}\n}}\n{sides}\n{DRIVER}"
         )

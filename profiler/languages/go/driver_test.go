@@ -7,6 +7,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sort"
@@ -126,12 +127,14 @@ func TestPerforchBench(t *testing.T) {
 	// results between calls is much cheaper the second time than the baseline is.
 	first := [2]float64{batch(0, 1), batch(1, 1)}
 	second := [2]float64{batch(0, 1), batch(1, 1)}
-	// K runs per batch: double until a batch costs a quarter of the target, then scale.
+	// K runs per batch: double until the slower side's batch costs a quarter of the target,
+	// then scale (the slower side, so that neither side's batches run long whichever is first).
+	slower := func(n int) float64 { return math.Max(batch(0, n), batch(1, n)) }
 	k := 1
-	tm := batch(0, k)
+	tm := slower(k)
 	for tm < targetNs/4 && k < maxK {
 		k *= 2
-		tm = batch(0, k)
+		tm = slower(k)
 	}
 	if tm > 0 && tm < targetNs {
 		k = int(float64(k)*targetNs/tm) + 1

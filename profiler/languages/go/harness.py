@@ -43,7 +43,10 @@ class GoHarness(CompiledHarness):
             f"src/{pkg}/tests.go": test_text,
         }, names
 
-    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
+    def bench_recipe(
+        self, baseline: str, candidate: str, tests: TestSpec, entry: str | None = None
+    ) -> Recipe:
+        # entry: generated inputs are not run for this language yet (generated_inputs)
         files_a, tests_a = self._side(baseline, tests, "perforch_a")
         files_b, tests_b = self._side(candidate, tests, "perforch_b")
         recipe = self._recipe(

@@ -85,7 +85,10 @@ class JavaHarness(CompiledHarness):
         )
         return dataclasses.replace(recipe, finished_marker=FINISHED)
 
-    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
+    def bench_recipe(
+        self, baseline: str, candidate: str, tests: TestSpec, entry: str | None = None
+    ) -> Recipe:
+        # entry: generated inputs are not run for this language yet (generated_inputs)
         """Both test programs in packages ``pa`` / ``pb`` of one JVM, driven by PerforchBench
         (the process's CPU time through our JNI clock, ≥ 0.5 s of JIT warm-up)."""
         files_a, main = self._files(baseline, tests, "pa")
@@ -104,6 +107,7 @@ class JavaHarness(CompiledHarness):
         return dataclasses.replace(recipe, ro_binds=[*recipe.ro_binds, clock.parent])
 
     def __init__(self) -> None:
+        super().__init__()
         self.javac = JavacService(JAVAC_SERVICE_FLAGS)
 
     async def aclose(self) -> None:

@@ -11,8 +11,6 @@ import asyncio
 import json
 import platform
 import random
-import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -29,9 +27,10 @@ from perforch_core.models import (
     TestOutcome,
 )
 
-from ...harness import contract
+from ...harness import contract, python_exe
 from ...harness import process_memory as pm
 from ...harness.base import ProcessResult, pairs_within_budget
+from ...harness.generated import GeneratedInputs
 from ...protocol import (
     CompareParams,
     HotspotsParams,
@@ -41,7 +40,6 @@ from ...protocol import (
 )
 from ...sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
 from ...toolchains import launcher
-from .generated import GeneratedInputs
 
 RUNNER = "py_runner.py"
 SAMPLING = "py_measuring.py"  # what the runner shares with pytest_bench, shipped beside it
@@ -64,30 +62,7 @@ _METHODS = {
 
 
 def _interpreter(program: Program) -> str:
-    exe = program.interpreter or sys.executable
-    resolved = shutil.which(exe) or exe
-    real = Path(resolved).resolve()
-    if "shims" in real.parts:  # pyenv shim: ask it for the real binary once
-        import subprocess
-
-        out = subprocess.run(
-            [str(real), "-c", "import sys;print(sys.executable)"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    return resolved
-
-
-def _binds(exe: str) -> list[str]:
-    """What the sandbox must show read-only for ``exe`` to run: its installation prefix and,
-    for a virtualenv's interpreter, the virtualenv (its packages)."""
-    binds = {str(Path(exe).resolve().parent.parent)}
-    env_root = Path(exe).parent.parent
-    if (env_root / "pyvenv.cfg").is_file():
-        binds.add(str(env_root))
-    return sorted(binds)
+    return python_exe.resolve(program.interpreter)
 
 
 class PythonHarness(GeneratedInputs):
@@ -112,7 +87,7 @@ class PythonHarness(GeneratedInputs):
                 [exe, "-I", "-c", "pass"],
                 cwd=wd,
                 limits=Limits(wall_s=30, cpu_s=30),
-                ro_binds=_binds(exe),
+                ro_binds=python_exe.binds(exe),
             )
         if run.returncode != 0:
             detail = run.crashed_reason or run.stderr_tail.strip() or f"exit {run.returncode}"
@@ -201,7 +176,7 @@ class PythonHarness(GeneratedInputs):
             cwd=wd,
             limits=limits,
             env=env,
-            ro_binds=_binds(exe) + pm.launcher_binds(prefix),
+            ro_binds=python_exe.binds(exe) + pm.launcher_binds(prefix),
             mount_at=mount_at,
         )
         result_file = wd / "result.json"

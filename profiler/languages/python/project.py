@@ -16,8 +16,9 @@ from typing import Any
 from perforch_core.errors import HarnessError
 from perforch_core.models import Metric, ProjectSpec, TestOutcome
 
-from ...harness import contract
+from ...harness import contract, python_exe
 from ...harness.base import ProcessResult
+from ...harness.generated import GeneratedInputs
 from ...projects.base import (
     INSIDE,
     SRC,
@@ -33,7 +34,6 @@ from ...projects.base import (
 )
 from ...protocol import CompareParams, Program, RunTestsParams, TraceResult
 from ...sandbox import RunResult, workdir
-from .generated import GeneratedInputs
 
 PLUGIN = "perforch_pytest_bench"
 PAIRS = 20
@@ -42,14 +42,6 @@ PAIRS = 20
 def interpreter(spec: ProjectSpec, chosen: str | None) -> str:
     exe = chosen or spec.options.get("python") or sys.executable
     return shutil.which(exe) or exe
-
-
-def python_binds(exe: str) -> list[str]:
-    binds = {str(Path(exe).resolve().parent.parent)}
-    env_root = Path(exe).parent.parent
-    if (env_root / "pyvenv.cfg").is_file():
-        binds.add(str(env_root))
-    return sorted(binds)
 
 
 def _python_env(spec: ProjectSpec, plugins: bool = False) -> dict[str, str]:
@@ -100,7 +92,7 @@ def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = 
             *(t.id for t in spec.tests),
         ],
         env=env,
-        ro_binds=python_binds(exe),
+        ro_binds=python_exe.binds(exe),
     )
 
 
@@ -235,7 +227,7 @@ class PytestInputs(GeneratedInputs):
                 argv=[exe, "py_workload.py", "request.json", "result.json"],
                 cwd=INSIDE,
                 env=_python_env(spec),
-                ro_binds=python_binds(exe),
+                ro_binds=python_exe.binds(exe),
             )
             run = await step(wd, cache, s, wall_s, measuring=True)  # it times calls
             found = wd / "result.json"

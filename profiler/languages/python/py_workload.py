@@ -22,6 +22,13 @@ generator is a module defining ``generate_input(size: int, rng: random.Random) -
   size and seed, A and B alternately, ``repeats`` times each, the median over all of them.
   Time: CPU time of one call (calls shorter than 0.2 ms repeated in a loop, each on its own
   copy of the input). Memory: tracemalloc's peak during one call above its start.
+- ``emit``: the inputs at ``size`` for every seed, encoded (:func:`encode`) for a compiled
+  measuring program, which reads them into its parameters' types before it times anything.
+
+A compiled language's function (``server`` in the request: the command of its measuring
+program's ``serve``) is called through :class:`Remote`: each call's arguments go to the program
+encoded, and it answers with what the function returned or raised, its arguments afterwards as
+JSON, and the call's CPU time and allocation peak, measured inside the program.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import math
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -53,6 +61,98 @@ def load_module(name: str, path: str) -> types.ModuleType:
     return module
 
 
+def encode(value: object, out: list[str]) -> None:
+    """``value`` in the compiled programs' token form (workload_io.hpp and its kin): ``i 42``,
+    ``f 0.5``, ``b 1``, ``s 5:hello`` (UTF-8 bytes), ``n``, ``l N …``, ``d N k v …``."""
+    if isinstance(value, bool):
+        out.append(f"b {int(value)}")
+    elif isinstance(value, int):
+        out.append(f"i {value}")
+    elif isinstance(value, float):
+        out.append(f"f {value!r}")
+    elif isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        out.append(f"s {len(data)}:" + data.decode("latin-1"))
+    elif value is None:
+        out.append("n")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        out.append(f"l {len(items)}")
+        for item in items:
+            encode(item, out)
+    elif isinstance(value, dict):
+        out.append(f"d {len(value)}")
+        for k, v in value.items():
+            encode(k, out)
+            encode(v, out)
+    else:
+        raise GeneratorError(
+            f"generate_input returned a {type(value).__name__}, which a compiled function's "
+            "parameters cannot take (use int, float, bool, str, list, tuple, dict, set)"
+        )
+
+
+def encoded(value: object) -> bytes:
+    out: list[str] = []
+    encode(value, out)
+    return " ".join(out).encode("latin-1")
+
+
+class Remote:
+    """A compiled function, called in its measuring program through ``serve`` (one program for
+    both sides; restarted after a call that crashed it)."""
+
+    def __init__(self, command: list[str], side: int, shared: dict[str, Any]) -> None:
+        self.command, self.side, self.shared = command, side, shared
+
+    def _process(self) -> subprocess.Popen[bytes]:
+        proc = self.shared.get("proc")
+        if proc is None or proc.poll() is not None:
+            proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            assert proc.stdout is not None
+            hello = json.loads(proc.stdout.readline() or b"{}")
+            self.shared.update(
+                proc=proc,
+                arity=int(hello.get("arity", -1)),
+                mutates=bool(hello.get("mutates", False)),
+            )
+        return proc
+
+    @property
+    def arity(self) -> int:
+        self._process()
+        return int(self.shared["arity"])
+
+    @property
+    def mutates(self) -> bool:
+        """Whether a parameter may change the caller's value (a non-const reference): known
+        from the signature; the program gives every measured call its own copy then."""
+        self._process()
+        return bool(self.shared["mutates"])
+
+    def outcome(self, args: tuple[Any, ...]) -> dict[str, Any]:
+        """One call on ``args``: returned, raised (a type name), args_after, ns, peak."""
+        proc = self._process()
+        assert proc.stdin is not None and proc.stdout is not None
+        payload = encoded(args)
+        try:
+            proc.stdin.write(f"call {self.side} {len(payload)}\n".encode() + payload)
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+        except BrokenPipeError:
+            line = b""
+        if not line:
+            code = proc.wait()
+            why = f"signal {-code}" if code < 0 else f"exit code {code}"
+            return {"returned": None, "raised": f"a crash ({why})", "args_after": args, "ns": 0}
+        reply: dict[str, Any] = json.loads(line)
+        if "input_error" in reply:
+            raise GeneratorError(str(reply["input_error"]))
+        # The arguments afterwards as the program wrote them (lists for tuples, [k, v] pairs for
+        # maps): compared between the two sides, which write them alike.
+        return reply
+
+
 def functions(request: dict[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
     """The original (A) and, when asked, the candidate (B). Lone files are loaded from
     ``module_a``/``module_b``. A project's module (``import``: its dotted name, the project's
@@ -60,6 +160,10 @@ def functions(request: dict[str, Any]) -> tuple[Callable[..., Any], Callable[...
     source is run as a twin of it (same name and package: its relative imports resolve), in a
     namespace of its own."""
     entry = request["entry"]
+    if request.get("server"):
+        shared: dict[str, Any] = {}
+        fb = Remote(request["server"], 1, shared) if request.get("module_b") else None
+        return Remote(request["server"], 0, shared), fb  # type: ignore[return-value]
     if not request.get("import"):
         fa = getattr(load_module("module_a", request["module_a"]), entry)
         b = request.get("module_b")
@@ -126,6 +230,8 @@ def same(a: object, b: object) -> bool:
 def outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Any]:
     """Call ``fn`` on its own copy of ``args``: what it returned or raised, and the arguments
     afterwards."""
+    if isinstance(fn, Remote):
+        return fn.outcome(args)
     mine = copy.deepcopy(args)
     try:
         return {"returned": fn(*mine), "raised": None, "args_after": mine}
@@ -148,15 +254,27 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
 
 
 def cpu_ns_of_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
+    if isinstance(fn, Remote):
+        return int(remote_cost(fn, args, "ns"))
     mine = copy.deepcopy(args)
     t0 = time.process_time_ns()
     fn(*mine)
     return time.process_time_ns() - t0
 
 
+def remote_cost(fn: Remote, args: tuple[Any, ...], field: str) -> float:
+    """A compiled call's CPU time ("ns") or allocation peak ("peak"); its exception raised."""
+    got = fn.outcome(args)
+    if got["raised"] is not None:
+        raise RuntimeError(f"it raised {got['raised']}")
+    return float(got[field])
+
+
 def one_argument(fn: Callable[..., Any]) -> bool:
     """Whether ``fn`` takes exactly one argument (a generator returning its items as the
     arguments' tuple means that one argument)."""
+    if isinstance(fn, Remote):
+        return fn.arity == 1
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
@@ -219,7 +337,12 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
             "tried": tried,
         }
     last = make_input(gen, size, seeds[0])
-    mutates = difference(outcome(fn, last), {**outcome(fn, last), "args_after": last}) is not None
+    if isinstance(fn, Remote):
+        mutates = fn.mutates
+    else:
+        mutates = (
+            difference(outcome(fn, last), {**outcome(fn, last), "args_after": last}) is not None
+        )
     return {
         "ok": True,
         "wrapped": wrapped,
@@ -290,7 +413,10 @@ MIN_TIMED_NS = 200_000  # a call timed alone below this is repeated in a loop
 
 
 def cost_of_call(fn: Callable[..., Any], args: tuple[Any, ...], memory: bool) -> float:
-    """One call's CPU time (ns), or its tracemalloc peak above the start (bytes)."""
+    """One call's CPU time (ns), or its tracemalloc peak above the start (bytes). A compiled
+    call's own time, or the peak of what it allocated (``new``, Rust's allocator, …)."""
+    if isinstance(fn, Remote):
+        return remote_cost(fn, args, "peak" if memory else "ns")
     if memory:
         mine = copy.deepcopy(args)
         tracemalloc.start()
@@ -340,7 +466,15 @@ def scale(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "points": points, "unit": "B" if memory else "ns"}
 
 
-MODES = {"probe": probe, "diff": diff, "scale": scale}
+def emit(request: dict[str, Any]) -> dict[str, Any]:
+    gen = load_module("perforch_generator", request["generator"]).generate_input
+    inputs = [make_input(gen, int(request["size"]), seed) for seed in request["seeds"]]
+    with open(request["out"], "wb") as fh:
+        fh.write(encoded(inputs))
+    return {"ok": True, "inputs": len(inputs)}
+
+
+MODES = {"probe": probe, "diff": diff, "scale": scale, "emit": emit}
 
 
 TIMING_MODES = ("probe", "scale")

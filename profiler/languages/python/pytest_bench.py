@@ -160,7 +160,9 @@ def _measure(session: Any, req: dict[str, Any]) -> dict[str, Any]:
             continue
         try:
             timed = metric in ("exec_time", "cpu_utilization")
-            k = _calibrate(run, use, fa, req["constants"]) if timed else 1
+            # k from the slower side: neither side's batches run long, whichever is first
+            c = req["constants"]
+            k = min(_calibrate(run, use, fa, c), _calibrate(run, use, fb, c)) if timed else 1
             calls += k
             for side in (fa, fb, fa, fb):
                 use(side)

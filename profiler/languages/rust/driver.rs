@@ -168,12 +168,14 @@ fn main() {
     // results between calls is much cheaper the second time than the baseline is.
     let first = [perforch_batch(0, 1, false), perforch_batch(1, 1, false)];
     let second = [perforch_batch(0, 1, false), perforch_batch(1, 1, false)];
-    // K runs per batch: double until a batch costs a quarter of the target, then scale.
+    // K runs per batch: double until the slower side's batch costs a quarter of the target,
+    // then scale (the slower side, so that neither side's batches run long whichever is first).
+    let slower = |n: u64| perforch_batch(0, n, false).max(perforch_batch(1, n, false));
     let mut k: u64 = 1;
-    let mut t = perforch_batch(0, k, false);
+    let mut t = slower(k);
     while t < target_ns / 4.0 && k < max_k {
         k *= 2;
-        t = perforch_batch(0, k, false);
+        t = slower(k);
     }
     if t > 0.0 && t < target_ns {
         k = ((k as f64 * target_ns / t) as u64 + 1).min(max_k);

@@ -61,7 +61,10 @@ class RustHarness(CompiledHarness):
         recipe = self._recipe(self.with_tests(module, tests), test=True)
         return dataclasses.replace(recipe, finished_marker="test result: ok.")
 
-    def bench_recipe(self, baseline: str, candidate: str, tests: TestSpec) -> Recipe:
+    def bench_recipe(
+        self, baseline: str, candidate: str, tests: TestSpec, entry: str | None = None
+    ) -> Recipe:
+        # entry: generated inputs are not run for this language yet (generated_inputs)
         mod_a, calls_a = as_module(self.with_tests(baseline, tests), "perforch_a")
         mod_b, calls_b = as_module(self.with_tests(candidate, tests), "perforch_b")
         driver = sides(calls_a, calls_b) + DRIVER

@@ -8,3 +8,11 @@ int perforch_side(int which) {
     delete v;
     return r;
 }
+
+// A program built for the tests, not for a generated workload: nothing to read or serve.
+#include <cstddef>
+#include <string>
+void perforch_prepare() {}
+bool perforch_serve(int, const char*, size_t, std::string&) { return false; }
+long perforch_arity() { return -1; }
+bool perforch_mutates() { return false; }

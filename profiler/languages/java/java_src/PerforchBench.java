@@ -89,7 +89,8 @@ public class PerforchBench {
         double[] first = {batch(0, 1, false), batch(1, 1, false)};
         double[] second = {batch(0, 1, false), batch(1, 1, false)};
         long k = 1;
-        while (k < maxK && batch(0, k, false) < targetNs) k *= 2;
+        // The slower side's batch: neither side's batches run long, whichever is side 0.
+        while (k < maxK && Math.max(batch(0, k, false), batch(1, k, false)) < targetNs) k *= 2;
         if (warmupNs > 0) {
             long until = System.nanoTime() + (long) warmupNs;
             while (System.nanoTime() < until) { batch(0, k, false); batch(1, k, false); }

@@ -186,7 +186,7 @@ public final class PerforchJUnitBench {
         // results between calls is much cheaper the second time than the baseline is.
         double[] first = {batch(sa, 1, "exec_time"), batch(sb, 1, "exec_time")};
         double[] second = {batch(sa, 1, "exec_time"), batch(sb, 1, "exec_time")};
-        // Warm up both sides (the JIT), then calibrate k runs per batch on the baseline.
+        // Warm up both sides (the JIT), then calibrate k runs per batch on the slower side.
         for (Side s : new Side[] {sa, sb}) {
             long c0 = cpuNow();
             int runs = 0;
@@ -198,11 +198,14 @@ public final class PerforchJUnitBench {
         int k = 1;
         if (!metric.equals("max_memory")) {
             while (true) {
-                long c0 = cpuNow();
-                for (int i = 0; i < k; i++) {
-                    run(sa);
+                long spent = 0;
+                for (Side s : new Side[] {sa, sb}) {
+                    long c0 = cpuNow();
+                    for (int i = 0; i < k; i++) {
+                        run(s);
+                    }
+                    spent = Math.max(spent, cpuNow() - c0);
                 }
-                long spent = cpuNow() - c0;
                 if (spent >= targetBatchNs || k >= maxK) {
                     break;
                 }

@@ -1,13 +1,15 @@
-"""Generated inputs for Python functions, whichever way the function is loaded: probing an input
-generator, differential testing and the cost at growing sizes all run ``py_workload.py`` in the
-sandbox; :class:`GeneratedInputs` turns its requests and results into the protocol's, and the
-harness that has the function (a lone file, or a pytest project's copy) says how it runs."""
+"""Generated inputs, in every language: probing an input generator, differential testing and
+the cost at growing sizes all run ``py_workload.py`` in the sandbox (the generator is Python
+whatever the function's language); :class:`GeneratedInputs` turns its requests and results into
+the protocol's, and the harness that has the function says how it runs — Python's own (a lone
+file, a pytest project's copy), or a compiled measuring program's, called one input at a time
+through its ``serve`` command (``compiled.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...protocol import (
+from ..protocol import (
     DifferentialParams,
     DifferentialResult,
     ProbeResult,
@@ -16,11 +18,13 @@ from ...protocol import (
     ScalingParams,
     ScalingResult,
 )
-from ...sandbox import RunResult
+from ..sandbox import RunResult
 
 
 class GeneratedInputs:
     """``probe_workload``, ``differential`` and ``scaling`` over :meth:`_run_workload_runner`."""
+
+    generated_inputs = True  # False: this language's harness does not run them yet
 
     async def _run_workload_runner(
         self, program: Program, files: dict[str, str], request: dict[str, Any], wall_s: float
