@@ -188,7 +188,8 @@ class Workload(_Frozen):
     """Inputs to measure the function on instead of its tests: ``generator`` is Python source
     defining ``generate_input(size, rng)``, which returns the function's arguments; the
     workload is one call per seed at ``size`` (chosen so that a call of the original costs
-    ``per_call_ns``). Python for now; the compiled languages read the same inputs later."""
+    ``per_call_ns``). Python, C++ and Go (the measuring program reads the same values into the
+    parameters' types); Rust and Java later."""
 
     generator: str
     size: int
@@ -239,6 +240,11 @@ class DifferentialResult(_Frozen):
     checked: int = 0
     mismatch: Mismatch | None = None
     error: str | None = Field(default=None, description="the check itself could not run")
+    skipped: str | None = Field(
+        default=None,
+        description="why some inputs below the probe's sizes were not checked (the generator "
+        "refused them)",
+    )
 
 
 class ScalingPoint(_Frozen):

@@ -360,6 +360,8 @@ class CompiledHarness(GeneratedInputs):
         recipe, artifact = await self._built(program, baseline, candidate, entry)
         if program.workload is not None:
             files = {INPUTS: await self._workload_inputs(program)}
+            if program.workload.mutates:  # the program gives each call its own copy
+                files[INPUTS + ".mutates"] = b""
         return Bench(recipe, artifact, files)
 
     async def _built(

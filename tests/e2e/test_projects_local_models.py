@@ -160,3 +160,24 @@ def test_fix_in_a_maven_and_a_cmake_project_is_judged_by_their_own_tests(
         outcome = attempt["tests"]
         assert outcome is None or outcome["passed"] or outcome["failures"] or outcome["error"]
     assert path.read_text() == broken  # no --apply: untouched
+
+
+def test_optimize_a_lone_cpp_file_measures_on_a_generated_workload(perforch, workdir: Path):
+    """The local model writes a Python input generator for a C++ function whose tests (a test
+    program beside it) only call it on a handful of samples; the profiler checks the generator
+    on the original (through the measuring program's ``serve``), scales it, and measures every
+    candidate on its inputs."""
+    project = _copy(workdir, "cpp/lonefile")
+    before = (project / "histogram.cpp").read_text()
+    r = perforch("optimize", "lonefile/histogram.cpp::histogram", "--models", BIG, "--json")
+    result = r.json()
+    assert "histogram_test.cpp" in r.stderr, r.stderr
+    assert r.returncode == (0 if result["status"] == "succeeded" else 1), r.output
+    workload = result["workload"]
+    assert workload is not None, r.stderr  # the generator was accepted and scaled
+    assert "def generate_input" in workload["generator"] and workload["size"] > 8
+    assert workload["per_call_ns"] >= 1_000_000  # one call of the original: ≥ 1 ms of CPU
+    measured = [a["verdict"] for a in result["attempts"] if a["verdict"]]
+    for verdict in measured:
+        assert verdict["workload"].startswith("generated inputs"), verdict["workload"]
+    assert (project / "histogram.cpp").read_text() == before  # no --apply: untouched

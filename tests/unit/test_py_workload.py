@@ -235,3 +235,21 @@ def test_values_are_encoded_for_a_compiled_programs_parameters():
     assert w.encoded({3, 1, 2}) == b"l 3 i 1 i 2 i 3"
     with pytest.raises(w.GeneratorError, match="compiled function's parameters"):
         w.encoded((object(),))
+
+
+def test_sizes_below_the_probes_that_the_generator_refuses_are_skipped(tmp_path: Path):
+    """A generator validated from size 8 up may not accept size 0 (``randint(1, 0)``): those
+    inputs are skipped, not held against the candidate; a generator refusing every size is."""
+    picky = (
+        "def generate_input(size, rng):\n"
+        "    n = rng.randint(1, size)\n"
+        "    return ([rng.randint(0, n) for _ in range(size)],)\n"
+    )
+    paths = files(tmp_path, a=QUADRATIC, b=LINEAR, g=picky)
+    request = {"mode": "diff", "module_a": paths["a"], "module_b": paths["b"]}
+    request |= {"generator": paths["g"], "entry": "has_duplicates", "seeds": [1, 2]}
+    result = run(tmp_path, {**request, "sizes": [0, 8, 64]})
+    assert result["ok"] and result["checked"] == 4, result
+    assert "randint" in str(result["skipped"]) or "range" in str(result["skipped"]), result
+    refused = run(tmp_path, {**request, "sizes": [0]})
+    assert not refused["ok"] and "generate_input(0, seed" in refused["generator_error"]

@@ -27,6 +27,12 @@ class Go(TreeSitterLanguage):
         ("a sync.Once", re.compile(r"\b(\w+)\s+sync\.Once\b")),
     )
     grammar = tree_sitter_go.language
+    generated_workloads = True  # lone files; a Go module's function keeps its tests
+    generator_values = (
+        "The Go arguments are read from Python values: int for integer types, float for "
+        "float64, bool, str for string (a one-character str for a rune), a list for a slice or "
+        "array, a dict for a map, a tuple for a struct (its fields in order)."
+    )
     function_nodes = frozenset({"function_declaration", "method_declaration"})
     test_globs = ("*_test.go",)
     import_line = re.compile(r'^import\s+(?:[\w.]+\s+)?"[^"]+"$')

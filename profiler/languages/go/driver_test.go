@@ -1,6 +1,8 @@
 // PerfOrch's measuring driver for Go, contract 2 (profiler/harness/contract.py says what each
 // command reads and prints). Built by `go test -c` with both sides' test packages and a sides
-// file that defines perforchSide: 0 runs the baseline's tests, 1 the candidate's, 2 nothing.
+// file that defines perforchSide: 0 runs the baseline's tests (or its generated workload), 1
+// the candidate's, 2 nothing; perforchPrepare, called before anything is timed (it reads a
+// workload's inputs); and perforchServe, the "serve" command (workload_io_test.go).
 // Run as: prog.test -test.run=TestPerforchBench -test.count=1 COMMAND ARGS...
 package main
 
@@ -43,7 +45,7 @@ func perforchMedian(v []float64) float64 {
 
 func perforchUsage(why string) {
 	fmt.Fprintf(os.Stderr, "%s\nusage: measure 2 MODE PAIRS SEED TARGET_NS FLOOR_BYTES "+
-		"WARMUP_NS MAX_K | hold 2 SIDE CPU_NS WALL_NS | count 2 SIDE N\n", why)
+		"WARMUP_NS MAX_K | hold 2 SIDE CPU_NS WALL_NS | count 2 SIDE N | serve 2\n", why)
 	os.Exit(2)
 }
 
@@ -63,6 +65,11 @@ func TestPerforchBench(t *testing.T) {
 	if int(perforchNum(1)) != perforchContract {
 		perforchUsage("this driver speaks contract 2")
 	}
+	if flag.Arg(0) == "serve" {
+		perforchServe()
+		return
+	}
+	perforchPrepare()
 	switch {
 	case flag.Arg(0) == "hold" && flag.NArg() == 5:
 		side, cpuNs, wallNs := int(perforchNum(2)), perforchNum(3), perforchNum(4)

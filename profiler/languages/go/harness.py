@@ -12,7 +12,7 @@ from pathlib import Path
 from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
-from ...harness.compiled import CompiledHarness, Recipe
+from ...harness.compiled import INPUTS, CompiledHarness, Recipe
 from ...sandbox import Limits
 from .toolchain import go
 
@@ -22,6 +22,7 @@ class GoHarness(CompiledHarness):
     failure_markers = ("--- FAIL", "Error:", "expected", "actual", "panic:")
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
     counter_method = "bytes allocated (runtime.MemStats.TotalAlloc, Go's B/op)"
+    generated_inputs = True
     # callgrind/cachegrind crash on Go's asynchronous preemption signals (shared/notes).
     valgrind_env = {"GODEBUG": "asyncpreemptoff=1"}
 
@@ -46,17 +47,21 @@ class GoHarness(CompiledHarness):
     def bench_recipe(
         self, baseline: str, candidate: str, tests: TestSpec, entry: str | None = None
     ) -> Recipe:
-        # entry: generated inputs are not run for this language yet (generated_inputs)
         files_a, tests_a = self._side(baseline, tests, "perforch_a")
         files_b, tests_b = self._side(candidate, tests, "perforch_b")
+        if entry is None:
+            chosen = sides(tests_a, tests_b, parallel=".Parallel()" in tests.source) + TEST_SIDES
+        else:
+            chosen = workload_sides()
+            for pkg, files in (("perforch_a", files_a), ("perforch_b", files_b)):
+                files[f"src/{pkg}/perforch_entry.go"] = exported(pkg, entry)
         recipe = self._recipe(
             {
                 **files_a,
                 **files_b,
                 "src/main_test.go": DRIVER,
-                "src/perforch_sides_test.go": sides(
-                    tests_a, tests_b, parallel=".Parallel()" in tests.source
-                ),
+                "src/perforch_io_test.go": WORKLOAD_IO,
+                "src/perforch_sides_test.go": chosen,
             }
         )
         # One binary (built once) serves every process and metric: the driver's arguments.
@@ -106,6 +111,40 @@ class GoHarness(CompiledHarness):
 
 
 DRIVER = Path(__file__).with_name("driver_test.go").read_text()
+WORKLOAD_IO = Path(__file__).with_name("workload_io_test.go").read_text()
+TEST_SIDES = """
+func perforchPrepare() {}
+
+func perforchServe() { perforchUsage("this program was not built for generated inputs") }
+"""
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def exported(pkg: str, entry: str) -> str:
+    """A file in a side's package that exports its function (it may be unexported)."""
+    if not IDENTIFIER.fullmatch(entry):
+        raise HarnessError(f"{entry!r} is not a Go function name")
+    return (
+        f"package {pkg}\n\n// PerforchEntry is the function generated inputs call.\n"
+        f"var PerforchEntry = {entry}\n"
+    )
+
+
+def workload_sides() -> str:
+    """The driver's sides for a generated workload: each side's run calls the function on
+    every input (``workload_io_test.go``), and ``serve`` calls it on one."""
+    return (
+        'package main\n\nimport (\n\t"testing"\n\n'
+        '\tpa "perforch/candidate/perforch_a"\n\tpb "perforch/candidate/perforch_b"\n)\n\n'
+        "var perforchWA = perforchNewWorkload(pa.PerforchEntry)\n"
+        "var perforchWB = perforchNewWorkload(pb.PerforchEntry)\n\n"
+        "func perforchPrepare() {\n"
+        f'\tperforchWA.load("{INPUTS}")\n\tperforchWB.load("{INPUTS}")\n}}\n\n'
+        "func perforchSide(which int, t *testing.T) {\n"
+        "\tif which == 0 {\n\t\tperforchWA.run()\n\t} else if which == 1 {\n"
+        "\t\tperforchWB.run()\n\t}\n}\n\n"
+        "func perforchServe() { perforchServeLoop([2]*perforchWorkload{perforchWA, perforchWB}) }\n"
+    )
 
 
 def sides(tests_a: list[str], tests_b: list[str], parallel: bool = False) -> str:

@@ -114,7 +114,7 @@ class Remote:
             self.shared.update(
                 proc=proc,
                 arity=int(hello.get("arity", -1)),
-                mutates=bool(hello.get("mutates", False)),
+                mutates=hello.get("mutates"),
             )
         return proc
 
@@ -123,12 +123,13 @@ class Remote:
         self._process()
         return int(self.shared["arity"])
 
-    @property
-    def mutates(self) -> bool:
-        """Whether a parameter may change the caller's value (a non-const reference): known
-        from the signature; the program gives every measured call its own copy then."""
+    def mutates(self, args: tuple[Any, ...]) -> bool:
+        """Whether the function changes the caller's values: known from the signature where
+        the language says it (C++: a non-const reference parameter), else seen on ``args``
+        (the program compares its arguments before and after the call)."""
         self._process()
-        return bool(self.shared["mutates"])
+        known = self.shared["mutates"]
+        return bool(known) if known is not None else bool(self.outcome(args).get("changed"))
 
     def outcome(self, args: tuple[Any, ...]) -> dict[str, Any]:
         """One call on ``args``: returned, raised (a type name), args_after, ns, peak."""
@@ -338,7 +339,7 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
         }
     last = make_input(gen, size, seeds[0])
     if isinstance(fn, Remote):
-        mutates = fn.mutates
+        mutates = fn.mutates(last)
     else:
         mutates = (
             difference(outcome(fn, last), {**outcome(fn, last), "args_after": last}) is not None
@@ -398,14 +399,24 @@ def diff(request: dict[str, Any]) -> dict[str, Any]:
     assert fb is not None, "differential testing needs module_b"
     seeds: list[int] = request["seeds"]
     checked = 0
+    refused: GeneratorError | None = None
     for size in request["sizes"]:
         for seed in seeds:
-            found = mismatch(fa, fb, make_input(gen, size, seed), size, seed)
+            try:
+                args = make_input(gen, size, seed)
+            except GeneratorError as exc:
+                # The probe validated the generator from its start size up; a smaller size it
+                # does not accept (randint(1, 0) at size 0) is skipped, not the candidate's fault.
+                refused = exc
+                continue
+            found = mismatch(fa, fb, args, size, seed)
             if found is not None:
                 smallest = shrink(gen, fa, fb, size, seeds) or found  # None: it varies
                 return {"ok": False, "checked": checked + 1, "mismatch": smallest}
             checked += 1
-    return {"ok": True, "checked": checked}
+    if checked == 0 and refused is not None:
+        raise refused
+    return {"ok": True, "checked": checked, **({"skipped": str(refused)} if refused else {})}
 
 
 FLAT = 20  # at the largest size, a call under target ÷ FLAT: the inputs do not load it

@@ -10,3 +10,8 @@ func perforchSide(which int, t *testing.T) {
 		perforchKeep = make([]byte, 1<<20)
 	}
 }
+
+// A program built for the tests, not for a generated workload: nothing to read or serve.
+func perforchPrepare() {}
+
+func perforchServe() { panic("not built for generated inputs") }
