@@ -162,16 +162,25 @@ def test_fix_in_a_maven_and_a_cmake_project_is_judged_by_their_own_tests(
     assert path.read_text() == broken  # no --apply: untouched
 
 
-def test_optimize_a_lone_cpp_file_measures_on_a_generated_workload(perforch, workdir: Path):
-    """The local model writes a Python input generator for a C++ function whose tests (a test
-    program beside it) only call it on a handful of samples; the profiler checks the generator
-    on the original (through the measuring program's ``serve``), scales it, and measures every
-    candidate on its inputs."""
-    project = _copy(workdir, "cpp/lonefile")
-    before = (project / "histogram.cpp").read_text()
-    r = perforch("optimize", "lonefile/histogram.cpp::histogram", "--models", BIG, "--json")
+@pytest.mark.parametrize(
+    ("rel", "file", "function", "tests"),
+    [
+        ("cpp/lonefile", "histogram.cpp", "histogram", "histogram_test.cpp"),
+        ("go/lonefile", "histogram.go", "Histogram", "histogram_test.go"),
+    ],
+)
+def test_optimize_a_lone_compiled_file_measures_on_a_generated_workload(
+    perforch, workdir: Path, rel: str, file: str, function: str, tests: str
+):
+    """The local model writes a Python input generator for a C++ or Go function whose tests
+    (a test file beside it) only call it on a handful of samples; the profiler checks the
+    generator on the original (through the measuring program's ``serve``), scales it, and
+    measures every candidate on its inputs."""
+    project = _copy(workdir, rel)
+    before = (project / file).read_text()
+    r = perforch("optimize", f"lonefile/{file}::{function}", "--models", BIG, "--json")
     result = r.json()
-    assert "histogram_test.cpp" in r.stderr, r.stderr
+    assert tests in r.stderr, r.stderr
     assert r.returncode == (0 if result["status"] == "succeeded" else 1), r.output
     workload = result["workload"]
     assert workload is not None, r.stderr  # the generator was accepted and scaled
@@ -180,4 +189,4 @@ def test_optimize_a_lone_cpp_file_measures_on_a_generated_workload(perforch, wor
     measured = [a["verdict"] for a in result["attempts"] if a["verdict"]]
     for verdict in measured:
         assert verdict["workload"].startswith("generated inputs"), verdict["workload"]
-    assert (project / "histogram.cpp").read_text() == before  # no --apply: untouched
+    assert (project / file).read_text() == before  # no --apply: untouched
