@@ -426,7 +426,10 @@ class CompiledHarness(GeneratedInputs):
             program, baseline, files.get("module_b.py", baseline), program.entry_point
         )
         with workdir("perforch-workload-") as wd:
-            shutil.copy2(artifact, wd / artifact.name)
+            if artifact.is_dir():
+                shutil.copytree(artifact, wd / artifact.name)
+            else:
+                shutil.copy2(artifact, wd / artifact.name)
             (wd / WORKLOAD_RUNNER).write_text(_workload_runner_source())
             (wd / "generator.py").write_text(files["generator.py"])
             serve = [*recipe.run, *contract.serve_argv()]

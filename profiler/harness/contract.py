@@ -25,10 +25,12 @@ which the driver checks (a mismatch exits 2 with a message):
     Run one side's tests ``N`` times (under valgrind, for instruction counts).
 ``serve 2`` (programs built for a generated workload; C++ so far)
     Call the function on one generated input at a time, for ``py_workload.py``: first a line
-    ``{"arity": N, "mutates": bool}``, then per request (a line ``call SIDE NBYTES`` and that
-    many bytes of arguments in ``py_workload.encode``'s form) one JSON line: ``returned``,
-    ``raised`` (the exception's type, or null), ``args_after``, ``ns`` (its CPU time) and
-    ``peak`` (bytes it allocated above those live before it), or ``input_error``.
+    ``{"arity": N, "mutates": bool or null}``, then per request (a line ``call SIDE NBYTES
+    TIMED`` and that many bytes of arguments in ``py_workload.encode``'s form) one JSON line:
+    ``returned``, ``raised`` (the exception's type, or null), ``args_after``, ``changed``
+    (where ``mutates`` is null: whether the arguments changed), ``ns`` (its CPU time) and
+    ``peak`` (bytes it allocated above those live before it), or ``input_error``. ``TIMED`` 1:
+    the call's cost is wanted (Java warms the method up first, as its measuring runs do).
 
 In a program built for a generated workload, a side's "tests" are the function called once on
 each of the workload's inputs (read from ``perforch_inputs.txt`` before anything is timed).

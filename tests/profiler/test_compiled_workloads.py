@@ -1,8 +1,8 @@
-"""Generated workloads for compiled functions (C++, Go), through the real daemon, toolchains and
-sandbox: the generator (Python, as in every language) is checked and scaled on the original,
-which the measuring program calls one input at a time (``serve``); the comparison then measures
-on the generated inputs instead of the tiny tests, and differential testing catches a candidate
-the tests let through, naming the smallest input that differs."""
+"""Generated workloads for compiled functions (C++, Go, Java), through the real daemon,
+toolchains and sandbox: the generator (Python, as in every language) is checked and scaled on
+the original, which the measuring program calls one input at a time (``serve``); the
+comparison then measures on the generated inputs instead of the tiny tests, and differential
+testing catches a candidate the tests let through, naming the smallest input that differs."""
 
 from __future__ import annotations
 
@@ -145,7 +145,52 @@ GO = Sources(
 """,
 )
 
-SOURCES = {Language.CPP: CPP, Language.GO: GO}
+JAVA = Sources(
+    entry="hasDuplicates",
+    signature="public boolean hasDuplicates(List<Integer> items)",
+    prefix="import java.util.*;\n\nclass Solution {\n",
+    quadratic="""    public boolean hasDuplicates(List<Integer> items) {
+        for (int i = 0; i < items.size(); i++)
+            for (int j = i + 1; j < items.size(); j++)
+                if (items.get(i).equals(items.get(j))) return true;
+        return false;
+    }
+""",
+    linear="""    public boolean hasDuplicates(List<Integer> items) {
+        return new HashSet<>(items).size() != items.size();
+    }
+""",
+    neighbours="""    public boolean hasDuplicates(List<Integer> items) {
+        for (int i = 1; i < items.size(); i++)
+            if (items.get(i).equals(items.get(i - 1))) return true;
+        return false;
+    }
+""",
+    raises="""    public boolean hasDuplicates(List<Integer> items) {
+        if (items.size() > 40) throw new IllegalArgumentException("too many");
+        return new HashSet<>(items).size() != items.size();
+    }
+""",
+    raised="java.lang.IllegalArgumentException",
+    crashes="""    public boolean hasDuplicates(List<Integer> items) {
+        for (int i = 0; i < items.size(); i++)
+            for (int j = i + 1; j < items.size(); j++)
+                if (items.get(i).equals(items.get(j))) return true;
+        Runtime.getRuntime().halt(3);
+        return false;
+    }
+""",
+    tests="""public class Main {
+    public static void main(String[] args) {
+        Solution s = new Solution();
+        if (!s.hasDuplicates(new ArrayList<>(List.of(1, 1)))) throw new AssertionError("1 1");
+        if (s.hasDuplicates(new ArrayList<>(List.of(1, 2, 3)))) throw new AssertionError("1 2 3");
+    }
+}
+""",
+)
+
+SOURCES = {Language.CPP: CPP, Language.GO: GO, Language.JAVA: JAVA}
 
 
 def task(language: Language, workload: Workload | None = None) -> Task:
@@ -156,6 +201,7 @@ def task(language: Language, workload: Workload | None = None) -> Task:
         entry_point=s.entry,
         signature=s.signature,
         prefix=s.prefix,
+        suffix="}\n" if language is Language.JAVA else "",
         tests=TestSpec(kind="program", source=s.tests, origin="the file's tests"),
         workload=workload,
     )

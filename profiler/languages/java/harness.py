@@ -13,7 +13,7 @@ from perforch_core.errors import HarnessError
 from perforch_core.models import Language, TestSpec
 
 from ...harness import contract
-from ...harness.compiled import FINISHED, CompiledHarness, Recipe
+from ...harness.compiled import FINISHED, INPUTS, CompiledHarness, Recipe
 from ...sandbox import Limits
 from .javac_service import JavacService
 from .toolchain import java, process_clock
@@ -53,6 +53,7 @@ class JavaHarness(CompiledHarness):
     run_limits = Limits(wall_s=30, cpu_s=30, address_space_mb=1024)
     default_pairs = 10  # the cost is JVM start-up and JIT warm-up, not the pairs
     counter_method = "bytes allocated by the measuring thread (ThreadMXBean)"
+    generated_inputs = True
     no_instructions = "the JIT makes Java's instruction counts vary by about 1 %"
     # The JIT: K doubles until a batch costs ≥ 2 ms, then both sides warm up for 0.5 s.
     constants = contract.Constants(target_batch_ns=2_000_000, warmup_ns=500_000_000)
@@ -88,17 +89,19 @@ class JavaHarness(CompiledHarness):
     def bench_recipe(
         self, baseline: str, candidate: str, tests: TestSpec, entry: str | None = None
     ) -> Recipe:
-        # entry: generated inputs are not run for this language yet (generated_inputs)
         """Both test programs in packages ``pa`` / ``pb`` of one JVM, driven by PerforchBench
-        (the process's CPU time through our JNI clock, ≥ 0.5 s of JIT warm-up)."""
+        (the process's CPU time through our JNI clock, ≥ 0.5 s of JIT warm-up); ``entry``: the
+        method called on a generated workload's inputs instead (``PerforchWorkload``)."""
         files_a, main = self._files(baseline, tests, "pa")
         files_b, _ = self._files(candidate, tests, "pb")
+        chosen = sides(main) if entry is None else workload_sides(CLASS.findall(baseline), entry)
         # One build serves every process and metric: the driver's arguments.
         files = {
             **files_a,
             **files_b,
             "PerforchBench.java": DRIVER,
-            "PerforchSides.java": sides(main),
+            "PerforchWorkload.java": WORKLOAD_IO,
+            "PerforchSides.java": chosen,
         }
         clock = process_clock()
         recipe = self._recipe(
@@ -130,6 +133,7 @@ class JavaHarness(CompiledHarness):
 
 
 DRIVER = (Path(__file__).parent / "java_src" / "PerforchBench.java").read_text()
+WORKLOAD_IO = (Path(__file__).parent / "java_src" / "PerforchWorkload.java").read_text()
 LAUNCHER = (Path(__file__).parent / "java_src" / "PerforchMain.java").read_text()
 
 
@@ -141,5 +145,43 @@ def sides(main: str) -> str:
         "    static void run(int which) throws Exception {\n"
         f"        if (which == 0) pa.{main}.main(NO_ARGS);\n"
         f"        else if (which == 1) pb.{main}.main(NO_ARGS);\n"
+        "    }\n"
+        "    static void prepare() {}\n"
+        "    static void serve() {\n"
+        '        throw new IllegalStateException("not built for generated inputs");\n'
+        "    }\n}\n"
+    )
+
+
+CLASS = re.compile(r"\bclass\s+(\w+)")
+IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+def workload_sides(classes: list[str], entry: str) -> str:
+    """``PerforchSides`` for a generated workload: each side's run calls the method ``entry``
+    (found in the first of ``classes`` that has it) on every input; ``serve`` on one."""
+    if not classes or not IDENTIFIER.fullmatch(entry):
+        raise HarnessError(f"no class holding a method {entry!r} in the Java source")
+    names = ", ".join(f'"{c}"' for c in dict.fromkeys(classes))
+    return (
+        "final class PerforchSides {\n"
+        f"    static final String[] CLASSES = {{{names}}};\n"
+        "    static PerforchWorkload wa, wb;\n"
+        "    static void open() throws Exception {\n"
+        f'        wa = new PerforchWorkload("pa", CLASSES, "{entry}");\n'
+        f'        wb = new PerforchWorkload("pb", CLASSES, "{entry}");\n'
+        "    }\n"
+        "    static void prepare() throws Exception {\n"
+        "        open();\n"
+        f'        wa.load("{INPUTS}");\n'
+        f'        wb.load("{INPUTS}");\n'
+        "    }\n"
+        "    static void run(int which) throws Exception {\n"
+        "        if (which == 0) wa.run();\n"
+        "        else if (which == 1) wb.run();\n"
+        "    }\n"
+        "    static void serve() throws Exception {\n"
+        "        open();\n"
+        "        PerforchWorkload.serve(wa, wb);\n"
         "    }\n}\n"
     )

@@ -131,13 +131,15 @@ class Remote:
         known = self.shared["mutates"]
         return bool(known) if known is not None else bool(self.outcome(args).get("changed"))
 
-    def outcome(self, args: tuple[Any, ...]) -> dict[str, Any]:
-        """One call on ``args``: returned, raised (a type name), args_after, ns, peak."""
+    def outcome(self, args: tuple[Any, ...], timed: bool = False) -> dict[str, Any]:
+        """One call on ``args``: returned, raised (a type name), args_after, ns, peak.
+        ``timed``: its cost is what is wanted; a JIT's program warms the function up first."""
         proc = self._process()
         assert proc.stdin is not None and proc.stdout is not None
         payload = encoded(args)
         try:
-            proc.stdin.write(f"call {self.side} {len(payload)}\n".encode() + payload)
+            line = f"call {self.side} {len(payload)} {int(timed)}\n"
+            proc.stdin.write(line.encode() + payload)
             proc.stdin.flush()
             line = proc.stdout.readline()
         except BrokenPipeError:
@@ -265,7 +267,7 @@ def cpu_ns_of_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
 
 def remote_cost(fn: Remote, args: tuple[Any, ...], field: str) -> float:
     """A compiled call's CPU time ("ns") or allocation peak ("peak"); its exception raised."""
-    got = fn.outcome(args)
+    got = fn.outcome(args, timed=True)
     if got["raised"] is not None:
         raise RuntimeError(f"it raised {got['raised']}")
     return float(got[field])

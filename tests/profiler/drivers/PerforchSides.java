@@ -5,4 +5,11 @@ final class PerforchSides {
     static void run(int which) {
         if (which == 1) keep = new byte[1 << 20];
     }
+
+    // A program built for the tests, not for a generated workload: nothing to read or serve.
+    static void prepare() {}
+
+    static void serve() {
+        throw new IllegalStateException("not built for generated inputs");
+    }
 }

@@ -6,7 +6,8 @@ import java.util.Locale;
  * PerfOrch's measuring driver for a lone Java file, contract 2 (profiler/harness/contract.py says
  * what each command reads and prints). Compiled with both sides' test programs (packages pa and
  * pb) and a PerforchSides class whose run(which) runs the baseline's tests (0), the candidate's
- * (1) or nothing (2). The JIT needs a longer calibration: K doubles until a batch costs the target,
+ * (1) or nothing (2) — or their method on a generated workload's inputs, which prepare() reads
+ * before anything is timed; serve() calls it on one input at a time (PerforchWorkload). The JIT needs a longer calibration: K doubles until a batch costs the target,
  * and the harness asks for a timed warm-up. Time is the process's CPU time (all threads), read
  * through the JNI library named by -Dperforch.clock (perforch_clock.c).
  */
@@ -44,7 +45,7 @@ public class PerforchBench {
 
     static void usage(String why) {
         System.err.println(why + "\nusage: measure 2 MODE PAIRS SEED TARGET_NS FLOOR_BYTES"
-            + " WARMUP_NS MAX_K | hold 2 SIDE CPU_NS WALL_NS | count 2 SIDE N");
+            + " WARMUP_NS MAX_K | hold 2 SIDE CPU_NS WALL_NS | count 2 SIDE N | serve 2");
         System.exit(2);
     }
 
@@ -61,6 +62,11 @@ public class PerforchBench {
         if (args.length < 2) usage("no command");
         if ((int) num(args, 1) != CONTRACT) usage("this driver speaks contract 2");
         System.load(System.getProperty("perforch.clock"));
+        if (args[0].equals("serve")) {
+            PerforchSides.serve();
+            return;
+        }
+        PerforchSides.prepare();
         if (args[0].equals("hold") && args.length == 5) {
             int side = (int) num(args, 2);
             double cpuNs = num(args, 3), wallNs = num(args, 4);
