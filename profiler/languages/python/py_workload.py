@@ -138,8 +138,8 @@ class Remote:
         assert proc.stdin is not None and proc.stdout is not None
         payload = encoded(args)
         try:
-            line = f"call {self.side} {len(payload)} {int(timed)}\n"
-            proc.stdin.write(line.encode() + payload)
+            request = f"call {self.side} {len(payload)} {int(timed)}\n"
+            proc.stdin.write(request.encode() + payload)
             proc.stdin.flush()
             line = proc.stdout.readline()
         except BrokenPipeError:
