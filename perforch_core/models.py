@@ -188,8 +188,8 @@ class Workload(_Frozen):
     """Inputs to measure the function on instead of its tests: ``generator`` is Python source
     defining ``generate_input(size, rng)``, which returns the function's arguments; the
     workload is one call per seed at ``size`` (chosen so that a call of the original costs
-    ``per_call_ns``). Python, C++, Go and Java (the measuring program reads the same values into
-    the parameters' types); Rust later."""
+    ``per_call_ns``). Every language: the compiled ones' measuring programs read the same values
+    into the parameters' types."""
 
     generator: str
     size: int

@@ -1,4 +1,4 @@
-"""Generated workloads for compiled functions (C++, Go, Java), through the real daemon,
+"""Generated workloads for compiled functions (C++, Go, Java, Rust), through the real daemon,
 toolchains and sandbox: the generator (Python, as in every language) is checked and scaled on
 the original, which the measuring program calls one input at a time (``serve``); the
 comparison then measures on the generated inputs instead of the tiny tests, and differential
@@ -190,7 +190,63 @@ JAVA = Sources(
 """,
 )
 
-SOURCES = {Language.CPP: CPP, Language.GO: GO, Language.JAVA: JAVA}
+RUST = Sources(
+    entry="has_duplicates",
+    signature="fn has_duplicates(items: &[i64]) -> bool",
+    prefix="use std::collections::HashSet;\n\n",
+    quadratic="""fn has_duplicates(items: &[i64]) -> bool {
+    for i in 0..items.len() {
+        for j in i + 1..items.len() {
+            if items[i] == items[j] {
+                return true;
+            }
+        }
+    }
+    false
+}
+""",
+    linear="""fn has_duplicates(items: &[i64]) -> bool {
+    let seen: HashSet<i64> = items.iter().copied().collect();
+    seen.len() != items.len()
+}
+""",
+    neighbours="""fn has_duplicates(items: &[i64]) -> bool {
+    items.windows(2).any(|w| w[0] == w[1])
+}
+""",
+    raises="""fn has_duplicates(items: &[i64]) -> bool {
+    assert!(items.len() <= 40, "too many");
+    let seen: HashSet<i64> = items.iter().copied().collect();
+    seen.len() != items.len()
+}
+""",
+    raised="panic",
+    crashes="""fn has_duplicates(items: &[i64]) -> bool {
+    for i in 0..items.len() {
+        for j in i + 1..items.len() {
+            if items[i] == items[j] {
+                return true;
+            }
+        }
+    }
+    std::process::abort()
+}
+""",
+    tests="""
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_has_duplicates() {
+        assert!(has_duplicates(&[1, 1]));
+        assert!(!has_duplicates(&[1, 2, 3]));
+    }
+}
+""",
+)
+
+SOURCES = {Language.CPP: CPP, Language.GO: GO, Language.JAVA: JAVA, Language.RUST: RUST}
 
 
 def task(language: Language, workload: Workload | None = None) -> Task:
@@ -205,14 +261,6 @@ def task(language: Language, workload: Workload | None = None) -> Task:
         tests=TestSpec(kind="program", source=s.tests, origin="the file's tests"),
         workload=workload,
     )
-
-
-@pytest.fixture
-async def client():
-    c = ProfilerClient(test_timeout_s=60)
-    await c.start()
-    yield c
-    await c.aclose()
 
 
 @pytest.mark.parametrize("language", list(SOURCES))

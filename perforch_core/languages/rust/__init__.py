@@ -35,6 +35,12 @@ class Rust(TreeSitterLanguage):
         ("a lazy_static!", re.compile(r"\blazy_static!\s*\{[^}]*?\bstatic\s+ref\s+(\w+)")),
     )
     grammar = tree_sitter_rust.language
+    generated_workloads = True  # lone files; a Cargo crate's function keeps its tests
+    generator_values = (
+        "The Rust arguments are read from Python values: int for integer types, float for "
+        "f64, bool, str for String or &str (a one-character str for a char), a list for a Vec, "
+        "slice or array, a dict for a HashMap or BTreeMap, a tuple for a tuple, None for None."
+    )
     function_nodes = frozenset({"function_item"})
     import_line = re.compile(r"^use\s+[^;]+;$")
     top_import = re.compile(r"^(?:pub\s+)?use\s")

@@ -329,26 +329,20 @@ func perforchCall(fn reflect.Value, args []reflect.Value) []reflect.Value {
 	return fn.Call(args)
 }
 
+// perforchReturned: what the function returned (several values as a list).
 func perforchReturned(out []reflect.Value) string {
-	var b strings.Builder
 	switch len(out) {
 	case 0:
-		b.WriteString("null")
+		return "null"
 	case 1:
+		var b strings.Builder
 		perforchWrite(&b, out[0])
-	default:
-		b.WriteByte('[')
-		for i, v := range out {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			perforchWrite(&b, v)
-		}
-		b.WriteByte(']')
+		return b.String()
 	}
-	return b.String()
+	return perforchArgsJSON(out)
 }
 
+// perforchArgsJSON: values as a JSON list.
 func perforchArgsJSON(args []reflect.Value) string {
 	var b strings.Builder
 	b.WriteByte('[')

@@ -1,6 +1,9 @@
 // PerfOrch's measuring driver for Rust, contract 2 (profiler/harness/contract.py says what each
 // command reads and prints). Built into one program after both sides' tests and a sides item
-// that defines perforch_side(): 0 runs the baseline's tests, 1 the candidate's, 2 nothing.
+// that defines perforch_side(): 0 runs the baseline's tests (or its generated workload), 1 the
+// candidate's, 2 nothing; perforch_prepare(), called before anything is timed (it reads a
+// workload's inputs); perforch_serve() with PERFORCH_ARITY and PERFORCH_MUTATES, the function
+// called on one generated input at a time (``serve``; workload builds only).
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -110,10 +113,47 @@ fn perforch_median(mut v: Vec<f64>) -> f64 {
 fn perforch_usage(why: &str) -> ! {
     eprintln!(
         "{}\nusage: prog measure 2 MODE PAIRS SEED TARGET_NS FLOOR_BYTES WARMUP_NS MAX_K \
-         | hold 2 SIDE CPU_NS WALL_NS | count 2 SIDE N",
+         | hold 2 SIDE CPU_NS WALL_NS | count 2 SIDE N | serve 2",
         why
     );
     std::process::exit(2);
+}
+
+// ``serve``: a line "call SIDE N" and N bytes per call, one JSON line back per call, after a
+// first line saying the function's arity.
+fn perforch_serve_loop() {
+    use std::io::{BufRead, Read, Write};
+    std::panic::set_hook(Box::new(|_| {})); // a panic is the reply's "raised", not stderr
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{{\"arity\": {}, \"mutates\": {}}}", PERFORCH_ARITY, PERFORCH_MUTATES);
+    let _ = out.flush();
+    loop {
+        let mut line = String::new();
+        if input.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let (side, n) = match (parts.first(), parts.get(1), parts.get(2)) {
+            (Some(&"call"), Some(s), Some(n)) => match (s.parse::<usize>(), n.parse::<usize>()) {
+                (Ok(s), Ok(n)) => (s, n),
+                _ => std::process::exit(2),
+            },
+            _ => std::process::exit(2),
+        };
+        let mut payload = vec![0u8; n];
+        if input.read_exact(&mut payload).is_err() {
+            std::process::exit(2);
+        }
+        match perforch_serve(side, &payload) {
+            Some(reply) => {
+                let _ = writeln!(out, "{}", reply);
+                let _ = out.flush();
+            }
+            None => std::process::exit(2),
+        }
+    }
 }
 
 fn main() {
@@ -130,6 +170,11 @@ fn main() {
     if num(2) as u64 != PERFORCH_CONTRACT {
         perforch_usage("this driver speaks contract 2");
     }
+    if args[1] == "serve" {
+        perforch_serve_loop();
+        return;
+    }
+    perforch_prepare();
     match (args[1].as_str(), args.len()) {
         ("hold", 6) => {
             let (side, cpu_ns, wall_ns) = (num(3) as usize, num(4), num(5));

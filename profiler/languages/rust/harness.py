@@ -13,6 +13,7 @@ from perforch_core.models import Language, TestSpec
 
 from ...harness.compiled import CompiledHarness, Recipe
 from ...sandbox import Limits
+from . import workload
 from .toolchain import rust
 
 FLAGS = ("--edition", "2021", "-O", "-A", "warnings")
@@ -38,6 +39,7 @@ def _opaque_call(path: str) -> str:
 
 
 DRIVER = Path(__file__).with_name("driver.rs").read_text()
+WORKLOAD_IO = Path(__file__).with_name("workload_io.rs").read_text()
 
 
 def sides(calls_a: list[str], calls_b: list[str]) -> str:
@@ -55,6 +57,7 @@ class RustHarness(CompiledHarness):
     failure_markers = ("panicked", "assertion", "FAILED", "left:", "right:")
     run_limits = Limits(wall_s=20, cpu_s=20, address_space_mb=2048)
     counter_method = "peak bytes live through a counting #[global_allocator]"
+    generated_inputs = True
 
     def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
         # libtest's summary comes after every test: a process::exit(0) inside one skips it.
@@ -64,10 +67,13 @@ class RustHarness(CompiledHarness):
     def bench_recipe(
         self, baseline: str, candidate: str, tests: TestSpec, entry: str | None = None
     ) -> Recipe:
-        # entry: generated inputs are not run for this language yet (generated_inputs)
         mod_a, calls_a = as_module(self.with_tests(baseline, tests), "perforch_a")
         mod_b, calls_b = as_module(self.with_tests(candidate, tests), "perforch_b")
-        driver = sides(calls_a, calls_b) + DRIVER
+        if entry is None:
+            driver = sides(calls_a, calls_b) + workload.TEST_SIDES + DRIVER
+        else:
+            mod_a, mod_b = workload.make_public(mod_a, entry), workload.make_public(mod_b, entry)
+            driver = WORKLOAD_IO + workload.sides(baseline, entry) + DRIVER
         # One binary (built once) serves every process and metric: the driver's arguments.
         return dataclasses.replace(self._recipe(mod_a + mod_b + driver, test=False), run=["./prog"])
 

@@ -5,3 +5,11 @@ fn perforch_side(which: usize) {
         std::hint::black_box(v[7]);
     }
 }
+
+// A program built for the tests, not for a generated workload: nothing to read or serve.
+const PERFORCH_ARITY: usize = 0;
+const PERFORCH_MUTATES: bool = false;
+fn perforch_prepare() {}
+fn perforch_serve(_which: usize, _payload: &[u8]) -> Option<String> {
+    None
+}
