@@ -148,7 +148,9 @@ GO = Sources(
 JAVA = Sources(
     entry="hasDuplicates",
     signature="public boolean hasDuplicates(List<Integer> items)",
-    prefix="import java.util.*;\n\nclass Solution {\n",
+    # "class of" in a comment: a name the driver tries and skips (it does not load)
+    prefix="import java.util.*;\n\n// Duplicates: the class of lists with a repeated item.\n"
+    "class Solution {\n",
     quadratic="""    public boolean hasDuplicates(List<Integer> items) {
         for (int i = 0; i < items.size(); i++)
             for (int j = i + 1; j < items.size(); j++)

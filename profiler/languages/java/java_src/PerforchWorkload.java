@@ -45,11 +45,20 @@ final class PerforchWorkload {
     boolean mutates; // the original changes its arguments: each measured call reads its own copy
     static Object sink;
 
-    /** The method named {@code entry} in the first of {@code classes} (package {@code pkg}). */
+    /**
+     * The method named {@code entry} in the first of {@code classes} (package {@code pkg}) that
+     * loads and has one; the names come from a search of the source for "class NAME".
+     */
     PerforchWorkload(String pkg, String[] classes, String entry) throws Exception {
         Method found = null;
         for (String name : classes) {
-            for (Method m : Class.forName(pkg + "." + name).getDeclaredMethods()) {
+            Class<?> cls;
+            try {
+                cls = Class.forName(pkg + "." + name);
+            } catch (ClassNotFoundException e) {
+                continue; // a word after "class" in a comment, or a nested class
+            }
+            for (Method m : cls.getDeclaredMethods()) {
                 if (m.getName().equals(entry)) {
                     if (found != null && found.getDeclaringClass() == m.getDeclaringClass()) {
                         throw new IllegalStateException("more than one method named " + entry);
