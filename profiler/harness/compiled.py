@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -388,8 +389,6 @@ class CompiledHarness(GeneratedInputs):
             return cached
         await stages.report("generating the workload's inputs")
         with workdir("perforch-inputs-") as wd:
-            (wd / WORKLOAD_RUNNER).write_text(_workload_runner_source())
-            (wd / "generator.py").write_text(w.generator)
             request = {
                 "mode": "emit",
                 "generator": "generator.py",
@@ -397,15 +396,8 @@ class CompiledHarness(GeneratedInputs):
                 "seeds": list(w.seeds),
                 "out": INPUTS,
             }
-            (wd / "request.json").write_text(json.dumps(request))
-            exe = python_exe.resolve()
-            run = await run_sandboxed(
-                [exe, "-I", WORKLOAD_RUNNER, "request.json", "result.json"],
-                cwd=wd,
-                limits=Limits(wall_s=120, cpu_s=120, address_space_mb=4096, file_size_mb=1024),
-                ro_binds=python_exe.binds(exe),
-            )
-            data = _result(wd)
+            limits = Limits(wall_s=120, cpu_s=120, address_space_mb=4096, file_size_mb=1024)
+            data, run = await _py_workload(wd, w.generator, request, limits)
             error = self._runner_error(data, run)
             if error is not None or not (wd / INPUTS).is_file():
                 raise HarnessError(f"the workload's inputs could not be generated: {error}")
@@ -430,23 +422,19 @@ class CompiledHarness(GeneratedInputs):
                 shutil.copytree(artifact, wd / artifact.name)
             else:
                 shutil.copy2(artifact, wd / artifact.name)
-            (wd / WORKLOAD_RUNNER).write_text(_workload_runner_source())
-            (wd / "generator.py").write_text(files["generator.py"])
             serve = [*recipe.run, *contract.serve_argv()]
-            (wd / "request.json").write_text(json.dumps({**request, "server": serve}))
-            exe = python_exe.resolve()
-            run = await run_sandboxed(
-                [exe, "-I", WORKLOAD_RUNNER, "request.json", "result.json"],
-                cwd=wd,
-                limits=Limits(
+            return await _py_workload(
+                wd,
+                files["generator.py"],
+                {**request, "server": serve},
+                Limits(
                     wall_s=wall_s,
                     cpu_s=None,  # it times calls: the process clock keeps its nanoseconds
                     address_space_mb=self.run_limits.address_space_mb,
                 ),
                 env=recipe.env,
-                ro_binds=[*python_exe.binds(exe), *recipe.ro_binds],
+                ro_binds=recipe.ro_binds,
             )
-            return _result(wd), run
 
     def _limits(self, params: CompareParams, address_space_mb: int | None = None) -> Limits:
         """A measuring run's limits: no CPU-time limit (the process clock must keep its
@@ -548,11 +536,32 @@ class CompiledHarness(GeneratedInputs):
         )
 
 
+@functools.cache
 def _workload_runner_source() -> str:
     return resources.files("profiler.languages.python").joinpath(WORKLOAD_RUNNER).read_text()
 
 
-def _result(wd: Path) -> dict[str, Any] | None:
+async def _py_workload(
+    wd: Path,
+    generator: str,
+    request: dict[str, Any],
+    limits: Limits,
+    env: Mapping[str, str] | None = None,
+    ro_binds: Sequence[str | Path] = (),
+) -> tuple[dict[str, Any] | None, RunResult]:
+    """``py_workload.py`` on ``request`` in ``wd`` with the generator, sandboxed under the
+    daemon's own interpreter: its result's JSON (None when it wrote none) and the run."""
+    (wd / WORKLOAD_RUNNER).write_text(_workload_runner_source())
+    (wd / "generator.py").write_text(generator)
+    (wd / "request.json").write_text(json.dumps(request))
+    exe = python_exe.resolve()
+    run = await run_sandboxed(
+        [exe, "-I", WORKLOAD_RUNNER, "request.json", "result.json"],
+        cwd=wd,
+        limits=limits,
+        env=env,
+        ro_binds=[*python_exe.binds(exe), *ro_binds],
+    )
     path = wd / "result.json"
     data = json.loads(path.read_text()) if path.is_file() else None
-    return data if isinstance(data, dict) else None
+    return (data if isinstance(data, dict) else None), run

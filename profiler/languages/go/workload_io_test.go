@@ -209,14 +209,7 @@ func perforchWrite(b *strings.Builder, v reflect.Value) {
 	case reflect.String:
 		perforchWriteString(b, v.String())
 	case reflect.Slice, reflect.Array:
-		b.WriteByte('[')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			perforchWrite(b, v.Index(i))
-		}
-		b.WriteByte(']')
+		perforchWriteList(b, v.Len(), v.Index)
 	case reflect.Map:
 		items := make([]string, 0, v.Len())
 		it := v.MapRange()
@@ -232,14 +225,7 @@ func perforchWrite(b *strings.Builder, v reflect.Value) {
 		sort.Strings(items) // Go's map order is random: sorted, both sides read alike
 		b.WriteString("[" + strings.Join(items, ",") + "]")
 	case reflect.Struct:
-		b.WriteByte('[')
-		for i := 0; i < v.NumField(); i++ {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			perforchWrite(b, v.Field(i))
-		}
-		b.WriteByte(']')
+		perforchWriteList(b, v.NumField(), v.Field)
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			b.WriteString("null")
@@ -342,17 +328,22 @@ func perforchReturned(out []reflect.Value) string {
 	return perforchArgsJSON(out)
 }
 
-// perforchArgsJSON: values as a JSON list.
-func perforchArgsJSON(args []reflect.Value) string {
-	var b strings.Builder
+// perforchWriteList writes n values, item(0) … item(n-1), as a JSON list.
+func perforchWriteList(b *strings.Builder, n int, item func(int) reflect.Value) {
 	b.WriteByte('[')
-	for i, v := range args {
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		perforchWrite(&b, v)
+		perforchWrite(b, item(i))
 	}
 	b.WriteByte(']')
+}
+
+// perforchArgsJSON: values as a JSON list.
+func perforchArgsJSON(args []reflect.Value) string {
+	var b strings.Builder
+	perforchWriteList(&b, len(args), func(i int) reflect.Value { return args[i] })
 	return b.String()
 }
 

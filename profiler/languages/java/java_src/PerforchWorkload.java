@@ -209,7 +209,10 @@ final class PerforchWorkload {
     }
 
     Object[] readArgs(byte[] payload) {
-        Cursor c = new Cursor(payload);
+        return readArgs(new Cursor(payload));
+    }
+
+    Object[] readArgs(Cursor c) {
         Type[] types = method.getGenericParameterTypes();
         if (c.tag() != 'l' || c.integer() != types.length) {
             throw new InputError(types.length + " arguments were expected");
@@ -294,14 +297,8 @@ final class PerforchWorkload {
         if (c.tag() != 'l') throw new InputError("the inputs file is not a list");
         for (long i = 0, n = c.integer(); i < n; i++) {
             int start = c.at;
-            Type[] types = method.getGenericParameterTypes();
-            if (c.tag() != 'l' || c.integer() != types.length) {
-                throw new InputError(types.length + " arguments were expected");
-            }
-            Object[] args = new Object[types.length];
-            for (int j = 0; j < args.length; j++) args[j] = read(c, types[j]);
+            inputs.add(readArgs(c));
             encoded.add(java.util.Arrays.copyOfRange(data, start, c.at));
-            inputs.add(args);
         }
     }
 
