@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.async_api import Browser, Frame, Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 REPO = Path(__file__).parents[2]
 VSIX = REPO / "client-vscode" / "out" / "perforch.vsix"
@@ -228,14 +229,25 @@ async def browser_page(url: str, profile: Path) -> AsyncIterator[Page]:
 
 
 async def run_command(page: Page, title: str) -> None:
-    """Run a command by its palette title (F1, type, Enter on the exact match)."""
-    await page.keyboard.press("F1")
+    """Run a command by its palette title (F1, type, click the matching row).
+
+    The palette can close under the test when focus moves (an editor closing after Accept,
+    a notification): then it is opened again, up to three times.
+    """
     box = page.locator(".quick-input-widget input")
-    await box.wait_for()
-    await box.fill(f">{title}")
     row = page.locator(".quick-input-list .monaco-list-row", has_text=title).first
-    await row.wait_for(timeout=10_000)
-    await row.click()
+    for attempt in range(3):
+        await page.keyboard.press("F1")
+        try:
+            await box.wait_for(state="visible", timeout=10_000)
+            await box.fill(f">{title}", timeout=10_000)
+            await row.wait_for(timeout=10_000)
+            await row.click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            await page.keyboard.press("Escape")
 
 
 async def open_file(page: Page, name: str, line: int) -> None:
