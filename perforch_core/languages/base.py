@@ -51,6 +51,11 @@ class LanguageSupport(ABC):
     # How the generator's Python values become the function's arguments (the prompt says it).
     generator_values = ""
 
+    def takes_generated_inputs(self, task: Task) -> bool:
+        """Whether generated inputs can call this function (a measuring program calls free
+        functions; a language may refuse some, as Go refuses methods)."""
+        return True
+
     # -- source --------------------------------------------------------------------------
     @abstractmethod
     def functions(self, source: str) -> list[Span]:

@@ -291,6 +291,10 @@ class CompiledHarness(GeneratedInputs):
     def __init__(self) -> None:
         self._inputs: dict[str, bytes] = {}  # encoded workload inputs, by workload
 
+    async def aclose(self) -> None:
+        """Remove what the harness keeps on disk (nothing, unless a subclass builds out of the
+        compile cache)."""
+
     def test_recipe(self, module: str, tests: TestSpec) -> Recipe:
         """The test program(s) for ``module`` (the whole source file with the candidate)."""
         raise NotImplementedError

@@ -33,6 +33,7 @@ from perforch_core.models import Metric, ProjectSpec, TestOutcome
 from .. import stages
 from ..harness import process_memory as pm
 from ..harness.base import ProcessResult
+from ..harness.compiled import CompiledHarness
 from ..protocol import (
     CompareParams,
     DifferentialParams,
@@ -46,7 +47,7 @@ from ..protocol import (
 )
 from ..sandbox import NOBODY, Limits, workdir
 from ..toolchains import launcher
-from . import lock, run_tests, runner
+from . import _runners, lock, run_tests, runner
 from .base import TIMED_OUTPUT, Prepared, Step, copy_project, project_cache, step
 
 PAIRS = 5
@@ -73,12 +74,17 @@ class ProjectHarness:
     """Runs and measures project tasks for the daemon (one per daemon, any language)."""
 
     def pairs_after(self, first: ProcessResult) -> int | None:
-        """A sample's processes are already sized to ``TARGET_CPU_S``: the default holds."""
-        return None
+        """A sample's processes are already sized to ``TARGET_CPU_S``: the default holds (a
+        generated workload's measuring program says its own)."""
+        return self._measured_by.pairs_after(first) if self._measured_by else None
 
     def mirrors(self, params: CompareParams) -> bool:
-        """pytest and JUnit run both sides in one process; the other kinds run each build in
-        its own processes, in shuffled order, where there is nothing to mirror."""
+        """pytest and JUnit run both sides in one process, as does a generated workload's
+        measuring program; the other kinds run each build in its own processes, in shuffled
+        order, where there is nothing to mirror."""
+        measuring = self._measuring_program(params)
+        if measuring is not None:
+            return measuring.mirrors(params)
         spec = params.program.tests.project
         return spec is not None and params.metric in runner(spec).in_process
 
@@ -88,8 +94,13 @@ class ProjectHarness:
         # Built copies by (project, source), newest last: the baseline measured alone before
         # refinement and then against each candidate is built once.
         self._built: dict[str, _Side] = {}
+        # The measuring program of the last comparison on a generated workload, if it was one.
+        self._measured_by: CompiledHarness | None = None
 
     async def aclose(self) -> None:
+        for found in _runners().values():
+            if isinstance(found.generated_inputs, CompiledHarness):
+                await found.generated_inputs.aclose()
         for side in self._built.values():
             shutil.rmtree(side.wd, ignore_errors=True)
         self._built.clear()
@@ -120,7 +131,18 @@ class ProjectHarness:
         result: ScalingResult = await self._inputs(params.program).scaling(params)
         return result
 
+    def _measuring_program(self, params: CompareParams) -> CompiledHarness | None:
+        """Where a generated workload is measured by a measuring program built in the project
+        (Go modules), that program's harness; None where the runner measures it itself."""
+        spec = params.program.tests.project
+        if params.program.workload is None or spec is None:
+            return None
+        inputs = runner(spec).generated_inputs
+        return inputs if isinstance(inputs, CompiledHarness) else None
+
     def method(self, metric: Metric) -> str:
+        if self._measured_by is not None:
+            return self._measured_by.method(metric)
         if metric is Metric.AVG_MEMORY:
             return (
                 "avg_memory: pytest projects: mean tracemalloc level sampled every 1 ms while "
@@ -150,6 +172,9 @@ class ProjectHarness:
         spec = params.program.tests.project
         if spec is None:
             raise HarnessError("project tests without a project")
+        self._measured_by = self._measuring_program(params)
+        if self._measured_by is not None:
+            return await self._measured_by.compare_once(params, baseline, candidate, seed)
         run_params = RunTestsParams(program=params.program, source=baseline, timeout_s=120)
         found = runner(spec)
         self._note = ""

@@ -170,18 +170,20 @@ def test_fix_in_a_maven_and_a_cmake_project_is_judged_by_their_own_tests(
         ("go/lonefile", "histogram.go", "Histogram", "histogram_test.go"),
         ("java/lonefile", "Histogram.java", "histogram", "HistogramTest.java"),
         ("rust/lonefile", "histogram.rs", "histogram", "histogram.rs"),
+        ("go/setkit", "sets/sets.go", "HasDuplicates", "1 test of the go project"),
     ],
 )
 def test_optimize_a_lone_file_measures_on_a_generated_workload(
     perforch, workdir: Path, rel: str, file: str, function: str, tests: str
 ):
     """In each of the five languages, the local model writes a Python input generator for a
-    function whose tests (a test file beside it, or Rust's own test module) only call it on a
-    handful of samples; the profiler checks the generator on the original (through the measuring
-    program's ``serve``), scales it, and measures every candidate on its inputs."""
+    function whose tests (a test file beside it, or Rust's own test module; in a Go module, the
+    package's external tests) only call it on a handful of samples; the profiler checks the
+    generator on the original (through the measuring program's ``serve``), scales it, and
+    measures every candidate on its inputs."""
     project = _copy(workdir, rel)
     before = (project / file).read_text()
-    r = perforch("optimize", f"lonefile/{file}::{function}", "--models", BIG, "--json")
+    r = perforch("optimize", f"{project.name}/{file}::{function}", "--models", BIG, "--json")
     result = r.json()
     assert tests in r.stderr, r.stderr
     assert r.returncode == (0 if result["status"] == "succeeded" else 1), r.output

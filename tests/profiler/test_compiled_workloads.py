@@ -318,3 +318,45 @@ async def test_inputs_that_do_not_fit_blame_the_generator_and_a_crash_is_a_diffe
     # size 2: no duplicate, so the crashing line is reached
     result = await client.differential(t, s.quadratic, s.crashes, GENERATOR, sizes=[2])
     assert result.mismatch is not None and "a crash (" in result.mismatch.candidate, result
+
+
+async def test_a_go_modules_function_is_probed_checked_and_measured_in_the_module(
+    client: ProfilerClient,
+):
+    """A function in a package of a Go module (an internal package and an unexported helper
+    beside it, an external test package, a go.mod older than the driver's language): the
+    measuring program is built in a copy of the module, with the package copied twice, and
+    measures the generated inputs instead of the package's four-item tests. The user's tree
+    is not written."""
+    from pathlib import Path
+
+    from perforch_core import source, workloads
+    from perforch_core.errors import HarnessError
+
+    root = Path(__file__).resolve().parents[1] / "fixtures/projects/go/setkit"
+    before = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    t = source.task_from_file(root / "sets/sets.go", "HasDuplicates")
+    assert t.tests.kind == "project" and t.tests.project is not None
+    code = t.current_code or ""
+    probe = await client.probe_workload(t, code, GENERATOR, target_ns=2_000_000)
+    assert probe.ok and probe.size is not None and probe.ns is not None, probe
+    assert probe.ns >= 2_000_000 and probe.size > 64 and not probe.mutates
+
+    wrong = await client.differential(t, code, GO.neighbours, GENERATOR, sizes=[50, 500])
+    assert wrong.mismatch is not None and wrong.mismatch.size == 3, wrong
+    assert (wrong.mismatch.original, wrong.mismatch.candidate) == ("True", "False")
+
+    workload = Workload(generator=GENERATOR, size=probe.size, origin="t", per_call_ns=probe.ns)
+    verdict = await client.compare(
+        t.model_copy(update={"workload": workload}), code, GO.linear, Metric.EXEC_TIME, 5.0
+    )
+    assert "generated inputs" in verdict.workload and "copied twice" in verdict.method
+    assert verdict.before.summary > 3_000_000  # ns per run: the scaled inputs, not the tests
+    assert verdict.decision == "improved" and verdict.improvement_pct > 80, verdict
+
+    # A method is measured by its tests: no generator is asked for, and the profiler says why.
+    add = source.task_from_file(root / "sets/sets.go", "Add")
+    assert workloads.supported(t) and not workloads.supported(add)
+    with pytest.raises(HarnessError, match="is a method"):
+        await client.probe_workload(add, add.current_code or "", GENERATOR)
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == before

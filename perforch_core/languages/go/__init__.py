@@ -9,7 +9,7 @@ from pathlib import Path
 
 import tree_sitter_go
 
-from ...models import Language, ProjectSpec
+from ...models import Language, ProjectSpec, Task
 from ..base import last_line
 from ..treesitter import TreeSitterLanguage
 
@@ -27,7 +27,8 @@ class Go(TreeSitterLanguage):
         ("a sync.Once", re.compile(r"\b(\w+)\s+sync\.Once\b")),
     )
     grammar = tree_sitter_go.language
-    generated_workloads = True  # lone files; a Go module's function keeps its tests
+    generated_workloads = True
+    generated_workloads_in_projects = True  # a Go module's function (not a method)
     generator_values = (
         "The Go arguments are read from Python values: int for integer types, float for "
         "float64, bool, str for string (a one-character str for a rune), a list for a slice or "
@@ -39,6 +40,11 @@ class Go(TreeSitterLanguage):
     top_import = re.compile(r"^import\s")
     imports_after = re.compile(r"^package\s")
     doc_line = re.compile(r"^\s*//")
+
+    def takes_generated_inputs(self, task: Task) -> bool:
+        """Not a method: the measuring program calls a function of the package (a method
+        is measured by its tests)."""
+        return not task.signature.lstrip().startswith("func (")
 
     def reply_imports(self, code: str) -> list[str]:
         """One ``import "path"`` line per spec, grouped ``import (…)`` blocks included."""

@@ -130,12 +130,15 @@ def exported(pkg: str, entry: str) -> str:
     )
 
 
-def workload_sides() -> str:
+def workload_sides(
+    import_a: str = "perforch/candidate/perforch_a", import_b: str = "perforch/candidate/perforch_b"
+) -> str:
     """The driver's sides for a generated workload: each side's run calls the function on
-    every input (``workload_io_test.go``), and ``serve`` calls it on one."""
+    every input (``workload_io_test.go``), and ``serve`` calls it on one. The sides are the
+    packages at ``import_a`` and ``import_b``."""
     return (
         'package main\n\nimport (\n\t"testing"\n\n'
-        '\tpa "perforch/candidate/perforch_a"\n\tpb "perforch/candidate/perforch_b"\n)\n\n'
+        f'\tpa "{import_a}"\n\tpb "{import_b}"\n)\n\n'
         "var perforchWA = perforchNewWorkload(pa.PerforchEntry)\n"
         "var perforchWB = perforchNewWorkload(pb.PerforchEntry)\n\n"
         "func perforchPrepare() {\n"

@@ -6,43 +6,25 @@ When the user has benchmarks that reach the function, measuring runs those inste
 
 from __future__ import annotations
 
-import functools
 import re
-import subprocess
 from pathlib import Path
 
-from perforch_core.errors import HarnessError
 from perforch_core.models import ProjectSpec, TestOutcome
 
 from ...projects.base import (
-    CACHE,
     INSIDE,
     SRC,
     Prepared,
     Runner,
     Step,
-    build_failure,
-    offline,
     outcome,
     shared_dir,
     step,
     traced_lines,
 )
 from ...protocol import RunTestsParams, TraceResult
-from .toolchain import go
-
-
-@functools.cache
-def go_modcache() -> str:
-    """The user's Go module cache (read-only inside the sandbox)."""
-    tc = go()
-    try:
-        out = subprocess.run(
-            [str(tc.go), "env", "GOMODCACHE"], capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise HarnessError(f"go env failed: {exc}") from exc
-    return out.stdout.strip()
+from .module_build import build_test_binary, uses_cgo
+from .module_workload import GoModuleWorkloads
 
 
 def test_cases(stdout: str) -> dict[str, str | None]:
@@ -80,15 +62,10 @@ def reached(profile: str, file: str, first: int, last: int) -> bool:
     return False
 
 
-CGO = re.compile(r'^import\s+"C"\s*$|^\s+"C"\s*$', re.M)
-
-
-def uses_cgo(package: Path) -> bool:
-    """Whether a file of the package imports "C" (cgo: built with the system's C compiler)."""
-    return any(CGO.search(f.read_text(errors="replace")) for f in package.glob("*.go"))
-
-
 class GoRunner(Runner):
+    def __init__(self) -> None:
+        self.generated_inputs = GoModuleWorkloads()
+
     async def trace(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TraceResult:
@@ -154,48 +131,10 @@ class GoRunner(Runner):
         cover: bool = False,
     ) -> Prepared | TestOutcome:
         """The package's test binary, ready to run the selected tests."""
-        tc = go()
-        modcache = go_modcache()
-        env = {
-            "PATH": f"{tc.goroot}/bin:/usr/bin:/bin",
-            "GOCACHE": f"{CACHE}/gocache",
-            "GOMODCACHE": modcache,
-            "GOPROXY": "off",
-            "GOSUMDB": "off",
-            "GOTOOLCHAIN": "local",
-            "GOTELEMETRY": "off",
-            "CGO_ENABLED": "1" if uses_cgo(wd / "src" / spec.workdir) else "0",
-            "GOPATH": "/tmp/gopath",
-        }
         cwd = f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC
-        binds: list[str | Path] = [tc.goroot, modcache]
-        build = await step(
-            wd,
-            cache,
-            Step(
-                argv=[
-                    str(tc.go),
-                    "test",
-                    "-c",
-                    *(["-cover", "-covermode=count"] if cover else []),
-                    "-o",
-                    f"{INSIDE}/pkg.test",
-                    ".",
-                ],
-                cwd=cwd,
-                env=env,
-                ro_binds=binds,
-            ),
-        )
-        if build.returncode != 0:
-            failed = build_failure("the build", build)
-            text = failed.error or ""
-            # A module not in the cache: Go says so, or fails to make its directory there
-            # (the cache is read-only in the sandbox).
-            missing = ("cannot find module", "missing go.sum", "GOPROXY=off", f"mkdir {modcache}")
-            if any(m in text for m in missing):
-                how = "go mod download` or `go mod tidy"
-                return offline(failed, f"the Go module cache ({modcache})", how)
+        cgo = uses_cgo(wd / "src" / spec.workdir)
+        failed = await build_test_binary(wd, cache, cwd, f"{INSIDE}/pkg.test", cgo, cover)
+        if failed is not None:
             return failed
         pattern = "^(" + "|".join(re.escape(t.id) for t in spec.tests) + ")$"
         return Prepared(
