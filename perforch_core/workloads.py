@@ -1,9 +1,9 @@
 """Generated workloads for refinement: inputs large enough to measure the function on (its
 tests' inputs usually are not), and the inputs each candidate is checked on against the
 original (differential testing). Python (lone files and pytest projects), lone files in the
-four compiled languages and Go modules' functions, where the measuring program reads the
-generator's values into the parameters' types; functions in CMake, Cargo, Maven or Gradle
-projects, and Go methods, keep their tests so far.
+four compiled languages, Go modules' functions and Maven or Gradle projects' methods, where
+the measuring program reads the generator's values into the parameters' types; functions in
+CMake and Cargo projects, and Go methods, keep their tests so far.
 
 1. A model writes ``generate_input(size, rng)`` (``prompts.generator``); the reply's Python
    block defining it is kept (:func:`parse_generator`).
@@ -68,8 +68,8 @@ class WorkloadMemory(Protocol):
 def supported(task: Task) -> bool:
     """Whether the profiler runs generated inputs for the task: Python (lone files and pytest
     projects, where the function's module is imported from the project's copy), lone C++,
-    Go, Java and Rust files and Go modules' functions (the measuring program calls the
-    function on them; Go methods are left to their tests)."""
+    Go, Java and Rust files, Go modules and Maven or Gradle projects (the measuring program
+    calls the function on them; Go methods are left to their tests)."""
     support = languages.support(task.language)
     if not support.takes_generated_inputs(task):
         return False

@@ -171,6 +171,12 @@ def test_fix_in_a_maven_and_a_cmake_project_is_judged_by_their_own_tests(
         ("java/lonefile", "Histogram.java", "histogram", "HistogramTest.java"),
         ("rust/lonefile", "histogram.rs", "histogram", "histogram.rs"),
         ("go/setkit", "sets/sets.go", "HasDuplicates", "1 test of the go project"),
+        (
+            "java/wordstats",
+            "src/main/java/com/example/wordstats/WordStats.java",
+            "countDistinct",
+            "tests of the maven project",
+        ),
     ],
 )
 def test_optimize_a_lone_file_measures_on_a_generated_workload(

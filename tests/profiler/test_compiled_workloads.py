@@ -360,3 +360,51 @@ async def test_a_go_modules_function_is_probed_checked_and_measured_in_the_modul
     with pytest.raises(HarnessError, match="is a method"):
         await client.probe_workload(add, add.current_code or "", GENERATOR)
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == before
+
+
+WORDS = """def generate_input(size, rng):
+    words = [f"word{n}" for n in rng.sample(range(10 * size + 10), size)]
+    if size > 2:
+        words[-3] = words[-1].upper()  # the same word twice, in capitals first
+    return (words,)
+"""
+DISTINCT_BY_HASH = """public static int countDistinct(List<String> words) {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (String w : words) {
+        seen.add(Normalizer.key(w));
+    }
+    return seen.size();
+}
+"""
+
+
+async def test_a_maven_projects_method_is_probed_checked_and_measured_beside_its_classes(
+    client: ProfilerClient,
+):
+    """A method of a Maven project (a helper class beside it, a dependency from the user's
+    repository): the project is built twice and the measuring program loads each version's
+    classes through a class loader of its own; a candidate that forgets the case of a word
+    passes nothing wrong through differential testing."""
+    from pathlib import Path
+
+    from perforch_core import source, workloads
+
+    root = Path(__file__).resolve().parents[1] / "fixtures/projects/java/wordstats"
+    path = root / "src/main/java/com/example/wordstats/WordStats.java"
+    t = source.task_from_file(path, "countDistinct")
+    assert t.tests.kind == "project" and workloads.supported(t)
+    code = t.current_code or ""
+    probe = await client.probe_workload(t, code, WORDS, target_ns=2_000_000)
+    assert probe.ok and probe.size is not None and probe.ns is not None, probe
+    assert probe.ns >= 2_000_000 and probe.size > 64
+
+    careless = code.replace("seen.add(key);", "seen.add(w);")
+    wrong = await client.differential(t, code, careless, WORDS, sizes=[50, 500])
+    assert wrong.mismatch is not None and wrong.mismatch.size == 3, wrong
+
+    workload = Workload(generator=WORDS, size=probe.size, origin="t", per_call_ns=probe.ns)
+    verdict = await client.compare(
+        t.model_copy(update={"workload": workload}), code, DISTINCT_BY_HASH, Metric.EXEC_TIME, 5.0
+    )
+    assert "generated inputs" in verdict.workload and "class loader" in verdict.method
+    assert verdict.decision == "improved" and verdict.improvement_pct > 80, verdict

@@ -24,7 +24,8 @@ class Java(TreeSitterLanguage):
     stub_body = "throw new UnsupportedOperationException();"
     no_tests_hint = "add a *Test.java beside it whose main() checks it (throwing on failure)"
     grammar = tree_sitter_java.language
-    generated_workloads = True  # lone files; a Maven/Gradle project's method keeps its tests
+    generated_workloads = True
+    generated_workloads_in_projects = True  # Maven and Gradle projects' methods too
     generator_values = (
         "The Java arguments are read from Python values: int for int/long/Integer/Long, float "
         "for double, bool, str for String (a one-character str for a char), a list for a List, "

@@ -38,6 +38,7 @@ from ...projects.base import (
 )
 from ...protocol import CompareParams, RunTestsParams, TraceResult
 from . import gradle
+from .project_workload import JavaProjectWorkloads
 from .toolchain import (
     jacoco_agent,
     jacoco_core,
@@ -165,7 +166,10 @@ def trace_drivers() -> tuple[Path, Path]:
 
 
 @dataclass(frozen=True)
-class _Setup:
+class Setup:
+    """What building and running a copy of the project needs: its resolved dependencies'
+    jars, the directories the sandbox binds read-only, the JDK's bin and JUnit's console."""
+
     deps: list[str]
     binds: list[str | Path]
     bin_dir: Path
@@ -184,7 +188,10 @@ class JavaRunner(Runner):
         target_batch_ns=20_000_000, warmup_ns=1_000_000_000, max_k=1 << 20
     )
 
-    async def _setup(self, spec: ProjectSpec, cache: Path) -> _Setup:
+    def __init__(self) -> None:
+        self.generated_inputs = JavaProjectWorkloads(self)
+
+    async def setup(self, spec: ProjectSpec, cache: Path) -> Setup:
         tc = java()
         console = junit_console()
         resolve = maven_classpath if spec.kind == "maven" else gradle_classpath
@@ -195,13 +202,13 @@ class JavaRunner(Runner):
             *sorted({str(Path(j).parent) for j in deps}),
         ]
         binds += [str(p) for p in Path("/etc").glob("java*")]
-        return _Setup(deps, binds, tc.home / "bin", console)
+        return Setup(deps, binds, tc.home / "bin", console)
 
-    async def _build(
+    async def build(
         self,
         wd: Path,
         cache: Path,
-        setup: _Setup,
+        setup: Setup,
         spec_kind: str,
         tree: str = "src",
         out: str = "",
@@ -279,8 +286,8 @@ class JavaRunner(Runner):
             return TraceResult(error=f"{spec.file} is not under {MAIN_SOURCES}: not traced")
         package = source.parent.as_posix().split(f"{MAIN_SOURCES}/", 1)[-1]
         package = "" if package == MAIN_SOURCES else package
-        setup = await self._setup(spec, cache)
-        failed = await self._build(wd, cache, setup, spec.kind)
+        setup = await self.setup(spec, cache)
+        failed = await self.build(wd, cache, setup, spec.kind)
         if failed is not None:
             return TraceResult(error=failed.error)
         runner, lines_of = await asyncio.to_thread(trace_drivers)
@@ -348,7 +355,7 @@ class JavaRunner(Runner):
         ran = next((int(ln.split()[1]) for ln in report if ln.startswith("ran ")), 0)
         return TraceResult(reached=reached, ran=ran)
 
-    def _launch(self, spec: ProjectSpec, wd: Path, setup: _Setup) -> list[str]:
+    def _launch(self, spec: ProjectSpec, wd: Path, setup: Setup) -> list[str]:
         """The JUnit console launcher running the selected tests on the built copy."""
         run_cp = ":".join([*self._classpath(wd, "src", ""), *setup.deps])
         classes, pattern = self._selection(spec)
@@ -370,8 +377,8 @@ class JavaRunner(Runner):
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> Prepared | TestOutcome:
         """The copy built for measuring in processes (mean memory: one JVM per run)."""
-        setup = await self._setup(spec, cache)
-        failed = await self._build(wd, cache, setup, spec.kind)
+        setup = await self.setup(spec, cache)
+        failed = await self.build(wd, cache, setup, spec.kind)
         if failed is not None:
             return failed
         return Prepared(argv=self._launch(spec, wd, setup), ro_binds=setup.binds)
@@ -379,8 +386,8 @@ class JavaRunner(Runner):
     async def run(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TestOutcome:
-        setup = await self._setup(spec, cache)
-        failed = await self._build(wd, cache, setup, spec.kind)
+        setup = await self.setup(spec, cache)
+        failed = await self.build(wd, cache, setup, spec.kind)
         if failed is not None:
             return failed
         await stages.report("running the tests (JUnit)")
@@ -408,10 +415,10 @@ class JavaRunner(Runner):
     ) -> ProcessResult:
         """Both sides built from two copies in one work dir, then interleaved in one JVM
         (``PerforchJUnitBench``: a class loader per side)."""
-        setup = await self._setup(spec, cache)
+        setup = await self.setup(spec, cache)
         await asyncio.to_thread(copy_project, spec, wd / "srcb", candidate)
         for tree, out, label in (("src", "", "baseline"), ("srcb", "b-", "candidate")):
-            failed = await self._build(wd, cache, setup, spec.kind, tree, out)
+            failed = await self.build(wd, cache, setup, spec.kind, tree, out)
             if failed is not None:
                 raise HarnessError(f"the {label} did not build for measuring: {failed.error}")
         driver = await asyncio.to_thread(bench_driver)

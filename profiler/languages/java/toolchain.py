@@ -33,12 +33,16 @@ def java() -> Java:
     return Java(home=home, version=version_of([str(home / "bin" / "javac"), "-version"]))
 
 
-def java_classes(source: Path, name: str, classpath: tuple[Path, ...] = ()) -> Path:
-    """Our own Java ``source`` compiled once (outside the sandbox: it is our code) into a
-    cached directory keyed by the source, the JDK and the classpath."""
+def java_classes(
+    source: Path, name: str, classpath: tuple[Path, ...] = (), more: tuple[Path, ...] = ()
+) -> Path:
+    """Our own Java ``source`` (and ``more`` sources beside it) compiled once (outside the
+    sandbox: it is our code) into a cached directory keyed by the sources, the JDK and the
+    classpath."""
     tc = java()
+    text = b"".join(p.read_bytes() for p in (source, *more))
     key = hashlib.sha256(
-        source.read_bytes() + tc.version.encode() + "|".join(map(str, classpath)).encode()
+        text + tc.version.encode() + "|".join(map(str, classpath)).encode()
     ).hexdigest()[:10]
     out = cache_root() / "toolchains" / f"{name}-{key}"
     if (out / f"{source.stem}.class").is_file():
@@ -47,7 +51,7 @@ def java_classes(source: Path, name: str, classpath: tuple[Path, ...] = ()) -> P
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=out.parent))
     cp = ["-cp", ":".join(map(str, classpath))] if classpath else []
     subprocess.run(
-        [str(tc.home / "bin" / "javac"), *cp, "-d", str(tmp), str(source)],
+        [str(tc.home / "bin" / "javac"), *cp, "-d", str(tmp), str(source), *map(str, more)],
         check=True,
         capture_output=True,
     )

@@ -50,12 +50,21 @@ final class PerforchWorkload {
      * loads and has one; the names come from a search of the source for "class NAME".
      */
     PerforchWorkload(String pkg, String[] classes, String entry) throws Exception {
+        this(PerforchWorkload.class.getClassLoader(), pkg + ".", classes, entry);
+    }
+
+    /**
+     * The same, the classes named {@code prefix + name} loaded by {@code loader}: a project's
+     * classes, one class loader per side.
+     */
+    PerforchWorkload(ClassLoader loader, String prefix, String[] classes, String entry)
+            throws Exception {
         Method found = null;
         for (String name : classes) {
             Class<?> cls;
             try {
-                cls = Class.forName(pkg + "." + name);
-            } catch (ClassNotFoundException e) {
+                cls = Class.forName(prefix + name, true, loader);
+            } catch (ClassNotFoundException | NoClassDefFoundError e) {
                 continue; // a word after "class" in a comment, or a nested class
             }
             for (Method m : cls.getDeclaredMethods()) {
