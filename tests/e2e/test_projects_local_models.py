@@ -170,7 +170,7 @@ def test_fix_in_a_maven_and_a_cmake_project_is_judged_by_their_own_tests(
         ("go/lonefile", "histogram.go", "Histogram", "histogram_test.go"),
         ("java/lonefile", "Histogram.java", "histogram", "HistogramTest.java"),
         ("rust/lonefile", "histogram.rs", "histogram", "histogram.rs"),
-        ("go/setkit", "sets/sets.go", "HasDuplicates", "1 test of the go project"),
+        ("go/setkit", "sets/sets.go", "Common", "1 test of the go project"),
         (
             "java/wordstats",
             "src/main/java/com/example/wordstats/WordStats.java",

@@ -317,10 +317,19 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
             try:
                 times.append(cpu_ns_of_call(fn, args))
             except Exception as exc:
+                # A tuple of several values for a one-parameter function was taken for the
+                # parameter's items; it may have been the argument and something more.
+                also = (
+                    f"; generate_input returned {len(args[0])} values and the function takes "
+                    "one argument: return a 1-tuple holding that argument, nothing else (no "
+                    "expected result)"
+                    if wrapped
+                    else ""
+                )
                 return {
                     "ok": False,
                     "error": f"the original raised {type(exc).__name__}: {exc} on "
-                    f"generate_input({size}, seed {seed}) = {short(args)}",
+                    f"generate_input({size}, seed {seed}) = {short(args)}{also}",
                     "tried": tried,
                 }
         tried.append({"size": size, "ns": statistics.median(times)})
