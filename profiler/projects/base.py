@@ -29,7 +29,7 @@ from perforch_core.models import SKIP_DIRS, Metric, ProjectSpec, TestFailure, Te
 
 from ..harness.base import ProcessResult
 from ..protocol import CompareParams, RunTestsParams, TraceResult
-from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed
+from ..sandbox import NOBODY, OUTPUT_TAIL, Limits, RunResult, run_sandboxed
 from ..toolchains import cache_root
 
 INSIDE = "/perforch"  # the work dir inside the sandbox
@@ -180,6 +180,29 @@ def offline(result: TestOutcome, cache: str, command: str) -> TestOutcome:
 
 
 TIMED_OUTPUT = "timed.out"  # in the copy's work dir (``INSIDE`` in the sandbox)
+OUTPUT_LOG = "output.log"  # a test run's whole output, in the copy's work dir
+LOG_READ_LIMIT = 32 * 1024 * 1024  # of it read back for per-test results
+
+
+def logged(argv: Sequence[str]) -> list[str]:
+    """``argv`` with its standard output and error written whole to :data:`OUTPUT_LOG`: the
+    sandbox keeps only the last 8 KiB of a run's output, and a verbose test run (a Go test
+    with hundreds of subtests) pushes the first tests' results out of that (read it back with
+    :func:`read_log`)."""
+    return ["sh", "-c", f'"$@" > {INSIDE}/{OUTPUT_LOG} 2>&1', "sh", *argv]
+
+
+def read_log(wd: Path, run: RunResult) -> tuple[str, RunResult]:
+    """The output a :func:`logged` run wrote (its first 32 MiB), and the run with that
+    output's tail as its standard output (for the messages a person reads)."""
+    try:
+        with (wd / OUTPUT_LOG).open("rb") as fh:
+            data = fh.read(LOG_READ_LIMIT)
+    except OSError:
+        data = b""
+    text = data.decode("utf-8", "replace")
+    tail = run.stdout_tail + run.stderr_tail + text[-OUTPUT_TAIL:]
+    return text, dataclasses.replace(run, stdout_tail=tail[-OUTPUT_TAIL:])
 
 
 @dataclass

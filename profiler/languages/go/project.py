@@ -17,7 +17,9 @@ from ...projects.base import (
     Prepared,
     Runner,
     Step,
+    logged,
     outcome,
+    read_log,
     shared_dir,
     step,
     traced_lines,
@@ -154,10 +156,11 @@ class GoRunner(Runner):
             wd,
             cache,
             Step(
-                argv=[*prepared.argv, "-test.count=1", "-test.v"],
+                argv=logged([*prepared.argv, "-test.count=1", "-test.v"]),
                 cwd=prepared.cwd,
                 env=prepared.env,
             ),
             params.timeout_s,
         )
-        return outcome(test_cases(run.stdout_tail), run, len(spec.tests), run.wall_s)
+        output, run = read_log(wd, run)
+        return outcome(test_cases(output), run, len(spec.tests), run.wall_s)

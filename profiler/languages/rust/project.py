@@ -29,8 +29,10 @@ from ...projects.base import (
     Runner,
     Step,
     build_failure,
+    logged,
     offline,
     outcome,
+    read_log,
     step,
 )
 from ...protocol import RunTestsParams
@@ -265,10 +267,11 @@ class CargoRunner(Runner):
             last = await step(
                 wd,
                 cache,
-                Step(argv=prepared.argv, cwd=prepared.cwd, env=prepared.env),
+                Step(argv=logged(prepared.argv), cwd=prepared.cwd, env=prepared.env),
                 params.timeout_s,
             )
-            cases.update(libtest_cases(last.stdout_tail + "\n" + last.stderr_tail))
+            output, last = read_log(wd, last)
+            cases.update(libtest_cases(output))
         env, binds, cargo = self._env()
         for path in docs:
             doc = await step(
