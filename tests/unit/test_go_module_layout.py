@@ -43,10 +43,16 @@ def test_a_package_at_the_module_root_and_a_clash_are_handled(tmp_path: Path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "go.mod").write_text("module example.com/flat\n\ngo 1.22\n")
+    (src / "go.sum").write_text("")
     (src / "flat.go").write_text("package flat\n\nfunc Sum(xs []int) int { return 0 }\n")
     spec = ProjectSpec(kind="go", root=str(src), file="flat.go", tests=())
     driver, _ = lay_out(src, spec, (src / "flat.go").read_text(), "Sum")
     assert '"example.com/flat/perforch_a"' in (src / driver / "perforch_sides_test.go").read_text()
+    # The module's own files stay out of the copies (a go.mod would make each a module apart).
+    assert sorted(p.name for p in (src / "perforch_a").iterdir()) == [
+        "flat.go",
+        "perforch_entry.go",
+    ]
     with pytest.raises(HarnessError, match="already has a directory named perforch_a"):
         lay_out(src, spec, (src / "flat.go").read_text(), "Sum")
 

@@ -32,6 +32,8 @@ from .harness import DRIVER, PACKAGE, WORKLOAD_IO, GoHarness, exported, workload
 from .module_build import build_test_binary, uses_cgo
 
 DRIVER_DIR = "perforch_measure"  # at the module's root, in the copy
+# Not copied with a package at the module's root: a go.mod would make the copy a module apart.
+MODULE_FILES = frozenset({"go.mod", "go.sum", "go.work", "go.work.sum"})
 SIDES = ("perforch_a", "perforch_b")
 MAX_KEPT = 4  # built measuring programs kept: a comparison's pair, mirrored and not
 MODULE = re.compile(r"^module\s+(\S+)", re.M)
@@ -85,7 +87,7 @@ def lay_out(src: Path, spec: ProjectSpec, candidate: str, entry: str) -> tuple[s
             raise HarnessError(f"the package already has a directory named {side}")
         dest.mkdir()
         for f in sorted(package.iterdir()):
-            if not f.is_file() or f.name.endswith("_test.go"):
+            if not f.is_file() or f.name.endswith("_test.go") or f.name in MODULE_FILES:
                 continue
             if f.suffix != ".go":  # embedded or read files: as they are
                 shutil.copy2(f, dest / f.name)
