@@ -253,3 +253,42 @@ def test_sizes_below_the_probes_that_the_generator_refuses_are_skipped(tmp_path:
     assert "randint" in str(result["skipped"]) or "range" in str(result["skipped"]), result
     refused = run(tmp_path, {**request, "sizes": [0]})
     assert not refused["ok"] and "generate_input(0, seed" in refused["generator_error"]
+
+
+# A measuring program's stand-in for ``serve``: a hello line, then per request either what the
+# function printed followed by the reply, or a runtime's last words and an exit.
+SERVER = r"""
+import json, sys
+print(json.dumps({"arity": 1, "mutates": False}), flush=True)
+while True:
+    header = sys.stdin.buffer.readline()
+    if not header:
+        break
+    _, side, n, timed = header.split()
+    arg = sys.stdin.buffer.read(int(n))
+    if b"die" in arg:
+        print("#\n# There is insufficient memory for the Java Runtime Environment to continue.")
+        print("# Native memory allocation (malloc) failed", flush=True)
+        sys.exit(1)
+    print("the function printed this line", flush=True)
+    print(json.dumps({"returned": 42, "raised": None, "args_after": [], "ns": 1}), flush=True)
+"""
+
+
+def test_a_remote_skips_what_the_function_prints_and_names_a_runtimes_last_words(tmp_path: Path):
+    (tmp_path / "server.py").write_text(SERVER)
+    import sys
+
+    fn = w.Remote([sys.executable, str(tmp_path / "server.py")], 0, {})
+    assert fn.outcome(("fine",))["returned"] == 42  # the printed line is not the reply
+    died = fn.outcome(("die",))
+    assert died["returned"] is None
+    assert died["raised"] == (
+        "a crash (exit code 1: There is insufficient memory for the Java Runtime "
+        "Environment to continue.)"
+    )
+    assert fn.outcome(("fine",))["returned"] == 42  # started again for the next call
+    proc = fn.shared["proc"]
+    proc.stdin.close()
+    assert proc.wait(10) == 0
+    proc.stdout.close()

@@ -26,7 +26,7 @@ from ...harness.compiled import Recipe
 from ...projects import lock
 from ...projects.base import copy_project, project_cache
 from ...protocol import Program
-from ...sandbox import workdir
+from ...sandbox import Limits, workdir
 from .harness import CLASS, IDENTIFIER, PACKAGE_DECL, JavaHarness
 from .toolchain import java_classes, process_clock
 
@@ -78,6 +78,11 @@ def sides_config(entry: str, classes: list[str], paths: dict[str, list[str]]) ->
 class JavaProjectWorkloads(JavaHarness):
     """Probing, differential testing, scaling and measuring on generated inputs for a Maven or
     Gradle project's method: the lone-file harness beside two builds of the project."""
+
+    # A project's classes under C2 need more address space than a lone file's (jsoup's
+    # StringUtil in 1 GiB: "insufficient memory for the Java Runtime Environment"), as its
+    # JUnit runs do.
+    run_limits = Limits(wall_s=30, cpu_s=30, address_space_mb=4096)
 
     def __init__(self, runner: JavaRunner) -> None:
         super().__init__()

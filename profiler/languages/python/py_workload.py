@@ -98,6 +98,9 @@ def encoded(value: object) -> bytes:
     return " ".join(out).encode("latin-1")
 
 
+MAX_NOISE_LINES = 10_000  # printed by the function or its runtime before a reply
+
+
 class Remote:
     """A compiled function, called in its measuring program through ``serve`` (one program for
     both sides; restarted after a call that crashed it)."""
@@ -144,10 +147,26 @@ class Remote:
             line = proc.stdout.readline()
         except BrokenPipeError:
             line = b""
-        if not line:
+        # Lines before the reply are not the program's protocol: what the function printed
+        # itself, or a runtime's last words (the JVM's "# There is insufficient memory…").
+        said: list[str] = []
+        while line and not line.startswith(b"{") and len(said) < MAX_NOISE_LINES:
+            text = line.decode("utf-8", "replace").strip(" #\r\n")
+            if text:
+                said.append(text)
+            line = proc.stdout.readline()
+        if not line.startswith(b"{"):
+            if proc.poll() is None:
+                proc.kill()
             code = proc.wait()
             why = f"signal {-code}" if code < 0 else f"exit code {code}"
-            return {"returned": None, "raised": f"a crash ({why})", "args_after": args, "ns": 0}
+            last = f": {said[0][:300]}" if said else ""
+            return {
+                "returned": None,
+                "raised": f"a crash ({why}{last})",
+                "args_after": args,
+                "ns": 0,
+            }
         reply: dict[str, Any] = json.loads(line)
         if "input_error" in reply:
             raise GeneratorError(str(reply["input_error"]))
