@@ -1,9 +1,9 @@
 """Generated workloads for refinement: inputs large enough to measure the function on (its
 tests' inputs usually are not), and the inputs each candidate is checked on against the
 original (differential testing). Python (lone files and pytest projects), lone files in the
-four compiled languages, Go modules' functions and Maven or Gradle projects' methods, where
-the measuring program reads the generator's values into the parameters' types; functions in
-CMake and Cargo projects, and Go methods, keep their tests so far.
+four compiled languages, Go modules, Maven or Gradle projects and Cargo crates, where the
+measuring program reads the generator's values into the parameters' types; functions in CMake
+projects, and Go and Rust methods, keep their tests so far.
 
 1. A model writes ``generate_input(size, rng)`` (``prompts.generator``); the reply's Python
    block defining it is kept (:func:`parse_generator`).
@@ -68,8 +68,8 @@ class WorkloadMemory(Protocol):
 def supported(task: Task) -> bool:
     """Whether the profiler runs generated inputs for the task: Python (lone files and pytest
     projects, where the function's module is imported from the project's copy), lone C++,
-    Go, Java and Rust files, Go modules and Maven or Gradle projects (the measuring program
-    calls the function on them; Go methods are left to their tests)."""
+    Go, Java and Rust files, Go modules, Maven or Gradle projects and Cargo crates (the
+    measuring program calls the function on them; Go methods are left to their tests)."""
     support = languages.support(task.language)
     if not support.takes_generated_inputs(task):
         return False
@@ -198,6 +198,22 @@ def usable_profiler(profiler: object) -> WorkloadProfiler | None:
     if hasattr(profiler, "probe_workload") and hasattr(profiler, "differential"):
         return profiler  # type: ignore[return-value]
     return None
+
+
+def as_generator_script(task: Task, workload: Workload) -> str:
+    """A compiled function's workload as the Python script it came from: the generator, and
+    the inputs at the measured size printed per seed (a test file in the function's own
+    language is not written yet)."""
+    return (
+        f'"""The input generator PerfOrch measured {task.entry_point} ({task.language.value}) on '
+        f"({workload.origin}; checked on the original by PerfOrch): each seed's arguments at "
+        f'the size it was measured on. Saved by `perforch optimize --save-workload`."""\n\n'
+        f"import random\n\n\n{workload.generator.strip()}\n\n\n"
+        f"SIZE = {workload.size}\nSEEDS = {tuple(workload.seeds)!r}\n\n\n"
+        'if __name__ == "__main__":\n'
+        "    for seed in SEEDS:\n"
+        "        print(repr(generate_input(SIZE, random.Random(seed))))\n"
+    )
 
 
 def as_test_file(task: Task, workload: Workload) -> str:

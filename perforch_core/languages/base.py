@@ -48,6 +48,7 @@ class LanguageSupport(ABC):
     helper_gap = "\n\n"  # between a helper and what follows it
     generated_workloads = False  # the profiler runs generated inputs for it (workloads.py)
     generated_workloads_in_projects = False  # … for a function in a project too
+    workload_test_file = False  # workloads.as_test_file writes a test in this language
     # How the generator's Python values become the function's arguments (the prompt says it).
     generator_values = ""
 

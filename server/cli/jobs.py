@@ -13,8 +13,8 @@ from typing import cast
 
 from rich.console import Console
 
+from perforch_core import languages, workloads
 from perforch_core import source as source_files
-from perforch_core import workloads
 from perforch_core.errors import ConfigError, SourceError
 from perforch_core.models import Action, Metric
 from perforch_core.policy import DEFAULT_BUDGET, DEFAULT_POLICY, Budget, Policy, PolicyKind
@@ -79,7 +79,8 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
             type=Path,
             metavar="FILE",
             help="write the generated workload (generator and inputs at the measured size) "
-            "as a pytest file you can keep as a benchmark (never over an existing file)",
+            "as a pytest file you can keep as a benchmark; for the compiled languages, a .py "
+            "FILE gets the input generator (never over an existing file)",
         )
     p.add_argument("--models", help="comma-separated model names to use (default: the pool)")
     p.add_argument(
@@ -222,9 +223,20 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
             out.print("no generated workload to save (refinement measured on the tests)")
         elif saving.exists():
             out.print(f"not saved: {saving} exists")
-        else:
+        elif languages.support(task.language).workload_test_file:
             saving.write_text(workloads.as_test_file(task, result.workload))
             out.print(f"saved the generated workload as {saving}")
+        elif saving.suffix == ".py":
+            saving.write_text(workloads.as_generator_script(task, result.workload))
+            out.print(
+                f"saved the input generator as {saving} (a {task.language.value} test file "
+                "from it is not written yet)"
+            )
+        else:
+            out.print(
+                f"not saved: a {task.language.value} test file from the workload is not written "
+                "yet; give a .py FILE to keep its input generator"
+            )
     if args.json:
         data = {**result.model_dump(mode="json"), "file_diff": diff if result.changed else ""}
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -412,3 +412,45 @@ async def test_a_maven_projects_method_is_probed_checked_and_measured_beside_its
     )
     assert "generated inputs" in verdict.workload and "class loader" in verdict.method
     assert verdict.decision == "improved" and verdict.improvement_pct > 80, verdict
+
+
+DEDUP_BY_SORT = """pub fn dedup_sorted(v: &[i64]) -> Vec<i64> {
+    let mut out = v.to_vec();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+"""
+
+
+async def test_a_cargo_crates_function_is_probed_checked_and_measured_in_its_test_binary(
+    client: ProfilerClient,
+):
+    """A function in a module of a Cargo crate (a dependency, criterion as a dev-dependency,
+    unit tests beside it): the candidate's version and the measuring program are appended to
+    a copy of its file as test modules, the crate's test binary is built with --release, and
+    it measures the generated inputs instead of the crate's tests."""
+    from pathlib import Path
+
+    from perforch_core import source, workloads
+
+    root = Path(__file__).resolve().parents[1] / "fixtures/projects/rust/numkit"
+    before = (root / "src/stats.rs").read_text()
+    t = source.task_from_file(root / "src/stats.rs", "dedup_sorted")
+    assert t.tests.kind == "project" and workloads.supported(t)
+    code = t.current_code or ""
+    probe = await client.probe_workload(t, code, GENERATOR, target_ns=2_000_000)
+    assert probe.ok and probe.size is not None and probe.ns is not None, probe
+    assert probe.ns >= 2_000_000 and probe.size > 64
+
+    unsorted = DEDUP_BY_SORT.replace("    out.sort_unstable();\n", "")
+    wrong = await client.differential(t, code, unsorted, GENERATOR, sizes=[50, 500])
+    assert wrong.mismatch is not None and wrong.mismatch.size == 2, wrong
+
+    workload = Workload(generator=GENERATOR, size=probe.size, origin="t", per_call_ns=probe.ns)
+    verdict = await client.compare(
+        t.model_copy(update={"workload": workload}), code, DEDUP_BY_SORT, Metric.EXEC_TIME, 5.0
+    )
+    assert "generated inputs" in verdict.workload and "--release" in verdict.method
+    assert verdict.decision == "improved" and verdict.improvement_pct > 80, verdict
+    assert (root / "src/stats.rs").read_text() == before

@@ -22,6 +22,7 @@ class Python(LanguageSupport):
     no_tests_hint = "add >>> examples to its docstring, a test_*.py beside it that imports it"
     generated_workloads = True
     generated_workloads_in_projects = True
+    workload_test_file = True
     import_line = source.IMPORT_LINE
     top_import = re.compile(r"^(?:import\s|from\s+\S+\s+import\s)")
     imports_after = re.compile(r'^(?:#!|# -\*-|from\s+__future__\s|"""|\'\'\')')

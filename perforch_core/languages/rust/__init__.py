@@ -10,7 +10,7 @@ from pathlib import Path
 import tree_sitter_rust
 
 from ...errors import SourceError
-from ...models import Language, ProjectSpec, TestSpec
+from ...models import Language, ProjectSpec, Task, TestSpec
 from ..base import Span
 from ..treesitter import TreeSitterLanguage, calls
 
@@ -35,7 +35,8 @@ class Rust(TreeSitterLanguage):
         ("a lazy_static!", re.compile(r"\blazy_static!\s*\{[^}]*?\bstatic\s+ref\s+(\w+)")),
     )
     grammar = tree_sitter_rust.language
-    generated_workloads = True  # lone files; a Cargo crate's function keeps its tests
+    generated_workloads = True
+    generated_workloads_in_projects = True  # a Cargo crate's free function too
     generator_values = (
         "The Rust arguments are read from Python values: int for integer types, float for "
         "f64, bool, str for String or &str (a one-character str for a char), a list for a Vec, "
@@ -50,6 +51,14 @@ class Rust(TreeSitterLanguage):
     def used_names(self, line: str) -> list[str]:
         body = line.removeprefix("use").strip().rstrip(";")
         return [n for n in re.findall(r"\w+", body.rsplit("::", 1)[-1]) if n not in ("as", "self")]
+
+    def takes_generated_inputs(self, task: Task) -> bool:
+        """A free function with concrete types: not a method (``self``), not generic (the
+        measuring program reads each parameter into a named type)."""
+        sig = task.signature
+        return re.search(r"\(\s*&?\s*(?:'\w+\s+)?(?:mut\s+)?self\b", sig) is None and (
+            re.search(rf"\bfn\s+{re.escape(task.entry_point)}\s*<", sig) is None
+        )
 
     def keep_visibility(self, function: str, signature: str) -> str:
         head, sep, body = function.partition("(")

@@ -113,7 +113,12 @@ class Remote:
         if proc is None or proc.poll() is not None:
             proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             assert proc.stdout is not None
-            hello = json.loads(proc.stdout.readline() or b"{}")
+            line = proc.stdout.readline()
+            for _ in range(MAX_NOISE_LINES):  # a test harness's own lines come first
+                if not line or line.startswith(b"{"):
+                    break
+                line = proc.stdout.readline()
+            hello = json.loads(line if line.startswith(b"{") else b"{}")
             self.shared.update(
                 proc=proc,
                 arity=int(hello.get("arity", -1)),

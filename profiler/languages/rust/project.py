@@ -36,6 +36,7 @@ from ...projects.base import (
     step,
 )
 from ...protocol import RunTestsParams
+from .crate_workload import RustCrateWorkloads
 from .toolchain import rust
 
 
@@ -147,6 +148,9 @@ def _executables(json_lines: str) -> list[tuple[str, str]]:
 
 
 class CargoRunner(Runner):
+    def __init__(self) -> None:
+        self.generated_inputs = RustCrateWorkloads(self)
+
     def _env(self) -> tuple[dict[str, str], list[str | Path], str]:
         tc = rust()
         home = cargo_home()
@@ -160,7 +164,7 @@ class CargoRunner(Runner):
         }
         return env, [tc.sysroot, home], str(tc.sysroot / "bin" / "cargo")
 
-    async def _build(
+    async def build_tests(
         self, wd: Path, cache: Path, what: str, packages: str, cwd: str
     ) -> list[tuple[str, str]] | TestOutcome:
         """``cargo test|bench … --no-run`` (``what``: the subcommand and its targets) in
@@ -213,7 +217,7 @@ class CargoRunner(Runner):
             targets = " ".join(f"--bench {shlex.quote(t)}" for t in filters)
             rel = crate.relative_to(wd / "src").as_posix()
             cwd = f"{SRC}/{rel}" if rel != "." else SRC
-            built = await self._build(wd, cache, f"bench {targets}", "", cwd)
+            built = await self.build_tests(wd, cache, f"bench {targets}", "", cwd)
             if isinstance(built, TestOutcome):
                 return built
             for target, pattern in filters.items():
@@ -241,7 +245,7 @@ class CargoRunner(Runner):
 
     async def _tests(self, spec: ProjectSpec, wd: Path, cache: Path) -> Prepared | TestOutcome:
         cwd = f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC
-        built = await self._build(wd, cache, "test --tests", _packages(spec), cwd)
+        built = await self.build_tests(wd, cache, "test --tests", _packages(spec), cwd)
         if isinstance(built, TestOutcome):
             return built
         names = [exe for _, exe in built]

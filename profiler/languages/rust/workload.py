@@ -98,8 +98,9 @@ def make_public(module: str, entry: str) -> str:
     return pattern.sub(lambda m: f"{m.group(1)}pub {m.group(2)}fn {entry}", module, count=1)
 
 
-def sides(source: str, entry: str) -> str:
-    """The driver's sides for a generated workload (``driver.rs`` and ``workload_io.rs``)."""
+def sides(source: str, entry: str, side_a: str = "perforch_a", side_b: str = "perforch_b") -> str:
+    """The driver's sides for a generated workload (``driver.rs`` and ``workload_io.rs``): the
+    function of the modules at the paths ``side_a`` and ``side_b``."""
     params, ret = signature(source, entry)
     if not 1 <= len(params) <= 6:
         raise HarnessError(f"fn {entry} takes {len(params)} parameters: 1 to 6 are supported")
@@ -110,8 +111,8 @@ def sides(source: str, entry: str) -> str:
 #[allow(unused_imports)]
 use std::collections::{{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque}};
 type PerforchArgs = {args};
-fn perforch_call_a(a: &mut PerforchArgs) -> {ret} {{ perforch_a::{entry}({passed}) }}
-fn perforch_call_b(a: &mut PerforchArgs) -> {ret} {{ perforch_b::{entry}({passed}) }}
+fn perforch_call_a(a: &mut PerforchArgs) -> {ret} {{ {side_a}::{entry}({passed}) }}
+fn perforch_call_b(a: &mut PerforchArgs) -> {ret} {{ {side_b}::{entry}({passed}) }}
 const PERFORCH_ARITY: usize = {len(params)};
 const PERFORCH_MUTATES: bool = {mutates};
 thread_local! {{
