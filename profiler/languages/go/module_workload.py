@@ -13,10 +13,8 @@ kept (a few pairs) for every process of a comparison."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from perforch_core.errors import HarnessError
@@ -24,8 +22,9 @@ from perforch_core.models import Metric, ProjectSpec
 
 from ... import stages
 from ...harness.compiled import Recipe
-from ...projects import lock
+from ...projects import kept, lock
 from ...projects.base import INSIDE, SRC, copy_project, project_cache
+from ...projects.kept import KeptBuilds
 from ...protocol import Program
 from ...sandbox import workdir
 from .harness import DRIVER, PACKAGE, WORKLOAD_IO, GoHarness, exported, workload_sides
@@ -35,7 +34,6 @@ DRIVER_DIR = "perforch_measure"  # at the module's root, in the copy
 # Not copied with a package at the module's root: a go.mod would make the copy a module apart.
 MODULE_FILES = frozenset({"go.mod", "go.sum", "go.work", "go.work.sum"})
 SIDES = ("perforch_a", "perforch_b")
-MAX_KEPT = 4  # built measuring programs kept: a comparison's pair, mirrored and not
 MODULE = re.compile(r"^module\s+(\S+)", re.M)
 # PerfOrch's own files use the language of Go 1.21 (``any``); a module whose go.mod states an
 # older one builds them with this line's (Go ≥ 1.21 reads it per file).
@@ -112,11 +110,9 @@ class GoModuleWorkloads(GoHarness):
 
     def __init__(self) -> None:
         super().__init__()
-        self._kept: dict[str, Path] = {}  # built measuring programs' directories, newest last
+        self._kept = KeptBuilds()
 
     async def aclose(self) -> None:
-        for path in self._kept.values():
-            shutil.rmtree(path, ignore_errors=True)
         self._kept.clear()
 
     def method(self, metric: Metric) -> str:
@@ -135,13 +131,10 @@ class GoModuleWorkloads(GoHarness):
             raise HarnessError(
                 f"{entry} is a method: generated inputs call functions (its tests measure it)"
             )
-        key = hashlib.sha256(
-            "\0".join((spec.root, spec.file, entry, baseline, candidate)).encode()
-        ).hexdigest()
-        kept = self._kept.pop(key, None)
-        if kept is not None and (kept / RUN.artifact).is_file():
-            self._kept[key] = kept  # recently used
-            return RUN, kept / RUN.artifact
+        built = kept.key(spec.root, spec.file, entry, baseline, candidate)
+        found = self._kept.get(built, RUN.artifact)
+        if found is not None:
+            return RUN, found
         cache = project_cache(spec)
         async with lock(cache):
             with workdir("perforch-gomod-") as wd:
@@ -155,9 +148,6 @@ class GoModuleWorkloads(GoHarness):
                         f"the measuring program did not build in a copy of the module: "
                         f"{failed.error}"
                     )
-                kept = Path(tempfile.mkdtemp(prefix="perforch-gomod-bin-"))
-                shutil.copy2(wd / RUN.artifact, kept / RUN.artifact)
-        self._kept[key] = kept
-        while len(self._kept) > MAX_KEPT:
-            shutil.rmtree(self._kept.pop(next(iter(self._kept))), ignore_errors=True)
-        return RUN, kept / RUN.artifact
+                directory = self._kept.new_dir(built)
+                shutil.copy2(wd / RUN.artifact, directory / RUN.artifact)
+        return RUN, directory / RUN.artifact

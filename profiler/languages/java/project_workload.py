@@ -12,9 +12,7 @@ pairs) for every process of a comparison."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +21,9 @@ from perforch_core.models import Metric
 
 from ... import stages
 from ...harness.compiled import Recipe
-from ...projects import lock
+from ...projects import kept, lock
 from ...projects.base import copy_project, project_cache
+from ...projects.kept import KeptBuilds
 from ...protocol import Program
 from ...sandbox import Limits, workdir
 from .harness import CLASS, IDENTIFIER, PACKAGE_DECL, JavaHarness
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 JAVA_SRC = Path(__file__).with_name("java_src")
 SIDES_SOURCE = JAVA_SRC / "project_workload" / "PerforchSides.java"
 MEASURE = "measure"  # the kept artifact: each side's classes and resources, and sides.txt
-MAX_KEPT = 4
 # The project's classes may need more heap than a lone file's; the rest as the lone file's.
 JVM = (
     "-Xmx256m",
@@ -87,12 +85,10 @@ class JavaProjectWorkloads(JavaHarness):
     def __init__(self, runner: JavaRunner) -> None:
         super().__init__()
         self._runner = runner
-        self._kept: dict[str, Path] = {}  # kept measuring programs' directories, newest last
+        self._kept = KeptBuilds()
 
     async def aclose(self) -> None:
         await super().aclose()
-        for path in self._kept.values():
-            shutil.rmtree(path, ignore_errors=True)
         self._kept.clear()
 
     def method(self, metric: Metric) -> str:
@@ -107,9 +103,7 @@ class JavaProjectWorkloads(JavaHarness):
         spec = program.tests.project
         if spec is None or entry is None:
             raise HarnessError("a project's generated workload needs the project and method")
-        key = hashlib.sha256(
-            "\0".join((spec.root, spec.file, entry, baseline, candidate)).encode()
-        ).hexdigest()
+        built = kept.key(spec.root, spec.file, entry, baseline, candidate)
         cache = project_cache(spec)
         setup = await self._runner.setup(spec, cache)
         classes = await asyncio.to_thread(driver)
@@ -129,10 +123,9 @@ class JavaProjectWorkloads(JavaHarness):
             key="java project",
             ro_binds=[*setup.binds, classes, clock.parent],
         )
-        kept = self._kept.pop(key, None)
-        if kept is not None and (kept / MEASURE).is_dir():
-            self._kept[key] = kept  # recently used
-            return recipe, kept / MEASURE
+        found = self._kept.get(built, MEASURE)
+        if found is not None:
+            return recipe, found
         async with lock(cache):
             with workdir("perforch-javaw-") as wd:
                 await stages.report("building the project twice for the measuring program")
@@ -142,19 +135,15 @@ class JavaProjectWorkloads(JavaHarness):
                     failed = await self._runner.build(wd, cache, setup, spec.kind, tree, out)
                     if failed is not None:
                         raise HarnessError(f"the {label} did not build: {failed.error}")
-                kept = Path(tempfile.mkdtemp(prefix="perforch-javaw-bin-"))
-                kept.chmod(0o755)
+                directory = self._kept.new_dir(built)
                 paths: dict[str, list[str]] = {}
                 for side, tree in (("a", "src"), ("b", "srcb")):
-                    shutil.copytree(wd / f"{side}-classes", kept / MEASURE / side / "classes")
+                    shutil.copytree(wd / f"{side}-classes", directory / MEASURE / side / "classes")
                     paths[side] = [f"{MEASURE}/{side}/classes"]
                     resources = wd / tree / "src/main/resources"
                     if resources.is_dir():
-                        shutil.copytree(resources, kept / MEASURE / side / "resources")
+                        shutil.copytree(resources, directory / MEASURE / side / "resources")
                         paths[side].append(f"{MEASURE}/{side}/resources")
         config = sides_config(entry, qualified_classes(baseline), paths)
-        (kept / MEASURE / "sides.txt").write_text(config)
-        self._kept[key] = kept
-        while len(self._kept) > MAX_KEPT:
-            shutil.rmtree(self._kept.pop(next(iter(self._kept))), ignore_errors=True)
-        return recipe, kept / MEASURE
+        (directory / MEASURE / "sides.txt").write_text(config)
+        return recipe, directory / MEASURE

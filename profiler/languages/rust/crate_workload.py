@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hashlib
 import re
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -27,8 +25,9 @@ from perforch_core.models import Metric, TestOutcome
 
 from ... import stages
 from ...harness.compiled import Recipe
-from ...projects import lock
+from ...projects import kept, lock
 from ...projects.base import INSIDE, SRC, copy_project, project_cache
+from ...projects.kept import KeptBuilds
 from ...protocol import Program
 from ...sandbox import workdir
 from . import workload
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     from .project import CargoRunner
 
 TEST = "perforch_measure::perforch_bench"  # the one test the binary runs (a unique name)
-MAX_KEPT = 4
 # The driver's command line comes from PERFORCH_ARGS: libtest owns the real one.
 ARGS = """
 fn perforch_args() -> Vec<String> {
@@ -212,11 +210,9 @@ class RustCrateWorkloads(RustHarness):
     def __init__(self, runner: CargoRunner) -> None:
         super().__init__()
         self._runner = runner
-        self._kept: dict[str, Path] = {}  # kept test binaries' directories, newest last
+        self._kept = KeptBuilds()
 
     async def aclose(self) -> None:
-        for path in self._kept.values():
-            shutil.rmtree(path, ignore_errors=True)
         self._kept.clear()
 
     def method(self, metric: Metric) -> str:
@@ -246,11 +242,10 @@ class RustCrateWorkloads(RustHarness):
             key="rust crate",
             env={"PATH": "/usr/bin:/bin", "RUST_BACKTRACE": "0"},
         )
-        key = hashlib.sha256("\0".join((spec.root, spec.file, appended)).encode()).hexdigest()
-        kept = self._kept.pop(key, None)
-        if kept is not None and (kept / recipe.artifact).is_file():
-            self._kept[key] = kept  # recently used
-            return recipe, kept / recipe.artifact
+        built_key = kept.key(spec.root, spec.file, appended)
+        found = self._kept.get(built_key, recipe.artifact)
+        if found is not None:
+            return recipe, found
         cache = project_cache(spec)
         target = "--bins" if is_binary(spec.file) else "--lib"
         cwd = f"{SRC}/{spec.workdir}" if spec.workdir != "." else SRC
@@ -270,11 +265,7 @@ class RustCrateWorkloads(RustHarness):
                 if len(built) != 1:
                     names = ", ".join(name for name, _ in built) or "none"
                     raise HarnessError(f"expected one test binary for {spec.file}, got {names}")
-                kept = Path(tempfile.mkdtemp(prefix="perforch-crate-bin-"))
-                kept.chmod(0o755)
+                directory = self._kept.new_dir(built_key)
                 local = wd / Path(built[0][1]).relative_to(INSIDE)
-                shutil.copy2(local, kept / recipe.artifact)
-        self._kept[key] = kept
-        while len(self._kept) > MAX_KEPT:
-            shutil.rmtree(self._kept.pop(next(iter(self._kept))), ignore_errors=True)
-        return recipe, kept / recipe.artifact
+                shutil.copy2(local, directory / recipe.artifact)
+        return recipe, directory / recipe.artifact
