@@ -36,6 +36,8 @@ from .harness import DRIVER, WORKLOAD_IO, RustHarness
 if TYPE_CHECKING:
     from .project import CargoRunner
 
+# What rustc says when the crate's #![forbid(unsafe_code)] meets the counting allocator.
+FORBIDS_UNSAFE = re.compile(r"implementation of an `unsafe` trait|forbid\(unsafe_code\)")
 TEST = "perforch_measure::perforch_bench"  # the one test the binary runs (a unique name)
 # The driver's command line comes from PERFORCH_ARGS: libtest owns the real one.
 ARGS = """
@@ -178,10 +180,7 @@ def candidate_module(baseline: str, candidate: str, entry: str) -> str:
     text = workload.make_public("\n".join(body), entry)
     inner = "\n".join(["use super::*;", *uses, "", text])
     indented = "\n".join(f"    {line}" if line else "" for line in inner.splitlines())
-    return (
-        "\n#[cfg(test)]\n#[allow(dead_code, unused_imports, clippy::all)]\n"
-        f"mod perforch_b {{\n{indented}\n}}\n"
-    )
+    return f"\n#[cfg(test)]\n#[allow(warnings, clippy::all)]\nmod perforch_b {{\n{indented}\n}}\n"
 
 
 def measure_module(baseline: str, entry: str) -> str:
@@ -190,7 +189,7 @@ def measure_module(baseline: str, entry: str) -> str:
     sides = workload.sides(baseline, entry, "super", "super::perforch_b")
     return (
         "\n#[cfg(test)]\n"
-        "#[allow(dead_code, unused_imports, unused_variables, non_snake_case, clippy::all)]\n"
+        "#[allow(warnings, clippy::all)]\n"
         f"mod perforch_measure {{\nuse super::*;\n{WORKLOAD_IO}\n{sides}\n{crate_driver()}\n}}\n"
     )
 
@@ -259,6 +258,12 @@ class RustCrateWorkloads(RustHarness):
                     wd, cache, f"test --release {target}", packages, cwd
                 )
                 if isinstance(built, TestOutcome):
+                    if FORBIDS_UNSAFE.search(built.error or ""):
+                        raise HarnessError(
+                            "your crate forbids unsafe code (#![forbid(unsafe_code)]), and the "
+                            "measuring program's counting allocator is unsafe: generated "
+                            "workloads are not offered for it yet"
+                        )
                     raise HarnessError(
                         f"the measuring program did not build in your crate: {built.error}"
                     )
