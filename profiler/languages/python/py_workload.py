@@ -101,6 +101,22 @@ def encoded(value: object) -> bytes:
 MAX_NOISE_LINES = 10_000  # printed by the function or its runtime before a reply
 
 
+def protocol_line(stdout: Any, line: bytes) -> tuple[bytes, list[str]]:
+    """The first line from ``line`` on that starts a JSON object (b"" if none came), and the
+    non-blank lines before it: not the program's protocol but what the function printed, a
+    test harness's own lines, or a runtime's last words (the JVM's "# There is insufficient
+    memory…"). At most ``MAX_NOISE_LINES`` are read past."""
+    said: list[str] = []
+    for _ in range(MAX_NOISE_LINES):
+        if not line or line.startswith(b"{"):
+            return line, said
+        text = line.decode("utf-8", "replace").strip(" #\r\n")
+        if text:
+            said.append(text)
+        line = stdout.readline()
+    return (line if line.startswith(b"{") else b""), said
+
+
 class Remote:
     """A compiled function, called in its measuring program through ``serve`` (one program for
     both sides; restarted after a call that crashed it)."""
@@ -113,12 +129,8 @@ class Remote:
         if proc is None or proc.poll() is not None:
             proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             assert proc.stdout is not None
-            line = proc.stdout.readline()
-            for _ in range(MAX_NOISE_LINES):  # a test harness's own lines come first
-                if not line or line.startswith(b"{"):
-                    break
-                line = proc.stdout.readline()
-            hello = json.loads(line if line.startswith(b"{") else b"{}")
+            line, _ = protocol_line(proc.stdout, proc.stdout.readline())
+            hello = json.loads(line or b"{}")
             self.shared.update(
                 proc=proc,
                 arity=int(hello.get("arity", -1)),
@@ -152,15 +164,8 @@ class Remote:
             line = proc.stdout.readline()
         except BrokenPipeError:
             line = b""
-        # Lines before the reply are not the program's protocol: what the function printed
-        # itself, or a runtime's last words (the JVM's "# There is insufficient memory…").
-        said: list[str] = []
-        while line and not line.startswith(b"{") and len(said) < MAX_NOISE_LINES:
-            text = line.decode("utf-8", "replace").strip(" #\r\n")
-            if text:
-                said.append(text)
-            line = proc.stdout.readline()
-        if not line.startswith(b"{"):
+        line, said = protocol_line(proc.stdout, line)
+        if not line:
             if proc.poll() is None:
                 proc.kill()
             code = proc.wait()
