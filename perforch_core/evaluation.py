@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -117,6 +117,32 @@ class RefineOutcome:
     detail: str
 
 
+@dataclass(frozen=True)
+class JudgedRefinement:
+    """A refinement job re-measured by an independent judge (ENAMEL's own inputs, not the
+    workload PerfOrch generated): what PerfOrch claimed beside what the judge measured."""
+
+    variant: str  # the policy switches of an ablation: "default", "no_repair", …
+    language: Language
+    problem: str
+    metric: Metric
+    claimed: bool  # the job accepted a change as significantly better
+    claimed_pct: float | None
+    judged: bool  # the judge's interval clears the threshold too
+    judged_pct: float | None
+    judged_low: float | None
+    judged_high: float | None
+    same_results: bool | None  # the change returns what the original does on the judge's inputs
+    judge: str  # the judge's workload ("ENAMEL level 4") or why there was none
+    llm_calls: int
+    repair_calls: int
+    second_chance_calls: int
+    accepted_retry: str  # "", "repair" or "second_chance": the round that made the change
+    seconds: float
+    model: str | None
+    detail: str
+
+
 class Evaluation:
     def __init__(
         self,
@@ -144,10 +170,16 @@ class Evaluation:
         return FoldMemory(self.memory, exclude)
 
     async def _job(
-        self, config: Config, record: benchmarks.Record, task: Task, action: Action
+        self,
+        config: Config,
+        record: benchmarks.Record,
+        task: Task,
+        action: Action,
+        policy_update: Mapping[str, object] | None = None,
     ) -> JobResult:
         """One Executor job under ``config``: the whole pool ranked by the fold's Memory, or
-        the configuration's one model pinned."""
+        the configuration's one model pinned; ``policy_update`` changes the policy's switches
+        (an ablation: ``{"repair_rounds": 0}``)."""
         if config.kind == "perforch":
             pool = self.pool
             # The explanation of an accepted change is for a person, not the measured work.
@@ -156,6 +188,8 @@ class Evaluation:
             assert config.model is not None
             pool = [config.model]
             policy = Policy.pin(pool, threshold_pct=self.threshold_pct, explain=False)
+        if policy_update:
+            policy = Policy.model_validate({**policy.model_dump(), **policy_update})
         executor = Executor(self.llm, self.profiler, self._fold_memory(record), pool, source="eval")
         job = executor.start(task, action, policy, self.budget)
         async for _ in job:
@@ -192,15 +226,26 @@ class Evaluation:
             return False, f"not measured: {exc}"
         return outcome.passed, outcome.summary()
 
+    async def refine_job(
+        self,
+        config: Config,
+        record: benchmarks.Record,
+        metric: Metric,
+        policy_update: Mapping[str, object] | None = None,
+    ) -> JobResult:
+        """The job that optimizes the canonical solution for ``metric`` (the paper refines
+        correct code), whole: an evaluation with its own judge re-measures its final code."""
+        task = benchmarks.task(record).model_copy(
+            update={"metric": metric, "examples": record.example_test}
+        )
+        return await self._job(config, record, task, Action.OPTIMIZE, policy_update)
+
     async def refinement(
         self, config: Config, record: benchmarks.Record, metric: Metric
     ) -> RefineOutcome:
         """Optimize the canonical solution (the paper refines correct code)."""
         started = time.monotonic()
-        task = benchmarks.task(record).model_copy(
-            update={"metric": metric, "examples": record.example_test}
-        )
-        result = await self._job(config, record, task, Action.OPTIMIZE)
+        result = await self.refine_job(config, record, metric)
         v = result.verdict
         improved = v is not None and v.improved and result.changed
         return RefineOutcome(

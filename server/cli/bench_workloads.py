@@ -21,12 +21,10 @@ diluted alike. Writes ``workloads.md`` and ``workloads.json``.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import os
 import platform
-import random
 import tempfile
 import time
 from pathlib import Path
@@ -40,10 +38,8 @@ from perforch_core.languages.python import source as py_source
 from perforch_core.models import Metric, Task, Verdict, Workload
 
 from ..app import App, AppConfig
-from . import render
+from . import enamel, render
 
-ENAMEL = Path("benchmarks") / "enamel"
-MAX_MS = 50.0  # the reference's level: one call of the canonical costs at most this
 THRESHOLD_PCT = 5.0
 
 
@@ -51,32 +47,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--problems", type=int, default=30, help="problems sampled (default 30)")
     p.add_argument("--seed", type=int, default=1, help="the sample's seed")
     p.add_argument("--model", help="the model writing generators (default: the pool's first)")
-    p.add_argument("--max-ms", type=float, default=MAX_MS, help="reference call cost cap (ms)")
-    p.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-
-
-def enamel_rows() -> dict[str, dict[str, Any]]:
-    """ENAMEL's problems by HumanEval id, each with its expert solution."""
-    root = benchmarks.benchmarks_dir() / "enamel"
-    csv.field_size_limit(1 << 30)
-    with (root / "enamel.csv").open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    experts = json.loads((root / "enamel-references.json").read_text())
-    for row, expert in zip(rows, experts, strict=True):
-        row["expert"] = expert[0] if isinstance(expert, list) else expert
-    return {r["task_id"]: r for r in rows}
-
-
-def reference_generator(enamel_source: str, lid: int) -> str:
-    """ENAMEL's ``generate_input(size, lid, cid)`` (module-level ``random``) as PerfOrch's
-    ``generate_input(size, rng)``: ``random`` seeded from ``rng``, the level fixed."""
-    return (
-        "import math\nimport random\nimport string\n\n"
-        f"{enamel_source.strip()}\n\n_enamel_generate = generate_input\n\n\n"
-        "def generate_input(size, rng):\n"
-        "    random.seed(rng.randrange(1 << 30))\n"
-        f"    return _enamel_generate(size, {lid}, 0)\n"
+    p.add_argument(
+        "--max-ms", type=float, default=enamel.MAX_MS, help="reference call cost cap (ms)"
     )
+    p.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
 
 
 def significant(v: Verdict | None) -> int:
@@ -88,33 +62,6 @@ def significant(v: Verdict | None) -> int:
     if v.interval_pct.high < 0:
         return -1
     return 0
-
-
-async def _reference(
-    app: App, task: Task, canonical: str, row: dict[str, Any], max_ns: float
-) -> tuple[Workload | None, str]:
-    """ENAMEL's generator at its largest affordable level."""
-    levels = [int(x) for x in row["input_levels"].split()]
-    why = ""
-    for lid in sorted(range(len(levels)), key=lambda i: -levels[i]):
-        generator = reference_generator(row["input_generator"], lid)
-        probe = await app.profiler.probe_workload(
-            task, canonical, generator, target_ns=1, sizes=(levels[lid], levels[lid])
-        )
-        if not probe.ok or probe.ns is None:
-            why = probe.error or "refused"
-            continue
-        if probe.ns <= max_ns:
-            w = Workload(
-                generator=generator,
-                size=levels[lid],
-                mutates=True,
-                origin=f"ENAMEL level {lid}",
-                per_call_ns=probe.ns,
-            )
-            return w, ""
-        why = f"level {lid} costs {probe.ns / 1e6:.0f} ms a call"
-    return None, why
 
 
 async def _compare(app: App, task: Task, a: str, b: str, w: Workload) -> Verdict:
@@ -138,7 +85,7 @@ async def _one(
     out: dict[str, Any] = {"task": task_id, "function": row["entry_point"]}
     started = time.monotonic()
     try:
-        ref, why = await _reference(app, task, canonical, row, max_ns)
+        ref, why = await enamel.reference_workload(app.profiler, task, canonical, row, max_ns)
         out["reference_workload"] = ref.origin if ref else None
         ref_v = await _compare(app, task, canonical, expert, ref) if ref else None
         out["reference"] = significant(ref_v)
@@ -170,9 +117,8 @@ async def _one(
 
 async def run(args: argparse.Namespace) -> int:
     console = Console()
-    rows = enamel_rows()
-    ids = sorted(rows, key=lambda t: int(t.split("/")[1]))
-    sample = random.Random(args.seed).sample(ids, min(args.problems, len(ids)))
+    rows = enamel.rows()
+    sample = enamel.sample(list(rows), args.problems, args.seed)
     memory = args.memory or Path(tempfile.mkdtemp(prefix="perforch-bench-")) / "memory.sqlite"
     models = [args.model] if args.model else []
     results: list[dict[str, Any]] = []

@@ -26,11 +26,17 @@ from perforch_core.models import Metric
 from perforch_core.policy import PolicyKind
 
 from ..app import App, AppConfig
-from . import eval_report, journal, render, study_cmd
+from . import enamel, eval_enamel, eval_report, journal, render, study_cmd
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--benchmark", default="humanevalpack", choices=["humanevalpack"])
+    p.add_argument(
+        "--benchmark",
+        default="humanevalpack",
+        choices=["humanevalpack", "enamel"],
+        help="humanevalpack: the paper's tables; enamel: refinement of Python's canonical "
+        "solutions judged on ENAMEL's own inputs (eval_enamel)",
+    )
     p.add_argument("--languages", default="python")
     p.add_argument(
         "--config",
@@ -53,6 +59,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=5.0)
     p.add_argument("--out", type=Path, default=Path("docs/results"))
     p.add_argument("--name", default="eval", help="report file name (without extension)")
+    p.add_argument(
+        "--variants",
+        default="default",
+        help="enamel: policy variants, e.g. default,no_repair,no_second_chance,profile_feedback",
+    )
+    p.add_argument(
+        "--max-ms",
+        type=float,
+        default=enamel.MAX_MS,
+        help="enamel: the judge's level costs at most this per call of the original (ms)",
+    )
 
 
 def _configs(args: argparse.Namespace, pool: list[str]) -> list[Config]:
@@ -70,6 +87,8 @@ def _configs(args: argparse.Namespace, pool: list[str]) -> list[Config]:
 
 
 async def run(args: argparse.Namespace, memory_path: Path) -> int:
+    if args.benchmark == "enamel":
+        return await eval_enamel.run(args, memory_path)
     console = Console()
     records = study_cmd.select(args)
     metrics = [Metric(m) for m in study_cmd._csv(args.metrics)]

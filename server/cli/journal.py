@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from perforch_core.errors import PerfOrchError
-from perforch_core.evaluation import GenerationOutcome, RefineOutcome
+from perforch_core.evaluation import GenerationOutcome, JudgedRefinement, RefineOutcome
 from perforch_core.models import Language, Metric
 
-Outcome = GenerationOutcome | RefineOutcome
+Outcome = GenerationOutcome | RefineOutcome | JudgedRefinement
 
 
 def key(outcome: Outcome) -> tuple[str, ...]:
     """What identifies a unit of the run."""
     if isinstance(outcome, RefineOutcome):
         return ("refinement", outcome.config, outcome.problem, outcome.metric.value)
+    if isinstance(outcome, JudgedRefinement):
+        return ("judged", outcome.variant, outcome.problem, outcome.metric.value)
     return ("generation", outcome.config, outcome.problem)
 
 
@@ -40,6 +42,9 @@ def _decode(row: dict[str, Any]) -> Outcome:
     if row["kind"] == "refinement":
         fields["metric"] = Metric(fields["metric"])
         return RefineOutcome(**fields)
+    if row["kind"] == "judged":
+        fields["metric"] = Metric(fields["metric"])
+        return JudgedRefinement(**fields)
     return GenerationOutcome(**fields)
 
 

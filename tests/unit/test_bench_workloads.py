@@ -7,12 +7,13 @@ import random
 
 from perforch_core.models import Interval, Measurement, Metric, Verdict
 from server.cli import bench_workloads as bw
+from server.cli import enamel
 
 
 def test_enamels_generator_becomes_a_seeded_generate_input_at_a_fixed_level():
-    row = bw.enamel_rows()["HumanEval/0"]
+    row = enamel.rows()["HumanEval/0"]
     space: dict[str, object] = {}
-    exec(bw.reference_generator(row["input_generator"], 3), space)
+    exec(enamel.reference_generator(row["input_generator"], 3), space)
     generate = space["generate_input"]
     a = generate(1000, random.Random(7))  # type: ignore[operator]
     b = generate(1000, random.Random(7))  # type: ignore[operator]
@@ -20,7 +21,7 @@ def test_enamels_generator_becomes_a_seeded_generate_input_at_a_fixed_level():
     numbers, threshold = a
     assert a == b and a != c  # deterministic per seed, as the probe requires
     assert len(numbers) == 1000 and 0.1 <= threshold <= 0.5
-    assert "def generate_input(size, rng)" in bw.reference_generator(row["input_generator"], 0)
+    assert "def generate_input(size, rng)" in enamel.reference_generator(row["input_generator"], 0)
 
 
 def _verdict(low: float, high: float) -> Verdict:
