@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -288,6 +288,15 @@ class ProfilerClient:
         )
         result = await self._request("differential", params.model_dump(mode="json"))
         return p.DifferentialResult.model_validate(result)
+
+    async def workload_inputs(
+        self, generator: str, size: int, seeds: Sequence[int]
+    ) -> p.InputsResult:
+        """A workload's inputs as JSON (``[{"seed": s, "args": [...]}, ...]``), written by the
+        generator in the sandbox, for a benchmark file the user keeps."""
+        params = p.InputsParams(generator=generator, size=size, seeds=list(seeds))
+        result = await self._request("workload_inputs", params.model_dump(mode="json"))
+        return p.InputsResult.model_validate(result)
 
     async def hotspots(self, task: Task, code: str) -> p.HotspotsResult:
         """The function's lines by their share of its time on its workload."""

@@ -112,6 +112,11 @@ class Daemon:
             result: BaseModel = await self._workloads(params.program).differential(params)
             return result
 
+    async def workload_inputs(self, params: p.InputsParams, rid: Any, send: Send) -> BaseModel:
+        async with self.tests_slots:
+            await self._progress(send, rid, "writing the workload's inputs")
+            return await compiled.inputs_as_json(params)
+
     async def hotspots(self, params: p.HotspotsParams, rid: Any, send: Send) -> BaseModel:
         h = self.harness(params.program)
         if not hasattr(h, "hotspots"):
@@ -189,6 +194,7 @@ class Daemon:
         "differential": (p.DifferentialParams, "differential"),
         "scaling": (p.ScalingParams, "scaling"),
         "hotspots": (p.HotspotsParams, "hotspots"),
+        "workload_inputs": (p.InputsParams, "workload_inputs"),
     }
 
     # -- dispatch --------------------------------------------------------------------------

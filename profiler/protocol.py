@@ -140,6 +140,23 @@ class ProbeWorkloadParams(_Params):
     timeout_s: float = 60.0
 
 
+class InputsParams(_Params):
+    """A workload's inputs as JSON, for a benchmark file the user keeps: the generator run
+    in the sandbox at ``size`` for each seed (no function is called)."""
+
+    generator: str
+    size: int
+    seeds: list[int] = Field(default_factory=lambda: [1, 2, 3])
+    max_bytes: int = 16 << 20
+    timeout_s: float = 120.0
+
+
+class InputsResult(BaseModel):
+    ok: bool
+    json_text: str | None = Field(default=None, description='[{"seed": s, "args": [...]}, ...]')
+    error: str | None = None
+
+
 class DifferentialParams(_Params):
     """Original and candidate on the same generated inputs: do they behave the same?"""
 

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..models import Language, Metric, ProjectSpec, Task, TestSpec
+from ..models import Language, Metric, ProjectSpec, Task, TestSpec, Workload
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,17 @@ class Span:
     code: str
     header: str  # the declaration up to the body (Python: up to and including the docstring)
     doc: str  # the documentation a model is shown: the docstring or the comment above
+
+
+@dataclass(frozen=True)
+class SavedBenchmark:
+    """A generated workload as a benchmark file in the function's language: its text, where
+    it reads the inputs from (relative to the file), how its name must end, how to run it."""
+
+    text: str
+    data_path: str
+    name_suffix: str
+    run_hint: str
 
 
 class LanguageSupport(ABC):
@@ -51,6 +62,12 @@ class LanguageSupport(ABC):
     workload_test_file = False  # workloads.as_test_file writes a test in this language
     # How the generator's Python values become the function's arguments (the prompt says it).
     generator_values = ""
+
+    def benchmark_file(self, task: Task, workload: Workload) -> SavedBenchmark | None:
+        """The workload as a benchmark file the user keeps (``--save-workload``); None when
+        this language's is not written yet; ``ConfigError`` when this function's arguments
+        cannot be read back from JSON."""
+        return None
 
     def takes_generated_inputs(self, task: Task) -> bool:
         """Whether generated inputs can call this function (a measuring program calls free

@@ -35,7 +35,7 @@ from perforch_core.models import (
 )
 
 from .. import stages
-from ..protocol import CompareParams, Program, RunTestsParams
+from ..protocol import CompareParams, InputsParams, InputsResult, Program, RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed, workdir
 from ..toolchains import cache_root as toolchain_cache
 from ..toolchains import launcher
@@ -543,6 +543,34 @@ class CompiledHarness(GeneratedInputs):
 @functools.cache
 def _workload_runner_source() -> str:
     return resources.files("profiler.languages.python").joinpath(WORKLOAD_RUNNER).read_text()
+
+
+async def inputs_as_json(params: InputsParams) -> InputsResult:
+    """The generator's inputs at ``params.size`` for each seed as JSON (``py_workload.py
+    emit``, sandboxed like every generator run), for a benchmark file in the user's project."""
+    with workdir("perforch-inputs-") as wd:
+        request = {
+            "mode": "emit",
+            "format": "json",
+            "generator": "generator.py",
+            "size": params.size,
+            "seeds": params.seeds,
+            "out": "inputs.json",
+            "max_bytes": params.max_bytes,
+        }
+        file_mb = max(1, params.max_bytes >> 20)
+        limits = Limits(
+            wall_s=params.timeout_s, cpu_s=int(params.timeout_s), address_space_mb=4096,
+            file_size_mb=file_mb + 1,  # past max_bytes: said below, not a killed writer
+        )  # fmt: skip
+        data, run = await _py_workload(wd, params.generator, request, limits)
+        error = GeneratedInputs._runner_error(data, run)
+        if error is None and data is not None and not data.get("ok"):
+            error = str(data.get("error"))
+        path = wd / "inputs.json"
+        if error is not None or not path.is_file():
+            return InputsResult(ok=False, error=error or "the generator wrote no inputs")
+        return InputsResult(ok=True, json_text=path.read_text(encoding="utf-8"))
 
 
 async def _py_workload(

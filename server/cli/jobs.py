@@ -16,7 +16,7 @@ from rich.console import Console
 from perforch_core import languages, workloads
 from perforch_core import source as source_files
 from perforch_core.errors import ConfigError, SourceError
-from perforch_core.models import Action, Metric
+from perforch_core.models import Action, Metric, Task
 from perforch_core.policy import DEFAULT_BUDGET, DEFAULT_POLICY, Budget, Policy, PolicyKind
 from perforch_core.result import JobResult
 from perforch_core.source import extras
@@ -78,9 +78,10 @@ def add_arguments(p: argparse.ArgumentParser, action: Action) -> None:
             "--save-workload",
             type=Path,
             metavar="FILE",
-            help="write the generated workload (generator and inputs at the measured size) "
-            "as a pytest file you can keep as a benchmark; for the compiled languages, a .py "
-            "FILE gets the input generator (never over an existing file)",
+            help="write the generated workload (generator and inputs at the measured size) as a "
+            "file you keep: a pytest file (Python), a Go benchmark (a FILE ending _test.go beside "
+            "the function, its inputs in testdata/), or, for the other languages, the input "
+            "generator (a .py FILE); never over an existing file",
         )
     p.add_argument("--models", help="comma-separated model names to use (default: the pool)")
     p.add_argument(
@@ -168,6 +169,50 @@ def apply_result(path: Path, function: str, result: JobResult, original: str) ->
     os.replace(tmp, path)
 
 
+async def save_workload(app: App, path: Path, task: Task, result: JobResult, saving: Path) -> str:
+    """``--save-workload FILE``: the generated workload as a file the user keeps — a pytest
+    file (Python), a benchmark in the function's language where one is written (Go), else the
+    input generator as a .py FILE. Returns what to tell the user; never overwrites a file."""
+    w = result.workload
+    if w is None:
+        return "no generated workload to save (refinement measured on the tests)"
+    if saving.exists():
+        return f"not saved: {saving} exists"
+    support = languages.support(task.language)
+    if support.workload_test_file:
+        saving.write_text(workloads.as_test_file(task, w))
+        return f"saved the generated workload as {saving}"
+    if saving.suffix == ".py":
+        saving.write_text(workloads.as_generator_script(task, w))
+        return f"saved the input generator as {saving}"
+    try:
+        bench = support.benchmark_file(task, w)
+    except ConfigError as exc:
+        return f"not saved: {exc}" + (f" ({exc.hint})" if exc.hint else "")
+    if bench is None:
+        return (
+            f"not saved: a {support.label} benchmark file from the workload is not written yet; "
+            "give a .py FILE to keep its input generator"
+        )
+    if not saving.name.endswith(bench.name_suffix):
+        return f"not saved: a {support.label} benchmark file's name ends in {bench.name_suffix}"
+    if saving.resolve().parent != path.resolve().parent:
+        return f"not saved: the benchmark goes beside {path.name}, in {path.parent}"
+    data = saving.parent / bench.data_path
+    if data.exists():
+        return f"not saved: {data} exists"
+    inputs = await app.profiler.workload_inputs(w.generator, w.size, w.seeds)
+    if not inputs.ok or inputs.json_text is None:
+        return f"not saved: the inputs could not be written: {inputs.error}"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text(inputs.json_text, encoding="utf-8")
+    saving.write_text(bench.text, encoding="utf-8")
+    return (
+        f"saved the generated workload as {saving} with its inputs in {data} "
+        f"({data.stat().st_size / 1e6:.1f} MB); run it with {bench.run_hint}"
+    )
+
+
 async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -> int:
     out = Console(stderr=args.json)
     path, function = parse_target(args.target)
@@ -199,6 +244,8 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
             job.cancel()
             raise
         result = await job.result()
+        saving: Path | None = getattr(args, "save_workload", None)
+        saved = await save_workload(app, path, task, result, saving) if saving else ""
     if result.scaling is not None:
         png = scaling_plot.draw(
             result.scaling,
@@ -217,26 +264,8 @@ async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -
         out.print(f"applied to {path}")
     elif result.changed:
         out.print("not applied (pass --apply to write it into the file)")
-    saving: Path | None = getattr(args, "save_workload", None)
-    if saving is not None:
-        if result.workload is None:
-            out.print("no generated workload to save (refinement measured on the tests)")
-        elif saving.exists():
-            out.print(f"not saved: {saving} exists")
-        elif languages.support(task.language).workload_test_file:
-            saving.write_text(workloads.as_test_file(task, result.workload))
-            out.print(f"saved the generated workload as {saving}")
-        elif saving.suffix == ".py":
-            saving.write_text(workloads.as_generator_script(task, result.workload))
-            out.print(
-                f"saved the input generator as {saving} (a {task.language.value} test file "
-                "from it is not written yet)"
-            )
-        else:
-            out.print(
-                f"not saved: a {task.language.value} test file from the workload is not written "
-                "yet; give a .py FILE to keep its input generator"
-            )
+    if saved:
+        out.print(saved, soft_wrap=True)
     if args.json:
         data = {**result.model_dump(mode="json"), "file_diff": diff if result.changed else ""}
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

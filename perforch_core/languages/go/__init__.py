@@ -9,8 +9,8 @@ from pathlib import Path
 
 import tree_sitter_go
 
-from ...models import Language, ProjectSpec, Task
-from ..base import last_line
+from ...models import Language, ProjectSpec, Task, Workload
+from ..base import SavedBenchmark, last_line
 from ..treesitter import TreeSitterLanguage
 
 
@@ -40,6 +40,17 @@ class Go(TreeSitterLanguage):
     top_import = re.compile(r"^import\s")
     imports_after = re.compile(r"^package\s")
     doc_line = re.compile(r"^\s*//")
+
+    def benchmark_file(self, task: Task, workload: Workload) -> SavedBenchmark:
+        from . import benchmark_file
+
+        name = task.entry_point[:1].upper() + task.entry_point[1:]
+        return SavedBenchmark(
+            text=benchmark_file.render(task, workload),
+            data_path=benchmark_file.data_path(task),
+            name_suffix="_test.go",
+            run_hint=f"go test -run '^$' -bench {name}PerforchGenerated",
+        )
 
     def takes_generated_inputs(self, task: Task) -> bool:
         """Not a method: the measuring program calls a function of the package (a method

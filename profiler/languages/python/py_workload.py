@@ -517,9 +517,43 @@ def scale(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "points": points, "unit": "B" if memory else "ns"}
 
 
+def as_json(value: object) -> object:
+    """``value`` as JSON has it, for a file the user keeps: tuples and sets become lists (a
+    set's items in a fixed order), a dict's keys strings (Go's encoding/json reads integer
+    keys from them)."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [as_json(item) for item in items]
+    if isinstance(value, dict):
+        return {str(k): as_json(v) for k, v in value.items()}
+    raise GeneratorError(
+        f"generate_input returned a {type(value).__name__}, which a JSON file cannot hold"
+    )
+
+
 def emit(request: dict[str, Any]) -> dict[str, Any]:
+    """The inputs at ``size`` for each seed, written to ``out``: in the measuring programs'
+    token form, or (``format`` json) as ``[{"seed": s, "args": […]}, …]`` for a saved file."""
     gen = load_module("perforch_generator", request["generator"]).generate_input
     inputs = [make_input(gen, int(request["size"]), seed) for seed in request["seeds"]]
+    if request.get("format") == "json":
+        cases = [
+            {"seed": seed, "args": [as_json(a) for a in args]}
+            for seed, args in zip(request["seeds"], inputs, strict=True)
+        ]
+        try:
+            text = json.dumps(cases, allow_nan=False, separators=(",", ":"))
+        except ValueError as exc:  # NaN or infinity: not JSON
+            raise GeneratorError(f"the inputs cannot be written as JSON: {exc}") from exc
+        most = int(request.get("max_bytes", 1 << 62))
+        if len(text) > most:
+            return {"ok": False, "error": f"the inputs take {len(text) / 1e6:.1f} MB as JSON, "
+                    f"over the {most / 1e6:.0f} MB a saved benchmark keeps"}  # fmt: skip
+        with open(request["out"], "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return {"ok": True, "inputs": len(inputs)}
     with open(request["out"], "wb") as fh:
         fh.write(encoded(inputs))
     return {"ok": True, "inputs": len(inputs)}
