@@ -15,7 +15,7 @@ from rich.console import Console
 
 from perforch_core import languages, workloads
 from perforch_core import source as source_files
-from perforch_core.errors import ConfigError, SourceError
+from perforch_core.errors import ConfigError, PerfOrchError, SourceError
 from perforch_core.models import Action, Metric, Task
 from perforch_core.policy import DEFAULT_BUDGET, DEFAULT_POLICY, Budget, Policy, PolicyKind
 from perforch_core.result import JobResult
@@ -201,7 +201,10 @@ async def save_workload(app: App, path: Path, task: Task, result: JobResult, sav
     data = saving.parent / bench.data_path
     if data.exists():
         return f"not saved: {data} exists"
-    inputs = await app.profiler.workload_inputs(w.generator, w.size, w.seeds)
+    try:
+        inputs = await app.profiler.workload_inputs(w.generator, w.size, w.seeds)
+    except PerfOrchError as exc:  # the job's result is still shown
+        return f"not saved: the inputs could not be written: {exc}"
     if not inputs.ok or inputs.json_text is None:
         return f"not saved: the inputs could not be written: {inputs.error}"
     data.parent.mkdir(parents=True, exist_ok=True)
