@@ -220,6 +220,11 @@ class ProbeResult(_Frozen):
         description="the function takes one argument and the generator returned its items as "
         "the arguments' tuple: the generator is used wrapped (workloads.wrap_single)",
     )
+    first_only: bool = Field(
+        default=False,
+        description="the function takes one argument and the generator returned it followed by "
+        "more (an expected result): only its first value is used (workloads.first_only)",
+    )
 
 
 class Mismatch(_Frozen):

@@ -112,6 +112,17 @@ def wrap_single(generator: str) -> str:
     )
 
 
+def first_only(generator: str) -> str:
+    """A generator for a one-argument function that returned the argument and more (as a
+    model does that adds the expected result), made to return the argument alone (the probe
+    found the function runs on it, and not on the whole tuple)."""
+    return (
+        f"{generator.rstrip()}\n\n\n_perforch_argument_and_more = generate_input\n\n\n"
+        "def generate_input(size, rng):  # the first value is the function's one argument\n"
+        "    return (_perforch_argument_and_more(size, rng)[0],)\n"
+    )
+
+
 def sizes(workload: Workload) -> list[int]:
     """The sizes differential testing runs at: the small ones, then the workload's own."""
     return sorted({s for s in DIFF_SIZES if s < workload.size} | {workload.size})
@@ -166,6 +177,8 @@ async def prepare(
             continue
         if probe.wrapped:
             generator = wrap_single(generator)
+        elif probe.first_only:
+            generator = first_only(generator)
         tried = [(int(t["size"]), float(t["ns"])) for t in probe.tried]
         larger = [(n, ns) for n, ns in tried if n >= probe.size // complexity.FIT_SPAN]
         workload = Workload(

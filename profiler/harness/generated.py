@@ -76,6 +76,7 @@ class GeneratedInputs:
             tried=data.get("tried", []),
             error=data.get("error"),
             wrapped=bool(data.get("wrapped", False)),
+            first_only=bool(data.get("first_only", False)),
         )
 
     async def _both(

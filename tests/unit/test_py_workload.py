@@ -176,6 +176,34 @@ def test_a_generator_returning_the_one_arguments_items_is_taken_as_that_argument
     assert isinstance(arg, tuple) and len(arg) == 5
 
 
+def test_a_generator_adding_the_expected_result_is_read_for_its_first_value(tmp_path: Path):
+    """Seen on ENAMEL's closest_integer(value) and fib(n): the local model's generator returned
+    the argument and the expected result. Taken as the argument's items the original raises;
+    its first value alone is the argument, the probe says so, and the core reads the generator
+    the same way for every later use."""
+    import random
+
+    from perforch_core import workloads
+
+    both = (
+        "def generate_input(size, rng):\n"
+        "    digits = ''.join(rng.choice('0123456789') for _ in range(size))\n"
+        "    return (digits, int(digits))\n"
+    )
+    digit_sum = "def digit_sum(value):\n    return sum(int(c) for c in value.strip())\n"
+    limits = dict(seeds=[1], target_ns=50_000, max_size=1 << 10, budget_ns=2_000_000_000)
+    out = probe(tmp_path, both, digit_sum, "digit_sum", **limits)
+    assert out["ok"] and out["first_only"] and not out["wrapped"], out
+    space: dict[str, object] = {}
+    exec(workloads.first_only(both), space)
+    (arg,) = space["generate_input"](5, random.Random(1))  # type: ignore[operator]
+    assert isinstance(arg, str) and len(arg) == 5
+    # A function the first value does not suit either keeps the whole reading's message.
+    needs_list = "def digit_sum(value):\n    return sum(value[1])\n"
+    out = probe(tmp_path, both, needs_list, "digit_sum", **limits)
+    assert not out["ok"] and "return a 1-tuple holding that argument" in str(out["error"]), out
+
+
 def test_inputs_on_which_the_original_does_no_more_work_as_they_grow_are_refused(tmp_path: Path):
     """Seen on the demo: random small numbers make has_duplicates exit at once at any size, so
     the probe grew the size to its cap at microseconds a call; such a workload measures nothing."""

@@ -318,16 +318,29 @@ def one_argument(fn: Callable[..., Any]) -> bool:
 def probe(request: dict[str, Any]) -> dict[str, Any]:
     gen = load_module("perforch_generator", request["generator"]).generate_input
     fn, _ = functions(request)
-    wrapped = False
     if one_argument(fn):
         try:
             raw = gen(int(request.get("start_size", 8)), random.Random(request["seeds"][0]))
         except Exception:
             raw = None  # said by the probe below, with the size and seed
-        if isinstance(raw, (tuple, list)) and len(raw) != 1:
-            # The items of the one argument, returned as if they were the arguments.
-            first = gen
-            gen, wrapped = (lambda size, rng: (first(size, rng),)), True
+        if isinstance(raw, (tuple, list)) and len(raw) > 1:
+            # Several values for one parameter: the items of the one argument, returned as
+            # if they were the arguments; else the argument and more (a model that adds the
+            # expected result), when the original runs on the first value alone.
+            whole = probe_with(request, fn, lambda size, rng: (gen(size, rng),), "wrapped")
+            if whole["ok"] or not whole.get("raised"):
+                return whole
+            first = probe_with(request, fn, lambda size, rng: (gen(size, rng)[0],), "first_only")
+            return first if first["ok"] or not first.get("raised") else whole
+    return probe_with(request, fn, gen, "")
+
+
+def probe_with(
+    request: dict[str, Any], fn: Callable[..., Any], gen: Callable[..., Any], reading: str
+) -> dict[str, Any]:
+    """Scale ``gen`` until one call of ``fn`` costs the target; ``reading``: how the
+    generator's values were taken for a one-parameter function ("wrapped", "first_only")."""
+    wrapped = reading == "wrapped"
     seeds: list[int] = request["seeds"]
     target_ns, max_size, budget_ns = (
         int(request["target_ns"]),
@@ -360,6 +373,7 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
                     "error": f"the original raised {type(exc).__name__}: {exc} on "
                     f"generate_input({size}, seed {seed}) = {short(args)}{also}",
                     "tried": tried,
+                    "raised": True,
                 }
         tried.append({"size": size, "ns": statistics.median(times)})
         spent = time.process_time_ns() - started
@@ -387,6 +401,7 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
     return {
         "ok": True,
         "wrapped": wrapped,
+        "first_only": reading == "first_only",
         "size": tried[-1]["size"],
         "ns": tried[-1]["ns"],
         "tried": tried,
