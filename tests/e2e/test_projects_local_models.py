@@ -6,7 +6,9 @@ is generated against its crate's tests."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -195,7 +197,12 @@ def test_optimize_a_lone_file_measures_on_a_generated_workload(
     measures every candidate on its inputs."""
     project = _copy(workdir, rel)
     before = (project / file).read_text()
-    r = perforch("optimize", f"{project.name}/{file}::{function}", "--models", BIG, "--json")
+    # In a Go module the workload is kept as a Go benchmark beside the function.
+    bench = project / file.replace(".go", "_perforch_test.go") if rel == "go/setkit" else None
+    saving = ["--save-workload", str(bench)] if bench else []
+    r = perforch(
+        "optimize", f"{project.name}/{file}::{function}", "--models", BIG, "--json", *saving
+    )
     result = r.json()
     assert tests in r.stderr, r.stderr
     assert r.returncode == (0 if result["status"] == "succeeded" else 1), r.output
@@ -209,3 +216,11 @@ def test_optimize_a_lone_file_measures_on_a_generated_workload(
     for verdict in measured:
         assert verdict["workload"].startswith("generated inputs"), verdict["workload"]
     assert (project / file).read_text() == before  # no --apply: untouched
+    if bench is not None:
+        assert f"saved the generated workload as {bench}" in r.stderr, r.stderr
+        ran = subprocess.run(
+            ["go", "test", "-run", "^$", "-bench", "PerforchGenerated", "-benchtime", "2x"],
+            cwd=bench.parent, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "GOPROXY": "off"},
+        )  # fmt: skip
+        assert ran.returncode == 0 and "/seed=1" in ran.stdout, ran.stdout + ran.stderr
