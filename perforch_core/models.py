@@ -204,6 +204,11 @@ class Workload(_Frozen):
         description="k of the original's time per call ∝ n^k, fitted over the probe's larger "
         "sizes (profile feedback for the refine prompt)",
     )
+    checks_only: bool = Field(
+        default=False,
+        description="refused for measuring (see ProbeResult.checkable): used only to check "
+        "candidates against the original, at sizes up to ``size``; the tests are measured",
+    )
 
 
 class ProbeResult(_Frozen):
@@ -224,6 +229,12 @@ class ProbeResult(_Frozen):
         default=False,
         description="the function takes one argument and the generator returned it followed by "
         "more (an expected result): only its first value is used (workloads.first_only)",
+    )
+    checkable: bool = Field(
+        default=False,
+        description="refused for measuring (the original's cost does not grow with its inputs), "
+        "but deterministic and run by the original at every size tried: its inputs can still "
+        "check candidates against the original",
     )
 
 

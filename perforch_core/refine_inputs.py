@@ -80,6 +80,9 @@ async def prepare_workload(run: Run, code: str, model: str) -> bool:
     )
     for reply in replies:
         run.budget.charge(reply.prompt_tokens, reply.completion_tokens, reply.cost_usd)
+    if workload is not None and workload.checks_only:
+        run.checks = workload  # the tests are measured; these inputs check candidates
+        workload = None
     run.emit(ev.WorkloadPrepared, workload=workload, detail=detail)
     if workload is None:
         return False
@@ -89,8 +92,10 @@ async def prepare_workload(run: Run, code: str, model: str) -> bool:
 
 async def differs(run: Run, code: str, candidate: str) -> str | None:
     """Why ``candidate`` does not behave as ``code`` on the generated inputs (None: it
-    does, or there is no workload to check it on)."""
-    workload, profiler = run.task.workload, workloads.usable_profiler(run.x.profiler)
+    does, or there is no workload to check it on): the measured workload's, else a
+    checks-only generator's."""
+    workload = run.task.workload or run.checks
+    profiler = workloads.usable_profiler(run.x.profiler)
     if workload is None or profiler is None:
         return None
     try:

@@ -22,7 +22,7 @@ from .errors import (
 )
 from .job import Job
 from .llm import parsing, prompts
-from .models import Action, Candidate, Scaling, Stage, Task, TestOutcome, Verdict
+from .models import Action, Candidate, Scaling, Stage, Task, TestOutcome, Verdict, Workload
 from .policy import Budget, BudgetTracker, Policy
 from .ports import (
     ChatMessage,
@@ -82,6 +82,7 @@ class Run:
         self.stopped_by_budget: str | None = None
         self.scaling: Scaling | None = None  # complexity evidence for the accepted refinement
         self.explanation: Explanation | None = None  # the accepting model's own words
+        self.checks: Workload | None = None  # a generator that only checks candidates
 
     @property
     def attempts(self) -> list[Attempt]:

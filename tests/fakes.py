@@ -151,8 +151,9 @@ class FakeProfiler:
 
 
 class FakeWorkloadProfiler(FakeProfiler):
-    """Also runs generated workloads: a generator containing 'REFUSE' is refused by the probe;
-    a candidate containing 'DIFFERS' differs from the original on the inputs."""
+    """Also runs generated workloads: a generator containing 'REFUSE' is refused by the probe,
+    one containing 'FLAT' refused for measuring but checkable; a candidate containing 'DIFFERS'
+    differs from the original on the inputs."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -167,6 +168,10 @@ class FakeWorkloadProfiler(FakeProfiler):
         self.probed.append(generator)
         if "REFUSE" in generator:
             return ProbeResult(ok=False, error="generate_input(8, seed 1) is not deterministic")
+        if "FLAT" in generator:  # the original's cost does not grow: refused, still checkable
+            flat = [{"size": n, "ns": 2000.0} for n in (8, 16, 4096)]
+            why = "one call of the original still takes 2.0 µs at size 4096"
+            return ProbeResult(ok=False, error=why, tried=flat, checkable=True)
         tried = [{"size": n, "ns": target_ns * (n / 4096) ** 2} for n in (512, 1024, 2048, 4096)]
         return ProbeResult(ok=True, size=4096, ns=float(target_ns), tried=tried)
 

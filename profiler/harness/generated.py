@@ -77,6 +77,7 @@ class GeneratedInputs:
             error=data.get("error"),
             wrapped=bool(data.get("wrapped", False)),
             first_only=bool(data.get("first_only", False)),
+            checkable=bool(data.get("checkable", False)),
         )
 
     async def _both(

@@ -95,6 +95,8 @@ async def _one(
         gen, detail, replies = await workloads.prepare(
             app.gateway, app.profiler, None, task, canonical, model
         )
+        if gen is not None and gen.checks_only:  # not a workload to measure on
+            gen = None
         out["llm_calls"] = len(replies)
         out["generated_workload"] = f"size {gen.size}" if gen else None
         gen_v = None

@@ -221,6 +221,7 @@ def test_inputs_on_which_the_original_does_no_more_work_as_they_grow_are_refused
     )
     assert not out["ok"]
     assert "the inputs do not make it work harder as they grow" in str(out["error"])
+    assert out["checkable"] is True  # the original ran on them: they still check candidates
 
 
 def test_timing_under_a_cpu_time_limit_is_refused(tmp_path: Path):

@@ -115,6 +115,26 @@ async def test_a_refused_generator_is_sent_back_once_then_the_tests_are_the_work
     assert all(t.workload is None for t in prof.compared_tasks) and not prof.checked
 
 
+FLAT = "```python\ndef generate_input(size, rng):\n    return (rng.random(),)  # FLAT\n```"
+
+
+async def test_a_generator_refused_only_for_measuring_still_checks_the_candidates():
+    """Seen on ENAMEL's has_close_elements: the original exits early on the model's inputs, so
+    its generator cannot measure; a candidate that sorted its argument in place passed the tests
+    and was accepted as 68 % faster. The refused generator's inputs now check candidates (at
+    sizes up to 1024) while the tests are measured."""
+    wrong = block("    return x + 1  # FAST30 DIFFERS ")
+    x, _llm, prof, _ = executor({A: [FLAT, FLAT, wrong], B: [block("    return x + 1  # FAST20 ")]})
+    result, events = await run(x, make_task(GOOD))
+    prepared = [e for e in events if isinstance(e, ev.WorkloadPrepared)]
+    assert prepared[0].workload is None and "still check candidates" in prepared[0].detail
+    assert next(a.outcome for a in result.attempts if a.stage.value == "refine") == "differs"
+    assert next(sizes for _, sizes in prof.checked)[-1] == 1024  # checked up to 1024
+    assert result.status == "succeeded" and result.accepted_model == B
+    assert result.workload is None  # measured on the tests
+    assert all(t.workload is None for t in prof.compared_tasks)
+
+
 async def test_the_workload_is_kept_in_memory_for_the_same_code():
     memory = CachingMemory((A, B))
     x, llm, prof, _ = executor(

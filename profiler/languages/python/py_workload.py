@@ -390,6 +390,9 @@ def probe_with(
             f"{tried[0]['size']}): the inputs do not make it work harder as they grow (an early "
             "exit?); generate inputs on which it must do its whole work",
             "tried": tried,
+            "checkable": True,  # the original ran on all of them: they still check candidates
+            "wrapped": wrapped,
+            "first_only": reading == "first_only",
         }
     last = make_input(gen, size, seeds[0])
     if isinstance(fn, Remote):
