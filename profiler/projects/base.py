@@ -222,6 +222,9 @@ class Prepared:
     # ``per_iteration_ns`` (a file, whole: a tail of the output could drop some benchmarks).
     timed_argv: Sequence[str] = ()
     per_iteration_ns: Callable[[str], float | None] | None = None
+    # How many of the selected tests the built project has (None: all of them); a test the
+    # build leaves out (a Rust test behind a feature not enabled) is not counted as missing.
+    present: int | None = None
 
     def command(self, k: int) -> list[str]:
         if self.template:

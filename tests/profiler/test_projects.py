@@ -166,6 +166,8 @@ async def test_a_projects_tests_pass_fail_named_and_do_not_build_readably(
     good = task.current_code or ""
     outcome = await daemon.run_tests(task, good)
     assert outcome.passed, outcome.failure_report()
+    if kind == "cargo":  # dedup_exhaustive is selected but not built without its feature
+        assert outcome.total == 4, outcome  # 2 unit tests, 1 integration, 1 doctest
 
     broken = good.replace(*case.bug)
     assert broken != good

@@ -69,6 +69,7 @@ def test_rust_unit_integration_and_doc_tests():
         ("doc:stats::dedup_sorted", "its doc comment's example"),
         ("lib:stats::tests::dedup_small", "calls dedup_sorted"),
         ("lib:stats::tests::dedup_large", "calls dedup_sorted"),
+        ("lib:stats::tests::dedup_exhaustive", "calls dedup_sorted"),  # behind a feature
         ("test:api:join_after_dedup", "calls dedup_sorted"),
     ]
     # A free function's name used as a method elsewhere (`v.join(",")`) is not a call of it.
