@@ -9,24 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import random
-from typing import Any, Protocol
+from typing import Any
 
 from perforch_core import benchmarks
-from perforch_core.models import ProbeResult, Task, Workload
+from perforch_core.models import Task, Workload
+from profiler.client import ProfilerClient
 
 MAX_MS = 50.0  # the judge's level: one call of the canonical solution costs at most this
-
-
-class Prober(Protocol):
-    async def probe_workload(
-        self,
-        task: Task,
-        code: str,
-        generator: str,
-        *,
-        target_ns: int = 5_000_000,
-        sizes: tuple[int, int] | None = None,
-    ) -> ProbeResult: ...
 
 
 def rows() -> dict[str, dict[str, Any]]:
@@ -60,7 +49,7 @@ def reference_generator(enamel_source: str, lid: int) -> str:
 
 
 async def reference_workload(
-    profiler: Prober, task: Task, canonical: str, row: dict[str, Any], max_ns: float
+    profiler: ProfilerClient, task: Task, canonical: str, row: dict[str, Any], max_ns: float
 ) -> tuple[Workload | None, str]:
     """ENAMEL's generator at its largest level whose one call of ``canonical`` costs at most
     ``max_ns``, or None and why not."""

@@ -29,7 +29,7 @@ import statistics
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from rich.console import Console
 
@@ -37,8 +37,8 @@ from perforch_core import benchmarks, workloads
 from perforch_core.errors import PerfOrchError
 from perforch_core.evaluation import Config, Evaluation, JudgedRefinement, fold_of
 from perforch_core.models import Metric, Task, Workload
-from perforch_core.ports import ProfilerPort
 from perforch_core.result import JobResult
+from profiler.client import ProfilerClient
 
 from ..app import App, AppConfig
 from . import enamel, journal, render, study_cmd
@@ -76,14 +76,10 @@ def retry_counts(result: JobResult) -> tuple[int, int, str]:
     return repairs, seconds, accepted
 
 
-class JudgeProfiler(enamel.Prober, workloads.WorkloadProfiler, ProfilerPort, Protocol):
-    """What the judge needs of the profiler (``ProfilerClient`` has it)."""
-
-
 class Judge:
     """ENAMEL's inputs at the largest affordable level, found once per problem."""
 
-    def __init__(self, profiler: JudgeProfiler, max_ns: float) -> None:
+    def __init__(self, profiler: ProfilerClient, max_ns: float) -> None:
         self.profiler = profiler
         self.max_ns = max_ns
         self._workloads: dict[str, tuple[Workload | None, str]] = {}
