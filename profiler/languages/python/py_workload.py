@@ -323,12 +323,12 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
             raw = gen(int(request.get("start_size", 8)), random.Random(request["seeds"][0]))
         except Exception:
             raw = None  # said by the probe below, with the size and seed
-        if isinstance(raw, (tuple, list)) and len(raw) > 1:
-            # Several values for one parameter: the items of the one argument, returned as
-            # if they were the arguments; else the argument and more (a model that adds the
+        if isinstance(raw, (tuple, list)) and len(raw) != 1:
+            # Not one value for one parameter: the items of the one argument, returned as if
+            # they were the arguments; else the argument and more (a model that adds the
             # expected result), when the original runs on the first value alone.
             whole = probe_with(request, fn, lambda size, rng: (gen(size, rng),), "wrapped")
-            if whole["ok"] or not whole.get("raised"):
+            if whole["ok"] or not whole.get("raised") or len(raw) < 2:
                 return whole
             first = probe_with(request, fn, lambda size, rng: (gen(size, rng)[0],), "first_only")
             return first if first["ok"] or not first.get("raised") else whole
