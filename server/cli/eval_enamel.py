@@ -126,7 +126,8 @@ class Judge:
             with_w, canonical, result.final_code, Metric.EXEC_TIME, threshold_pct
         )
         out.update(
-            judged=v.decision == "improved" and out["same_results"] is not False,
+            # Counted only when the change was also shown to return the same results.
+            judged=v.decision == "improved" and out["same_results"] is True,
             judged_pct=round(v.improvement_pct, 2),
             judged_low=round(v.interval_pct.low, 2),
             judged_high=round(v.interval_pct.high, 2),
