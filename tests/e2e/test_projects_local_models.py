@@ -113,7 +113,8 @@ def test_generate_an_emptied_function_of_a_cargo_crate(perforch, workdir: Path):
     )
     r = perforch("generate", "numkit/src/stats.rs::dedup_sorted", "--models", BIG, "--json")
     result = r.json()
-    assert "4 tests of the cargo project" in r.stderr, r.stderr
+    # 5 found statically; dedup_exhaustive is behind a feature the build does not enable
+    assert "5 tests of the cargo project" in r.stderr, r.stderr
     assert r.returncode == (0 if result["status"] == "succeeded" else 1), r.output
     judged = [a["tests"] for a in result["attempts"] if a["tests"]]
     assert judged, result["attempts"]
