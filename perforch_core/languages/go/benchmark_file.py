@@ -106,7 +106,9 @@ def render(task: Task, workload: Workload) -> str:
     decls = "".join(
         f"\t\t\tvar v{i} {'[]' if p.variadic else ''}{p.type}\n" for i, p in enumerate(ps)
     )
+    # Each decode starts from a zero value: Unmarshal into a map keeps what is there.
     decodes = "".join(
+        f"\t\t\t\tv{i} = *new({'[]' if p.variadic else ''}{p.type})\n"
         f"\t\t\t\tif err := json.Unmarshal(args[{i}], &v{i}); err != nil {{\n"
         f'\t\t\t\t\tb.Fatalf("argument {i + 1} ({p.name}): %v", err)\n\t\t\t\t}}\n'
         for i, p in enumerate(ps)
