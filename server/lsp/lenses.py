@@ -27,18 +27,10 @@ ORDER = (Action.OPTIMIZE, Action.FIX, Action.GENERATE)
 _memories: dict[Path, Memory] = {}  # one connection per Memory file, for every lens
 
 
-SEEDS_ONLY = Path(":memory:")  # before the first job creates the Memory file: its seeds
-
-
-async def _memory(path: Path) -> Memory:
-    """The Memory at ``path``; where there is none yet, what a new one holds (the shipped
-    study and notes, in memory: a lens never creates the user's file)."""
-    key = path if path.exists() else SEEDS_ONLY
-    if key not in _memories:
-        _memories[key] = Memory(key)
-        if key == SEEDS_ONLY:
-            await _memories[key].seed()
-    return _memories[key]
+def _memory(path: Path) -> Memory:
+    if path not in _memories:
+        _memories[path] = Memory(path)
+    return _memories[path]
 
 
 async def aclose() -> None:
@@ -84,9 +76,9 @@ async def resolve(
     action = Action(data.get("action", Action.OPTIMIZE.value))
     pool = models or model_settings.default_pool(model_settings.load())
     top: str | None = None
-    if pool:
+    if pool and memory_path.exists():
         try:
-            ranked = await (await _memory(memory_path)).rank(
+            ranked = await _memory(memory_path).rank(
                 STAGE_OF[action],
                 language,
                 keyword_categories(doc),
