@@ -76,6 +76,18 @@ def retry_counts(result: JobResult) -> tuple[int, int, str]:
     return repairs, seconds, accepted
 
 
+def unjudged(why: str) -> dict[str, Any]:
+    """The judge's fields of a change it did not (or could not) measure."""
+    return {
+        "judged": False,
+        "judged_pct": None,
+        "judged_low": None,
+        "judged_high": None,
+        "same_results": None,
+        "judge": why,
+    }
+
+
 class Judge:
     """ENAMEL's inputs at the largest affordable level, found once per problem."""
 
@@ -96,14 +108,7 @@ class Judge:
         self, task: Task, row: dict[str, Any], result: JobResult, threshold_pct: float
     ) -> dict[str, Any]:
         """The judge's fields of a :class:`JudgedRefinement` for a job's final code."""
-        out: dict[str, Any] = {
-            "judged": False,
-            "judged_pct": None,
-            "judged_low": None,
-            "judged_high": None,
-            "same_results": None,
-            "judge": "",
-        }
+        out = unjudged("")
         if not result.changed:
             return out  # the job kept the original: nothing to judge
         w, why = await self.workload(task, row)
@@ -152,14 +157,7 @@ async def _unit(
     try:
         judged = await judge.judge(task, row, result, threshold_pct)
     except PerfOrchError as exc:
-        judged = {
-            "judged": False,
-            "judged_pct": None,
-            "judged_low": None,
-            "judged_high": None,
-            "same_results": None,
-            "judge": f"the judge could not measure: {exc}"[:300],
-        }
+        judged = unjudged(f"the judge could not measure: {exc}"[:300])
     repairs, seconds, accepted = retry_counts(result)
     return JudgedRefinement(
         variant=variant,
