@@ -30,6 +30,7 @@ from . import ranking, seed
 
 log = logging.getLogger("perforch.memory")
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+BUSY_TIMEOUT_S = 30.0  # how long a connection waits for another's write transaction
 
 
 class _Damaged(sqlite3.DatabaseError):
@@ -48,6 +49,22 @@ def _damaged(exc: sqlite3.DatabaseError) -> bool:
             _SQLITE_NOTADB,
         )
     )
+
+
+async def _use_wal(db: aiosqlite.Connection) -> None:
+    """Switch to WAL. On a new file another connection may be switching it at the same moment,
+    and SQLite answers that with "database is locked" at once, without waiting: ask again,
+    until the busy timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
 
 
 def _now() -> str:
@@ -120,13 +137,14 @@ class Memory:
             raise StorageError(f"cannot open Memory at {self.path}: {exc}") from exc
 
     async def _connect(self, check: bool) -> aiosqlite.Connection:
-        db = await aiosqlite.connect(self.path)
+        # A writer (another connection seeding a new Memory) may hold the lock for seconds.
+        db = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT_S)
         try:
             if check:  # an existing file: its pages must be sound before anything is written
                 found = await (await db.execute("PRAGMA quick_check(1)")).fetchone()
                 if found is None or found[0] != "ok":
                     raise _Damaged(f"integrity check: {found[0] if found else '?'}")
-            await db.execute("PRAGMA journal_mode=WAL")
+            await _use_wal(db)
             await db.execute("PRAGMA foreign_keys=ON")
             db.row_factory = aiosqlite.Row
             await self._migrate(db)
@@ -152,12 +170,16 @@ class Memory:
         return aside
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
-        version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
         for number, name, sql in _migrations():
-            if number <= version:
-                continue
             try:
-                await db.execute("BEGIN")
+                # IMMEDIATE, then the version read inside: another connection (a CodeLens
+                # beside the first job, the CLI beside the editor) may be migrating the same
+                # new file right now; this one waits for it and then finds the step done.
+                await db.execute("BEGIN IMMEDIATE")
+                version = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
+                if number <= version:
+                    await db.rollback()
+                    continue
                 for statement in sql.split(";\n"):
                     if statement.strip():
                         await db.execute(statement)
@@ -216,6 +238,12 @@ class Memory:
         priors = seed.paper_priors()
         notes = seed.notes_observations() + seed.study_observations()
         try:
+            await db.execute("BEGIN IMMEDIATE")  # then look again: another may have seeded
+            cursor = await db.execute("SELECT value FROM meta WHERE key = 'seed_version'")
+            found = await cursor.fetchone()
+            if found is not None and found[0] == seed.SEED_VERSION:
+                await db.rollback()
+                return 0
             await db.execute("DELETE FROM priors WHERE source = 'paper'")
             await db.executemany(
                 "INSERT OR REPLACE INTO priors (model, stage, language, category, metric, "

@@ -122,3 +122,37 @@ def test_a_busy_database_is_never_set_aside():
     assert not _damaged(error(sqlite3.OperationalError, "attempt to write a readonly database", 8))
     assert _damaged(error(sqlite3.DatabaseError, "database disk image is malformed", 11))
     assert _damaged(error(sqlite3.DatabaseError, "file is not a database", 26))
+
+
+async def test_connections_opening_a_new_memory_at_once_all_succeed(tmp_path: Path):
+    """The first job creates the Memory file while the editor's CodeLens opens it to rank (and
+    the CLI may start beside the editor): each connection migrates and seeds under SQLite's
+    write lock, re-reading what is done, so none fails with "table models already exists"
+    (seen: the code-server e2e's job ended in an internal error) and the seeds land once."""
+    import asyncio
+
+    pool = ["local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"]
+    async with Memory(tmp_path / "alone.sqlite") as alone:
+        await alone.seed()
+    with sqlite3.connect(tmp_path / "alone.sqlite") as db:
+        (expected,) = db.execute("SELECT COUNT(*) FROM observations").fetchone()
+    for round_ in range(15):
+        path = tmp_path / f"memory-{round_}.sqlite"
+        memories = [Memory(path) for _ in range(4)]
+        try:
+            results = await asyncio.gather(
+                memories[0].seed(),
+                memories[1].seed(),
+                memories[2].rank(Stage.FIX, Language.PYTHON, [], None, pool),
+                memories[3].seed(),
+                return_exceptions=True,
+            )
+        finally:
+            for memory in memories:
+                await memory.aclose()
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        seeded = sorted(r for r in results if isinstance(r, int))
+        assert seeded[:2] == [0, 0] and seeded[2] > 0  # one connection seeded, two found it done
+        with sqlite3.connect(path) as db:
+            (rows,) = db.execute("SELECT COUNT(*) FROM observations").fetchone()
+        assert rows > 0 and rows == expected
