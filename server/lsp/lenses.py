@@ -6,6 +6,8 @@ a lens is on screen."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +24,45 @@ from . import convert
 
 STAGE_OF = {Action.OPTIMIZE: Stage.REFINE, Action.FIX: Stage.FIX, Action.GENERATE: Stage.GENERATE}
 ORDER = (Action.OPTIMIZE, Action.FIX, Action.GENERATE)
+log = logging.getLogger("perforch.lsp")
 
 
 _memories: dict[Path, Memory] = {}  # one connection per Memory file, for every lens
+SEEDS_ONLY = Path(":memory:")  # before the first job creates the Memory file: what it will hold
+_opening: asyncio.Lock | None = None  # made on first use, in the server's loop
 
 
-def _memory(path: Path) -> Memory:
-    if path not in _memories:
-        _memories[path] = Memory(path)
-    return _memories[path]
+async def _memory(path: Path) -> Memory:
+    """The Memory at ``path``; where there is none yet, what a new one holds (the shipped
+    study and notes, seeded into an in-memory database: a lens never creates the user's file).
+    Opened and seeded under a lock: the editor resolves the lenses on screen concurrently,
+    and none may rank from a half-seeded database."""
+    global _opening
+    key = path if path.exists() else SEEDS_ONLY
+    if key in _memories:
+        return _memories[key]
+    if _opening is None:
+        _opening = asyncio.Lock()
+    async with _opening:
+        if key not in _memories:
+            memory = Memory(key)
+            if key == SEEDS_ONLY:
+                try:
+                    await memory.seed()
+                except BaseException:
+                    await memory.aclose()
+                    raise
+            _memories[key] = memory
+    return _memories[key]
 
 
 async def aclose() -> None:
     """Close the lenses' Memory connections (the server is stopping)."""
+    global _opening
     for memory in _memories.values():
         await memory.aclose()
     _memories.clear()
+    _opening = None
 
 
 def lenses(uri: str, functions: list[Function]) -> list[lsp.CodeLens]:
@@ -76,9 +101,9 @@ async def resolve(
     action = Action(data.get("action", Action.OPTIMIZE.value))
     pool = models or model_settings.default_pool(model_settings.load())
     top: str | None = None
-    if pool and memory_path.exists():
+    if pool:
         try:
-            ranked = await _memory(memory_path).rank(
+            ranked = await (await _memory(memory_path)).rank(
                 STAGE_OF[action],
                 language,
                 keyword_categories(doc),
@@ -86,7 +111,8 @@ async def resolve(
                 pool,
             )
             top = ranked[0].model if ranked else None
-        except StorageError:  # a Memory that cannot be read: the lens without a model
+        except StorageError as exc:  # a Memory that cannot be read: the lens without a model
+            log.info("CodeLens without a model: %s", exc)
             top = None
     name = title(action, metric, top)
     args = [
