@@ -9,7 +9,7 @@ paper's sense is ``(before − after) / before × 100 = (1 − 1/r) × 100``.
 **The interval.** A Student-t interval for the mean of the per-process log-ratios
 ``y_i = log r_i`` (``scipy.stats.t``, n − 1 degrees of freedom): its width comes from the
 spread of the per-process values, so it accounts for both sources of noise, with the
-uncertainty of estimating that spread from few processes; and never narrower than ±2 %, nor
+uncertainty of estimating that spread from few processes; and never narrower than ±3.5 %, nor
 than 20 % of the log-ratio (``MIN_HALF_WIDTH``, ``RELATIVE_HALF_WIDTH``: what this machine can
 resolve between processes measured apart). Its
 coverage is measured, not assumed: ``perforch bench fidelity`` reports, per scenario, how often
@@ -48,20 +48,26 @@ Decision = Literal["improved", "not_improved", "inconclusive"]
 
 CONFIDENCE = 0.95  # of the interval reported when the plan stops
 LOOKS = (6, 12)  # processes measured by each look of the plan
-# The narrowest interval a comparison may claim, as a half-width in log-ratio (±2 %). Processes
+# The narrowest interval a comparison may claim, as a half-width in log-ratio (±3.5 %). Processes
 # measured close together agree more closely than processes minutes apart, and about one in
 # forty is disturbed (a ratio of 63 among ratios of 41): the long-run mean sits up to ~1.5 %
 # away from what 4 neighbouring processes show. Measured by ``perforch bench fidelity``: without
 # this floor, scenarios with 40x-75x ratios had intervals a tenth of a percent wide and held the
-# 100-process truth in 60-72 % of runs.
-MIN_HALF_WIDTH = 0.02
+# 100-process truth in 60-72 % of runs. First ±2 %; then ±3.5 % (2026-12-03): a workload on two
+# threads drifts more (its CPU time depends on how the threads are scheduled: the 100-process
+# references spread 3-6 % per process, against ~1 % for one thread), and with ±2 % the "two
+# threads vs one" scenario held its truth in 84-88 % of runs in C++, Go, Python and Rust. With
+# ±3.5 %: 94-98 %, and not one decision nor stopping look of the 1,750 stored comparisons
+# changed (±4 % starts sending A/A comparisons to the second look). Chosen on those runs
+# (`--replay`), so the next full run is its test.
+MIN_HALF_WIDTH = 0.035
 # … and the ratio of two dissimilar workloads moves with the machine's state: in the fidelity
 # runs it switched between two modes for seconds to minutes at a time (Go's recursion scenario
 # 5.3x or 7.3x, Rust's allocation 40x or 82x, Java's boxing 28x or 63x, C++'s hash set against
 # a sorted vector 0.36 or 0.50), which no comparison lasting a second or two can average over.
 # Half the distance between the modes was 8-11 % of |log ratio| in the first three and 20 % in
 # C++'s hash set, so the interval is never narrower than 20 % of |log ratio| either side:
-# ±15 % at a 2x ratio, 19x-84x at 40x; ±2 % (the floor above) up to a 1.11x ratio, ±5 % at
+# ±15 % at a 2x ratio, 19x-84x at 40x; ±3.5 % (the floor above) up to a 1.19x ratio, ±5 % at
 # 1.3x, so decisions near the threshold are untouched (replayed: not one decision of the 1,750
 # stored comparisons changed). First 10 % (runs of 2026-12-02,
 # C++, Rust, Go: coverage 84-90 % → 92-100 %), then 20 % for C++'s hash set (84 % → 100 %),
