@@ -311,6 +311,19 @@ class HotspotsResult(_Frozen):
     error: str | None = None
 
 
+class TestInputs(_Frozen):
+    """The arguments the tests call the function with, as Python literals (``test_inputs``):
+    differential testing checks candidates on them too."""
+
+    __test__ = False  # not a pytest class
+
+    ok: bool
+    inputs: tuple[str, ...] = ()
+    calls: int = Field(default=0, description="calls of the function the tests made")
+    unreadable: int = Field(default=0, description="of them, with arguments that are not literals")
+    error: str | None = None
+
+
 class Task(_Frozen):
     """One function to generate, fix or optimize, with everything needed to test it."""
 

@@ -91,26 +91,96 @@ async def prepare_workload(run: Run, code: str, model: str) -> bool:
 
 
 async def differs(run: Run, code: str, candidate: str) -> str | None:
-    """Why ``candidate`` does not behave as ``code`` on the generated inputs (None: it
-    does, or there is no workload to check it on): the measured workload's, else a
-    checks-only generator's."""
-    workload = run.task.workload or run.checks
+    """Why ``candidate`` does not behave as ``code`` (None: it does, or there is nothing to
+    check it on): on the generated inputs (the measured workload's, else a checks-only
+    generator's), then on the arguments the tests call the function with — where a test
+    checks less than everything (a length, a property) or not the arguments afterwards."""
     profiler = workloads.usable_profiler(run.x.profiler)
-    if workload is None or profiler is None:
+    if profiler is None:
         return None
-    try:
-        result = await profiler.differential(
-            run.task,
+    workload = run.task.workload or run.checks
+    if workload is not None:
+        why = await _differential(
+            run,
             code,
             candidate,
             workload.generator,
             workloads.sizes(workload),
             list(workload.seeds),
+            "a generated input",
         )
+        if why is not None:
+            return why
+    generator = await _tests_generator(run, code)
+    if generator is None:
+        return None
+    sizes = list(range(len(run.tests_inputs or ())))
+    return await _differential(run, code, candidate, generator, sizes, [0], "an input of its tests")
+
+
+async def _differential(
+    run: Run,
+    code: str,
+    candidate: str,
+    generator: str,
+    sizes: list[int],
+    seeds: list[int],
+    where: str,
+) -> str | None:
+    profiler = workloads.usable_profiler(run.x.profiler)
+    assert profiler is not None
+    try:
+        result = await profiler.differential(run.task, code, candidate, generator, sizes, seeds)
     except ProfilerError as exc:
         return f"could not be checked against the original: {exc}"
     if result.ok:
         return None
     if result.mismatch is not None:
-        return workloads.describe_mismatch(result.mismatch)
+        return workloads.describe_mismatch(result.mismatch, where)
     return f"could not be checked against the original: {result.error}"
+
+
+async def _tests_generator(run: Run, code: str) -> str | None:
+    """The arguments the tests call the original with, as a generator (read once per job);
+    None where there are none to check on: the profiler does not read them for this kind of
+    tests, none is a literal, or the original itself answers them differently from one call
+    to the next (it is not deterministic, and no candidate could match it)."""
+    if run.tests_inputs is None:
+        run.tests_inputs = ()
+        inputs = await _read_tests_inputs(run, code)
+        if inputs:
+            try:
+                generator = workloads.tests_generator(inputs)
+            except (ValueError, SyntaxError) as exc:  # the profiler's literals are checked
+                log.warning("the tests' inputs are not literals: %s", exc)
+                return None
+            sizes = list(range(len(inputs)))
+            why = await _differential(run, code, code, generator, sizes, [0], "its tests' input")
+            if why is None:
+                run.tests_inputs = inputs
+            else:
+                log.info("the tests' inputs do not check candidates: the original %s", why)
+    if not run.tests_inputs:
+        return None
+    return workloads.tests_generator(run.tests_inputs)
+
+
+async def _read_tests_inputs(run: Run, code: str) -> tuple[str, ...]:
+    if not hasattr(run.x.profiler, "test_inputs"):
+        return ()
+    try:
+        found = await run.x.profiler.test_inputs(run.task, code)
+    except ProfilerError as exc:
+        log.info("the tests' inputs were not read: %s", exc)
+        return ()
+    if not found.ok:
+        log.info("the tests' inputs were not read: %s", found.error)
+        return ()
+    log.info(
+        "the tests call %s %d times; %d distinct literal inputs kept (%d not literals)",
+        run.task.entry_point,
+        found.calls,
+        len(found.inputs),
+        found.unreadable,
+    )
+    return tuple(found.inputs)

@@ -83,6 +83,7 @@ class Run:
         self.scaling: Scaling | None = None  # complexity evidence for the accepted refinement
         self.explanation: Explanation | None = None  # the accepting model's own words
         self.checks: Workload | None = None  # a generator that only checks candidates
+        self.tests_inputs: tuple[str, ...] | None = None  # the tests' calls (None: not read yet)
 
     @property
     def attempts(self) -> list[Attempt]:

@@ -21,8 +21,10 @@ projects, and Go and Rust methods, keep their tests so far.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from . import complexity, languages
@@ -129,10 +131,25 @@ def sizes(workload: Workload) -> list[int]:
     return sorted({s for s in DIFF_SIZES if s < workload.size} | {workload.size})
 
 
-def describe_mismatch(m: Mismatch) -> str:
+def describe_mismatch(m: Mismatch, where: str = "a generated input") -> str:
     return (
-        f"differs from the original on a generated input ({m.why}): "
+        f"differs from the original on {where} ({m.why}): "
         f"{m.input} → original {m.original}, candidate {m.candidate}"
+    )
+
+
+def tests_generator(inputs: Sequence[str]) -> str:
+    """The tests' own inputs (Python literals, from the profiler's ``test_inputs``) as a
+    generator: ``generate_input(i, rng)`` returns the i-th, so differential testing runs them
+    at sizes 0 … n − 1. ``ValueError`` when one is not a literal (nothing else is embedded)."""
+    for text in inputs:
+        ast.literal_eval(text)
+    rows = "".join(f"    {text},\n" for text in inputs)
+    return (
+        '"""The arguments the tests called the function with (read by PerfOrch)."""\n\n'
+        f"CASES = [\n{rows}]\n\n\n"
+        "def generate_input(size, rng):  # size: which of the tests' calls\n"
+        "    return CASES[size]\n"
     )
 
 

@@ -298,6 +298,16 @@ class ProfilerClient:
         result = await self._request("workload_inputs", params.model_dump(mode="json"))
         return p.InputsResult.model_validate(result)
 
+    async def test_inputs(self, task: Task, code: str) -> p.TestInputs:
+        """The arguments ``code``'s tests call the function with, as Python literals."""
+        params = p.TestInputsParams(
+            program=program_for(task, self.interpreter),
+            source=task.program(code),
+            timeout_s=self.test_timeout_s,
+        )
+        result = await self._request("test_inputs", params.model_dump(mode="json"))
+        return p.TestInputs.model_validate(result)
+
     async def hotspots(self, task: Task, code: str) -> p.HotspotsResult:
         """The function's lines by their share of its time on its workload."""
         params = p.HotspotsParams(

@@ -127,6 +127,16 @@ class Daemon:
             result: BaseModel = await h.hotspots(params)
             return result
 
+    async def test_inputs(self, params: p.TestInputsParams, rid: Any, send: Send) -> BaseModel:
+        h = self.harness(params.program)
+        if not hasattr(h, "test_inputs"):
+            why = f"the tests' inputs are not read for {params.program.language.value} yet"
+            return p.TestInputs(ok=False, error=why)
+        async with self.tests_slots:
+            await self._progress(send, rid, "reading the tests' inputs")
+            result: BaseModel = await h.test_inputs(params)
+            return result
+
     async def scaling(self, params: p.ScalingParams, rid: Any, send: Send) -> BaseModel:
         async with self.tests_slots:
             await self._progress(send, rid, "calling both versions at growing input sizes")
@@ -194,6 +204,7 @@ class Daemon:
         "differential": (p.DifferentialParams, "differential"),
         "scaling": (p.ScalingParams, "scaling"),
         "hotspots": (p.HotspotsParams, "hotspots"),
+        "test_inputs": (p.TestInputsParams, "test_inputs"),
         "workload_inputs": (p.InputsParams, "workload_inputs"),
     }
 

@@ -24,6 +24,7 @@ from perforch_core.models import (
     Metric,
     ProbeResult,
     ScalingResult,
+    TestInputs,
     TestSpec,
     Workload,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "HotspotsResult",
     "ProbeResult",
     "ScalingResult",
+    "TestInputs",
 ]  # the core's types, on the wire as they are
 
 
@@ -186,6 +188,14 @@ class ScalingParams(_Params):
 
 class HotspotsParams(_Params):
     """Where the function's time goes, per line, on its workload (profile feedback)."""
+
+    program: Program
+    source: str
+    timeout_s: float = 60.0
+
+
+class TestInputsParams(_Params):
+    """The arguments the function's tests call it with (differential testing's other inputs)."""
 
     program: Program
     source: str

@@ -122,3 +122,56 @@ async def test_the_hot_lines_are_the_quadratic_inner_loop(client: ProfilerClient
     assert sum(h.share for h in top) > 0.6
     assert all(h.hits > 10_000 for h in top)  # ~300²/2 per input, three inputs
     assert "items[i] == items[j]" in {h.offset: h.code for h in top}[3]
+
+
+# HumanEval's shape: check(candidate) asserting on a few calls; it reads the result only.
+MEDIAN_CHECK = """def check(candidate):
+    assert candidate([3, 1, 2]) == 2
+    assert candidate([5, 4, 1, 2, 3]) == 3
+    assert candidate([7]) == 7
+    assert candidate([3, 1, 2]) == 2
+"""
+MEDIAN = "def median(xs):\n    return sorted(xs)[len(xs) // 2]\n"
+SORTS_IN_PLACE = "def median(xs):\n    xs.sort()\n    return xs[len(xs) // 2]\n"
+
+
+def median_task(kind: str = "check", source: str = MEDIAN_CHECK) -> Task:
+    return Task(
+        id="t::median",
+        language=Language.PYTHON,
+        entry_point="median",
+        module="stats_mod",
+        signature="def median(xs):",
+        tests=TestSpec(kind=kind, source=source, origin="t"),
+    )
+
+
+async def test_the_tests_inputs_are_read_and_catch_a_candidate_the_tests_let_through(
+    client: ProfilerClient,
+):
+    """The arguments of the tests' calls, read before each call runs, distinct, as literals;
+    on them the candidate that sorts its argument in place (its tests pass: they never look
+    at the argument again) differs from the original."""
+    from perforch_core import workloads
+
+    found = await client.test_inputs(median_task(), MEDIAN)
+    assert found.ok, found
+    assert found.inputs == ("([3, 1, 2],)", "([5, 4, 1, 2, 3],)", "([7],)")
+    assert found.calls == 4 and found.unreadable == 0
+    assert (await client.run_tests(median_task(), SORTS_IN_PLACE)).passed
+    generator = workloads.tests_generator(found.inputs)
+    sizes = list(range(len(found.inputs)))
+    same = await client.differential(median_task(), MEDIAN, MEDIAN, generator, sizes, [0])
+    assert same.ok and same.checked == 3, same
+    wrong = await client.differential(median_task(), MEDIAN, SORTS_IN_PLACE, generator, sizes, [0])
+    assert not wrong.ok and wrong.mismatch is not None, wrong
+    assert "mutates its input" in wrong.mismatch.why and wrong.mismatch.input == "([3, 1, 2],)"
+
+
+async def test_the_tests_inputs_of_doctests_and_objects(client: ProfilerClient):
+    """Doctest examples are read the same way; an argument that is no literal (an object) is
+    counted and not kept."""
+    doctest = ">>> median([2, 9, 4])\n4\n>>> median(range(3))\n1\n"
+    found = await client.test_inputs(median_task("doctest", doctest), MEDIAN)
+    assert found.ok and found.inputs == ("([2, 9, 4],)",), found
+    assert found.calls == 2 and found.unreadable == 1

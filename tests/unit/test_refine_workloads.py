@@ -245,3 +245,68 @@ async def test_the_refine_prompt_says_where_the_time_goes_and_how_it_grows():
     x, llm, _, _ = executor({A: [GENERATOR, block("    return x + 1  # FAST30 ")]})
     await run(x, make_task(GOOD))
     assert "Where the function's time goes" not in llm.calls[1][1][-1].content
+
+
+class ReadingProfiler(FakeWorkloadProfiler):
+    """Also reads the tests' inputs: two literals. On them (a generator holding ``CASES``), a
+    candidate marked 'SORTS' changes its argument, and an original marked 'RANDOM' answers
+    differently from one call to the next."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read = 0
+
+    async def test_inputs(self, task, code):
+        from perforch_core.models import TestInputs
+
+        self.read += 1
+        return TestInputs(ok=True, inputs=("([3, 1, 2],)", "([],)"), calls=5)
+
+    async def differential(self, task, baseline, candidate, generator, sizes, seeds=None, **kw):
+        from perforch_core.models import DifferentialResult, Mismatch
+
+        if "CASES" not in generator:
+            return await super().differential(task, baseline, candidate, generator, sizes, seeds)
+        self.checked.append((candidate, sizes))
+        assert sizes == [0, 1] and seeds == [0]
+        if "RANDOM" in candidate or "SORTS" in candidate:
+            why = "the arguments differ afterwards (one of them mutates its input)"
+            found = Mismatch(
+                size=0, seed=0, why=why, input="([3, 1, 2],)", original="3", candidate="3"
+            )
+            return DifferentialResult(ok=False, checked=1, mismatch=found)
+        return DifferentialResult(ok=True, checked=2)
+
+
+async def test_a_candidate_is_checked_on_the_tests_own_inputs_too():
+    """No generated workload (the generator is refused twice): the candidate that sorts its
+    argument in place passes the tests, and is rolled back on the tests' first input; the
+    other is checked on the same inputs, read once, and accepted."""
+    prof = ReadingProfiler()
+    llm = FakeLLM(
+        {
+            A: [REFUSED, REFUSED, block("    return x + 1  # SORTS FAST50 ")],
+            B: [block("    return 1 + x  # FAST20 ")],
+        }
+    )
+    x = Executor(llm, prof, FakeMemory((A, B)), [A, B])
+    result, events = await run(x, make_task(GOOD), Policy(repair_rounds=0))
+    assert result.accepted_model == B
+    assert [a.outcome for a in result.attempts] == ["differs", "improved"]
+    (rolled,) = [e for e in events if isinstance(e, ev.RolledBack)]
+    assert rolled.reason.startswith("differs from the original on an input of its tests")
+    assert "([3, 1, 2],)" in rolled.reason and "mutates its input" in rolled.reason
+    assert prof.read == 1
+    # The original against itself first, then each candidate.
+    assert [c for c, _ in prof.checked][0] == GOOD
+    assert all("SORTS" not in cand for _, cand in prof.compared)  # never measured
+
+
+async def test_an_original_that_does_not_agree_with_itself_is_not_checked_on_its_tests():
+    prof = ReadingProfiler()
+    original = "def f(x):\n    return x + 1  # RANDOM\n"
+    llm = FakeLLM({A: [REFUSED, REFUSED, block("    return x + 1  # FAST30 ")]})
+    x = Executor(llm, prof, FakeMemory((A, B)), [A, B])
+    result, _ = await run(x, make_task(original), Policy(repair_rounds=0))
+    assert result.accepted_model == A
+    assert [c for c, _ in prof.checked] == [original]  # the self-check only

@@ -37,6 +37,8 @@ from ...protocol import (
     HotspotsResult,
     Program,
     RunTestsParams,
+    TestInputs,
+    TestInputsParams,
 )
 from ...sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
 from ...toolchains import launcher
@@ -209,6 +211,21 @@ class PythonHarness(GeneratedInputs):
             detail = (data or {}).get("harness_error") or run.crashed_reason or "no result"
             return HotspotsResult(ok=False, error=str(detail)[:600])
         return HotspotsResult(ok=True, lines=data["lines"])
+
+    async def test_inputs(self, params: TestInputsParams) -> TestInputs:
+        """The arguments the tests call the function with (``inputs``), read from the tests
+        themselves: the program's generated workload, if any, is left out."""
+        program = params.program.model_copy(update={"workload": None})
+        data, run = await self._run(program, [params.source], {"mode": "inputs"}, params.timeout_s)
+        if data is None or "harness_error" in data:
+            detail = (data or {}).get("harness_error") or run.crashed_reason or "no result"
+            return TestInputs(ok=False, error=str(detail)[:600])
+        return TestInputs(
+            ok=True,
+            inputs=tuple(data["inputs"]),
+            calls=int(data["calls"]),
+            unreadable=int(data["unreadable"]),
+        )
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
         data, run = await self._run(
