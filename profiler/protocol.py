@@ -194,12 +194,9 @@ class HotspotsParams(_Params):
     timeout_s: float = 60.0
 
 
-class TestInputsParams(_Params):
-    """The arguments the function's tests call it with (differential testing's other inputs)."""
-
-    program: Program
-    source: str
-    timeout_s: float = 60.0
+class TestInputsParams(RunTestsParams):
+    """The arguments the function's tests call it with (differential testing's other inputs):
+    the tests run on ``source`` as they do for ``run_tests``."""
 
 
 class MeasureParams(_Params):

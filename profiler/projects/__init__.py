@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import ProjectSpec, TestOutcome
+from perforch_core.models import ProjectSpec, TestInputs, TestOutcome
 
 from .. import stages
 from ..protocol import RunTestsParams, TraceResult
@@ -74,6 +74,18 @@ async def run_tests(params: RunTestsParams) -> TestOutcome:
         params,
         "building and testing",
         lambda run, spec, wd, cache: run.run(spec, wd, cache, params),
+    )
+
+
+async def test_inputs(params: RunTestsParams) -> TestInputs:
+    """Run the project's selected tests on ``params.source``, reading the function's arguments."""
+    spec = params.program.tests.project
+    if spec is not None and not spec.tests:
+        return TestInputs(ok=False, error="no test of the project exercises the function")
+    return await _on_a_copy(
+        params,
+        "reading the tests' inputs",
+        lambda run, spec, wd, cache: run.test_inputs(spec, wd, cache, params),
     )
 
 

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import SKIP_DIRS, Metric, ProjectSpec, TestFailure, TestOutcome
+from perforch_core.models import (
+    SKIP_DIRS,
+    Metric,
+    ProjectSpec,
+    TestFailure,
+    TestInputs,
+    TestOutcome,
+)
 
 from ..harness.base import ProcessResult
 from ..protocol import CompareParams, RunTestsParams, TraceResult
@@ -285,6 +292,12 @@ class Runner:
             f"tracing the tests of {spec.kind} projects is not supported",
             hint="their tests are found by a static search for calls",
         )
+
+    async def test_inputs(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TestInputs:
+        """The arguments the selected tests call the function with (the copy in ``wd``)."""
+        return TestInputs(ok=False, error=f"the tests' inputs are not read in {spec.kind} projects")
 
     async def compare_once(
         self,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Metric, ProjectSpec, TestOutcome
+from perforch_core.models import Metric, ProjectSpec, TestInputs, TestOutcome
 
 from .. import stages
 from ..harness import process_memory as pm
@@ -47,7 +47,7 @@ from ..protocol import (
 )
 from ..sandbox import NOBODY, Limits, workdir
 from ..toolchains import launcher
-from . import _runners, lock, run_tests, runner
+from . import _runners, lock, run_tests, runner, test_inputs
 from .base import TIMED_OUTPUT, Prepared, Step, copy_project, project_cache, step
 
 PAIRS = 5
@@ -108,6 +108,9 @@ class ProjectHarness:
 
     async def run_tests(self, params: RunTestsParams) -> TestOutcome:
         return await run_tests(params)
+
+    async def test_inputs(self, params: RunTestsParams) -> TestInputs:
+        return await test_inputs(params)
 
     # -- generated inputs (the runner's, where its language has them) ---------------------
     def _inputs(self, program: Program) -> Any:

@@ -111,6 +111,30 @@ async def test_a_pytest_projects_function_is_probed_checked_measured_and_scaled(
     assert evidence.exponent_after is not None and evidence.exponent_after < 1.4, evidence
 
 
+async def test_a_pytest_projects_tests_inputs_are_read_from_its_selected_tests(
+    client: ProfilerClient,
+):
+    """intervalkit's tests call has_duplicates with fixtures, parametrized cases and from a
+    unittest class: every call's arguments are read, the duplicates once; on them a candidate
+    that only looks at neighbours differs from the original."""
+    from pathlib import Path
+
+    from perforch_core import source, workloads
+
+    path = Path(__file__).resolve().parents[1] / "fixtures/projects/python/intervalkit"
+    task = source.task_from_file(path / "src/intervalkit/words.py", "has_duplicates")
+    code = task.current_code or ""
+    found = await client.test_inputs(task, code)
+    assert found.ok and found.unreadable == 0, found
+    assert found.calls == len(found.inputs) == 8  # 2 with the fixture, 5 cases, 1 unittest
+    assert {"([],)", "([1, 1],)", "(['a', 'b', 'a'],)", "([[1], [2], [1]],)"} <= set(found.inputs)
+    generator = workloads.tests_generator(found.inputs)
+    sizes = list(range(len(found.inputs)))
+    diff = await client.differential(task, code, NEIGHBOURS, generator, sizes, [0])
+    assert not diff.ok and diff.mismatch is not None, diff
+    assert diff.mismatch.why == "the return values differ"
+
+
 async def test_the_hot_lines_are_the_quadratic_inner_loop(client: ProfilerClient):
     """Profile feedback: on its workload, the original's time is in the inner loop's two lines
     (offsets 2 and 3 after the def line), with their executions per run."""

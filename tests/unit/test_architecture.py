@@ -9,7 +9,7 @@ import perforch_core
 import server
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTEST_PLUGINS = ("pytest_bench.py", "pytest_trace.py")
+PYTEST_PLUGINS = ("pytest_bench.py", "pytest_trace.py", "pytest_inputs.py")
 
 
 def _imports(package: str) -> dict[Path, set[str]]:
@@ -60,9 +60,10 @@ def test_profiler_depends_on_stdlib_pydantic_and_the_wire_types_only():
 
     # pyseccomp: the sandbox's seccomp layer (ctypes over libseccomp2), a deliberate addition;
     # numpy and scipy: the decision's statistics (profiler/stats.py).
-    # py_measuring: shipped beside the Python sandbox scripts (py_runner, pytest_bench), which
-    # import it by that name inside the sandbox.
-    allowed = {"pydantic", "profiler", "__future__", "pyseccomp", "numpy", "scipy", "py_measuring"}
+    # py_measuring, py_inputs: shipped beside the Python sandbox scripts (py_runner and the
+    # pytest plugins), which import them by those names inside the sandbox.
+    shipped = {"py_measuring", "py_inputs"}
+    allowed = {"pydantic", "profiler", "__future__", "pyseccomp", "numpy", "scipy", *shipped}
     shared = {"perforch_core.models", "perforch_core.errors"}
     # The pytest plugins the profiler copies into the sandbox run under pytest in the user's
     # interpreter, never in the daemon.

@@ -298,7 +298,9 @@ async def test_a_candidate_is_checked_on_the_tests_own_inputs_too():
     assert "([3, 1, 2],)" in rolled.reason and "mutates its input" in rolled.reason
     assert prof.read == 1
     # The original against itself first, then each candidate.
-    assert [c for c, _ in prof.checked][0] == GOOD
+    checked = [c for c, _ in prof.checked]
+    assert len(checked) == 3 and checked[0] == GOOD
+    assert "SORTS" in checked[1] and "FAST20" in checked[2]
     assert all("SORTS" not in cand for _, cand in prof.compared)  # never measured
 
 

@@ -45,6 +45,7 @@ from ...toolchains import launcher
 
 RUNNER = "py_runner.py"
 SAMPLING = "py_measuring.py"  # what the runner shares with pytest_bench, shipped beside it
+INPUTS = "py_inputs.py"  # what it shares with pytest_inputs: reading the tests' arguments
 WORKLOAD_RUNNER = "py_workload.py"  # generated inputs: probing a generator, differential tests
 COUNT_DIR = "/perforch"  # the work dir inside the sandbox for instruction counts
 PAIRS = 6  # A/B pairs per process: the interval is over processes (six of them, apart)
@@ -76,6 +77,7 @@ class PythonHarness(GeneratedInputs):
         self.limits = limits or Limits(address_space_mb=4096)
         self._runner_source = resources.files(__package__).joinpath(RUNNER).read_text()
         self._sampling_source = resources.files(__package__).joinpath(SAMPLING).read_text()
+        self._inputs_source = resources.files(__package__).joinpath(INPUTS).read_text()
         self._workload_source = resources.files(__package__).joinpath(WORKLOAD_RUNNER).read_text()
         self._usable: set[str] = set()
 
@@ -119,6 +121,7 @@ class PythonHarness(GeneratedInputs):
         with workdir("perforch-py-") as wd:
             (wd / RUNNER).write_text(self._runner_source)
             (wd / SAMPLING).write_text(self._sampling_source)
+            (wd / INPUTS).write_text(self._inputs_source)
             paths = []
             for i, src in enumerate(sources):
                 name = (

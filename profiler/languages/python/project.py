@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from perforch_core.errors import HarnessError
-from perforch_core.models import Metric, ProjectSpec, TestOutcome
+from perforch_core.models import Metric, ProjectSpec, TestInputs, TestOutcome
 
 from ...harness import contract, python_exe
 from ...harness.base import ProcessResult
@@ -97,6 +97,7 @@ def _pytest_step(spec: ProjectSpec, exe: str, extra: list[str], plugins: bool = 
 
 
 TRACE_PLUGIN = "perforch_pytest_trace"
+INPUTS_PLUGIN = "perforch_pytest_inputs"
 
 
 class PytestRunner(Runner):
@@ -158,6 +159,37 @@ class PytestRunner(Runner):
             return TraceResult(error=build_failure("collecting the tests", run).error)
         data = json.loads(found.read_text())
         return TraceResult(reached=list(data["reached"]), ran=int(data["ran"]))
+
+    async def test_inputs(
+        self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
+    ) -> TestInputs:
+        """The selected tests on the copy, each under ``py_inputs.Recorder``: the arguments
+        they call the function with (``pytest_inputs.py``)."""
+        plugins = wd / "plugins"
+        plugins.mkdir()
+        for name, shipped in ((f"{INPUTS_PLUGIN}.py", "pytest_inputs.py"), ("py_inputs.py",) * 2):
+            text = resources.files(__package__).joinpath(shipped).read_text()
+            (plugins / name).write_text(text)
+        request = {
+            "function": params.program.entry_point,
+            "file": f"/{spec.file}",
+            "out": f"{INSIDE}/inputs.json",
+        }
+        (wd / "inputs-request.json").write_text(json.dumps(request))
+        exe = interpreter(spec, params.program.interpreter)
+        extra = ["-p", INPUTS_PLUGIN, f"--perforch-inputs={INSIDE}/inputs-request.json"]
+        run = await step(wd, cache, _pytest_step(spec, exe, extra, True), params.timeout_s)
+        found = wd / "inputs.json"
+        if not found.is_file():
+            why = build_failure("running the tests", run).error or "no result"
+            return TestInputs(ok=False, error=why[:600])
+        data = json.loads(found.read_text())
+        return TestInputs(
+            ok=True,
+            inputs=tuple(data["inputs"]),
+            calls=int(data["calls"]),
+            unreadable=int(data["unreadable"]),
+        )
 
     async def compare_once(
         self,

@@ -5,6 +5,8 @@ candidate module(s). Modes:
 
 - ``test``: import the candidate, run its tests (doctest / test functions / HumanEval ``check``)
   and write the outcome.
+- ``inputs``: run the tests on the original, reading the arguments of each call of the
+  function (``py_inputs.py``): differential testing's other inputs.
 - ``compare``: import baseline (A) and candidate (B) side by side in this one process, turn the
   tests (or, when the request carries a ``workload``, the generated inputs) into a workload,
   calibrate K calls per batch (doubling until a batch costs ≥ 2 ms CPU), warm up, then run
@@ -420,9 +422,6 @@ def mode_compare(req: dict) -> dict:  # type: ignore[type-arg]
 
 HOT_LINES = 5
 HOT_MIN_NS = 50_000_000  # the traced workload repeats for at least this long (wall)
-INPUTS_MAX = 64  # distinct argument tuples kept from the tests' calls
-INPUT_REPR_MAX = 100_000  # characters of one argument tuple's literal
-CO_VARARGS, CO_VARKEYWORDS = 0x04, 0x08  # inspect's flags, without importing inspect
 
 
 def mode_hotspots(req: dict) -> dict:  # type: ignore[type-arg]
@@ -486,69 +485,22 @@ def mode_hotspots(req: dict) -> dict:  # type: ignore[type-arg]
     return {"lines": lines, "runs": runs}
 
 
-def _literal(value: object) -> str | None:
-    """``repr(value)`` when it reads back as an equal value of the same types (a literal);
-    None for anything else (objects, sets' ``set()``, values over ``INPUT_REPR_MAX``)."""
-    try:
-        text = repr(value)
-    except Exception:
-        return None
-    if len(text) > INPUT_REPR_MAX:
-        return None
-    try:
-        back = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-    return text if back == value and _same_types(value, back) else None
-
-
-def _same_types(a: object, b: object) -> bool:
-    """Equal values whose types also agree throughout (``1 == 1.0 == True`` does not do)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return all(_same_types(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return all(_same_types(a[k], b[k]) for k in a)
-    return True
-
-
 def mode_inputs(req: dict) -> dict:  # type: ignore[type-arg]
     """The arguments the tests call the function with, as Python literals, read at each call
-    before its body runs (so before it could change them): at most ``INPUTS_MAX`` distinct
-    ones. Calls whose arguments are not literals (objects, generators) are counted, not kept;
-    so is a function taking ``*args`` or ``**kwargs``."""
+    before its body runs (so before it could change them; ``py_inputs.Recorder``)."""
+    from py_inputs import Recorder  # shipped beside this script
+
     path = req["paths"][0]
     module = load_module(req["module"], path)
     suite = Suite(req["tests"], module, req["module"], req["entry_point"], "i")
-    entry = req["entry_point"]
-    kept: list[str] = []
-    seen: set[str] = set()
-    counts = {"calls": 0, "unreadable": 0}
-
-    def calls(frame, event, arg):  # type: ignore[no-untyped-def]
-        code = frame.f_code
-        if event != "call" or code.co_name != entry or code.co_filename != path:
-            return
-        counts["calls"] += 1
-        if code.co_flags & (CO_VARARGS | CO_VARKEYWORDS):
-            counts["unreadable"] += 1
-            return
-        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
-        text = _literal(tuple(frame.f_locals[n] for n in names))
-        if text is None:
-            counts["unreadable"] += 1
-        elif text not in seen and len(kept) < INPUTS_MAX:
-            seen.add(text)
-            kept.append(text)
-
+    recorder = Recorder(req["entry_point"], path)
     with contextlib.redirect_stdout(io.StringIO()):
-        sys.setprofile(calls)
+        recorder.start()
         try:
             total, failures = suite.run()
         finally:
-            sys.setprofile(None)
-    return {"inputs": kept, "passed": total > 0 and not failures, **counts}
+            recorder.stop()
+    return {**recorder.result(), "passed": total > 0 and not failures}
 
 
 def main() -> None:
