@@ -199,3 +199,41 @@ async def test_the_tests_inputs_of_doctests_and_objects(client: ProfilerClient):
     found = await client.test_inputs(median_task("doctest", doctest), MEDIAN)
     assert found.ok and found.inputs == ("([2, 9, 4],)",), found
     assert found.calls == 2 and found.unreadable == 1
+
+
+LAZY = """def pairs(items):
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            yield items[i], items[j]
+"""
+LAZY_FASTER = "import itertools\n\ndef pairs(items):\n    return itertools.combinations(items, 2)\n"
+PAIRS_GENERATOR = (
+    "def generate_input(size, rng):\n    return ([rng.randint(0, 9) for _ in range(size)],)\n"
+)
+
+
+async def test_a_lazy_function_is_measured_on_what_drawing_its_result_costs(
+    client: ProfilerClient,
+):
+    """A generator function returns at once; its work is in the drawing. The probe scales the
+    inputs on the drawing's cost and the comparison times it (milliseconds a call, not the
+    microsecond a generator object costs)."""
+    lazy = Task(
+        id="t::pairs",
+        language=Language.PYTHON,
+        entry_point="pairs",
+        module="pairs_mod",
+        signature="def pairs(items):",
+        tests=TestSpec(kind="doctest", source=">>> list(pairs([1, 2]))\n[(1, 2)]\n", origin="t"),
+    )
+    probe = await client.probe_workload(lazy, LAZY, PAIRS_GENERATOR, target_ns=3_000_000)
+    assert probe.ok and probe.size is not None and probe.ns is not None, probe
+    assert probe.ns >= 3_000_000 and probe.size > 64
+    workload = Workload(
+        generator=PAIRS_GENERATOR, size=probe.size, origin="t", per_call_ns=probe.ns
+    )
+    lazy = lazy.model_copy(update={"workload": workload})
+    same = await client.differential(lazy, LAZY, LAZY_FASTER, PAIRS_GENERATOR, [0, 5, 50])
+    assert same.ok, same
+    verdict = await client.compare(lazy, LAZY, LAZY_FASTER, Metric.EXEC_TIME, 5.0)
+    assert verdict.before.summary > 1_000_000, verdict  # ns per run: the drawing, timed

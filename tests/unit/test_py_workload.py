@@ -321,3 +321,53 @@ def test_a_remote_skips_what_the_function_prints_and_names_a_runtimes_last_words
     proc.stdin.close()
     assert proc.wait(10) == 0
     proc.stdout.close()
+
+
+# A lazy function, as most of toolz's are: the work happens as the caller draws the result.
+LAZY_PAIRS = """
+def pairs(items):
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            yield items[i], items[j]
+"""
+LAZY_PAIRS_MAP = """
+import itertools
+def pairs(items):
+    return itertools.combinations(items, 2)
+"""
+EAGER_PAIRS = """
+import itertools
+def pairs(items):
+    return list(itertools.combinations(items, 2))
+"""
+PAIRS_GEN = (
+    "def generate_input(size, rng):\n    return ([rng.randint(0, 9) for _ in range(size)],)\n"
+)
+
+
+def test_a_lazy_functions_result_is_drawn_to_compare_and_to_time(tmp_path: Path):
+    """Two iterator objects never compare equal: the items drawn are compared (a generator
+    and itertools.combinations agree; a list with the same items does not, a caller's next()
+    would fail on it); and the probe times the drawing, so the cost grows with the size."""
+    p = files(tmp_path, gen=PAIRS_GEN, a=LAZY_PAIRS, b=LAZY_PAIRS_MAP, c=EAGER_PAIRS)
+    base = {"mode": "diff", "generator": p["gen"], "module_a": p["a"], "entry": "pairs"}
+    base |= {"seeds": [1, 2], "sizes": [3, 30]}
+    assert run(tmp_path, {**base, "module_b": p["b"]}) == {"ok": True, "checked": 4}
+    out = run(tmp_path, {**base, "module_b": p["c"]})
+    assert not out["ok"], out
+    found = out["mismatch"]
+    assert isinstance(found, dict) and found["why"] == "the return values differ"
+    # Shrunk to the empty input: an iterator over nothing against an empty list.
+    assert (found["size"], found["original"], found["candidate"]) == (0, "iterator over []", "[]")
+    probed = probe(
+        tmp_path,
+        PAIRS_GEN,
+        LAZY_PAIRS,
+        "pairs",
+        seeds=[1],
+        target_ns=2_000_000,
+        max_size=1 << 16,
+        budget_ns=10**10,
+    )
+    assert probed["ok"], probed  # not refused as flat: creating a generator alone costs nothing
+    assert int(probed["size"]) > 64  # type: ignore[call-overload]

@@ -1,7 +1,7 @@
 """What the two measuring scripts that run inside the sandbox (``py_runner.py``,
 ``pytest_bench.py``) share, shipped beside them by the harness: the sampled mean of
-tracemalloc's level (Python's ``avg_memory``) and keeping a measuring process on one CPU.
-Standard library only."""
+tracemalloc's level (Python's ``avg_memory``), keeping a measuring process on one CPU, and
+drawing the iterator a lazy function returns. Standard library only."""
 
 from __future__ import annotations
 
@@ -73,3 +73,21 @@ def pin_to_one_cpu() -> None:
         cpu = min(allowed)
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, {cpu})
+
+
+LAZY_ITEMS = 100_000  # items of a returned iterator drawn (as py_workload's differential test)
+
+
+def drawn(value: object) -> None:
+    """Draw ``value`` when it is an iterator (a generator, ``map``…) the function returned: a
+    lazy function does its work as it is drawn, so a generated workload's call draws it, up to
+    ``LAZY_ITEMS`` items (an endless one stops there)."""
+    import itertools
+
+    try:
+        is_iterator = hasattr(value, "__next__") and iter(value) is value  # type: ignore[call-overload]
+    except Exception:
+        return
+    if is_iterator:
+        for _ in itertools.islice(value, LAZY_ITEMS):  # type: ignore[call-overload]
+            pass

@@ -307,7 +307,8 @@ def generated_workload(
 ) -> Callable[[], None]:
     """One call of ``fn`` per seed on the generated inputs (``generate_input(size, rng)``),
     built once; a function that changes its arguments gets a fresh copy each call (the copy
-    is inside the measured time on both sides: a gain reads smaller, never larger)."""
+    is inside the measured time on both sides: a gain reads smaller, never larger); an
+    iterator it returns is drawn (``py_measuring.drawn``)."""
     import copy
 
     space: dict[str, object] = {"__name__": "perforch_generator"}
@@ -318,17 +319,19 @@ def generated_workload(
         random.seed(seed)  # as py_workload.make_input: the random module seeded too
         args = generate(workload["size"], random.Random(seed))  # type: ignore[operator]
         inputs.append(tuple(args) if isinstance(args, (tuple, list)) else (args,))
+    from py_measuring import drawn  # shipped beside this script
+
     if workload.get("mutates"):
 
         def run_copies() -> None:
             for args in inputs:
-                fn(*copy.deepcopy(args))
+                drawn(fn(*copy.deepcopy(args)))
 
         return run_copies
 
     def run_inputs() -> None:
         for args in inputs:
-            fn(*args)
+            drawn(fn(*args))
 
     return run_inputs
 

@@ -25,6 +25,10 @@ generator is a module defining ``generate_input(size: int, rng: random.Random) -
 - ``emit``: the inputs at ``size`` for every seed, encoded (:func:`encode`) for a compiled
   measuring program, which reads them into its parameters' types before it times anything.
 
+A function that returns an iterator (a generator, ``map``, ``itertools.chain``…) does its work
+as a caller draws it: every call here draws it (up to ``LAZY_ITEMS`` items), and differential
+testing compares the items drawn (:class:`Iterated`), never two iterator objects.
+
 A compiled language's function (``server`` in the request: the command of its measuring
 program's ``serve``) is called through :class:`Remote`: each call's arguments go to the program
 encoded, and it answers with what the function returned or raised, its arguments afterwards as
@@ -213,6 +217,51 @@ def functions(request: dict[str, Any]) -> tuple[Callable[..., Any], Callable[...
     return fa, getattr(twin, entry)
 
 
+LAZY_ITEMS = 100_000  # items of a returned iterator drawn (an endless one stops there)
+
+
+class Iterated:
+    """What a caller drew from an iterator the function returned (a generator, ``map``,
+    ``itertools.chain``…): a lazy function's work happens as it is drawn, and two iterator
+    objects never compare equal, so the items are what is timed and compared. An iterator
+    and a list with the same items differ (a caller's ``next()`` would see it)."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Iterated) and same(self.items, other.items)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"iterator over {self.items!r}"
+
+
+def lazy(value: object) -> bool:
+    """An iterator (it is its own iterator): not a list, str, dict or other container."""
+    try:
+        return hasattr(value, "__next__") and iter(value) is value  # type: ignore[call-overload]
+    except Exception:
+        return False
+
+
+def drawn(value: object, keep: bool = False) -> Any:
+    """``value``, or when it is an iterator the function returned, it drawn: its items as
+    ``Iterated`` when ``keep`` (to compare), else drawn and dropped (to time or weigh the work,
+    not a list of its items)."""
+    import itertools
+
+    if not lazy(value):
+        return value
+    items = itertools.islice(value, LAZY_ITEMS)  # type: ignore[call-overload]
+    if keep:
+        return Iterated(list(items))
+    for _ in items:
+        pass
+    return None
+
+
 def short(value: object) -> str:
     try:
         text = repr(value)
@@ -244,6 +293,9 @@ def same(a: object, b: object) -> bool:
     floats within 1e-9 relative (NaN equal to NaN), containers element by element."""
     if type(a) is not type(b):
         return False
+    if isinstance(a, Iterated):
+        assert isinstance(b, Iterated)
+        return same(a.items, b.items)
     if isinstance(a, float):
         assert isinstance(b, float)
         return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0)
@@ -266,7 +318,7 @@ def outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Any]:
         return fn.outcome(args)
     mine = copy.deepcopy(args)
     try:
-        return {"returned": fn(*mine), "raised": None, "args_after": mine}
+        return {"returned": drawn(fn(*mine), keep=True), "raised": None, "args_after": mine}
     except Exception as exc:
         return {"returned": None, "raised": type(exc).__name__, "args_after": mine}
 
@@ -290,7 +342,7 @@ def cpu_ns_of_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
         return int(remote_cost(fn, args, "ns"))
     mine = copy.deepcopy(args)
     t0 = time.process_time_ns()
-    fn(*mine)
+    drawn(fn(*mine))
     return time.process_time_ns() - t0
 
 
@@ -491,7 +543,7 @@ def cost_of_call(fn: Callable[..., Any], args: tuple[Any, ...], memory: bool) ->
         tracemalloc.start()
         try:
             start, _ = tracemalloc.get_traced_memory()
-            fn(*mine)
+            drawn(fn(*mine))
             return float(tracemalloc.get_traced_memory()[1] - start)
         finally:
             tracemalloc.stop()
@@ -502,7 +554,7 @@ def cost_of_call(fn: Callable[..., Any], args: tuple[Any, ...], memory: bool) ->
     copies = [copy.deepcopy(args) for _ in range(k)]
     t0 = time.process_time_ns()
     for mine in copies:
-        fn(*mine)
+        drawn(fn(*mine))
     return (time.process_time_ns() - t0) / k
 
 

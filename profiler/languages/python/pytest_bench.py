@@ -232,7 +232,8 @@ def _tests(session: Any) -> list[Unit]:
 def _generated(module: types.ModuleType, function: str, workload: dict[str, Any]) -> Unit:
     """The generated inputs (one per seed, at the workload's size) as one unit: each run calls
     the function the module holds now (the side switched in) on every input, on a fresh copy
-    when the function changes its arguments (inside both sides' time: diluted, not inflated)."""
+    when the function changes its arguments (inside both sides' time: diluted, not inflated),
+    drawing an iterator it returns."""
 
     def enter() -> Callable[[], None]:
         space: dict[str, Any] = {"__name__": "perforch_generator"}
@@ -244,10 +245,12 @@ def _generated(module: types.ModuleType, function: str, workload: dict[str, Any]
             inputs.append(tuple(args) if isinstance(args, (tuple, list)) else (args,))
         mutates = bool(workload.get("mutates"))
 
+        from py_measuring import drawn  # shipped beside this plugin
+
         def run() -> None:
             f = getattr(module, function)
             for args in inputs:
-                f(*(copy.deepcopy(args) if mutates else args))
+                drawn(f(*(copy.deepcopy(args) if mutates else args)))
 
         return run
 
