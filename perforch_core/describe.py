@@ -195,6 +195,21 @@ def event(e: BaseModel) -> Described:
         )
     if isinstance(e, ev.Explained):
         return Described(f"{e.model} says (its words): {e.text}")
+    if isinstance(e, ev.EquivalenceChecked):
+        on = [
+            f"{n:,} {what}"
+            for n, what in (
+                (e.generated, "generated inputs"),
+                (e.tests, "inputs from the tests" if e.tests != 1 else "input from the tests"),
+            )
+            if n
+        ]
+        return Described(
+            f"{e.model}'s code behaves as the original on {' and '.join(on)} (return value, "
+            "arguments afterwards, exception type)",
+            "ok",
+            activity=f"refine: checked {e.model}'s code against the original",
+        )
     if isinstance(e, ev.HotspotsFound):
         return Described(f"hot spots: {hot_lines(e.lines)}", activity="refine: profiling")
     if isinstance(e, ev.ScalingMeasured):

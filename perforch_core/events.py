@@ -125,6 +125,18 @@ class ScalingMeasured(_Event):
     detail: str = ""
 
 
+class EquivalenceChecked(_Event):
+    """A candidate that passed the tests behaved as the original on every input it was then
+    checked on (differential testing): the return value, the arguments afterwards and the
+    type of an exception raised."""
+
+    kind: Literal["equivalence_checked"] = "equivalence_checked"
+    model: str
+    candidate_id: str
+    generated: int = 0  # generated inputs (sizes × seeds)
+    tests: int = 0  # inputs the tests call the function with
+
+
 class CandidateAccepted(_Event):
     kind: Literal["candidate_accepted"] = "candidate_accepted"
     stage: Stage
@@ -178,6 +190,7 @@ JobEvent = Annotated[
     | HotspotsFound
     | Explained
     | ScalingMeasured
+    | EquivalenceChecked
     | CandidateAccepted
     | RolledBack
     | ProfilerRestarted

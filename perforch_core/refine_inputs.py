@@ -90,7 +90,9 @@ async def prepare_workload(run: Run, code: str, model: str) -> bool:
     return True
 
 
-async def differs(run: Run, code: str, candidate: str) -> str | None:
+async def differs(
+    run: Run, code: str, candidate: str, model: str = "", candidate_id: str = ""
+) -> str | None:
     """Why ``candidate`` does not behave as ``code`` (None: it does, or there is nothing to
     check it on): on the generated inputs (the measured workload's, else a checks-only
     generator's), then on the arguments the tests call the function with — where a test
@@ -98,6 +100,7 @@ async def differs(run: Run, code: str, candidate: str) -> str | None:
     profiler = workloads.usable_profiler(run.x.profiler)
     if profiler is None:
         return None
+    checked = [0, 0]  # generated inputs, the tests' inputs
     workload = run.task.workload or run.checks
     if workload is not None:
         why = await _differential(
@@ -108,14 +111,28 @@ async def differs(run: Run, code: str, candidate: str) -> str | None:
             workloads.sizes(workload),
             list(workload.seeds),
             "a generated input",
+            checked,
+            0,
         )
         if why is not None:
             return why
     generator = await _tests_generator(run, code)
-    if generator is None:
-        return None
-    sizes = list(range(len(run.tests_inputs or ())))
-    return await _differential(run, code, candidate, generator, sizes, [0], "an input of its tests")
+    if generator is not None:
+        sizes = list(range(len(run.tests_inputs or ())))
+        why = await _differential(
+            run, code, candidate, generator, sizes, [0], "an input of its tests", checked, 1
+        )
+        if why is not None:
+            return why
+    if any(checked):
+        run.emit(
+            ev.EquivalenceChecked,
+            model=model,
+            candidate_id=candidate_id,
+            generated=checked[0],
+            tests=checked[1],
+        )
+    return None
 
 
 async def _differential(
@@ -126,7 +143,11 @@ async def _differential(
     sizes: list[int],
     seeds: list[int],
     where: str,
+    checked: list[int] | None = None,
+    slot: int = 0,
 ) -> str | None:
+    """Why ``candidate`` differs from ``code`` on ``generator``'s inputs (None: it does not;
+    the inputs checked are added to ``checked[slot]``)."""
     profiler = workloads.usable_profiler(run.x.profiler)
     assert profiler is not None
     try:
@@ -134,6 +155,8 @@ async def _differential(
     except ProfilerError as exc:
         return f"could not be checked against the original: {exc}"
     if result.ok:
+        if checked is not None:
+            checked[slot] += result.checked
         return None
     if result.mismatch is not None:
         return workloads.describe_mismatch(result.mismatch, where)

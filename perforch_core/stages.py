@@ -380,7 +380,9 @@ class Run:
             if result is None:
                 failed = self.attempts[-1].tests
                 return f"it fails the tests:\n{failed.failure_report() if failed else ''}"
-            differs = await refine_inputs.differs(self, code, proposal.code)
+            differs = await refine_inputs.differs(
+                self, code, proposal.code, ranked.model, proposal.candidate_id
+            )
             if differs is not None:
                 self.reject(
                     stage,

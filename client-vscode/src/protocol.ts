@@ -167,6 +167,13 @@ export type JobEvent = Base &
     | { kind: "hotspots"; lines: HotLine[] }
     | { kind: "explained"; model: string; text: string }
     | {
+        kind: "equivalence_checked";
+        model: string;
+        candidate_id: string;
+        generated: number;
+        tests: number;
+      }
+    | {
         kind: "candidate_accepted";
         stage: Stage;
         model: string | null;

@@ -300,6 +300,12 @@ async def test_a_candidate_is_checked_on_the_tests_own_inputs_too():
     # The original against itself first, then each candidate.
     checked = [c for c, _ in prof.checked]
     assert len(checked) == 3 and checked[0] == GOOD
+    (same,) = [e for e in events if isinstance(e, ev.EquivalenceChecked)]
+    assert (same.model, same.generated, same.tests) == (B, 0, 2)
+    assert describe.event(same).line == (
+        "m/b's code behaves as the original on 2 inputs from the tests (return value, "
+        "arguments afterwards, exception type)"
+    )
     assert "SORTS" in checked[1] and "FAST20" in checked[2]
     assert all("SORTS" not in cand for _, cand in prof.compared)  # never measured
 
