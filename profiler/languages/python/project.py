@@ -100,6 +100,15 @@ TRACE_PLUGIN = "perforch_pytest_trace"
 INPUTS_PLUGIN = "perforch_pytest_inputs"
 
 
+def _ship(wd: Path, files: dict[str, str]) -> None:
+    """Copy this package's sandbox scripts into ``wd/plugins`` (on the path when pytest runs
+    with ``plugins=True``): name there → file here."""
+    plugins = wd / "plugins"
+    plugins.mkdir()
+    for name, shipped in files.items():
+        (plugins / name).write_text(resources.files(__package__).joinpath(shipped).read_text())
+
+
 class PytestRunner(Runner):
     in_process = frozenset(Metric)  # all four, in one pytest process (pytest_bench.py)
 
@@ -132,10 +141,7 @@ class PytestRunner(Runner):
         ``testpaths``: the static search also looks everywhere, and a ``bench/`` of test files
         is a workload worth having), each under a profile hook: which of them reach the
         function. A file that does not even import is skipped, not fatal."""
-        plugins = wd / "plugins"
-        plugins.mkdir()
-        source = resources.files(__package__).joinpath("pytest_trace.py").read_text()
-        (plugins / f"{TRACE_PLUGIN}.py").write_text(source)
+        _ship(wd, {f"{TRACE_PLUGIN}.py": "pytest_trace.py"})
         request = {
             "function": params.program.entry_point,
             "file": f"/{spec.file}",
@@ -165,11 +171,7 @@ class PytestRunner(Runner):
     ) -> TestInputs:
         """The selected tests on the copy, each under ``py_inputs.Recorder``: the arguments
         they call the function with (``pytest_inputs.py``)."""
-        plugins = wd / "plugins"
-        plugins.mkdir()
-        for name, shipped in ((f"{INPUTS_PLUGIN}.py", "pytest_inputs.py"), ("py_inputs.py",) * 2):
-            text = resources.files(__package__).joinpath(shipped).read_text()
-            (plugins / name).write_text(text)
+        _ship(wd, {f"{INPUTS_PLUGIN}.py": "pytest_inputs.py", "py_inputs.py": "py_inputs.py"})
         request = {
             "function": params.program.entry_point,
             "file": f"/{spec.file}",
@@ -201,11 +203,7 @@ class PytestRunner(Runner):
         seed: int,
     ) -> ProcessResult:
         """Baseline (the copy's file) and candidate interleaved in one pytest process."""
-        plugins = wd / "plugins"
-        plugins.mkdir()
-        shipped = {f"{PLUGIN}.py": "pytest_bench.py", "py_measuring.py": "py_measuring.py"}
-        for name, source in shipped.items():
-            (plugins / name).write_text(resources.files(__package__).joinpath(source).read_text())
+        _ship(wd, {f"{PLUGIN}.py": "pytest_bench.py", "py_measuring.py": "py_measuring.py"})
         (wd / "candidate.py").write_text(candidate)
         request = {
             "module": spec.options["module"],
