@@ -21,6 +21,7 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from perforch_core import changes, source
 from perforch_core.errors import PerfOrchError
@@ -37,9 +38,21 @@ VERSION = "0.1.0"
 MAX_DOCUMENT_CHARS = 4_000_000  # larger documents get no actions (a parse would stall the server)
 
 
+class Protocol(LanguageServerProtocol):
+    """pygls's protocol, also taking a message without ``params``: JSON-RPC lets a client omit
+    them, and vscode-languageclient does for a request sent without arguments (the client's
+    ``perforch/jobs`` after a window reload); pygls would answer it "Internal Error", shown as
+    an error in VS Code at every start."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if "method" in data and "params" not in data:
+            data = {**data, "params": None}
+        return super().structure_message(data)
+
+
 class PerforchServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("perforch", VERSION)
+        super().__init__("perforch", VERSION, protocol_cls=Protocol)
         self.settings = Settings()
         self.background = Background()
         self.running: dict[str, jobs.EditorJob] = {}

@@ -269,6 +269,9 @@ async def test_review_keeps_one_hunk_and_drops_the_other(tmp_path: Path):
                     except PlaywrightTimeout:
                         raise AssertionError(_lens_traffic(server.output())) from None
                     await page.screenshot(path=str(ARTIFACTS / "codelens.png"))
+                    # Every request of the extension's start was understood (its job list's
+                    # re-attach, sent without params, was an "Internal Error" toast).
+                    assert "Unable to deserialize" not in server.output()
                     await lens.first.click()
                     await _diff_shown(page, server, 0)
                     choose = page.locator('.editor-actions [aria-label^="Choose Changes to Keep"]')

@@ -167,3 +167,30 @@ def test_the_server_survives_hostile_messages_and_still_answers(tmp_path: Path):
     finally:
         raw.proc.kill()
         raw.proc.wait()
+
+
+def test_a_request_without_params_is_answered(tmp_path: Path):
+    """JSON-RPC lets a client omit ``params``; vscode-languageclient does for a request sent
+    without arguments (``perforch/jobs``, the job list's re-attach after a window reload).
+    Seen in the code-server e2e: pygls answered "Internal Error", shown in VS Code at every
+    start, and the kept jobs never came back."""
+    raw = Raw(tmp_path)
+    try:
+        raw.message(
+            id=0,
+            method="initialize",
+            params={
+                "processId": None,
+                "rootUri": tmp_path.as_uri(),
+                "capabilities": {},
+                "initializationOptions": {"memoryPath": str(tmp_path / "m.sqlite")},
+            },
+        )
+        assert "result" in raw.wait(0)
+        raw.message(method="initialized", params={})
+        raw.message(id="jobs", method="perforch/jobs")
+        reply = raw.wait("jobs")
+        assert reply.get("result") == {"jobs": []}, reply
+    finally:
+        raw.proc.kill()
+        raw.proc.wait()
