@@ -303,6 +303,19 @@ async def test_review_keeps_one_hunk_and_drops_the_other(tmp_path: Path):
                     await webview_frame(page, "section.job")
                     await page.screenshot(path=str(ARTIFACTS / "job-list.png"))
                     assert endpoint.requests, "the scripted endpoint was never asked"
+                    # A window reload: a new extension host and server; the server kept the
+                    # job, and the client re-attaches it to the job list.
+                    await page.reload()
+                    await page.locator(".monaco-workbench").wait_for(timeout=60_000)
+                    await _wait_until(
+                        lambda: "kept by the server: succeeded" in server.output(),
+                        90,
+                        "the job re-attached after the reload",
+                    )
+                    await run_command(page, "PerfOrch: Show Jobs")
+                    jobs = await webview_frame(page, "section.job")
+                    assert "has_duplicates" in await jobs.locator("section.job").first.inner_text()
+                    await page.screenshot(path=str(ARTIFACTS / "job-list-after-reload.png"))
                 except BaseException:
                     await page.screenshot(path=str(ARTIFACTS / "failure-hunks.png"))
                     raise
