@@ -75,7 +75,7 @@ def pin_to_one_cpu() -> None:
         os.sched_setaffinity(0, {cpu})
 
 
-LAZY_ITEMS = 100_000  # items of a returned iterator drawn (as py_workload's differential test)
+LAZY_ITEMS = 10_000_000  # items of a returned iterator drawn (as py_workload.py draws them)
 
 
 def drawn(value: object) -> None:

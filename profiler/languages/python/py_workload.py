@@ -217,7 +217,7 @@ def functions(request: dict[str, Any]) -> tuple[Callable[..., Any], Callable[...
     return fa, getattr(twin, entry)
 
 
-LAZY_ITEMS = 100_000  # items of a returned iterator drawn (an endless one stops there)
+LAZY_ITEMS = 10_000_000  # items of a returned iterator drawn (an endless one stops there)
 
 
 class Iterated:
