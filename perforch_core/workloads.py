@@ -84,7 +84,8 @@ def supported(task: Task) -> bool:
 # Part of a cached workload's key: raised whenever the probe's rules change, so that a workload
 # an older PerfOrch accepted is probed again rather than reused (one accepted before flat-cost
 # workloads were refused — 1 M items with an early exit after a few — was measured on in 2026-12).
-PROBE_RULES = 2
+# 3: a lazy function's returned iterator is drawn (before, creating it was timed: flat).
+PROBE_RULES = 3
 
 
 def key(task: Task, code: str) -> str:
