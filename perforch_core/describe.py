@@ -120,6 +120,19 @@ def _score(score: float | None) -> str:
     return "no data" if score is None or math.isnan(score) else f"{score:.2f}"
 
 
+def equivalence(generated: int, tests: int) -> str:
+    """What differential testing found of a candidate that passed it."""
+    on = [
+        f"{n:,} {what}"
+        for n, what in (
+            (generated, "generated inputs" if generated != 1 else "generated input"),
+            (tests, "inputs from the tests" if tests != 1 else "input from the tests"),
+        )
+        if n
+    ]
+    return f"behaves as the original on {' and '.join(on)}"
+
+
 def event(e: BaseModel) -> Described:
     """The text of one job event."""
     if isinstance(e, ev.JobStarted):
@@ -196,17 +209,9 @@ def event(e: BaseModel) -> Described:
     if isinstance(e, ev.Explained):
         return Described(f"{e.model} says (its words): {e.text}")
     if isinstance(e, ev.EquivalenceChecked):
-        on = [
-            f"{n:,} {what}"
-            for n, what in (
-                (e.generated, "generated inputs"),
-                (e.tests, "inputs from the tests" if e.tests != 1 else "input from the tests"),
-            )
-            if n
-        ]
         return Described(
-            f"{e.model}'s code behaves as the original on {' and '.join(on)} (return value, "
-            "arguments afterwards, exception type)",
+            f"{e.model}'s code {equivalence(e.generated, e.tests)} (return value, arguments "
+            "afterwards, exception type)",
             "ok",
             activity=f"refine: checked {e.model}'s code against the original",
         )

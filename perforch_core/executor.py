@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Sequence
 
+from . import describe
 from . import events as ev
 from .errors import PerfOrchError
 from .job import Job
@@ -129,6 +130,8 @@ async def _flow(run: Run) -> JobResult:
     message = success_message(
         action, accepted_stage, accepted_model, verdict, run.stopped_by_budget, refine
     )
+    if accepted_stage is Stage.REFINE and code in run.equivalent:
+        message += f"; {describe.equivalence(*run.equivalent[code])}"
     if accepted_model is not None and _norm_code(code) != _norm_code(original):
         await run.explain(accepted_model, original, code, verdict)
     return run.finish(

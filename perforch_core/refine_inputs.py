@@ -125,6 +125,7 @@ async def differs(
         if why is not None:
             return why
     if any(checked):
+        run.equivalent[candidate] = (checked[0], checked[1])
         run.emit(
             ev.EquivalenceChecked,
             model=model,

@@ -84,6 +84,8 @@ class Run:
         self.explanation: Explanation | None = None  # the accepting model's own words
         self.checks: Workload | None = None  # a generator that only checks candidates
         self.tests_inputs: tuple[str, ...] | None = None  # the tests' calls (None: not read yet)
+        # Candidates that matched the original: code → (generated inputs, the tests' inputs).
+        self.equivalent: dict[str, tuple[int, int]] = {}
 
     @property
     def attempts(self) -> list[Attempt]:

@@ -302,6 +302,7 @@ async def test_a_candidate_is_checked_on_the_tests_own_inputs_too():
     assert len(checked) == 3 and checked[0] == GOOD
     (same,) = [e for e in events if isinstance(e, ev.EquivalenceChecked)]
     assert (same.model, same.generated, same.tests) == (B, 0, 2)
+    assert result.message.endswith("; behaves as the original on 2 inputs from the tests")
     assert describe.event(same).line == (
         "m/b's code behaves as the original on 2 inputs from the tests (return value, "
         "arguments afterwards, exception type)"
