@@ -275,7 +275,9 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> str:
         "",
         "`textDocument/codeLens` lists three unresolved lenses per function (from the parse the "
         "code actions share); `codeLens/resolve` then names the Memory's top model for one "
-        "lens, as an editor does for the functions on screen (per lens). The round trip includes "
+        "lens, as an editor does for the functions on screen (per lens): a ranking query, on "
+        "the Memory file or, before a job has created it, on the seeded in-memory Memory a new "
+        "one would be (until 2026-12-03 no query ran then: ~4.5 ms). The round trip includes "
         "this benchmark's pygls client structuring the reply (~8 ms for 900 lenses); its "
         "start-up objects are frozen out of its collector's sight as the server's are (before, "
         "its own full collections put ~60 ms into ~8 % of the lists: p95 90-112 ms).",
