@@ -170,7 +170,10 @@ class Memory:
         return aside
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
+        found = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
         for number, name, sql in _migrations():
+            if number <= found:  # done: nothing written (a read-only Memory still opens)
+                continue
             try:
                 # IMMEDIATE, then the version read inside: another connection (a CodeLens
                 # beside the first job, the CLI beside the editor) may be migrating the same

@@ -82,6 +82,8 @@ async def test_inputs(params: RunTestsParams) -> TestInputs:
     spec = params.program.tests.project
     if spec is not None and not spec.tests:
         return TestInputs(ok=False, error="no test of the project exercises the function")
+    if spec is not None and not runner(spec).reads_test_inputs:  # no copy made to say so
+        return TestInputs(ok=False, error=f"the tests' inputs are not read in {spec.kind} projects")
     return await _on_a_copy(
         params,
         "reading the tests' inputs",

@@ -296,6 +296,8 @@ class Runner:
             hint="their tests are found by a static search for calls",
         )
 
+    reads_test_inputs = False  # whether test_inputs reads them (else no copy is made for it)
+
     async def test_inputs(
         self, spec: ProjectSpec, wd: Path, cache: Path, params: RunTestsParams
     ) -> TestInputs:

@@ -111,6 +111,7 @@ def _ship(wd: Path, files: dict[str, str]) -> None:
 
 class PytestRunner(Runner):
     in_process = frozenset(Metric)  # all four, in one pytest process (pytest_bench.py)
+    reads_test_inputs = True  # pytest_inputs.py
 
     def __init__(self) -> None:
         self.generated_inputs = PytestInputs()
