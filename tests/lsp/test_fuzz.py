@@ -113,22 +113,26 @@ def _hostile(rng: random.Random, uri: str, i: int) -> bytes:
     ).encode()
 
 
+def _initialize(raw: Raw, root: Path) -> None:
+    raw.message(
+        id=0,
+        method="initialize",
+        params={
+            "processId": None,
+            "rootUri": root.as_uri(),
+            "capabilities": {},
+            "initializationOptions": {"memoryPath": str(root / "m.sqlite")},
+        },
+    )
+    assert "result" in raw.wait(0)
+    raw.message(method="initialized", params={})
+
+
 @pytest.mark.slow
 def test_the_server_survives_hostile_messages_and_still_answers(tmp_path: Path):
     raw = Raw(tmp_path)
     try:
-        raw.message(
-            id=0,
-            method="initialize",
-            params={
-                "processId": None,
-                "rootUri": tmp_path.as_uri(),
-                "capabilities": {},
-                "initializationOptions": {"memoryPath": str(tmp_path / "m.sqlite")},
-            },
-        )
-        assert "result" in raw.wait(0)
-        raw.message(method="initialized", params={})
+        _initialize(raw, tmp_path)
         path = tmp_path / "m.py"
         text = "def add(a, b):\n    return a + b\n"
         path.write_text(text)
@@ -176,18 +180,7 @@ def test_a_request_without_params_is_answered(tmp_path: Path):
     start, and the kept jobs never came back."""
     raw = Raw(tmp_path)
     try:
-        raw.message(
-            id=0,
-            method="initialize",
-            params={
-                "processId": None,
-                "rootUri": tmp_path.as_uri(),
-                "capabilities": {},
-                "initializationOptions": {"memoryPath": str(tmp_path / "m.sqlite")},
-            },
-        )
-        assert "result" in raw.wait(0)
-        raw.message(method="initialized", params={})
+        _initialize(raw, tmp_path)
         raw.message(id="jobs", method="perforch/jobs")
         reply = raw.wait("jobs")
         assert reply.get("result") == {"jobs": []}, reply
