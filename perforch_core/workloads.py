@@ -36,7 +36,7 @@ from .ports import LLMPort, LLMReply
 log = logging.getLogger("perforch.workloads")
 
 TARGET_NS = 5_000_000  # one call of the original on the workload: 5 ms of CPU
-ATTEMPTS = 2  # a refused generator is sent back once with the reason
+ATTEMPTS = 3  # a refused generator is sent back, with the reason, up to twice
 SEEDS = (1, 2, 3)
 DIFF_SIZES = (0, 1, 2, 3, 5, 8, 16, 64)  # small inputs first: edge cases, cheap to check
 CHECK_SIZE = 1024  # the largest input a checks-only generator is used at
@@ -180,15 +180,18 @@ async def prepare(
             return cached, f"the workload generated before ({cached.origin})", []
     replies: list[LLMReply] = []
     error: str | None = None
+    previous: str | None = None  # the refused generator, shown to the model with the reason
     checker: Workload | None = None  # a refused generator whose inputs still check candidates
     for _ in range(ATTEMPTS):
         try:
-            reply = await llm.complete(model, prompts.generator(task, code, error))
+            reply = await llm.complete(model, prompts.generator(task, code, error, previous))
         except LLMError as exc:
             return None, f"{model} could not write an input generator: {exc}", replies
         replies.append(reply)
+        previous = None
         try:
             generator = parse_generator(reply.text, model)
+            previous = generator
             probe = await profiler.probe_workload(task, code, generator, target_ns=target_ns)
         except LLMReplyError as exc:
             error = str(exc)

@@ -95,13 +95,24 @@ be measured on large inputs.
 Write a Python function `generate_input(size: int, rng: random.Random) -> tuple` that returns \
 the arguments of one call of `{entry_point}`, as a tuple: inputs the function accepts (as its \
 docstring and examples describe), typical of real use, whose size grows with `size` (for \
-example a list of `size` items, or a number near `size`). {values}Take every random choice from \
-`rng`, so that a seed always gives the same input. Standard library only; no other code. Return \
-it in one ```python``` block.{retry}"""
+example a list of `size` items, or a number near `size`). Grow how many items, characters or \
+rows there are, not how large each number in them is: keep such numbers in the range real data \
+has. Make the function do its whole work on every input: avoid inputs on which it can return \
+early. {values}Take every random choice from `rng`, so that a seed always gives the same input. \
+Standard library only; no other code. Return it in one ```python``` block.{retry}"""
 
 GENERATOR_RETRY = """
 
-Your previous generator could not be used: {error}"""
+Your previous answer could not be used: {error}"""
+
+GENERATOR_MEND = """
+
+Your previous generator could not be used:
+```python
+{previous}
+```
+Why: {error}
+Write a corrected generator."""
 
 TAG = """Which of these categories describe the programming problem below? Categories: \
 {categories}.
@@ -179,9 +190,17 @@ def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessa
     return [_system(task), ChatMessage("user", body)]
 
 
-def generator(task: Task, code: str, error: str | None = None) -> list[ChatMessage]:
+def generator(
+    task: Task, code: str, error: str | None = None, previous: str | None = None
+) -> list[ChatMessage]:
     """Ask for ``generate_input(size, rng)`` for the task's function (the generated workload);
-    ``error``: why the previous one was refused."""
+    ``error``: why the previous answer was refused, and ``previous``: its generator, when one
+    could be read from it (shown, so that the model mends it)."""
+    retry = ""
+    if error and previous:
+        retry = GENERATOR_MEND.format(error=error, previous=previous.strip())
+    elif error:
+        retry = GENERATOR_RETRY.format(error=error)
     support = languages.support(task.language)
     return [
         ChatMessage(
@@ -198,7 +217,7 @@ def generator(task: Task, code: str, error: str | None = None) -> list[ChatMessa
                 code=code,
                 entry_point=task.entry_point,
                 values=f"{support.generator_values} " if support.generator_values else "",
-                retry=GENERATOR_RETRY.format(error=error) if error else "",
+                retry=retry,
             ),
         ),
     ]

@@ -16,6 +16,9 @@ from perforch_core.models import Task, Workload
 from profiler.client import ProfilerClient
 
 MAX_MS = 50.0  # the judge's level: one call of the canonical solution costs at most this
+# ENAMEL's test cases per level (its default ``n_tests``): a generator's ``cid`` picks one;
+# several generators give level 0's first cases as fixed edge cases (``fib(0)``, ``[]``).
+CASES_PER_LEVEL = (8, 4, 4, 4)
 
 
 def rows() -> dict[str, dict[str, Any]]:
@@ -38,13 +41,17 @@ def sample(ids: list[str], n: int, seed: int) -> list[str]:
 
 def reference_generator(enamel_source: str, lid: int) -> str:
     """ENAMEL's ``generate_input(size, lid, cid)`` (module-level ``random``) as PerfOrch's
-    ``generate_input(size, rng)``: ``random`` seeded from ``rng``, the level fixed."""
+    ``generate_input(size, rng)``: the level fixed, and from ``rng`` one of the level's test
+    cases (``cid``, as ENAMEL draws inputs; always case 0 would give ``fib`` only ``n = 0``)
+    and the seed of ``random``."""
+    cases = CASES_PER_LEVEL[min(lid, len(CASES_PER_LEVEL) - 1)]
     return (
         "import math\nimport random\nimport string\n\n"
         f"{enamel_source.strip()}\n\n_enamel_generate = generate_input\n\n\n"
         "def generate_input(size, rng):\n"
+        f"    case = rng.randrange({cases})\n"
         "    random.seed(rng.randrange(1 << 30))\n"
-        f"    return _enamel_generate(size, {lid}, 0)\n"
+        f"    return _enamel_generate(size, {lid}, case)\n"
     )
 
 

@@ -105,14 +105,29 @@ async def test_a_candidate_that_differs_from_the_original_is_rolled_back_with_th
     assert all("DIFFERS" not in cand for _, cand in prof.compared)  # never measured
 
 
-async def test_a_refused_generator_is_sent_back_once_then_the_tests_are_the_workload():
-    x, llm, prof, _ = executor({A: [REFUSED, REFUSED, block("    return x + 1  # FAST30 ")]})
+async def test_a_refused_generator_is_sent_back_twice_then_the_tests_are_the_workload():
+    x, llm, prof, _ = executor(
+        {A: [REFUSED, REFUSED, REFUSED, block("    return x + 1  # FAST30 ")]}
+    )
     result, events = await run(x, make_task(GOOD))
     assert result.status == "succeeded"
-    assert "not deterministic" in llm.calls[1][1][-1].content  # the reason went back
+    for _, messages in llm.calls[1:3]:  # the reason went back, with the generator to mend
+        assert "not deterministic" in messages[-1].content
+        assert "return (0,)  # REFUSE" in messages[-1].content
+    assert "generate_input" not in llm.calls[3][1][-1].content  # then a candidate
     prepared = [e for e in events if isinstance(e, ev.WorkloadPrepared)]
     assert prepared[0].workload is None and "not deterministic" in prepared[0].detail
     assert all(t.workload is None for t in prof.compared_tasks) and not prof.checked
+
+
+async def test_a_reply_without_a_generator_is_sent_back_with_the_reason_alone():
+    x, llm, _, _ = executor({A: ["no code here", GENERATOR, block("    return x + 1  # FAST30 ")]})
+    result, events = await run(x, make_task(GOOD))
+    retry = llm.calls[1][1][-1].content
+    assert "holds no Python block defining generate_input()" in retry
+    assert "Your previous generator" not in retry
+    (prepared,) = [e for e in events if isinstance(e, ev.WorkloadPrepared)]
+    assert prepared.workload is not None and result.status == "succeeded"
 
 
 FLAT = "```python\ndef generate_input(size, rng):\n    return (rng.random(),)  # FLAT\n```"
@@ -124,7 +139,9 @@ async def test_a_generator_refused_only_for_measuring_still_checks_the_candidate
     and was accepted as 68 % faster. The refused generator's inputs now check candidates (at
     sizes up to 1024) while the tests are measured."""
     wrong = block("    return x + 1  # FAST30 DIFFERS ")
-    x, _llm, prof, _ = executor({A: [FLAT, FLAT, wrong], B: [block("    return x + 1  # FAST20 ")]})
+    x, _llm, prof, _ = executor(
+        {A: [FLAT, FLAT, FLAT, wrong], B: [block("    return x + 1  # FAST20 ")]}
+    )
     result, events = await run(x, make_task(GOOD))
     prepared = [e for e in events if isinstance(e, ev.WorkloadPrepared)]
     assert prepared[0].workload is None and "still check candidates" in prepared[0].detail
@@ -279,13 +296,13 @@ class ReadingProfiler(FakeWorkloadProfiler):
 
 
 async def test_a_candidate_is_checked_on_the_tests_own_inputs_too():
-    """No generated workload (the generator is refused twice): the candidate that sorts its
+    """No generated workload (the generator is refused three times): the candidate that sorts its
     argument in place passes the tests, and is rolled back on the tests' first input; the
     other is checked on the same inputs, read once, and accepted."""
     prof = ReadingProfiler()
     llm = FakeLLM(
         {
-            A: [REFUSED, REFUSED, block("    return x + 1  # SORTS FAST50 ")],
+            A: [REFUSED, REFUSED, REFUSED, block("    return x + 1  # SORTS FAST50 ")],
             B: [block("    return 1 + x  # FAST20 ")],
         }
     )
@@ -314,7 +331,7 @@ async def test_a_candidate_is_checked_on_the_tests_own_inputs_too():
 async def test_an_original_that_does_not_agree_with_itself_is_not_checked_on_its_tests():
     prof = ReadingProfiler()
     original = "def f(x):\n    return x + 1  # RANDOM\n"
-    llm = FakeLLM({A: [REFUSED, REFUSED, block("    return x + 1  # FAST30 ")]})
+    llm = FakeLLM({A: [REFUSED, REFUSED, REFUSED, block("    return x + 1  # FAST30 ")]})
     x = Executor(llm, prof, FakeMemory((A, B)), [A, B])
     result, _ = await run(x, make_task(original), Policy(repair_rounds=0))
     assert result.accepted_model == A
