@@ -437,7 +437,8 @@ def _report(
         lines.append(
             f"| {s.name} | {ref['improvement']:+.2f} % ({ref['low']:+.2f} … "
             f"{ref['high']:+.2f} %){known} | {f['coverage']:.0%} ({f['held']}/{len(sel)}; "
-            f"{f['coverage_ci'][0]:.0%}–{f['coverage_ci'][1]:.0%}); {f['coverage_whole']:.0%} | "
+            f"{f['coverage_ci'][0] * 100:.1f}–{f['coverage_ci'][1] * 100:.1f} %); "
+            f"{f['coverage_whole']:.0%} | "
             f"{above} | "
             f"{f['improved']} / {f['not_improved']} / {f['inconclusive']} | "
             f"{f['estimate']:+.2f} %, {f['width']:.2f} pts | {f['processes']:.1f} | "
