@@ -95,11 +95,9 @@ be measured on large inputs.
 Write a Python function `generate_input(size: int, rng: random.Random) -> tuple` that returns \
 the arguments of one call of `{entry_point}`, as a tuple: inputs the function accepts (as its \
 docstring and examples describe), typical of real use, whose size grows with `size` (for \
-example a list of `size` items, or a number near `size`). Grow how many items, characters or \
-rows there are, not how large each number in them is: keep such numbers in the range real data \
-has. Make the function do its whole work on every input: avoid inputs on which it can return \
-early. {values}Take every random choice from `rng`, so that a seed always gives the same input. \
-Standard library only; no other code. Return it in one ```python``` block.{retry}"""
+example a list of `size` items, or a number near `size`). {values}Take every random choice from \
+`rng`, so that a seed always gives the same input. Standard library only; no other code. Return \
+it in one ```python``` block.{retry}"""
 
 GENERATOR_RETRY = """
 

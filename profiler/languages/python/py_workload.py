@@ -11,8 +11,12 @@ generator is a module defining ``generate_input(size: int, rng: random.Random) -
   it must return the same arguments twice (deterministic for a seed), and the original must not
   raise on them. Then the size doubles from ``start_size`` until one call of the original costs
   ``target_ns`` of CPU (median over the seeds), ``max_size`` is reached or ``budget_ns`` is
-  spent. Writes every size tried with its time, the size chosen, and whether the original
-  changes its arguments (then every measured call gets its own copy).
+  spent. A call that overruns ``CALL_CAP`` × the target (at least ``CALL_CAP_MIN_NS``) of
+  wall time is stopped (a Python original: a timer) and the sizes between the last that ran and
+  it are
+  bisected: an exponential-time original (a naive recursive ``fib``) finds its size instead of
+  running past the probe's timeout. Writes every size tried with its time, the size chosen,
+  and whether the original changes its arguments (then every measured call gets its own copy).
 - ``diff``: call the original (A) and the candidate (B) on the same generated inputs (each on
   its own deep copy) for every size and seed asked, and compare what a caller can see: the
   return value, the arguments afterwards (mutation), and the type of the exception raised. On a
@@ -37,6 +41,7 @@ JSON, and the call's CPU time and allocation peak, measured inside the program.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import inspect
@@ -44,6 +49,7 @@ import json
 import math
 import random
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -337,6 +343,29 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
     return None
 
 
+class Overran(BaseException):
+    """A probed call ran past its CPU cap (a BaseException: the function's own ``except
+    Exception`` must not swallow it)."""
+
+
+@contextlib.contextmanager
+def time_cap(cap_ns: int) -> Any:
+    """Raise :class:`Overran` in this (main) thread once ``cap_ns`` of wall time have passed.
+    Not a CPU timer (``ITIMER_PROF``): while one is armed, Linux reads the process's CPU clock
+    at tick granularity (a 0.2 ms call read as 0 ns here), and the probe times calls by it."""
+
+    def overrun(signum: int, frame: object) -> None:
+        raise Overran
+
+    before = signal.signal(signal.SIGALRM, overrun)
+    signal.setitimer(signal.ITIMER_REAL, cap_ns / 1e9)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
+
+
 def cpu_ns_of_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
     if isinstance(fn, Remote):
         return int(remote_cost(fn, args, "ns"))
@@ -400,6 +429,12 @@ def probe_with(
         int(request["budget_ns"]),
     )
     size = int(request.get("start_size", 8))
+    cap_ns = max(CALL_CAP * target_ns, CALL_CAP_MIN_NS)
+
+    def capped() -> Any:  # a compiled call runs in its own process: no timer reaches it
+        return contextlib.nullcontext() if isinstance(fn, Remote) else time_cap(cap_ns)
+
+    ceiling: int | None = None  # the smallest size a call overran at
     tried: list[dict[str, Any]] = []
     started = time.process_time_ns()
     while True:
@@ -409,7 +444,11 @@ def probe_with(
             if short(make_input(gen, size, seed)) != short(args):
                 raise GeneratorError(f"generate_input({size}, seed {seed}) is not deterministic")
             try:
-                times.append(cpu_ns_of_call(fn, args))
+                with capped():
+                    times.append(cpu_ns_of_call(fn, args))
+            except Overran:
+                ceiling = size
+                break
             except Exception as exc:
                 # A tuple of several values for a one-parameter function was taken for the
                 # parameter's items; it may have been the argument and something more.
@@ -427,11 +466,25 @@ def probe_with(
                     "tried": tried,
                     "raised": True,
                 }
-        tried.append({"size": size, "ns": statistics.median(times)})
+        if ceiling == size:
+            if not tried:
+                return {
+                    "ok": False,
+                    "error": f"one call of the original at size {size} (seed {seed}) ran past "
+                    f"{cap_ns / 1e9:g} s and was stopped: the inputs must start smaller",
+                    "tried": tried,
+                }
+        else:
+            tried.append({"size": size, "ns": statistics.median(times)})
         spent = time.process_time_ns() - started
         if tried[-1]["ns"] >= target_ns or size >= max_size or spent >= budget_ns:
             break
-        size = min(max_size, size * 2)
+        below = tried[-1]["size"]
+        size = min(max_size, below * 2)
+        if ceiling is not None and size >= ceiling:  # between the last that ran and the ceiling
+            size = math.isqrt(below * ceiling)
+            if size <= below:
+                break
     if tried[-1]["ns"] < target_ns / FLAT and len(tried) > 1 and tried[-1]["size"] >= max_size:
         # The original's cost does not grow with these inputs (an early exit finds its answer
         # at once): measuring on them says nothing about the function's real work.
@@ -446,7 +499,7 @@ def probe_with(
             "wrapped": wrapped,
             "first_only": reading == "first_only",
         }
-    last = make_input(gen, size, seeds[0])
+    last = make_input(gen, tried[-1]["size"], seeds[0])  # not a size a call overran at
     if isinstance(fn, Remote):
         mutates = fn.mutates(last)
     else:
@@ -530,6 +583,8 @@ def diff(request: dict[str, Any]) -> dict[str, Any]:
 
 
 FLAT = 20  # at the largest size, a call under target ÷ FLAT: the inputs do not load it
+CALL_CAP = 40  # a probed call past this many targets (wall time) is stopped …
+CALL_CAP_MIN_NS = 1_000_000_000  # … and past 1 s at least
 MIN_TIMED_NS = 200_000  # a call timed alone below this is repeated in a loop
 
 
