@@ -5,8 +5,8 @@ the canonical HumanEval solution is compared with ENAMEL's expert solution twice
 real profiler:
 
 - **reference**: on ENAMEL's own generator at its largest input level (the largest level whose
-  one call of the canonical solution costs at most ``--max-ms``; the generator's ``random`` is
-  seeded from the workload's seed);
+  one call of the canonical solution costs at most ``--max-ms``; each seed draws one of the
+  level's test cases, as ENAMEL does, and seeds the generator's ``random``);
 - **generated**: on the workload PerfOrch builds for the canonical solution as a job does
   (``workloads.prepare``: the model writes ``generate_input(size, rng)``, the profiler checks it
   and scales it to ``TARGET_NS`` a call).

@@ -5,7 +5,8 @@ optimizes the canonical HumanEval solution for exec time as a job does (Memory r
 with study observations of the other folds only; the job measures on the workload it generates
 and checks candidates against the original on it). Whatever the job accepts is then re-measured
 by an **independent judge**: ENAMEL's own expert input generator at its largest level whose one
-call of the canonical solution costs at most ``--max-ms``, through the same profiler. The judge
+call of the canonical solution costs at most ``--max-ms`` (one of the level's test cases per
+seed, as ENAMEL draws them), through the same profiler. The judge
 first checks that the change returns what the original does on those inputs, then compares the
 two side by side. A problem counts as *improved* only when the judge's 95 % interval clears
 0 and its estimate reaches the threshold, so a gain that exists only on PerfOrch's own
