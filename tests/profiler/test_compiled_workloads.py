@@ -320,6 +320,26 @@ async def test_inputs_that_do_not_fit_blame_the_generator_and_a_crash_is_a_diffe
     assert result.mismatch is not None and "a crash (" in result.mismatch.candidate, result
 
 
+async def test_a_call_that_never_returns_is_stopped_and_the_probe_settles_below_it(
+    client: ProfilerClient,
+):
+    """Past 100 items the function spins forever: the probe stops the call at its cap (1 s),
+    kills the measuring program (started again for the next call) and bisects the sizes
+    between the last that ran and it, instead of running into its own timeout."""
+    spins = """bool has_duplicates(std::vector<int> items) {
+    volatile unsigned long spin = 0;
+    while (items.size() > 100) spin = spin + 1;
+    std::set<int> seen(items.begin(), items.end());
+    return seen.size() != items.size();
+}
+"""
+    t = task(Language.CPP)
+    probe = await client.probe_workload(t, spins, GENERATOR, target_ns=2_000_000)
+    assert probe.ok and probe.size is not None, probe
+    sizes = [int(x["size"]) for x in probe.tried]
+    assert 64 < probe.size <= 100 and 128 not in sizes, sizes
+
+
 async def test_a_go_modules_function_is_probed_checked_and_measured_in_the_module(
     client: ProfilerClient,
 ):

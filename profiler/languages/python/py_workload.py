@@ -12,8 +12,8 @@ generator is a module defining ``generate_input(size: int, rng: random.Random) -
   raise on them. Then the size doubles from ``start_size`` until one call of the original costs
   ``target_ns`` of CPU (median over the seeds), ``max_size`` is reached or ``budget_ns`` is
   spent. A call that overruns ``CALL_CAP`` × the target (at least ``CALL_CAP_MIN_NS``) of
-  wall time is stopped (a Python original: a timer) and the sizes between the last that ran and
-  it are
+  wall time is stopped (a timer; a compiled program in the call is killed, and started again
+  for the next) and the sizes between the last that ran and it are
   bisected: an exponential-time original (a naive recursive ``fib``) finds its size instead of
   running past the probe's timeout. Writes every size tried with its time, the size chosen,
   and whether the original changes its arguments (then every measured call gets its own copy).
@@ -174,6 +174,10 @@ class Remote:
             line = proc.stdout.readline()
         except BrokenPipeError:
             line = b""
+        except Overran:  # the probe's cap: the program is still in the call, stop it
+            proc.kill()
+            proc.wait()
+            raise
         line, said = protocol_line(proc.stdout, line)
         if not line:
             if proc.poll() is None:
@@ -430,10 +434,6 @@ def probe_with(
     )
     size = int(request.get("start_size", 8))
     cap_ns = max(CALL_CAP * target_ns, CALL_CAP_MIN_NS)
-
-    def capped() -> Any:  # a compiled call runs in its own process: no timer reaches it
-        return contextlib.nullcontext() if isinstance(fn, Remote) else time_cap(cap_ns)
-
     ceiling: int | None = None  # the smallest size a call overran at
     tried: list[dict[str, Any]] = []
     started = time.process_time_ns()
@@ -444,7 +444,7 @@ def probe_with(
             if short(make_input(gen, size, seed)) != short(args):
                 raise GeneratorError(f"generate_input({size}, seed {seed}) is not deterministic")
             try:
-                with capped():
+                with time_cap(cap_ns):
                     times.append(cpu_ns_of_call(fn, args))
             except Overran:
                 ceiling = size
