@@ -92,6 +92,27 @@ def test_an_exponential_original_is_probed_to_a_size_below_its_cap_not_past_it(t
     assert 64 not in sizes and out["size"] < 64 and sizes == sorted(sizes), out
 
 
+def test_the_cap_keeps_the_process_clock_fine_and_an_earlier_timer_armed():
+    """A CPU timer would have made a 0.2 ms call read 0 ns; a wall-clock timer armed before
+    (pytest-timeout's, in-process) is armed again with what was left of it."""
+    import signal
+    import time
+
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    signal.setitimer(signal.ITIMER_REAL, 100.0)
+    try:
+        with w.time_cap(5_000_000_000):
+            t0 = time.process_time_ns()
+            while time.process_time_ns() - t0 < 300_000:
+                pass
+            assert w.cpu_ns_of_call(lambda n: sum(range(n)), (20_000,)) > 0
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 99.0 < left <= 100.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_a_first_call_past_the_cap_is_refused_with_the_size(tmp_path: Path):
     out = probe_fib(tmp_path, start_size=80, max_size=80, target_ns=1)  # fib(44): minutes
     assert not out["ok"] and out["tried"] == []

@@ -355,19 +355,26 @@ class Overran(BaseException):
 @contextlib.contextmanager
 def time_cap(cap_ns: int) -> Any:
     """Raise :class:`Overran` in this (main) thread once ``cap_ns`` of wall time have passed.
-    Not a CPU timer (``ITIMER_PROF``): while one is armed, Linux reads the process's CPU clock
-    at tick granularity (a 0.2 ms call read as 0 ns here), and the probe times calls by it."""
+    Not a CPU timer (``ITIMER_PROF``, ``ITIMER_VIRTUAL``): once one is armed, Linux reads the
+    process's CPU clock at tick granularity (a 0.2 ms call read as 0 ns here), and the probe
+    times calls by it. A wall-clock timer armed before (a test runner's timeout, when this
+    runs in-process) is armed again afterwards with what was left of it."""
 
     def overrun(signum: int, frame: object) -> None:
         raise Overran
 
     before = signal.signal(signal.SIGALRM, overrun)
-    signal.setitimer(signal.ITIMER_REAL, cap_ns / 1e9)
+    started = time.monotonic()
+    left, interval = signal.setitimer(signal.ITIMER_REAL, cap_ns / 1e9)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, before)
+        if left > 0:
+            signal.setitimer(
+                signal.ITIMER_REAL, max(left - (time.monotonic() - started), 1e-3), interval
+            )
 
 
 def cpu_ns_of_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
