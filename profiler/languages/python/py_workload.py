@@ -13,9 +13,9 @@ generator is a module defining ``generate_input(size: int, rng: random.Random) -
   ``target_ns`` of CPU (median over the seeds), ``max_size`` is reached or ``budget_ns`` is
   spent. A call that overruns ``CALL_CAP`` × the target (at least ``CALL_CAP_MIN_NS``) of
   wall time is stopped (a timer; a compiled program in the call is killed, and started again
-  for the next) and the sizes between the last that ran and it are
-  bisected: an exponential-time original (a naive recursive ``fib``) finds its size instead of
-  running past the probe's timeout. Writes every size tried with its time, the size chosen,
+  for the next) and the sizes between the last that ran and it are bisected: an
+  exponential-time original (a naive recursive ``fib``) finds its size instead of running past
+  the probe's timeout. Writes every size tried with its time, the size chosen,
   and whether the original changes its arguments (then every measured call gets its own copy).
 - ``diff``: call the original (A) and the candidate (B) on the same generated inputs (each on
   its own deep copy) for every size and seed asked, and compare what a caller can see: the
@@ -348,7 +348,7 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
 
 
 class Overran(BaseException):
-    """A probed call ran past its CPU cap (a BaseException: the function's own ``except
+    """A probed call ran past its time cap (a BaseException: the function's own ``except
     Exception`` must not swallow it)."""
 
 
