@@ -210,6 +210,13 @@ class Workload(_Frozen):
         "candidates against the original, at sizes up to ``size``; the tests are measured",
     )
 
+    def seeds_text(self) -> str:
+        """The seeds as a person reads them: ``1, 2, 3``, or ``1…4096`` for a long run."""
+        s = self.seeds
+        if len(s) > 3 and s == tuple(range(s[0], s[0] + len(s))):
+            return f"{s[0]}…{s[-1]}"
+        return ", ".join(map(str, s))
+
 
 class ProbeResult(_Frozen):
     """An input generator tried on the original and scaled (the profiler's ``probe_workload``)."""
@@ -229,6 +236,11 @@ class ProbeResult(_Frozen):
         default=False,
         description="the function takes one argument and the generator returned it followed by "
         "more (an expected result): only its first value is used (workloads.first_only)",
+    )
+    inputs: int | None = Field(
+        default=None,
+        description="the inputs do not grow with the size (a date string, one number): the "
+        "workload is this many seeds' inputs, not the seeds asked",
     )
     checkable: bool = Field(
         default=False,

@@ -161,6 +161,8 @@ class FakeWorkloadProfiler(FakeProfiler):
         self.checked: list[tuple[str, list[int]]] = []
         self.compared_tasks: list[Task] = []
         self.scaled: list[list[int]] = []
+        self.checked_seeds: list[list[int] | None] = []
+        self.scaled_seeds: list[list[int]] = []
 
     async def probe_workload(
         self, task: Task, code: str, generator: str, *, target_ns: int = 5_000_000
@@ -172,6 +174,9 @@ class FakeWorkloadProfiler(FakeProfiler):
             flat = [{"size": n, "ns": 2000.0} for n in (8, 16, 4096)]
             why = "one call of the original still takes 2.0 µs at size 4096"
             return ProbeResult(ok=False, error=why, tried=flat, checkable=True)
+        if "FIXED" in generator:  # inputs that cannot grow: measured 2500 at a time
+            fixed = [{"size": n, "ns": 2000.0} for n in (8, 16, 4096)]
+            return ProbeResult(ok=True, size=4096, ns=2000.0, tried=fixed, inputs=2500)
         tried = [{"size": n, "ns": target_ns * (n / 4096) ** 2} for n in (512, 1024, 2048, 4096)]
         return ProbeResult(ok=True, size=4096, ns=float(target_ns), tried=tried)
 
@@ -187,6 +192,7 @@ class FakeWorkloadProfiler(FakeProfiler):
         timeout_s: float = 60.0,
     ) -> DifferentialResult:
         self.checked.append((candidate, sizes))
+        self.checked_seeds.append(seeds)
         if "DIFFERS" not in candidate:
             return DifferentialResult(ok=True, checked=len(sizes) * 3)
         found = Mismatch(
@@ -219,6 +225,7 @@ class FakeWorkloadProfiler(FakeProfiler):
     ) -> ScalingResult:
         """The original grows as n², the candidate as n (one call: 10·n² and 40·n ns)."""
         self.scaled.append(sizes)
+        self.scaled_seeds.append(seeds)
         points = tuple(
             ScalingPoint(size=n, baseline=10.0 * n * n, candidate=40.0 * n) for n in sizes
         )

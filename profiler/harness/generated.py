@@ -78,6 +78,7 @@ class GeneratedInputs:
             wrapped=bool(data.get("wrapped", False)),
             first_only=bool(data.get("first_only", False)),
             checkable=bool(data.get("checkable", False)),
+            inputs=data.get("inputs"),
         )
 
     async def _both(

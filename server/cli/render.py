@@ -228,7 +228,7 @@ def summary(
         console.print(
             Text(
                 f"generated workload ({w.origin}): generate_input(size={w.size}) × seeds "
-                f"{', '.join(map(str, w.seeds))} (--save-workload FILE keeps it as a test)",
+                f"{w.seeds_text()} (--save-workload FILE keeps it as a test)",
                 style="bold",
             )
         )

@@ -340,6 +340,24 @@ async def test_a_call_that_never_returns_is_stopped_and_the_probe_settles_below_
     assert 64 < probe.size <= 100 and 128 not in sizes, sizes
 
 
+async def test_inputs_that_cannot_grow_are_measured_thousands_at_a_time(client: ProfilerClient):
+    """Five items at every size: the calls cost the same however large the size, and nothing
+    in the input can grow, so the measuring program gets thousands of different inputs (it
+    reads them all before it times anything) instead of three it would time in nanoseconds."""
+    five = "def generate_input(size, rng):\n    return ([rng.randrange(9) for _ in range(5)],)\n"
+    s, t = CPP, task(Language.CPP)
+    probe = await client.probe_workload(t, s.quadratic, five, target_ns=2_000_000, sizes=(8, 512))
+    # A call reads ~1.5 µs through the serving program (its clock reads included): thousands.
+    assert probe.ok and probe.size == 512 and probe.inputs is not None, probe
+    assert 1000 < probe.inputs <= 4096, probe
+    seeds = tuple(range(1, probe.inputs + 1))
+    workload = Workload(generator=five, size=512, seeds=seeds, origin="t", per_call_ns=probe.ns)
+    verdict = await client.compare(
+        task(Language.CPP, workload), s.quadratic, s.linear, Metric.EXEC_TIME, 5.0
+    )
+    assert f"× {probe.inputs} seeds" in verdict.workload and verdict.before.summary > 0, verdict
+
+
 async def test_a_go_modules_function_is_probed_checked_and_measured_in_the_module(
     client: ProfilerClient,
 ):

@@ -4,6 +4,7 @@ generator, and differential testing with shrinking. (The sandboxed runs are prof
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -269,6 +270,37 @@ def test_inputs_on_which_the_original_does_no_more_work_as_they_grow_are_refused
     assert not out["ok"]
     assert "the inputs do not make it work harder as they grow" in str(out["error"])
     assert out["checkable"] is True  # the original ran on them: they still check candidates
+
+
+VALID_DATE = """def valid_date(date):
+    try:
+        m, d, y = (int(part) for part in date.split("-"))
+    except ValueError:
+        return False
+    if not 1 <= m <= 12 or d < 1:
+        return False
+    return d <= (29 if m == 2 else 30 if m in (4, 6, 9, 11) else 31)
+"""
+
+
+def test_inputs_that_cannot_grow_are_measured_many_at_a_time(tmp_path: Path):
+    """A date string is as long at size 8 as at size 4096: the cost is flat because nothing in
+    the input can grow (ENAMEL's valid_date), not because of an early exit. The original is
+    measured on enough different inputs to cost the seeds' share of the target, at most 4096."""
+    dates = (
+        "def generate_input(size, rng):\n"
+        "    m, d, y = rng.randint(0, 13), rng.randint(0, 32), rng.randint(1, 9999)\n"
+        "    return (f'{m:02d}-{d:02d}-{y}',)\n"
+    )
+    limits = {"target_ns": 2_000_000, "max_size": 1 << 12, "budget_ns": 2_000_000_000}
+    out = probe(tmp_path, dates, VALID_DATE, "valid_date", seeds=[1, 2], **limits)
+    assert out["ok"], out
+    ns, inputs = float(out["ns"]), out["inputs"]  # type: ignore[arg-type]
+    assert isinstance(inputs, int) and inputs == min(4096, math.ceil(2 * 2_000_000 / ns)), out
+    assert inputs > 2  # microseconds a call: many more inputs than the seeds asked
+    # A workload that loads the original as it grows keeps the seeds asked.
+    grown = probe(tmp_path, GENERATOR, QUADRATIC, seeds=[1, 2], **limits)
+    assert grown["ok"] and grown["inputs"] is None, grown
 
 
 def test_timing_under_a_cpu_time_limit_is_refused(tmp_path: Path):

@@ -86,6 +86,60 @@ def package_of(prefix: str) -> str:
     return m.group(1)
 
 
+MANY = 3  # more seeds than this: fixed-size inputs, measured all at once (one benchmark)
+
+
+def _render_many(task: Task, workload: Workload, ps: list[Param]) -> str:
+    """One benchmark calling the function on every input in turn: a workload of thousands of
+    fixed-size inputs (a date string), each call microseconds, where a sub-benchmark per seed
+    would run for hours. A function that changes its arguments gets them decoded afresh
+    before each pass, untimed."""
+    fn = task.entry_point
+    name = fn[:1].upper() + fn[1:]
+    fields = "".join(f"\t\tv{i} {'[]' if p.variadic else ''}{p.type}\n" for i, p in enumerate(ps))
+    decodes = "".join(
+        f"\t\t\tif err := json.Unmarshal(c.Args[{i}], &calls[k].v{i}); err != nil {{\n"
+        f'\t\t\t\tb.Fatalf("seed %d, argument {i + 1} ({p.name}): %v", c.Seed, err)\n'
+        "\t\t\t}\n"
+        for i, p in enumerate(ps)
+    )
+    args = ", ".join(f"c.v{i}{'...' if p.variadic else ''}" for i, p in enumerate(ps))
+    fresh = "\t\tb.StopTimer()\n\t\tdecode()\n\t\tb.StartTimer()\n" if workload.mutates else ""
+    return (
+        f"package {package_of(task.prefix)}\n\n"
+        'import (\n\t"encoding/json"\n\t"os"\n\t"testing"\n)\n\n'
+        f"// Benchmark{name}PerforchGenerated runs {fn} on each of the {len(workload.seeds)} "
+        "inputs PerfOrch\n"
+        f"// measured it on ({workload.origin}; checked on the original), size "
+        f"{workload.size}: inputs of\n// a fixed size, so one pass over all of them is one "
+        "benchmark iteration. Saved by\n"
+        f"// `perforch optimize --save-workload`; the inputs are in {data_path(task)}.\n"
+        f"func Benchmark{name}PerforchGenerated(b *testing.B) {{\n"
+        f'\tdata, err := os.ReadFile("{data_path(task)}")\n'
+        "\tif err != nil {\n\t\tb.Fatal(err)\n\t}\n"
+        "\tvar cases []struct {\n"
+        '\t\tSeed int               `json:"seed"`\n'
+        '\t\tArgs []json.RawMessage `json:"args"`\n'
+        "\t}\n"
+        "\tif err := json.Unmarshal(data, &cases); err != nil {\n\t\tb.Fatal(err)\n\t}\n"
+        f"\ttype call struct {{\n{fields}\t}}\n"
+        "\tcalls := make([]call, len(cases))\n"
+        "\tdecode := func() {\n"
+        "\t\tfor k, c := range cases {\n"
+        f"\t\t\tif len(c.Args) != {len(ps)} {{\n"
+        f'\t\t\t\tb.Fatalf("seed %d: %d arguments, {fn} takes {len(ps)}", c.Seed, len(c.Args))\n'
+        "\t\t\t}\n"
+        "\t\t\tcalls[k] = call{}  // from zero values: Unmarshal into a map keeps what is there\n"
+        f"{decodes}"
+        "\t\t}\n\t}\n"
+        "\tdecode()\n\tb.ResetTimer()\n"
+        "\tfor i := 0; i < b.N; i++ {\n"
+        f"{fresh}"
+        f"\t\tfor _, c := range calls {{\n\t\t\t{fn}({args})\n\t\t}}\n"
+        "\t}\n}\n"
+    )
+
+
 def data_path(task: Task) -> str:
     """Where the inputs go, relative to the benchmark file's directory."""
     return f"testdata/perforch_{task.entry_point}.json"
@@ -116,6 +170,8 @@ def render(task: Task, workload: Workload) -> str:
     call = (
         f"{fn}(" + ", ".join(f"v{i}{'...' if p.variadic else ''}" for i, p in enumerate(ps)) + ")"
     )
+    if len(workload.seeds) > MANY:
+        return _render_many(task, workload, ps)
     if workload.mutates:  # the function changes its arguments: fresh ones per call, untimed
         loop = (
             "\t\t\tfor i := 0; i < b.N; i++ {\n\t\t\t\tb.StopTimer()\n\t\t\t\tdecode()\n"

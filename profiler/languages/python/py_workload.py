@@ -11,12 +11,16 @@ generator is a module defining ``generate_input(size: int, rng: random.Random) -
   it must return the same arguments twice (deterministic for a seed), and the original must not
   raise on them. Then the size doubles from ``start_size`` until one call of the original costs
   ``target_ns`` of CPU (median over the seeds), ``max_size`` is reached or ``budget_ns`` is
-  spent. A call that overruns ``CALL_CAP`` × the target (at least ``CALL_CAP_MIN_NS``) of
-  wall time is stopped (a timer; a compiled program in the call is killed, and started again
-  for the next) and the sizes between the last that ran and it are bisected: an
-  exponential-time original (a naive recursive ``fib``) finds its size instead of running past
-  the probe's timeout. Writes every size tried with its time, the size chosen,
-  and whether the original changes its arguments (then every measured call gets its own copy).
+  spent. Inputs that do not grow with the size (a date string) leave a call's cost flat: the
+  original is then measured on many different inputs (``inputs``: how many seeds, enough to
+  cost what the seeds asked would at the target; at most ``MAX_INPUTS``). Inputs that grow
+  while the cost stays flat (an early exit) are refused. A call that overruns ``CALL_CAP`` ×
+  the target (at least ``CALL_CAP_MIN_NS``) of wall time is stopped (a timer; a compiled
+  program in the call is killed, and started again for the next) and the sizes between the
+  last that ran and it are bisected: an exponential-time original (a naive recursive ``fib``)
+  finds its size instead of running past the probe's timeout. Writes every size tried with its
+  time, the size chosen, and whether the original changes its arguments (then every measured
+  call gets its own copy).
 - ``diff``: call the original (A) and the candidate (B) on the same generated inputs (each on
   its own deep copy) for every size and seed asked, and compare what a caller can see: the
   return value, the arguments afterwards (mutation), and the type of the exception raised. On a
@@ -492,9 +496,16 @@ def probe_with(
             size = math.isqrt(below * ceiling)
             if size <= below:
                 break
-    if tried[-1]["ns"] < target_ns / FLAT and len(tried) > 1 and tried[-1]["size"] >= max_size:
-        # The original's cost does not grow with these inputs (an early exit finds its answer
-        # at once): measuring on them says nothing about the function's real work.
+    inputs = None  # how many seeds' inputs to measure on (None: the seeds asked)
+    flat = tried[-1]["ns"] < target_ns / FLAT and len(tried) > 1 and tried[-1]["size"] >= max_size
+    if flat and not grows(gen, tried[0]["size"], tried[-1]["size"], seeds[0]):
+        # The inputs stay as large at every size (a date string, one number): nothing in them
+        # can grow, so the original is measured on many different ones, enough that they cost
+        # what the seeds asked would at the target.
+        inputs = min(MAX_INPUTS, math.ceil(len(seeds) * target_ns / max(tried[-1]["ns"], 1.0)))
+    elif flat:
+        # The inputs grow but the original's cost does not (an early exit finds its answer at
+        # once): measuring on them says nothing about the function's real work.
         return {
             "ok": False,
             "error": f"one call of the original still takes {tried[-1]['ns'] / 1e3:.1f} µs at "
@@ -521,7 +532,14 @@ def probe_with(
         "ns": tried[-1]["ns"],
         "tried": tried,
         "mutates": mutates,
+        "inputs": inputs,
     }
+
+
+def grows(gen: Callable[..., Any], small: int, large: int, seed: int) -> bool:
+    """Whether the generator's inputs at size ``large`` are more than twice as long (written
+    out) as at ``small``."""
+    return len(repr(make_input(gen, large, seed))) > 2 * len(repr(make_input(gen, small, seed)))
 
 
 def mismatch(
@@ -590,6 +608,7 @@ def diff(request: dict[str, Any]) -> dict[str, Any]:
 
 
 FLAT = 20  # at the largest size, a call under target ÷ FLAT: the inputs do not load it
+MAX_INPUTS = 4096  # different inputs a workload of fixed-size inputs is measured on, at most
 CALL_CAP = 40  # a probed call past this many targets (wall time) is stopped …
 CALL_CAP_MIN_NS = 1_000_000_000  # … and past 1 s at least
 MIN_TIMED_NS = 200_000  # a call timed alone below this is repeated in a loop
