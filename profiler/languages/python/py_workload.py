@@ -364,14 +364,20 @@ def time_cap(cap_ns: int) -> Any:
     times calls by it. A wall-clock timer armed before (a test runner's timeout, when this
     runs in-process) is armed again afterwards with what was left of it."""
 
+    live = [True]  # once the call is over, the (one-shot) timer firing is ignored
+
     def overrun(signum: int, frame: object) -> None:
-        raise Overran
+        if live[0]:
+            raise Overran
 
     before = signal.signal(signal.SIGALRM, overrun)
     started = time.monotonic()
     left, interval = signal.setitimer(signal.ITIMER_REAL, cap_ns / 1e9)
     try:
-        yield
+        try:
+            yield
+        finally:
+            live[0] = False  # the timer firing just before this line raises here, not below
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, before)
