@@ -41,6 +41,7 @@ from ..app import App, AppConfig
 from . import enamel, render
 
 THRESHOLD_PCT = 5.0
+REPLY_KEPT = 3000  # characters of each model reply kept in the JSON when no workload came of it
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -98,7 +99,11 @@ async def _one(
         if gen is not None and gen.checks_only:  # not a workload to measure on
             gen = None
         out["llm_calls"] = len(replies)
-        out["generated_workload"] = f"size {gen.size}" if gen else None
+        out["generated_workload"] = f"size {gen.size} × {len(gen.seeds)} seeds" if gen else None
+        # What was measured on, or what the model wrote when nothing was: for a re-check.
+        out["generator"] = gen.generator if gen else None
+        if gen is None:
+            out["replies"] = [r.text[:REPLY_KEPT] for r in replies]
         gen_v = None
         if gen is not None:
             gen_v = await _compare(

@@ -503,14 +503,17 @@ def probe_with(
             if size <= below:
                 break
     inputs = None  # how many seeds' inputs to measure on (None: the seeds asked)
-    ns = tried[-1]["ns"]  # one call of the original at the size chosen
+    chosen, ns = tried[-1]["size"], tried[-1]["ns"]  # the size measured at, one call's time
     flat = tried[-1]["ns"] < target_ns / FLAT and len(tried) > 1 and tried[-1]["size"] >= max_size
     if flat and not grows(gen, tried[0]["size"], tried[-1]["size"], seeds[0]):
         # The inputs stay as large at every size (a date string, one number): nothing in them
         # can grow, so the original is measured on many different ones, enough that they cost
-        # what the seeds asked would at the target.
+        # what the seeds asked would at the target, at the smallest size (the inputs are the
+        # same there; making them may not be: a generator that builds `size` values and
+        # returns the first took ~1 s an input at 2^20, and ran the probe into its timeout).
+        chosen, ns = tried[0]["size"], tried[0]["ns"]
         if not isinstance(fn, Remote):  # a compiled call's time is read inside its program
-            ns = per_input_ns(fn, gen, tried[-1]["size"])
+            ns = per_input_ns(fn, gen, chosen)
         inputs = min(MAX_INPUTS, math.ceil(len(seeds) * target_ns / max(ns, 1.0)))
     elif flat:
         # The inputs grow but the original's cost does not (an early exit finds its answer at
@@ -526,7 +529,7 @@ def probe_with(
             "wrapped": wrapped,
             "first_only": reading == "first_only",
         }
-    last = make_input(gen, tried[-1]["size"], seeds[0])  # not a size a call overran at
+    last = make_input(gen, chosen, seeds[0])  # not a size a call overran at
     if isinstance(fn, Remote):
         mutates = fn.mutates(last)
     else:
@@ -537,7 +540,7 @@ def probe_with(
         "ok": True,
         "wrapped": wrapped,
         "first_only": reading == "first_only",
-        "size": tried[-1]["size"],
+        "size": chosen,
         "ns": ns,
         "tried": tried,
         "mutates": mutates,
