@@ -115,13 +115,7 @@ def _render_many(task: Task, workload: Workload, ps: list[Param]) -> str:
         "benchmark iteration. Saved by\n"
         f"// `perforch optimize --save-workload`; the inputs are in {data_path(task)}.\n"
         f"func Benchmark{name}PerforchGenerated(b *testing.B) {{\n"
-        f'\tdata, err := os.ReadFile("{data_path(task)}")\n'
-        "\tif err != nil {\n\t\tb.Fatal(err)\n\t}\n"
-        "\tvar cases []struct {\n"
-        '\t\tSeed int               `json:"seed"`\n'
-        '\t\tArgs []json.RawMessage `json:"args"`\n'
-        "\t}\n"
-        "\tif err := json.Unmarshal(data, &cases); err != nil {\n\t\tb.Fatal(err)\n\t}\n"
+        f"{_read_cases(task)}"
         f"\ttype call struct {{\n{fields}\t}}\n"
         "\tcalls := make([]call, len(cases))\n"
         "\tdecode := func() {\n"
@@ -137,6 +131,19 @@ def _render_many(task: Task, workload: Workload, ps: list[Param]) -> str:
         f"{fresh}"
         f"\t\tfor _, c := range calls {{\n\t\t\t{fn}({args})\n\t\t}}\n"
         "\t}\n}\n"
+    )
+
+
+def _read_cases(task: Task) -> str:
+    """The benchmark's first lines: the inputs file read into ``cases`` (seed, raw args)."""
+    return (
+        f'\tdata, err := os.ReadFile("{data_path(task)}")\n'
+        "\tif err != nil {\n\t\tb.Fatal(err)\n\t}\n"
+        "\tvar cases []struct {\n"
+        '\t\tSeed int               `json:"seed"`\n'
+        '\t\tArgs []json.RawMessage `json:"args"`\n'
+        "\t}\n"
+        "\tif err := json.Unmarshal(data, &cases); err != nil {\n\t\tb.Fatal(err)\n\t}\n"
     )
 
 
@@ -190,13 +197,7 @@ def render(task: Task, workload: Workload) -> str:
         f"// sub-benchmark per seed. Saved by `perforch optimize --save-workload`; the inputs\n"
         f"// are in {data_path(task)}.\n"
         f"func Benchmark{name}PerforchGenerated(b *testing.B) {{\n"
-        f'\tdata, err := os.ReadFile("{data_path(task)}")\n'
-        "\tif err != nil {\n\t\tb.Fatal(err)\n\t}\n"
-        "\tvar cases []struct {\n"
-        '\t\tSeed int               `json:"seed"`\n'
-        '\t\tArgs []json.RawMessage `json:"args"`\n'
-        "\t}\n"
-        "\tif err := json.Unmarshal(data, &cases); err != nil {\n\t\tb.Fatal(err)\n\t}\n"
+        f"{_read_cases(task)}"
         "\tfor _, c := range cases {\n"
         "\t\targs := c.Args\n"
         '\t\tb.Run("seed="+strconv.Itoa(c.Seed), func(b *testing.B) {\n'
