@@ -239,8 +239,8 @@ class ProbeResult(_Frozen):
     )
     inputs: int | None = Field(
         default=None,
-        description="the inputs do not grow with the size (a date string, one number): the "
-        "workload is this many seeds' inputs, not the seeds asked",
+        description="the inputs do not grow with the size (a date string, a number in a fixed "
+        "range): the workload is this many seeds' inputs, not the seeds asked",
     )
     checkable: bool = Field(
         default=False,

@@ -506,11 +506,12 @@ def probe_with(
     chosen, ns = tried[-1]["size"], tried[-1]["ns"]  # the size measured at, one call's time
     flat = tried[-1]["ns"] < target_ns / FLAT and len(tried) > 1 and tried[-1]["size"] >= max_size
     if flat and not grows(gen, tried[0]["size"], tried[-1]["size"], seeds[0]):
-        # The inputs stay as large at every size (a date string, one number): nothing in them
-        # can grow, so the original is measured on many different ones, enough that they cost
-        # what the seeds asked would at the target, at the smallest size (the inputs are the
-        # same there; making them may not be: a generator that builds `size` values and
-        # returns the first took ~1 s an input at 2^20, and ran the probe into its timeout).
+        # The inputs stay as large at every size (a date string, a number in a fixed range):
+        # nothing in them can grow, so the original is measured on many different ones, enough
+        # that they cost what the seeds asked would at the target, at the smallest size (the
+        # inputs are the same there; making them may not be: a generator that builds `size`
+        # values and returns the first took ~1 s an input at 2^20, and ran the probe into its
+        # timeout).
         chosen, ns = tried[0]["size"], tried[0]["ns"]
         if not isinstance(fn, Remote):  # a compiled call's time is read inside its program
             ns = per_input_ns(fn, gen, chosen)
