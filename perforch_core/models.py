@@ -210,12 +210,17 @@ class Workload(_Frozen):
         "candidates against the original, at sizes up to ``size``; the tests are measured",
     )
 
+    def seeds_run(self) -> range | None:
+        """The seeds as a range when they are a long run of consecutive ones (fixed-size
+        inputs, measured thousands at a time), else None."""
+        s = self.seeds
+        run = range(s[0], s[0] + len(s)) if s else range(0)
+        return run if len(s) > 3 and s == tuple(run) else None
+
     def seeds_text(self) -> str:
         """The seeds as a person reads them: ``1, 2, 3``, or ``1…4096`` for a long run."""
-        s = self.seeds
-        if len(s) > 3 and s == tuple(range(s[0], s[0] + len(s))):
-            return f"{s[0]}…{s[-1]}"
-        return ", ".join(map(str, s))
+        run = self.seeds_run()
+        return f"{run[0]}…{run[-1]}" if run else ", ".join(map(str, self.seeds))
 
 
 class ProbeResult(_Frozen):

@@ -258,10 +258,8 @@ def usable_profiler(profiler: object) -> WorkloadProfiler | None:
 
 def seeds_source(workload: Workload) -> str:
     """The seeds as Python source: a tuple, or a ``range`` for a long run of them."""
-    s = workload.seeds
-    if len(s) > len(SEEDS) and s == tuple(range(s[0], s[0] + len(s))):
-        return f"range({s[0]}, {s[-1] + 1})"
-    return repr(tuple(s))
+    run = workload.seeds_run()
+    return f"range({run.start}, {run.stop})" if run else repr(tuple(workload.seeds))
 
 
 def as_generator_script(task: Task, workload: Workload) -> str:
