@@ -76,6 +76,9 @@ class Limits:
     # What the run may add to the host's disk through its work dir and writable binds.
     disk_mb: int = 2048
     disk_files: int = 100_000
+    # Bytes of POSIX message queues (None: the system's). 0 in a shared sandbox: a queue
+    # outlives its process and cannot be listed to be removed.
+    message_queue_bytes: int | None = None
 
 
 @dataclass
@@ -248,6 +251,9 @@ def limits_argv(limits: Limits) -> list[str]:
         ("--nofile", resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
         ("--core", resource.RLIMIT_CORE, 0, 0),
     ]
+    if limits.message_queue_bytes is not None:
+        q = limits.message_queue_bytes
+        wanted.append(("--msgqueue", resource.RLIMIT_MSGQUEUE, q, q))
     if limits.cpu_s is not None:
         # Soft < hard for CPU: SIGXCPU first (reported clearly), SIGKILL a second later.
         wanted.append(("--cpu", resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 1))

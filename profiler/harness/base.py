@@ -38,6 +38,7 @@ from perforch_core.models import (
 
 from .. import stages, stats
 from ..protocol import CompareParams, MeasureParams, Program, RunTestsParams
+from ..session import fresh_processes
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,11 @@ def plan(params: CompareParams) -> list[int]:
 
 
 async def compare(harness: Harness, params: CompareParams, on_sample: OnSample) -> Verdict:
+    async with fresh_processes():  # one sandbox for the comparison's processes
+        return await _compare(harness, params, on_sample)
+
+
+async def _compare(harness: Harness, params: CompareParams, on_sample: OnSample) -> Verdict:
     results: list[ProcessResult] = []
     targets = plan(params)
     level = stats.look_confidence(len(targets))
@@ -322,11 +328,12 @@ async def measure(harness: Harness, params: MeasureParams, on_sample: OnSample) 
     )
     values: list[float] = []
     unit = ""
-    for i in range(params.processes):
-        r = await harness.compare_once(cp, params.source, params.source, i + 1)
-        values.extend([r.baseline, r.candidate])
-        unit = r.unit
-        await on_sample(i + 1, r)
+    async with fresh_processes():
+        for i in range(params.processes):
+            r = await harness.compare_once(cp, params.source, params.source, i + 1)
+            values.extend([r.baseline, r.candidate])
+            unit = r.unit
+            await on_sample(i + 1, r)
     return Measurement(
         metric=params.metric, unit=unit, values=tuple(values), summary=statistics.median(values)
     )

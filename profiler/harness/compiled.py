@@ -37,6 +37,7 @@ from perforch_core.models import (
 from .. import stages
 from ..protocol import CompareParams, InputsParams, InputsResult, Program, RunTestsParams
 from ..sandbox import NOBODY, Limits, RunResult, run_sandboxed, workdir
+from ..session import fresh_dir, run_in
 from ..toolchains import cache_root as toolchain_cache
 from ..toolchains import launcher
 from . import contract, python_exe
@@ -194,7 +195,7 @@ async def run_artifact(
     """Run ``argv`` (default: the recipe's run command) next to a copy of the artifact and
     ``files`` (a generated workload's inputs)."""
     await stages.report("running")
-    with workdir("perforch-run-") as wd:
+    async with fresh_dir() as wd:
         dest = wd / artifact.name
         if artifact.is_dir():
             shutil.copytree(artifact, dest)
@@ -202,9 +203,9 @@ async def run_artifact(
             shutil.copy2(artifact, dest)
         for name, data in (files or {}).items():
             (wd / name).write_bytes(data)
-        return await run_sandboxed(
+        return await run_in(
+            wd,
             argv or recipe.run,
-            cwd=wd,
             limits=limits,
             env={**recipe.env, **(env or {})},
             ro_binds=[*recipe.ro_binds, *pm.launcher_binds(argv or ())],

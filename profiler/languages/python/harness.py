@@ -41,6 +41,7 @@ from ...protocol import (
     TestInputsParams,
 )
 from ...sandbox import Limits, RunResult, run_sandboxed, sandbox_mode, workdir
+from ...session import fresh_dir, run_in
 from ...toolchains import launcher
 
 RUNNER = "py_runner.py"
@@ -118,7 +119,7 @@ class PythonHarness(GeneratedInputs):
         ``deterministic``: the same work-dir path inside every time and ``PYTHONHASHSEED=0``
         honoured (``-I`` would ignore it), so instruction counts repeat exactly."""
         fixed_dir = deterministic and sandbox_mode() == "bwrap"  # unsandboxed: no fixed path
-        with workdir("perforch-py-") as wd:
+        async with fresh_dir("perforch-py-") as wd:
             (wd / RUNNER).write_text(self._runner_source)
             (wd / SAMPLING).write_text(self._sampling_source)
             (wd / INPUTS).write_text(self._inputs_source)
@@ -176,9 +177,9 @@ class PythonHarness(GeneratedInputs):
         sandboxed; the result file's JSON (None when it wrote none) and the run."""
         exe = _interpreter(program)
         await self._probe(exe)
-        run = await run_sandboxed(
+        run = await run_in(
+            wd,
             [*prefix, exe, *flags, script, "request.json", "result.json"],
-            cwd=wd,
             limits=limits,
             env=env,
             ro_binds=python_exe.binds(exe) + pm.launcher_binds(prefix),
