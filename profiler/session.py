@@ -127,8 +127,8 @@ class Session:
             reply = await asyncio.wait_for(self.proc.stdout.readline(), limits.wall_s)
         except TimeoutError:
             timed_out = True
-        except (ConnectionError, BrokenPipeError):
-            pass  # the supervisor was killed (a ceiling): said below
+        except (ConnectionError, ValueError):
+            pass  # the supervisor was killed (a ceiling), or a line past the reader's limit
         except asyncio.CancelledError:
             await self.close()
             raise
@@ -136,11 +136,14 @@ class Session:
             watcher.cancel()
         wall_s = time.perf_counter() - started
         status: int | None = None
-        if reply:
-            status, clean = (int(word) for word in reply.split())
-            if not clean:
+        answer = reply.split()
+        if len(answer) == 2 and all(word.isdigit() for word in answer):
+            status = int(answer[0])
+            if answer[1] != b"1":
                 self.dead = True  # what it could not end or remove: no later run may share it
         else:
+            # No answer (a ceiling killed it), or not the supervisor's (the candidate shares its
+            # uid and could write to its pipe): the run failed, and the sandbox is not reused.
             self.dead = True
         result = self._result(status, timed_out, tripped, ceiling, wall_s, out, err)
         if self.dead:

@@ -155,3 +155,17 @@ async def test_a_bare_command_is_found_on_the_runs_own_path():
         tool.chmod(0o755)
         found = await session.run_in(wd, ["tool"], limits=LIMITS, env={"PATH": f"{wd}:/bin"})
     assert found.returncode == 0 and found.stdout_tail == "found\n", found
+
+
+async def test_the_candidate_cannot_answer_for_the_supervisor(starts):
+    """A run that writes a line to the supervisor's reply pipe: refused (as root, the supervisor
+    is not the candidate's to open); where it gets through, the line is not a reply, so that run
+    fails and its sandbox is retired. Either way the next run is answered in step."""
+    async with session.fresh_processes():
+        forged = await run(["sh", "-c", "echo not a reply > /proc/$PPID/fd/1; sleep 1"])
+        after = await run(["sh", "-c", "echo fine"])
+    assert after.returncode == 0 and after.stdout_tail == "fine\n", after
+    if "Permission denied" in forged.stderr_tail:
+        assert len(starts) == 1, forged  # (the shell goes on to its sleep: exit 0)
+    else:
+        assert forged.returncode != 0 and len(starts) == 2, forged
