@@ -18,6 +18,7 @@ so that a process can leave nothing for the next one of the same comparison to f
 in a file would make every process after the first faster than the code is).
 """
 
+import _signal
 import marshal
 import os
 import sys
@@ -25,9 +26,11 @@ import time
 
 SCRATCH = ("/tmp", "/dev/shm")
 IPC_RMID = 0
-# Signal numbers (the same on every Linux architecture PerfOrch runs on): importing ``signal``,
-# ``json`` or ``shutil`` would double the supervisor's start (enum, re: ~30 ms).
+# Signal numbers (the same on every Linux architecture PerfOrch runs on) and the built-in
+# ``_signal``: importing ``signal``, ``json`` or ``shutil`` would double the supervisor's start
+# (enum, re: ~30 ms).
 SIGKILL, SIGPIPE, SIGXFSZ = 9, 13, 25
+IGNORED_BY_PYTHON = (SIGPIPE, SIGXFSZ)  # a process exec'd from here would inherit that
 
 
 def end_others(timeout_s: float = 5.0) -> bool:
@@ -117,28 +120,26 @@ def find(command: str, path: str) -> str:
 
 
 def run(argv: list[str], cwd: str, env: dict[str, str], out: str, err: str) -> int:
-    """``argv`` as a new process in ``cwd`` with stdout/stderr to files: its wait status."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    actions = [
-        (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, out, flags, 0o644),
-        (os.POSIX_SPAWN_OPEN, 2, err, flags, 0o644),
-    ]
-    try:
-        os.chdir(cwd)
-        pid = os.posix_spawn(
-            find(argv[0], env.get("PATH", "")),
-            argv,
-            env,
-            file_actions=actions,
-            setsid=True,
-            # Python ignores these; a process started by exec would inherit that.
-            setsigdef=(SIGPIPE, SIGXFSZ),
-        )
-    except OSError as exc:
-        with open(err, "a") as fh:
-            fh.write(f"perforch: cannot start {argv[0]}: {exc.strerror}\n")
-        return 127 << 8  # what a shell reports for a command it cannot run
+    """``argv`` as a new process in ``cwd``, in a session of its own, stdout/stderr to files:
+    its wait status. fork and exec, not posix_spawn: glibc's posix_spawn leaves its two
+    internal signals (32, 33) ignored in the program it starts, which a sandbox of its own
+    does not."""
+    pid = os.fork()
+    if pid == 0:  # the child: nothing here may return into the supervisor's loop
+        try:
+            os.setsid()
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            for fd, path, mode in ((0, "/dev/null", os.O_RDONLY), (1, out, flags), (2, err, flags)):
+                opened = os.open(path, mode, 0o644)
+                os.dup2(opened, fd)
+                os.close(opened)
+            for signum in IGNORED_BY_PYTHON:
+                _signal.signal(signum, _signal.SIG_DFL)
+            os.chdir(cwd)
+            os.execve(find(argv[0], env.get("PATH", "")), argv, env)
+        except BaseException as exc:
+            os.write(2, f"perforch: cannot start {argv[0]}: {exc}\n".encode())
+        os._exit(127)  # what a shell reports for a command it cannot run
     _, status = os.waitpid(pid, 0)
     return status
 

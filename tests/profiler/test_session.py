@@ -169,3 +169,14 @@ async def test_the_candidate_cannot_answer_for_the_supervisor(starts):
         assert len(starts) == 1, forged  # (the shell goes on to its sleep: exit 0)
     else:
         assert forged.returncode != 0 and len(starts) == 2, forged
+
+
+async def test_a_process_starts_with_the_signals_a_sandbox_of_its_own_gives_it():
+    """No signal ignored or blocked (the supervisor's Python ignores SIGPIPE and SIGXFSZ, and
+    glibc's posix_spawn would leave its internal signals 32 and 33 ignored)."""
+    show = ["sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/$$/status"]
+    alone = await run(show)
+    async with session.fresh_processes():
+        shared = await run(show)
+    assert shared.stdout_tail == alone.stdout_tail, (shared, alone)
+    assert "SigIgn:\t0000000000000000" in shared.stdout_tail
