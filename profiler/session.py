@@ -183,8 +183,8 @@ class Session:
         )
 
     async def close(self) -> None:
-        """End the supervisor and everything in its sandbox; remove its directories. A live
-        one is asked to end (its stdin closes), which it does at once after a clean run."""
+        """End the supervisor and everything in its sandbox (the scope removes the
+        directories). A live one is asked first (its stdin closes), and ends at once."""
         if not self.dead and self.proc.stdin is not None:
             self.dead = True
             self.proc.stdin.close()
