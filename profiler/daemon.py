@@ -30,6 +30,7 @@ from . import protocol as p
 from .harness import base, compiled
 from .harness.base import Harness, ProcessResult
 from .projects.measure import ProjectHarness
+from .session import Sessions, fresh_processes
 
 log = logging.getLogger("perforch.profiler")
 
@@ -52,11 +53,15 @@ class Daemon:
         self.projects = ProjectHarness()
         self.tests_slots = asyncio.Semaphore(test_concurrency)
         self.measure_slot = asyncio.Semaphore(1)
+        # Measuring sandboxes kept from one comparison to the next (profiler.session).
+        self.sessions = Sessions()
         self.tasks: dict[Any, asyncio.Task[None]] = {}
         self.stopping = asyncio.Event()
 
     async def aclose(self) -> None:
-        """Stop the harnesses' services (the warm javac) and drop measuring builds."""
+        """Stop the harnesses' services (the warm javac), the measuring sandboxes, and drop
+        measuring builds."""
+        await self.sessions.close()
         await self.projects.aclose()
         for h in self.harnesses.values():
             close = getattr(h, "aclose", None)
@@ -173,14 +178,14 @@ class Daemon:
         return on_sample
 
     async def compare(self, params: p.CompareParams, rid: Any, send: Send) -> BaseModel:
-        async with self.measure_slot:
+        async with self.measure_slot, fresh_processes(self.sessions):
             await self._progress(send, rid, f"measuring {params.metric.value}")
             return await base.compare(
                 self.harness(params.program), params, self._sampler(send, rid, params)
             )
 
     async def measure(self, params: p.MeasureParams, rid: Any, send: Send) -> BaseModel:
-        async with self.measure_slot:
+        async with self.measure_slot, fresh_processes(self.sessions):
             await self._progress(send, rid, f"measuring {params.metric.value}")
             return await base.measure(
                 self.harness(params.program), params, self._sampler(send, rid, params)

@@ -11,7 +11,9 @@ have written for the next (``/tmp``, ``/dev/shm``, System V IPC; POSIX message q
 made); the run's directory is then removed. Per run, as before: the wall clock (a run past it
 ends the whole session; the next run starts a new one) and the ceilings on the resident memory
 of all its processes and on the disk. Outside such a scope, and without bubblewrap, each run
-gets a sandbox of its own.
+gets a sandbox of its own. The daemon keeps its sessions from one comparison to the next (a
+session costs ~30 ms to start, as much as two processes' own sandboxes) and closes one unused
+for ``IDLE_S``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ from .sandbox import (
 
 ZYGOTE = "zygote.py"  # in the scope's directory, beside the supervisors' stderr files
 START_S = 30.0  # the supervisor is up within this (a Python start: ~20 ms)
+# A kept session unused this long is closed when the next scope opens (a job's comparisons are
+# a model call or two apart: 30-60 s with the local models).
+IDLE_S = 300.0
 
 
 @dataclass
@@ -65,6 +70,8 @@ class Session:
     root: Path
     stderr: Path
     dead: bool = False
+    used: float = field(default_factory=time.monotonic)  # when its last run ended
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # one run at a time
 
     @classmethod
     async def start(cls, root: Path, limits: Limits, ro_binds: Sequence[str | Path]) -> Session:
@@ -106,6 +113,15 @@ class Session:
         self, wd: Path, argv: Sequence[str], limits: Limits, env: Mapping[str, str] | None
     ) -> RunResult:
         """``argv`` as a fresh process in ``wd`` (a directory of the scope's)."""
+        async with self.turn:
+            try:
+                return await self._run(wd, argv, limits, env)
+            finally:
+                self.used = time.monotonic()
+
+    async def _run(
+        self, wd: Path, argv: Sequence[str], limits: Limits, env: Mapping[str, str] | None
+    ) -> RunResult:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         out, err = wd / ".stdout", wd / ".stderr"
         request = {"argv": list(argv), "cwd": str(wd), "env": base_env(env)}
@@ -204,13 +220,25 @@ class Sessions:
     owned by the daemon (nobody may not write in it when the daemon is root), holding one
     fresh directory per run, the candidate's to write in."""
 
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="perforch-runs-")))
     open: dict[tuple[object, ...], Session] = field(default_factory=dict)
     made: int = 0
     active: set[Path] = field(default_factory=set)  # run directories in use
+    _root: Path | None = None
 
-    def __post_init__(self) -> None:
-        self.root.chmod(0o755)
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            self._root = Path(tempfile.mkdtemp(prefix="perforch-runs-"))
+            self._root.chmod(0o755)
+        return self._root
+
+    async def expire(self, idle_s: float = IDLE_S) -> None:
+        """Close the sessions no run used for ``idle_s``."""
+        now = time.monotonic()
+        for key, session in list(self.open.items()):
+            if session.dead or (now - session.used > idle_s and not session.turn.locked()):
+                del self.open[key]
+                await session.close()
 
     async def get(self, limits: Limits, ro_binds: Sequence[str | Path]) -> Session:
         key = (replace(limits, wall_s=0.0), tuple(sorted(str(b) for b in ro_binds)))
@@ -248,26 +276,33 @@ class Sessions:
                     await session.close()
         finally:
             self.open.clear()
-            shutil.rmtree(self.root, ignore_errors=True)
+            if self._root is not None:
+                shutil.rmtree(self._root, ignore_errors=True)
+                self._root = None
 
 
 _SCOPE: contextvars.ContextVar[Sessions | None] = contextvars.ContextVar("sessions", default=None)
 
 
 @contextlib.asynccontextmanager
-async def fresh_processes() -> AsyncIterator[None]:
+async def fresh_processes(kept: Sessions | None = None) -> AsyncIterator[None]:
     """Within this, runs in a :func:`fresh_dir` share one sandbox per set of limits and
-    binds (a comparison's); without bubblewrap, each still gets its own."""
-    if sandbox_mode() != "bwrap":
+    binds; without bubblewrap, each still gets its own. ``kept``: sessions that outlive the
+    scope (the daemon's, for all its comparisons; it closes them), else the scope's own,
+    closed at its end. Inside another scope, that one goes on."""
+    if sandbox_mode() != "bwrap" or _SCOPE.get() is not None:
         yield
         return
-    sessions = Sessions()
+    sessions = kept or Sessions()
+    if kept is not None:
+        await kept.expire()
     token = _SCOPE.set(sessions)
     try:
         yield
     finally:
         _SCOPE.reset(token)
-        await sessions.close()
+        if kept is None:
+            await sessions.close()
 
 
 @contextlib.asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -198,3 +199,39 @@ async def test_an_interpreter_that_cannot_start_is_the_harness_fault_not_the_can
     async with c:
         with pytest.raises(ProfilerError, match="does not start in the sandbox"):
             await c.run_tests(task(), FAST)
+
+
+def _supervisors() -> set[int]:
+    """The pids of the measuring sandboxes' supervisors running on this machine."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args[1:3] == [b"-I", b"-S"] and args[3].endswith(b"zygote.py"):  # not bwrap's
+            found.add(int(cmdline.parent.name))
+    return found
+
+
+@pytest.mark.skipif(
+    os.environ.get("PERFORCH_SANDBOX", "bwrap") != "bwrap", reason="sessions need bubblewrap"
+)
+async def test_the_daemon_keeps_one_measuring_sandbox_for_its_comparisons():
+    """Two comparisons of a job go to the same supervisor (its start costs ~30 ms, as much as
+    two processes' own sandboxes); it ends with the daemon."""
+    before = _supervisors()
+    c = ProfilerClient(test_timeout_s=5)
+    await c.start()
+    try:
+        await c.compare(task(), SLOW, FAST, Metric.EXEC_TIME, 5.0)
+        first = _supervisors() - before
+        await c.compare(task(), FAST, SLOW, Metric.EXEC_TIME, 5.0)
+        assert len(first) == 1 and _supervisors() - before == first
+    finally:
+        await c.aclose()
+    for _ in range(100):
+        if not first & _supervisors():
+            break
+        await asyncio.sleep(0.05)
+    assert not first & _supervisors()

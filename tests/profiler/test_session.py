@@ -174,9 +174,29 @@ async def test_the_candidate_cannot_answer_for_the_supervisor(starts):
 async def test_a_process_starts_with_the_signals_a_sandbox_of_its_own_gives_it():
     """No signal ignored or blocked (the supervisor's Python ignores SIGPIPE and SIGXFSZ, and
     glibc's posix_spawn would leave its internal signals 32 and 33 ignored)."""
-    show = ["sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/$$/status"]
+    show = ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]  # (a shell blocks all as it forks)
     alone = await run(show)
     async with session.fresh_processes():
         shared = await run(show)
     assert shared.stdout_tail == alone.stdout_tail, (shared, alone)
     assert "SigIgn:\t0000000000000000" in shared.stdout_tail
+
+
+async def test_kept_sessions_serve_one_scope_after_another_until_idle_or_closed(starts):
+    """The daemon keeps its measuring sandboxes from one comparison to the next (a job makes
+    several): a scope inside another goes on in it; an idle one is closed when the next scope
+    opens; closing the kept sessions ends their supervisors."""
+    kept = session.Sessions()
+    try:
+        for _ in range(2):
+            async with session.fresh_processes(kept), session.fresh_processes():
+                assert (await run(["true"])).returncode == 0
+        assert len(starts) == 1  # one sandbox for both scopes (and the nested one)
+        await kept.expire(idle_s=0.0)
+        async with session.fresh_processes(kept):
+            assert (await run(["true"])).returncode == 0
+        assert len(starts) == 2 and not Path(f"/proc/{starts[0]}").exists()
+    finally:
+        await kept.close()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in starts)
+    assert kept._root is None  # its directory is gone with it
