@@ -581,13 +581,30 @@ async def run_sandboxed(
     if number and not timed_out:
         with contextlib.suppress(ValueError):
             sig = signal.Signals(number).name
+    return finished(
+        rc, sig, timed_out, tripped, ceiling, time.perf_counter() - started, out_path, err_path
+    )
+
+
+def finished(
+    rc: int | None,
+    sig: str | None,
+    timed_out: bool,
+    tripped: list[str],
+    ceiling_mb: int,
+    wall_s: float,
+    out: Path,
+    err: Path,
+) -> RunResult:
+    """A run's result from how it ended, what ceiling it tripped (:func:`_watch`) and its
+    output files' tails."""
     return RunResult(
         returncode=rc,
         timed_out=timed_out,
-        wall_s=time.perf_counter() - started,
-        stdout_tail=_tail(out_path),
-        stderr_tail=_tail(err_path),
+        wall_s=wall_s,
+        stdout_tail=_tail(out),
+        stderr_tail=_tail(err),
         signal_name="SIGKILL" if tripped else sig,
-        memory_exceeded_mb=ceiling if tripped == ["memory"] else None,
+        memory_exceeded_mb=ceiling_mb if tripped == ["memory"] else None,
         disk_exceeded=tripped[0] if tripped and tripped != ["memory"] else None,
     )

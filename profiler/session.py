@@ -45,6 +45,7 @@ from .sandbox import (
     _tail,
     _watch,
     base_env,
+    finished,
     kill_group,
     kill_tree,
     process_tree,
@@ -187,16 +188,7 @@ class Session:
                 rc = 128 - rc
         elif not timed_out:
             rc, sig = 128 + signal.SIGKILL, "SIGKILL"
-        return RunResult(
-            returncode=rc,
-            timed_out=timed_out,
-            wall_s=wall_s,
-            stdout_tail=_tail(out),
-            stderr_tail=_tail(err),
-            signal_name="SIGKILL" if tripped else sig,
-            memory_exceeded_mb=ceiling if tripped == ["memory"] else None,
-            disk_exceeded=tripped[0] if tripped and tripped != ["memory"] else None,
-        )
+        return finished(rc, sig, timed_out, tripped, ceiling, wall_s, out, err)
 
     async def close(self) -> None:
         """End the supervisor and everything in its sandbox (the scope removes the
