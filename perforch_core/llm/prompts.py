@@ -121,10 +121,22 @@ Problem:
 Answer with a comma-separated list of category names from the list, nothing else."""
 
 
-def _examples(task: Task) -> str:
+def _shown(text: str, code: str) -> bool:
+    """Whether ``text`` already stands in ``code`` (whitespace aside)."""
+    return " ".join(text.split()) in " ".join(code.split())
+
+
+def _examples(task: Task, code: str) -> str:
+    """The tests to show beside ``code``; none when they are its own docstring's examples
+    (shown twice, small models copy the code up to the examples, then the prompt after the
+    second copy: an unterminated docstring)."""
     if task.examples is not None:
+        if _shown(task.examples, code):
+            return ""
         return f"Example tests:\n```\n{task.examples.strip()}\n```\n\n"
     if task.tests.kind == "doctest":
+        if _shown(task.tests.source, code):
+            return ""
         return f"Examples (doctest):\n{task.tests.source.strip()}\n\n"
     tests = task.tests.source.strip()
     if len(tests) > 1500:
@@ -136,8 +148,7 @@ def _purpose(task: Task) -> str:
     """What the function must do, when the code shown does not already say it (a Python
     docstring does; C++/Java/Go/Rust descriptions sit in a comment outside the function)."""
     text = (task.description or "").strip()
-    shown = " ".join(f"{task.signature}\n{task.current_code or ''}".split())
-    if not text or " ".join(text.split()) in shown:
+    if not text or _shown(text, f"{task.signature}\n{task.current_code or ''}"):
         return ""
     return f"What it must do:\n{text}\n\n"
 
@@ -153,7 +164,7 @@ def generate(task: Task) -> list[ChatMessage]:
     body = GENERATE.format(
         language=task.language.value,
         signature=task.signature.rstrip(),
-        examples=_examples(task),
+        examples=_examples(task, task.signature),
         fence=fence,
         purpose=_purpose(task),
     )
@@ -166,7 +177,7 @@ def fix(task: Task, code: str, failure: str) -> list[ChatMessage]:
         language=task.language.value,
         code=code.rstrip(),
         failure=failure.strip()[:3000],
-        examples=_examples(task),
+        examples=_examples(task, code),
         fence=fence,
         purpose=_purpose(task),
     )
@@ -181,7 +192,7 @@ def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessa
         fence=fence,
         metric_label=metric.label,
         metric_goal=metric.goal,
-        examples=_examples(task),
+        examples=_examples(task, code),
         report=report,
         purpose=_purpose(task),
     )

@@ -8,8 +8,8 @@ import pytest
 
 from perforch_core.errors import LLMReplyError, NoTestsError, SourceError
 from perforch_core.languages.python import source as py
-from perforch_core.llm import parsing
-from perforch_core.models import Language
+from perforch_core.llm import parsing, prompts
+from perforch_core.models import Language, Metric, TestSpec
 from perforch_core.source import extras
 from tests.fakes import make_task
 
@@ -72,6 +72,27 @@ def test_tests_come_from_tests_file_then_docstring_then_test_files(tmp_path: Pat
     explicit.write_text("def check(candidate):\n    assert candidate(1) == 2\n")
     spec = py.discover_tests(mod, plain, py.find_function(plain, "target"), explicit)
     assert spec.kind == "check"
+
+
+def test_prompts_show_a_docstrings_examples_once(tmp_path: Path):
+    """Shown twice (in the code, then as the tests), small local models copied the code up to
+    the examples and then the prompt after the second copy: an unterminated docstring
+    (TheAlgorithms/Python maths/perfect_number.py, both models)."""
+    mod = tmp_path / "mod.py"
+    mod.write_text(MODULE)
+    span = py.find_function(MODULE, "target")
+    spec = py.discover_tests(mod, MODULE, span)
+    code = MODULE[MODULE.index("def target") : MODULE.index("def other")]
+    task = make_task(code, entry_point="target", signature=code, tests=spec)
+    for messages in (
+        prompts.refine(task, code, Metric.EXEC_TIME, "1 ms"),
+        prompts.fix(task, code, "failed"),
+        prompts.generate(task),
+    ):
+        assert messages[-1].content.count(">>> target(2)") == 1
+    # Examples that the code shown does not hold are still shown (a doctest file of its own).
+    other = make_task(code, tests=TestSpec(kind="doctest", source=">>> f(1)\n2\n", origin="x"))
+    assert ">>> f(1)" in prompts.refine(other, code, Metric.EXEC_TIME, "1 ms")[-1].content
 
 
 def test_no_tests_is_a_clear_error(tmp_path: Path):
