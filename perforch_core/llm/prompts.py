@@ -6,6 +6,8 @@ signature, keep all logic in the one function. The refine prompt carries the pro
 
 from __future__ import annotations
 
+import inspect
+
 from .. import languages
 from ..models import Category, Metric, Task
 from ..ports import ChatMessage
@@ -144,11 +146,12 @@ def _examples(task: Task, code: str) -> str:
     return f"Tests it must pass:\n```\n{tests}\n```\n\n"
 
 
-def _purpose(task: Task) -> str:
-    """What the function must do, when the code shown does not already say it (a Python
-    docstring does; C++/Java/Go/Rust descriptions sit in a comment outside the function)."""
-    text = (task.description or "").strip()
-    if not text or _shown(text, f"{task.signature}\n{task.current_code or ''}"):
+def _purpose(task: Task, shown: str) -> str:
+    """What the function must do, when the code ``shown`` does not already say it (a Python
+    docstring in a signature does; C++/Java/Go/Rust descriptions sit in a comment outside the
+    function, and the code of a fix or refine prompt is shown without its docstring)."""
+    text = inspect.cleandoc(task.description or "")
+    if not text or _shown(text, shown):
         return ""
     return f"What it must do:\n{text}\n\n"
 
@@ -159,6 +162,15 @@ def _system(task: Task) -> ChatMessage:
     )
 
 
+def _code_and_context(task: Task, code: str) -> dict[str, str]:
+    """A fix or refine prompt's code without the documentation the candidate gets back (the
+    models copied long docstrings into every reply: most of its tokens and time), with what
+    the function must do and its examples beside it, each once."""
+    shown = languages.support(task.language).without_doc(code.rstrip(), task.entry_point)
+    purpose = _purpose(task, shown)
+    return {"code": shown, "purpose": purpose, "examples": _examples(task, purpose + shown)}
+
+
 def generate(task: Task) -> list[ChatMessage]:
     fence = languages.support(task.language).fence
     body = GENERATE.format(
@@ -166,7 +178,7 @@ def generate(task: Task) -> list[ChatMessage]:
         signature=task.signature.rstrip(),
         examples=_examples(task, task.signature),
         fence=fence,
-        purpose=_purpose(task),
+        purpose=_purpose(task, task.signature),
     )
     return [_system(task), ChatMessage("user", body)]
 
@@ -175,11 +187,9 @@ def fix(task: Task, code: str, failure: str) -> list[ChatMessage]:
     fence = languages.support(task.language).fence
     body = FIX.format(
         language=task.language.value,
-        code=code.rstrip(),
         failure=failure.strip()[:3000],
-        examples=_examples(task, code),
         fence=fence,
-        purpose=_purpose(task),
+        **_code_and_context(task, code),
     )
     return [_system(task), ChatMessage("user", body)]
 
@@ -188,13 +198,11 @@ def refine(task: Task, code: str, metric: Metric, report: str) -> list[ChatMessa
     fence = languages.support(task.language).fence
     body = REFINE.format(
         language=task.language.value,
-        code=code.rstrip(),
         fence=fence,
         metric_label=metric.label,
         metric_goal=metric.goal,
-        examples=_examples(task, code),
         report=report,
-        purpose=_purpose(task),
+        **_code_and_context(task, code),
     )
     return [_system(task), ChatMessage("user", body)]
 
@@ -221,7 +229,7 @@ def generator(
             "user",
             GENERATOR.format(
                 language=support.label,
-                purpose=_purpose(task),
+                purpose=_purpose(task, code),
                 fence=support.fence,
                 code=code,
                 entry_point=task.entry_point,

@@ -83,13 +83,20 @@ def test_prompts_show_a_docstrings_examples_once(tmp_path: Path):
     span = py.find_function(MODULE, "target")
     spec = py.discover_tests(mod, MODULE, span)
     code = MODULE[MODULE.index("def target") : MODULE.index("def other")]
-    task = make_task(code, entry_point="target", signature=code, tests=spec)
+    task = make_task(
+        code, entry_point="target", signature=span.header, description=span.docstring, tests=spec
+    )
     for messages in (
         prompts.refine(task, code, Metric.EXEC_TIME, "1 ms"),
         prompts.fix(task, code, "failed"),
         prompts.generate(task),
     ):
         assert messages[-1].content.count(">>> target(2)") == 1
+    # A fix or refine prompt shows the code without its docstring (the candidate gets it
+    # back), and the docstring once, as what the function must do.
+    refine = prompts.refine(task, code, Metric.EXEC_TIME, "1 ms")[-1].content
+    assert "What it must do:\nDouble x." in refine
+    assert "```python\ndef target(x):\n    return x * 2\n```" in refine
     # Examples that the code shown does not hold are still shown (a doctest file of its own).
     other = make_task(code, tests=TestSpec(kind="doctest", source=">>> f(1)\n2\n", origin="x"))
     assert ">>> f(1)" in prompts.refine(other, code, Metric.EXEC_TIME, "1 ms")[-1].content
@@ -115,7 +122,7 @@ def test_normalize_keeps_new_imports_and_helpers_beside_drops_test_code_keeps_do
         "target",
         module_prefix="from os import path\n",
         module_suffix="\n\ndef clash(v):\n    return -v\n",
-        original_docstring="Double x.",
+        original_header='def target(x):\n    """Double x."""\n',
     )
     # The block: the import the file lacks first, the new helper beside the function, the
     # helper whose name the file already has nested (the file's own stays as it is).
@@ -131,6 +138,42 @@ def test_normalize_keeps_new_imports_and_helpers_beside_drops_test_code_keeps_do
     ns: dict[str, object] = {}
     exec(merged, ns)
     assert ns["target"](2.7) == 4  # type: ignore[operator]
+
+
+def test_a_candidate_keeps_the_original_docstring_as_written():
+    """A model's rewritten docstring (here with its notes on the tests) is replaced by the
+    original's statement as written: raw prefix, escapes and doctest output unchanged."""
+    header = (
+        "    def target(self, x):\n"
+        '        r"""Split on \\d.\n\n'
+        "        >>> target(None, 'a1b')\n"
+        "        ['a', 'b']\n"
+        '        """\n'
+    )
+    reply = (
+        "def target(self, x):\n"
+        '  """Split on digits. NOTE: perfect(28) expected True, got False"""\n'
+        "  import re\n"
+        "  return re.split(r'\\d', x)\n"
+    )
+    out = py.normalize_candidate(reply, "target", original_header=header)
+    assert "NOTE" not in out
+    assert out.startswith('def target(self, x):\n  r"""Split on \\d.\n\n  >>> target(')
+    assert "  return re.split" in out
+    namespace: dict[str, object] = {}
+    exec(out, namespace)
+    func = namespace["target"]
+    assert func.__doc__.startswith("Split on \\d.")  # type: ignore[attr-defined]
+    # A reply that dropped it gets it back; one that kept it is left as it was written.
+    dropped = py.normalize_candidate(
+        "def target(self, x):\n    return x\n", "target", original_header=header
+    )
+    assert dropped.startswith('def target(self, x):\n    r"""Split on')
+    kept = (
+        'def target(self, x):\n    r"""Split on \\d.\n\n    >>> target(None, \'a1b\')\n'
+        "    ['a', 'b']\n    \"\"\"\n    return x\n"
+    )
+    assert py.normalize_candidate(kept, "target", original_header=header) == kept
 
 
 def test_extract_function_from_a_fenced_reply():

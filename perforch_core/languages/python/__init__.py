@@ -56,13 +56,16 @@ class Python(LanguageSupport):
     def defines(self, code: str, name: str) -> bool:
         return f"def {name}" in code
 
+    def without_doc(self, code: str, name: str) -> str:
+        return source.without_docstring(code, name)
+
     def candidate(self, code: str, task: Task) -> str:
         return source.normalize_candidate(
             code,
             task.entry_point,
             module_prefix=task.prefix,
             module_suffix=task.suffix,
-            original_docstring=task.description or None,
+            original_header=task.signature,
         )
 
     def insert_imports(self, prefix: str, imports: list[str]) -> str:

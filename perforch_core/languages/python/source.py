@@ -97,7 +97,7 @@ def normalize_candidate(
     *,
     module_prefix: str = "",
     module_suffix: str = "",
-    original_docstring: str | None = None,
+    original_header: str | None = None,
 ) -> str:
     """Turn a code block into a candidate block for ``entry_point`` (``source/extras.py``).
 
@@ -106,8 +106,12 @@ def normalize_candidate(
     does not define, then helper functions and classes with new names come next, beside the
     function; a helper whose name the module already defines is nested in the function instead
     (the module's own stays as it is); other top-level statements (tests, prints) are dropped.
-    The original docstring is kept when the model dropped it. Raises ``SourceError``.
+    The function keeps the original's docstring as written in ``original_header`` (the
+    header up to and including it): added when the model dropped it, put back when it
+    rewrote it (a model's notes in a docstring do not land in the user's file).
+    Raises ``SourceError``.
     """
+    original = docstring_statement(original_header) if original_header else None
     tree = parse(code, "<reply>")
     funcs = _top_level_functions(tree)
     target = funcs.get(entry_point)
@@ -153,8 +157,9 @@ def normalize_candidate(
         if IMPORT_LINE.match(ln)
     ]
     func_text = textwrap.dedent(segment(target))
-    if nested or (original_docstring is not None and ast.get_docstring(target) is None):
-        func_text = _with_nested(func_text, target, nested, original_docstring)
+    own_doc = ast.get_docstring(target, clean=False)
+    if nested or (original is not None and own_doc != original[0]):
+        func_text = _with_nested(func_text, target, nested, original)
     parts = (["\n".join(constants)] if constants else []) + [*helpers, func_text.rstrip()]
     block = extras.join(imports, "\n\n\n".join(parts) + "\n")
     parse(block, "<candidate>")
@@ -173,30 +178,85 @@ def _assigned(node: ast.stmt) -> set[str]:
     return names if len(names) == len(targets) else set()
 
 
+def without_docstring(code: str, name: str) -> str:
+    """``code`` with the docstring of its top-level function ``name`` left out (the code as
+    it is when it does not parse, or the docstring is all the function holds)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    node = _top_level_functions(tree).get(name)
+    if node is None or ast.get_docstring(node, clean=False) is None or len(node.body) < 2:
+        return code
+    first = node.body[0]
+    if first.lineno == node.lineno or node.body[1].lineno == first.end_lineno:
+        return code  # on the def line, or sharing its line with the next statement
+    lines = code.splitlines(keepends=True)
+    return "".join(lines[: first.lineno - 1] + lines[first.end_lineno or first.lineno :])
+
+
+def docstring_statement(header: str) -> tuple[str, str] | None:
+    """The docstring of the function whose ``header`` (its ``def`` line up to and including
+    the docstring) is given: (its value, its statement's lines as written, dedented with the
+    function). None when it has none or the header does not parse alone."""
+    text = textwrap.dedent(header).rstrip() + "\n"
+    try:
+        node = ast.parse(text).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    if not isinstance(node, FunctionNode):
+        return None
+    value = ast.get_docstring(node, clean=False)
+    first = node.body[0]
+    if value is None or first.lineno == node.lineno:
+        return None
+    lines = text.splitlines(keepends=True)
+    return value, "".join(lines[first.lineno - 1 : first.end_lineno])
+
+
 def _with_nested(
-    func_text: str, target: FunctionNode, nested: list[str], original_docstring: str | None
+    func_text: str,
+    target: FunctionNode,
+    nested: list[str],
+    original: tuple[str, str] | None,
 ) -> str:
-    """The function with ``nested`` definitions at the top of its body and the original
-    docstring when it has none."""
+    """The function with ``nested`` definitions at the top of its body and the ``original``
+    docstring statement in place of its own (or added)."""
     func_lines = func_text.splitlines(keepends=True)
     body0 = target.body[0]
     has_doc = ast.get_docstring(target, clean=False) is not None
     offset = min([target.lineno, *(d.lineno for d in target.decorator_list)])
-    body_start = ((body0.end_lineno or body0.lineno) if has_doc else body0.lineno - 1) - offset + 1
-    if not has_doc and body0.lineno == target.lineno:
-        raise SourceError(
-            "one-line function bodies are not supported; put the body on its own line"
-        )
-    head = "".join(func_lines[:body_start])
-    rest = "".join(func_lines[body_start:])
+    first = body0.lineno - offset  # the first body statement's line, 0-based in func_lines
+    after = (body0.end_lineno or body0.lineno) - offset + 1
+    if not has_doc:
+        if body0.lineno == target.lineno:
+            raise SourceError(
+                "one-line function bodies are not supported; put the body on its own line"
+            )
+        cut = resume = first
+    elif original is None or body0.lineno == target.lineno:
+        cut = resume = after  # its own docstring stays
+        original = None
+    else:
+        cut, resume = first, after  # its own docstring is replaced
+    head = "".join(func_lines[:cut])
+    rest = "".join(func_lines[resume:])
     indent = re.match(r"[ \t]*", rest.lstrip("\n")).group(0) or "    "  # type: ignore[union-attr]
-    doc = ""
-    if not has_doc and original_docstring is not None:
-        doc = textwrap.indent(f'"""{original_docstring}"""', indent) + "\n"
+    doc = _reindented(original[1], indent) if original is not None else ""
     inner = "".join(textwrap.indent(e, indent) + "\n" for e in nested)
     out = head + doc + inner + rest
     parse(out, "<candidate>")
     return out.rstrip() + "\n"
+
+
+def _reindented(statement: str, indent: str) -> str:
+    """A docstring statement moved to the body indentation ``indent``: the lines that start
+    with its first line's indentation get ``indent`` instead (lines inside the string that
+    are indented less stay as written)."""
+    was = re.match(r"[ \t]*", statement).group(0)  # type: ignore[union-attr]
+    lines = statement.splitlines(keepends=True)
+    moved = [indent + ln[len(was) :] if ln.startswith(was) and ln.strip() else ln for ln in lines]
+    return "".join(moved) if moved[-1].endswith("\n") else "".join(moved) + "\n"
 
 
 # -- tests --------------------------------------------------------------------------------
