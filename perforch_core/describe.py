@@ -65,11 +65,12 @@ def change(v: Verdict) -> str:
 
 
 def verdict(v: Verdict, *, numbers: bool = True) -> str:
-    """A verdict in one line: what was measured before and after (``numbers``), the change with
-    its interval, and the decision with what it needed."""
+    """A verdict in one line: the baseline's median and the candidate's value by the paired
+    change (``numbers``; the two agree with the change), the change with its interval, and the
+    decision with what it needed."""
     what = v.metric.label
     if numbers:
-        before, after = value(v.before.summary, v.before.unit), value(v.after.summary, v.after.unit)
+        before, after = value(v.before.summary, v.before.unit), value(v.paired_after, v.after.unit)
         what = f"{what} {before} → {after}:"
     if v.rejected:
         return f"{what} {change(v)}, not accepted: {v.rejected}"

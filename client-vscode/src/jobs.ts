@@ -129,7 +129,10 @@ export function verdictText(v: Verdict): string {
   const label = METRIC_LABELS[v.metric] ?? v.metric;
   const change = -v.improvement_pct;
   const ci = `95 % CI ${signed(-v.interval_pct.high)}…${signed(-v.interval_pct.low)} %`;
-  const numbers = `${formatValue(v.before.summary, v.before.unit)} → ${formatValue(v.after.summary, v.after.unit)}`;
+  // The candidate's value at the baseline's median by the paired change (Verdict.paired_after),
+  // so that the numbers agree with the change printed beside them.
+  const after = v.before.summary * (1 - v.improvement_pct / 100);
+  const numbers = `${formatValue(v.before.summary, v.before.unit)} → ${formatValue(after, v.after.unit)}`;
   if (v.rejected) {
     return `${label} ${numbers}: ${signed(change)} % (${ci}), not accepted: ${v.rejected}`;
   }

@@ -7,7 +7,8 @@ import io
 
 from rich.console import Console
 
-from perforch_core.models import Action, Metric, Stage
+from perforch_core import describe
+from perforch_core.models import Action, Interval, Measurement, Metric, Stage, Verdict
 from perforch_core.result import Attempt, JobResult
 from server.cli import render
 
@@ -72,3 +73,31 @@ def test_quiet_prints_the_outcome_and_the_diff_only():
     assert "Models tried" not in out
     assert out.splitlines()[0] == "succeeded: exec time −30 % by local/qwen2.5-coder-1.5b"
     assert f"+{LONG}" in out.splitlines()
+
+
+def test_a_verdicts_numbers_agree_with_its_change():
+    """Each side's median over processes moves with the machine between processes; the
+    one-line numbers show the candidate by the paired change, so a reader's own division
+    gives the percentage printed beside them (47.59 → 46.42 ms beside −0.5 % was seen)."""
+    before = Measurement(
+        metric=Metric.EXEC_TIME, unit="ns", values=(47.59e6, 52.0e6, 45.0e6), summary=47.59e6
+    )
+    after = Measurement(
+        metric=Metric.EXEC_TIME, unit="ns", values=(46.42e6, 51.0e6, 45.5e6), summary=46.42e6
+    )
+    v = Verdict(
+        metric=Metric.EXEC_TIME,
+        decision="not_improved",
+        improvement_pct=0.5,
+        interval_pct=Interval(low=-3.0, high=3.9),
+        threshold_pct=5.0,
+        before=before,
+        after=after,
+        processes=3,
+        method="test",
+    )
+    line = describe.verdict(v)
+    assert line.startswith("exec time 47.59 ms → 47.35 ms: no significant gain, −0.5 %")
+    out = io.StringIO()
+    Console(file=out, width=200).print(render.measurement_table(v))
+    assert "46.420 ms" in out.getvalue() or "46.42 ms" in out.getvalue()  # the table: medians
