@@ -176,7 +176,9 @@ def generate(task: Task) -> list[ChatMessage]:
     body = GENERATE.format(
         language=task.language.value,
         signature=task.signature.rstrip(),
-        examples=_examples(task, task.signature),
+        # Shown again even when the signature's docstring holds them: without the second copy
+        # the 0.5B model wrote a wrong running_max (examples/stub.py) that it wrote right with it.
+        examples=_examples(task, ""),
         fence=fence,
         purpose=_purpose(task, task.signature),
     )
