@@ -254,9 +254,10 @@ def _reindented(statement: str, indent: str) -> str:
     with its first line's indentation get ``indent`` instead (lines inside the string that
     are indented less stay as written)."""
     was = re.match(r"[ \t]*", statement).group(0)  # type: ignore[union-attr]
-    lines = statement.splitlines(keepends=True)
-    moved = [indent + ln[len(was) :] if ln.startswith(was) and ln.strip() else ln for ln in lines]
-    return "".join(moved) if moved[-1].endswith("\n") else "".join(moved) + "\n"
+    lines = statement.splitlines(keepends=True)  # the last ends in "\n" (docstring_statement)
+    return "".join(
+        indent + ln[len(was) :] if ln.startswith(was) and ln.strip() else ln for ln in lines
+    )
 
 
 # -- tests --------------------------------------------------------------------------------
