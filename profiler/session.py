@@ -34,21 +34,16 @@ from pathlib import Path
 
 from perforch_core.errors import SandboxError
 
+from .ceilings import DiskWatch, gone, kill_group, kill_tree, process_tree, watch
 from .harness import python_exe
 from .sandbox import (
     NOBODY,
-    DiskWatch,
     Limits,
     RunResult,
-    _gone,
     _spawn,
     _tail,
-    _watch,
     base_env,
     finished,
-    kill_group,
-    kill_tree,
-    process_tree,
     run_sandboxed,
     sandbox_mode,
     total_memory_ceiling_mb,
@@ -133,7 +128,7 @@ class Session:
         killed: list[int] = []
         ceiling = total_memory_ceiling_mb(limits)
         watcher = asyncio.create_task(
-            _watch(self.proc.pid, ceiling, disk, tripped, killed), name="ceilings"
+            watch(self.proc.pid, ceiling, disk, tripped, killed), name="ceilings"
         )
         started = time.perf_counter()
         timed_out = False
@@ -203,7 +198,7 @@ class Session:
         kill_group(self.proc.pid)
         kill_tree(started)
         await self.proc.wait()
-        await _gone(started)
+        await gone(started)
 
 
 @dataclass

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from profiler.ceilings import kill_group
 from profiler.languages.java.harness import JAVAC_SERVICE_FLAGS
 from profiler.languages.java.javac_service import JavacService
-from profiler.sandbox import kill_group
 
 
 @pytest.fixture

@@ -395,11 +395,11 @@ async def test_a_build_adds_to_the_warm_cache_it_is_given_but_cannot_alter_it(tm
 def test_another_writer_on_the_disk_costs_a_walk_per_ceiling_not_one_per_poll(
     tmp_path, monkeypatch
 ):
-    from profiler import sandbox
+    from profiler import ceilings
 
     free = [10_000 << 20]
-    monkeypatch.setattr(sandbox, "_free", lambda path: (free[0], 1_000_000))
-    watch = sandbox.DiskWatch([tmp_path, tmp_path / "."], max_bytes=100 << 20, max_files=1000)
+    monkeypatch.setattr(ceilings, "_free", lambda path: (free[0], 1_000_000))
+    watch = ceilings.DiskWatch([tmp_path, tmp_path / "."], max_bytes=100 << 20, max_files=1000)
     walks = []
     walk = watch.written
     monkeypatch.setattr(watch, "written", lambda: walks.append(1) or walk())

@@ -21,7 +21,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...sandbox import NOBODY, Limits, kill_group, start_sandboxed
+from ...ceilings import kill_group
+from ...sandbox import NOBODY, Limits, start_sandboxed
 from .toolchain import java, java_classes
 
 log = logging.getLogger(__name__)
