@@ -55,17 +55,26 @@ def exponent(sizes: list[int], costs: list[float]) -> float | None:
 
 
 def evidence(metric: Metric, result: ScalingResult, workload_size: int) -> Scaling:
-    """The points with each side's fitted exponent over the larger sizes."""
+    """The points with each side's fitted exponent over the larger sizes; none when the
+    generator ignores its size (the same inputs at every size: a flat line through them
+    would read as "n^0.0", a claim about inputs that never grew)."""
     points = result.points
     fitted = [p for p in points if p.size >= max(1, workload_size // FIT_SPAN)]
     ns = [p.size for p in fitted]
+    unfitted = ""
+    if result.size_ignored:
+        unfitted = (
+            "not fitted: the generator returns the same inputs at every size (it ignores its "
+            "size), so the sizes do not say how large the inputs are"
+        )
     return Scaling(
         metric=metric,
         unit=result.unit,
         points=tuple(points),
-        exponent_before=exponent(ns, [p.baseline for p in fitted]),
-        exponent_after=exponent(ns, [p.candidate for p in fitted]),
+        exponent_before=None if unfitted else exponent(ns, [p.baseline for p in fitted]),
+        exponent_after=None if unfitted else exponent(ns, [p.candidate for p in fitted]),
         fitted_from=min(ns) if ns else workload_size,
+        unfitted=unfitted,
     )
 
 

@@ -93,6 +93,8 @@ def scaling(s: Scaling) -> str:
     last = s.points[-1]
     at = f"at n = {last.size}: {value(last.baseline, s.unit)} → {value(last.candidate, s.unit)}"
     first = s.points[0].size
+    if s.unfitted:
+        return f"{what}: n = {first}…{last.size}, {s.unfitted}; {at}"
     return (
         f"{what} ∝ {exponent(s.exponent_before)} → {exponent(s.exponent_after)} "
         f"(n = {first}…{last.size}, fitted over n ≥ {s.fitted_from}; {at})"

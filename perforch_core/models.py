@@ -295,6 +295,11 @@ class ScalingResult(_Frozen):
     points: tuple[ScalingPoint, ...] = ()
     unit: str = "ns"
     error: str | None = None
+    size_ignored: bool = Field(
+        default=False,
+        description="the generator gave each seed the same inputs at every size: the sizes "
+        "are labels, not how large the inputs are",
+    )
 
 
 class Scaling(_Frozen):
@@ -307,6 +312,9 @@ class Scaling(_Frozen):
     exponent_before: float | None = Field(description="k of the fit for the original")
     exponent_after: float | None = Field(description="k of the fit for the change")
     fitted_from: int = Field(description="the smallest size in the fit (the larger sizes)")
+    unfitted: str = Field(
+        default="", description="why no exponent was fitted, when that is not for want of points"
+    )
     plot: str = Field(default="", description="a PNG of the log-log plot, when one was drawn")
 
 

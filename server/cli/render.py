@@ -189,7 +189,7 @@ def scaling_table(s: Scaling) -> Table:
     table.add_column("before", justify="right")
     table.add_column("after", justify="right")
     for p in s.points:
-        fitted = "" if p.size >= s.fitted_from else " (not fitted)"
+        fitted = "" if p.size >= s.fitted_from and not s.unfitted else " (not fitted)"
         table.add_row(
             f"{p.size}{fitted}",
             describe.value(p.baseline, s.unit),

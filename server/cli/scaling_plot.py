@@ -32,8 +32,11 @@ def draw(scaling: Scaling, path: Path, title: str) -> Path | None:
         ("after", [p.candidate for p in scaling.points], scaling.exponent_after, "s"),
     ):
         ax.loglog(sizes, values, marker=marker, label=f"{label}: {describe.exponent(k)}")
-    ax.axvspan(scaling.fitted_from, max(sizes), alpha=0.08, color="grey", label="fitted sizes")
-    ax.set_xlabel("input size n (generate_input)")
+    if scaling.unfitted:  # the sizes are labels: the generator ignores them
+        ax.set_xlabel("size n given to generate_input (the same inputs at every n)")
+    else:
+        ax.axvspan(scaling.fitted_from, max(sizes), alpha=0.08, color="grey", label="fitted sizes")
+        ax.set_xlabel("input size n (generate_input)")
     ax.set_ylabel("CPU time of one call (ns)" if scaling.unit == "ns" else "peak memory (B)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)

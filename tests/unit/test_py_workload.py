@@ -305,6 +305,30 @@ def test_inputs_that_cannot_grow_are_measured_many_at_a_time(tmp_path: Path):
     assert grown["ok"] and grown["inputs"] is None, grown
 
 
+def test_scaling_says_when_the_generator_gives_the_same_inputs_at_every_size(tmp_path: Path):
+    """Same seed, another size: a list of `size` items is another input (its first items are
+    the same draws); a number drawn whatever the size is not. The original sorts its argument:
+    the inputs kept to compare are its own copies."""
+    fixed = "def generate_input(size, rng):\n    return ([rng.randint(1, 10**6)] * 50,)\n"
+    p = files(tmp_path, grown=GENERATOR, fixed=fixed, a=SORTS, b=LINEAR)
+    request = {
+        "mode": "scale",
+        "module_a": p["a"],
+        "module_b": p["b"],
+        "entry": "has_duplicates",
+        "sizes": [8, 16, 32],
+        "seeds": [1, 2],
+        "repeats": 1,
+        "metric": "exec_time",
+    }
+    out = run(tmp_path, {**request, "generator": p["grown"]})
+    assert out["ok"] and out["size_ignored"] is False, out
+    out = run(tmp_path, {**request, "generator": p["fixed"]})
+    assert out["ok"] and out["size_ignored"] is True, out
+    out = run(tmp_path, {**request, "generator": p["fixed"], "sizes": [8]})
+    assert out["ok"] and out["size_ignored"] is False, out  # one size: nothing to say
+
+
 def test_timing_under_a_cpu_time_limit_is_refused(tmp_path: Path):
     """Under RLIMIT_CPU this kernel serves the process CPU clock at scheduler ticks (4 ms): a
     small call read 0 ns and the scaling fit had no points (a CI failure). The runner refuses

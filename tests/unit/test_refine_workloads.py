@@ -92,6 +92,24 @@ def test_the_exponent_is_a_log_log_fit_and_needs_three_sizes():
     assert complexity.exponent([8, 16, 32], [1.0, 0.0, 2.0]) is None  # a zero is no point
 
 
+def test_no_exponent_is_fitted_when_the_generator_ignores_its_size():
+    """A generator drawing `randint(1, 10**6)` whatever its size (one the 1.5B wrote for
+    TheAlgorithms/Python's `perfect`) gives the same inputs at every size: the flat line
+    through them is not "n^0.0", and the line says why instead."""
+    from perforch_core import complexity
+    from perforch_core.models import Metric, ScalingPoint, ScalingResult
+
+    points = tuple(ScalingPoint(size=n, baseline=6e6, candidate=3e6) for n in (1, 2, 4, 8))
+    grown = complexity.evidence(Metric.EXEC_TIME, ScalingResult(ok=True, points=points), 8)
+    assert grown.exponent_before == pytest.approx(0.0) and not grown.unfitted
+    same = ScalingResult(ok=True, points=points, size_ignored=True)
+    flat = complexity.evidence(Metric.EXEC_TIME, same, 8)
+    assert flat.exponent_before is None and flat.exponent_after is None
+    line = describe.scaling(flat)
+    assert line.startswith("time of one call: n = 1…8, not fitted: the generator returns the same")
+    assert "n^" not in line and line.endswith("at n = 8: 6.000 ms → 3.000 ms")
+
+
 async def test_a_candidate_that_differs_from_the_original_is_rolled_back_with_the_input():
     x, _, prof, _ = executor(
         {

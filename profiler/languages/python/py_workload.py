@@ -29,7 +29,8 @@ generator is a module defining ``generate_input(size: int, rng: random.Random) -
 - ``scale``: the cost of one call of A and of B at each size asked (complexity evidence): per
   size and seed, A and B alternately, ``repeats`` times each, the median over all of them.
   Time: CPU time of one call (calls shorter than 0.2 ms repeated in a loop, each on its own
-  copy of the input). Memory: tracemalloc's peak during one call above its start.
+  copy of the input). Memory: tracemalloc's peak during one call above its start. Says when
+  the generator gave each seed the same inputs at every size (it ignores its size).
 - ``emit``: the inputs at ``size`` for every seed, encoded (:func:`encode`) for a compiled
   measuring program, which reads them into its parameters' types before it times anything.
 
@@ -675,10 +676,13 @@ def scale(request: dict[str, Any]) -> dict[str, Any]:
     assert fb is not None, "scaling needs module_b"
     memory = request["metric"] in ("max_memory", "avg_memory")
     points = []
+    first: dict[int, tuple[Any, ...]] = {}  # per seed, its inputs at the first size
+    ignored = len(request["sizes"]) > 1  # the same inputs at every size, seed by seed
     for size in request["sizes"]:
         costs: tuple[list[float], list[float]] = ([], [])
         for seed in request["seeds"]:
             args = make_input(gen, size, seed)
+            ignored = ignored and same(first.setdefault(seed, copy.deepcopy(args)), args)
             for _ in range(int(request["repeats"])):
                 for side, fn in ((0, fa), (1, fb)):
                     try:
@@ -695,7 +699,8 @@ def scale(request: dict[str, Any]) -> dict[str, Any]:
                 "candidate": statistics.median(costs[1]),
             }
         )
-    return {"ok": True, "points": points, "unit": "B" if memory else "ns"}
+    unit = "B" if memory else "ns"
+    return {"ok": True, "points": points, "unit": unit, "size_ignored": ignored}
 
 
 def as_json(value: object) -> object:
