@@ -269,7 +269,7 @@ def as_generator_script(task: Task, workload: Workload) -> str:
     return (
         f'"""The input generator PerfOrch measured {task.entry_point} ({task.language.value}) on '
         f"({workload.origin}; checked on the original by PerfOrch): each seed's arguments at "
-        f'the size it was measured on. Saved by `perforch optimize --save-workload`."""\n\n'
+        f'the size it was measured on. Saved by PerfOrch."""\n\n'
         f"import random\n\n\n{workload.generator.strip()}\n\n\n"
         f"SIZE = {workload.size}\nSEEDS = {seeds_source(workload)}\n\n\n"
         'if __name__ == "__main__":\n'
@@ -278,19 +278,21 @@ def as_generator_script(task: Task, workload: Workload) -> str:
     )
 
 
-def as_test_file(task: Task, workload: Workload) -> str:
+def as_test_file(task: Task, workload: Workload, module: str | None = None) -> str:
     """The workload as a pytest file the user can keep: the generator, and the function run on
     its inputs at the measured size, one case per seed — a pytest-benchmark benchmark when the
     project already writes its benchmarks so, else a plain test (it checks the function does
-    not raise on them)."""
+    not raise on them). ``module``: what the test imports the function from (default: the
+    project's module for it, else the task's)."""
     project = task.tests.project
-    module = project.options.get("module", task.module) if project else task.module
+    if module is None:
+        module = project.options.get("module", task.module) if project else task.module
     fn = task.entry_point
     bench = bool(project and project.benchmarks)
     many = len(workload.seeds) > len(SEEDS)  # fixed-size inputs, measured many at a time
     head = (
         f'"""Inputs generated for {fn} ({workload.origin}; checked on the original by PerfOrch)\n'
-        f'at the size it was measured on. Saved by `perforch optimize --save-workload`."""\n\n'
+        f'at the size it was measured on. Saved by PerfOrch."""\n\n'
         "import random\n\nimport pytest\n\n"
         f"from {module} import {fn}\n\n\n{workload.generator.strip()}\n\n\n"
         f"SIZE = {workload.size}\nSEEDS = {seeds_source(workload)}\n\n\n"

@@ -82,7 +82,9 @@ export function scalingChart(s: Scaling, size: ChartSize = { width: 300, height:
       )
       .join("");
   const fitX = x(Math.max(s.fitted_from, points[0].size));
-  const shade = `<rect class="fitted" x="${fitX.toFixed(1)}" y="${PAD.top}" width="${(PAD.left + plotW - fitX).toFixed(1)}" height="${plotH}"/>`;
+  const shade = s.unfitted
+    ? ""
+    : `<rect class="fitted" x="${fitX.toFixed(1)}" y="${PAD.top}" width="${(PAD.left + plotW - fitX).toFixed(1)}" height="${plotH}"/>`;
   const bottom = PAD.top + plotH;
   const axis =
     `<line class="axis" x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${bottom}"/>` +
@@ -92,7 +94,11 @@ export function scalingChart(s: Scaling, size: ChartSize = { width: 300, height:
     `<text class="label" x="${PAD.left}" y="${bottom + 12}">n = ${points[0].size}</text>` +
     `<text class="label" x="${PAD.left + plotW}" y="${bottom + 12}" text-anchor="end">${points[points.length - 1].size}</text>` +
     `<text class="label" x="${PAD.left + plotW / 2}" y="${size.height - 4}" text-anchor="middle">` +
-    `${escapeXml(`○ before ${exponentText(s.exponent_before)} → ● after ${exponentText(s.exponent_after)}`)}</text>`;
+    `${escapeXml(
+      s.unfitted
+        ? "○ before, ● after: not fitted (the same inputs at every n)"
+        : `○ before ${exponentText(s.exponent_before)} → ● after ${exponentText(s.exponent_after)}`,
+    )}</text>`;
   return (
     `<svg class="scaling" xmlns="http://www.w3.org/2000/svg" width="${size.width}" height="${size.height}" ` +
     `viewBox="0 0 ${size.width} ${size.height}" role="img" aria-label="cost against input size, log-log">` +

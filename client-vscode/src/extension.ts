@@ -28,6 +28,7 @@ import {
   LIST_JOBS,
   METRIC_LABELS,
   SERVER_CANCEL,
+  SERVER_SAVE_WORKLOAD,
   SERVER_COMMANDS,
   OPTIMIZE_CHANGED,
   type ChooseModelParams,
@@ -65,6 +66,7 @@ class Extension implements vscode.Disposable {
   private readonly view = new JobsView(
     () => this.book.all(),
     (token) => void this.cancel(token),
+    (token) => void this.saveWorkload(token),
   );
   private readonly disposables: vscode.Disposable[] = [];
   private client: LanguageClient | undefined;
@@ -289,6 +291,29 @@ class Extension implements vscode.Disposable {
     if (target === undefined || !this.client?.isRunning()) return;
     this.log.info(`job ${target}: cancel requested`);
     await this.client.sendRequest(ExecuteCommandRequest.type, { command: SERVER_CANCEL, arguments: [target] });
+  }
+
+  /**
+   * A job's generated workload as a file in the project: the server suggests where (beside the
+   * project's tests, or as its language's benchmark), the user picks the path, the server writes
+   * it (never over a file) and says so; the new file is opened.
+   */
+  private async saveWorkload(token: string): Promise<void> {
+    if (!this.client?.isRunning()) return;
+    const ask = (target: string | null) =>
+      this.client?.sendRequest(ExecuteCommandRequest.type, { command: SERVER_SAVE_WORKLOAD, arguments: [token, target] }) as
+        | Promise<{ suggested?: string; files?: string[]; error?: string } | null>
+        | undefined;
+    const where = await ask(null);
+    if (!where?.suggested) return; // the server said why
+    const picked = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(where.suggested),
+      title: "PerfOrch: save the generated workload",
+    });
+    if (picked === undefined) return;
+    const saved = await ask(picked.fsPath);
+    this.log.info(`job ${token}: save workload as ${picked.fsPath}: ${saved?.error ?? "saved"}`);
+    if (saved?.files?.length) await vscode.window.showTextDocument(vscode.Uri.file(saved.files[0]));
   }
 
   dispose(): void {

@@ -33,16 +33,18 @@ function jobSection(job: Job): string {
   if (job.scaling !== null) {
     const s = job.scaling;
     const what = s.unit === "ns" ? "time of one call" : "peak memory of one call";
-    scaling =
-      `<div class="chart">${scalingChart(s)}</div>` +
-      `<p class="method">complexity: ${esc(what)} ∝ ${esc(exponentText(s.exponent_before))} → ` +
-      `${esc(exponentText(s.exponent_after))} (fitted over n ≥ ${s.fitted_from})</p>`;
+    const fit = s.unfitted
+      ? `${esc(what)}: ${esc(s.unfitted)}`
+      : `${esc(what)} ∝ ${esc(exponentText(s.exponent_before))} → ` +
+        `${esc(exponentText(s.exponent_after))} (fitted over n ≥ ${s.fitted_from})`;
+    scaling = `<div class="chart">${scalingChart(s)}</div><p class="method">complexity: ${fit}</p>`;
   }
   const w = job.workload;
   const workload = w
     ? `<details class="workload"><summary>generated workload (${esc(w.origin)}): ` +
       `generate_input(size=${w.size}) × ${w.seeds.length} seeds</summary>` +
-      `<pre>${esc(w.generator.trim())}</pre></details>`
+      `<pre>${esc(w.generator.trim())}</pre>` +
+      `<button class="save-workload" data-token="${esc(job.token)}">Save as a test or benchmark…</button></details>`
     : "";
   const explained = job.explanation
     ? `<p class="explanation"><em>in ${esc(job.explanation.model)}'s words:</em> ${esc(job.explanation.text)}</p>`
@@ -100,6 +102,9 @@ document.addEventListener("click", (e) => {
   const t = e.target;
   if (t instanceof HTMLElement && t.classList.contains("cancel")) {
     vscode.postMessage({ type: "cancel", token: t.dataset.token });
+  }
+  if (t instanceof HTMLElement && t.classList.contains("save-workload")) {
+    vscode.postMessage({ type: "saveWorkload", token: t.dataset.token });
   }
 });
 </script></body></html>`;

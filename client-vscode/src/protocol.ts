@@ -16,6 +16,8 @@ export const SERVER_COMMANDS = ["perforch.generate", "perforch.fix", "perforch.o
 /** Queues an optimize job for each function the working tree's git diff touches. */
 export const OPTIMIZE_CHANGED = "perforch.optimizeChanged";
 export const SERVER_CANCEL = "perforch.cancel";
+/** (token, null) → {suggested: path}; (token, path) → {files: [...]} or {error}. */
+export const SERVER_SAVE_WORKLOAD = "perforch.saveWorkload";
 
 export type Stage = "generate" | "fix" | "refine";
 export type Metric = "exec_time" | "avg_memory" | "max_memory" | "cpu_utilization";
@@ -115,6 +117,8 @@ export interface Scaling {
   exponent_before: number | null;
   exponent_after: number | null;
   fitted_from: number;
+  /** Why no exponent was fitted (the generator ignores its size); "" when fitted. */
+  unfitted?: string;
   plot: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The PerfOrch view (a webview in its own activity-bar container): every job's live steps, the
  * samples chart and the before/after numbers, re-rendered at most every 150 ms while events
- * stream in. Its Cancel buttons post back to the extension.
+ * stream in. Its Cancel and Save-workload buttons post back to the extension.
  */
 
 import { randomBytes } from "node:crypto";
@@ -20,6 +20,7 @@ export class JobsView implements vscode.WebviewViewProvider, vscode.Disposable {
   constructor(
     private readonly jobs: () => Job[],
     private readonly cancel: (token: string) => void,
+    private readonly saveWorkload: (token: string) => void,
   ) {
     this.registration = vscode.window.registerWebviewViewProvider(VIEW_ID, this);
   }
@@ -30,6 +31,7 @@ export class JobsView implements vscode.WebviewViewProvider, vscode.Disposable {
     view.webview.onDidReceiveMessage((message: unknown) => {
       const m = message as { type?: unknown; token?: unknown };
       if (m.type === "cancel" && typeof m.token === "string") this.cancel(m.token);
+      if (m.type === "saveWorkload" && typeof m.token === "string") this.saveWorkload(m.token);
     });
     view.onDidDispose(() => (this.view = undefined));
     this.render();

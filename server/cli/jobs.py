@@ -13,14 +13,14 @@ from typing import cast
 
 from rich.console import Console
 
-from perforch_core import languages, workloads
 from perforch_core import source as source_files
-from perforch_core.errors import ConfigError, PerfOrchError, SourceError
+from perforch_core.errors import ConfigError, SourceError
 from perforch_core.models import Action, Metric, Task
 from perforch_core.policy import DEFAULT_BUDGET, DEFAULT_POLICY, Budget, Policy, PolicyKind
 from perforch_core.result import JobResult
 from perforch_core.source import extras
 
+from .. import workload_files
 from ..app import App, AppConfig
 from . import render, scaling_plot
 
@@ -170,50 +170,12 @@ def apply_result(path: Path, function: str, result: JobResult, original: str) ->
 
 
 async def save_workload(app: App, path: Path, task: Task, result: JobResult, saving: Path) -> str:
-    """``--save-workload FILE``: the generated workload as a file the user keeps — a pytest
-    file (Python), a benchmark in the function's language where one is written (Go), else the
-    input generator as a .py FILE. Returns what to tell the user; never overwrites a file."""
-    w = result.workload
-    if w is None:
+    """``--save-workload FILE``: the job's generated workload as a file the user keeps
+    (:mod:`server.workload_files`). Returns what to tell the user."""
+    if result.workload is None:
         return "no generated workload to save (refinement measured on the tests)"
-    if saving.exists():
-        return f"not saved: {saving} exists"
-    support = languages.support(task.language)
-    if support.workload_test_file:
-        saving.write_text(workloads.as_test_file(task, w))
-        return f"saved the generated workload as {saving}"
-    if saving.suffix == ".py":
-        saving.write_text(workloads.as_generator_script(task, w))
-        return f"saved the input generator as {saving}"
-    try:
-        bench = support.benchmark_file(task, w)
-    except ConfigError as exc:
-        return f"not saved: {exc}" + (f" ({exc.hint})" if exc.hint else "")
-    if bench is None:
-        return (
-            f"not saved: a {support.label} benchmark file from the workload is not written yet; "
-            "give a .py FILE to keep its input generator"
-        )
-    if not saving.name.endswith(bench.name_suffix):
-        return f"not saved: a {support.label} benchmark file's name ends in {bench.name_suffix}"
-    if saving.resolve().parent != path.resolve().parent:
-        return f"not saved: the benchmark goes beside {path.name}, in {path.parent}"
-    data = saving.parent / bench.data_path
-    if data.exists():
-        return f"not saved: {data} exists"
-    try:
-        inputs = await app.profiler.workload_inputs(w.generator, w.size, w.seeds)
-    except PerfOrchError as exc:  # the job's result is still shown
-        return f"not saved: the inputs could not be written: {exc}"
-    if not inputs.ok or inputs.json_text is None:
-        return f"not saved: the inputs could not be written: {inputs.error}"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    data.write_text(inputs.json_text, encoding="utf-8")
-    saving.write_text(bench.text, encoding="utf-8")
-    return (
-        f"saved the generated workload as {saving} with its inputs in {data} "
-        f"({data.stat().st_size / 1e6:.1f} MB); run it with {bench.run_hint}"
-    )
+    saved = await workload_files.save(app.profiler, path, task, result.workload, saving)
+    return saved.message
 
 
 async def run_job(args: argparse.Namespace, action: Action, memory_path: Path) -> int:

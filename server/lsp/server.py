@@ -29,7 +29,7 @@ from perforch_core.models import Action, Language, Metric, Task
 
 from ..app import App, AppConfig
 from ..background import Background
-from . import convert, job_store, jobs, lenses, tests_feature
+from . import convert, job_store, jobs, lenses, tests_feature, workload_feature
 from .job_store import JobStore
 from .settings import Settings, parse
 
@@ -341,6 +341,13 @@ async def show_tests_command(
     ls: PerforchServer, uri: Any = None, function: Any = None, run: Any = False
 ) -> dict[str, Any]:
     return await tests_feature.show_tests(ls, uri, function, bool(run))
+
+
+@server.command(workload_feature.COMMAND)
+async def save_workload_command(
+    ls: PerforchServer, token: Any = None, target: Any = None
+) -> dict[str, Any]:
+    return await workload_feature.save_workload(ls, token, target)
 
 
 @server.feature(jobs.LIST_JOBS)

@@ -113,7 +113,7 @@ def _render_many(task: Task, workload: Workload, ps: list[Param]) -> str:
         f"// measured it on ({workload.origin}; checked on the original), size "
         f"{workload.size}: inputs of\n// a fixed size, so one pass over all of them is one "
         "benchmark iteration. Saved by\n"
-        f"// `perforch optimize --save-workload`; the inputs are in {data_path(task)}.\n"
+        f"// PerfOrch; the inputs are in {data_path(task)}.\n"
         f"func Benchmark{name}PerforchGenerated(b *testing.B) {{\n"
         f"{_read_cases(task)}"
         f"\ttype call struct {{\n{fields}\t}}\n"
@@ -194,7 +194,7 @@ def render(task: Task, workload: Workload) -> str:
         'import (\n\t"encoding/json"\n\t"os"\n\t"strconv"\n\t"testing"\n)\n\n'
         f"// Benchmark{name}PerforchGenerated runs {fn} on the inputs PerfOrch measured it on\n"
         f"// ({workload.origin}; checked on the original), size {workload.size}, one\n"
-        f"// sub-benchmark per seed. Saved by `perforch optimize --save-workload`; the inputs\n"
+        f"// sub-benchmark per seed. Saved by PerfOrch; the inputs\n"
         f"// are in {data_path(task)}.\n"
         f"func Benchmark{name}PerforchGenerated(b *testing.B) {{\n"
         f"{_read_cases(task)}"
