@@ -106,12 +106,6 @@ class LanguageSupport(ABC):
     def stubbed(self, span: Span) -> str:
         """The function of ``span`` with its body emptied to :attr:`stub_body`."""
 
-    def without_doc(self, code: str, name: str) -> str:
-        """``code`` as a model is shown it beside the function's description: without the
-        documentation that :meth:`candidate` puts back (so that replies need not repeat it).
-        As it is here: documentation outside the function is not in ``code``."""
-        return code
-
     def defines(self, code: str, name: str) -> bool:
         """Whether a reply's code block may hold the function ``name`` (cheap, textual)."""
         return re.search(rf"\b{re.escape(name)}\s*\(", code) is not None

@@ -182,12 +182,17 @@ async def run(args: argparse.Namespace, memory_path: Path) -> int:
     console = Console()
     variants = parse_variants(args.variants)
     rows = enamel.rows()
-    ids = enamel.sample(list(rows), args.sample or 30, args.seed)
+    if args.problems:  # these problems (numbers), else a seeded sample
+        wanted = study_cmd.numbers(args.problems)
+        ids = [t for t in rows if int(t.split("/")[1]) in wanted]
+    else:
+        ids = enamel.sample(list(rows), args.sample or 30, args.seed)
     records = [benchmarks.record(f"Python/{t.split('/')[1]}") for t in ids]
     folds = fold_of([r.number for r in records], args.folds, args.seed)
     name = args.name if args.name != "eval" else "enamel-refinement"
+    chosen = f"--problems {args.problems}" if args.problems else f"--sample {len(ids)}"
     command = (
-        f"perforch eval --benchmark enamel --sample {len(ids)} --seed {args.seed} "
+        f"perforch eval --benchmark enamel {chosen} --seed {args.seed} "
         f"--variants {','.join(variants)} --max-ms {args.max_ms:g}"
         + (f" --models {args.models}" if args.models else "")
     )

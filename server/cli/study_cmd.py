@@ -55,7 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _numbers(spec: str) -> set[int]:
+def numbers(spec: str) -> set[int]:
+    """``--problems 0-19,25`` as the set of problem numbers."""
     out: set[int] = set()
     for part in _csv(spec):
         lo, _, hi = part.partition("-")
@@ -72,7 +73,7 @@ def select(args: argparse.Namespace) -> list[benchmarks.Record]:
     languages = [Language(v) for v in _csv(args.languages)]
     per_language = {lang: {r.number: r for r in benchmarks.records(lang)} for lang in languages}
     usable = set.intersection(*(set(recs) for recs in per_language.values()))
-    chosen = sorted(usable & _numbers(args.problems)) if args.problems else sorted(usable)
+    chosen = sorted(usable & numbers(args.problems)) if args.problems else sorted(usable)
     if args.sample:
         chosen = sorted(random.Random(args.seed).sample(chosen, min(args.sample, len(chosen))))
     return [per_language[lang][n] for n in chosen for lang in languages]

@@ -56,9 +56,6 @@ class Python(LanguageSupport):
     def defines(self, code: str, name: str) -> bool:
         return f"def {name}" in code
 
-    def without_doc(self, code: str, name: str) -> str:
-        return source.without_docstring(code, name)
-
     def candidate(self, code: str, task: Task) -> str:
         return source.normalize_candidate(
             code,

@@ -178,23 +178,6 @@ def _assigned(node: ast.stmt) -> set[str]:
     return names if len(names) == len(targets) else set()
 
 
-def without_docstring(code: str, name: str) -> str:
-    """``code`` with the docstring of its top-level function ``name`` left out (the code as
-    it is when it does not parse, or the docstring is all the function holds)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return code
-    node = _top_level_functions(tree).get(name)
-    if node is None or ast.get_docstring(node, clean=False) is None or len(node.body) < 2:
-        return code
-    first = node.body[0]
-    if first.lineno == node.lineno or node.body[1].lineno == first.end_lineno:
-        return code  # on the def line, or sharing its line with the next statement
-    lines = code.splitlines(keepends=True)
-    return "".join(lines[: first.lineno - 1] + lines[first.end_lineno or first.lineno :])
-
-
 def docstring_statement(header: str) -> tuple[str, str] | None:
     """The docstring of the function whose ``header`` (its ``def`` line up to and including
     the docstring) is given: (its value, its statement's lines as written, dedented with the
