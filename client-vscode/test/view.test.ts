@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { samplesChart, scalingChart } from "../src/chart";
 import { jobsHtml } from "../src/html";
 import { JobBook } from "../src/jobs";
+import type { Scaling } from "../src/protocol";
 
 const sample = (process: number, baseline: number, candidate: number) => ({ process, baseline, candidate, unit: "ns" });
 
@@ -70,18 +71,23 @@ describe("the complexity evidence", () => {
     expect(rise(before) / rise(after)).toBeCloseTo(2, 1);
   });
 
-  it("reaches the job view from the server's scaling event", () => {
+  /** The job view after the server's scaling event carrying ``s``. */
+  const viewOf = (s: Scaling): string => {
     const book = new JobBook();
     book.start("t1", "file:///w/a.py", "f", "PerfOrch: optimize f");
     book.apply({
       token: "t1",
       uri: "file:///w/a.py",
       function: "f",
-      event: { kind: "scaling", job_id: "j", elapsed_s: 1, scaling, detail: "" },
-      line: "time of one call ∝ n^2.0 → n^1.0",
+      event: { kind: "scaling", job_id: "j", elapsed_s: 1, scaling: s, detail: "" },
+      line: "",
       tone: "ok",
     });
-    const html = jobsHtml(book.all(), "N", "x");
+    return jobsHtml(book.all(), "N", "x");
+  };
+
+  it("reaches the job view from the server's scaling event", () => {
+    const html = viewOf(scaling);
     expect(html).toContain('<svg class="scaling"');
     expect(html).toContain("complexity: time of one call ∝ n^2.0 → n^1.0 (fitted over n ≥ 128)");
   });
@@ -95,17 +101,7 @@ describe("the complexity evidence", () => {
     };
     expect(scalingChart(flat)).not.toContain('class="fitted"');
     expect(scalingChart(scaling)).toContain('class="fitted"');
-    const book = new JobBook();
-    book.start("t1", "file:///w/a.py", "f", "PerfOrch: optimize f");
-    book.apply({
-      token: "t1",
-      uri: "file:///w/a.py",
-      function: "f",
-      event: { kind: "scaling", job_id: "j", elapsed_s: 1, scaling: flat, detail: "" },
-      line: "",
-      tone: "ok",
-    });
-    const html = jobsHtml(book.all(), "N", "x");
+    const html = viewOf(flat);
     expect(html).toContain("complexity: time of one call: not fitted: the generator returns the same inputs");
     expect(html).not.toContain("n^?");
   });
