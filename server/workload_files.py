@@ -34,8 +34,8 @@ class Saved:
 def suggested(path: Path, task: Task, workload: Workload) -> Path:
     """Where the file goes unless the user says otherwise: a Python project's test file in the
     directory of its tests that exercise the function (not its doctests), else beside the
-    function's file; a
-    benchmark named as its language wants; else the generator as ``<fn>_workload.py``."""
+    function's file; a benchmark named as its language wants; else the generator as
+    ``<fn>_workload.py``."""
     fn = task.entry_point
     support = languages.support(task.language)
     if support.workload_test_file:
