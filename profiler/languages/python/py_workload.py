@@ -682,7 +682,9 @@ def scale(request: dict[str, Any]) -> dict[str, Any]:
         costs: tuple[list[float], list[float]] = ([], [])
         for seed in request["seeds"]:
             args = make_input(gen, size, seed)
-            ignored = ignored and same(first.setdefault(seed, copy.deepcopy(args)), args)
+            if seed not in first:  # a copy: the original may change its arguments
+                first[seed] = copy.deepcopy(args)
+            ignored = ignored and same(first[seed], args)
             for _ in range(int(request["repeats"])):
                 for side, fn in ((0, fa), (1, fb)):
                     try:
